@@ -1,0 +1,1 @@
+"""Pure, event-time detectors of class trouble: lag, disconnect, flapping, line incidents."""
