@@ -1,0 +1,98 @@
+"""Tables of the case database (cases, timeline, chat outbox, family directory)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("incident_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("session_id", sa.String(128)),
+    sa.Column("student_id", sa.String(128), index=True),
+    sa.Column("classroom_id", sa.String(128)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("owner", sa.String(128)),
+    sa.Column("outcome", sa.String(32)),
+    sa.Column("lesson_minutes_lost", sa.Float()),
+    sa.Column("policy", JSONType, nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("incident_started_at", sa.BigInteger(), nullable=False),
+    sa.Column("incident_ended_at", sa.BigInteger()),
+    sa.Column("opened_at", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.BigInteger(), nullable=False),
+    sa.Column("closed_at", sa.BigInteger()),
+)
+
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    sa.Column("event_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "case_id",
+        sa.String(64),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("at", sa.BigInteger(), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("data", JSONType, nullable=False),
+)
+
+chat_outbox = sa.Table(
+    "chat_outbox",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("student_id", sa.String(128), nullable=False),
+    sa.Column("case_id", sa.String(64)),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.Column("acked_at", sa.BigInteger()),
+    sa.Column("deliveries", sa.Integer(), nullable=False, server_default="0"),
+    sa.Index("ix_chat_outbox_pending", "student_id", "acked_at"),
+)
+
+students = sa.Table(
+    "students",
+    metadata,
+    sa.Column("student_id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.BigInteger(), nullable=False),
+)
+
+guardians = sa.Table(
+    "guardians",
+    metadata,
+    sa.Column("guardian_id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "student_id",
+        sa.String(128),
+        sa.ForeignKey("students.student_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("phone", sa.String(16)),
+    sa.Column("relation", sa.String(32), nullable=False),
+    sa.Column("preferred_channel", sa.String(8), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("quiet_start", sa.String(5)),
+    sa.Column("quiet_end", sa.String(5)),
+    sa.Column("do_not_call", sa.Boolean(), nullable=False),
+)

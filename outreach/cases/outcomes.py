@@ -1,0 +1,67 @@
+"""Case outcomes and the `outcome` record published to `support.outcomes`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+Outcome = Literal[
+    "self_recovered",
+    "resolved_by_chat",
+    "resolved_by_call",
+    "no_answer",
+    "escalated",
+    "infra_incident",
+    "do_not_contact",
+]
+
+OUTCOMES: Final[tuple[Outcome, ...]] = (
+    "self_recovered",
+    "resolved_by_chat",
+    "resolved_by_call",
+    "no_answer",
+    "escalated",
+    "infra_incident",
+    "do_not_contact",
+)
+
+
+def lesson_minutes_lost(started_at: int, ended_at: int, lesson_end: int | None = None) -> float:
+    """Minutes of lesson lost between `started_at` and `ended_at` (ms), capped at the lesson end."""
+    end = ended_at if lesson_end is None else min(ended_at, lesson_end)
+    return round(max(0, end - started_at) / 60_000, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """How a case ended: the object a publisher sends to `support.outcomes`."""
+
+    case_id: str
+    incident_id: str
+    session_id: str | None
+    student_id: str | None
+    outcome: Outcome
+    lesson_minutes_lost: float
+    opened_at: int
+    closed_at: int
+    attempts: int
+
+    @property
+    def key(self) -> str:
+        """The Kafka message key (the session, else the incident)."""
+        return self.session_id or self.incident_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object (`record: "outcome"`)."""
+        return {
+            "record": "outcome",
+            "case_id": self.case_id,
+            "incident_id": self.incident_id,
+            "session_id": self.session_id,
+            "student_id": self.student_id,
+            "outcome": self.outcome,
+            "lesson_minutes_lost": self.lesson_minutes_lost,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "attempts": self.attempts,
+        }
