@@ -1,0 +1,1 @@
+"""Kafka streaming workers: telemetry worker, line correlator, DLQ, state, probes."""

@@ -1,0 +1,61 @@
+"""What the worker loop needs from the per-partition detection logic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from monitor.kafka.output import Out
+from monitor.telemetry import Event
+
+
+class PartitionProcessor(Protocol):
+    """Detection state of one input partition: events in, records out."""
+
+    def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
+        """Process decoded events of this partition, in offset order."""
+
+    def advance(self, now_ms: int | None) -> None:
+        """Fire timers up to `now_ms` (event-time domain); None: only the events' own time."""
+
+    def watermark(self) -> int:
+        """Event time up to which this partition has been processed."""
+
+    def drain(self) -> list[Out]:
+        """Records produced since the last drain (incidents, outreach, findings, state)."""
+
+    def restore(self, state: Mapping[bytes, bytes]) -> None:
+        """Load the state records of this partition (from the compacted state topic)."""
+
+
+ProcessorFactory = Callable[[int], PartitionProcessor]
+
+
+class NullProcessor:
+    """Detects nothing; for plumbing tests and the raw-throughput baseline."""
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.events = 0
+        self.max_ts = 0
+
+    def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
+        """Count events and track the largest event time."""
+        self.events += len(events)
+        for e in events:
+            if e.ts > self.max_ts:
+                self.max_ts = e.ts
+
+    def advance(self, now_ms: int | None) -> None:
+        """Nothing to fire."""
+
+    def watermark(self) -> int:
+        """The largest event time seen."""
+        return self.max_ts
+
+    def drain(self) -> list[Out]:
+        """Nothing to produce."""
+        return []
+
+    def restore(self, state: Mapping[bytes, bytes]) -> None:
+        """Nothing to restore."""

@@ -1,0 +1,343 @@
+"""The telemetry worker: a consumer-group member that decodes, detects and commits after acks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from monitor.kafka.backoff import Backoff, retry_forever
+from monitor.kafka.dlq import dlq_headers
+from monitor.kafka.output import Out, Sender, make_producer
+from monitor.kafka.protocols import PartitionProcessor, ProcessorFactory
+from monitor.kafka.settings import KafkaSettings
+from monitor.kafka.state import StateStore
+from monitor.logging import get_logger
+from monitor.metrics import Metrics
+from monitor.telemetry import BadRecord, Event, TelemetryDecoder
+
+Clock = Callable[[], float]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Flushes and commits before partitions leave; restores state when they arrive."""
+
+    def __init__(self, worker: TelemetryWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.worker.on_revoked(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.worker.on_assigned(list(assigned))
+
+
+class TelemetryWorker:
+    """Consumes `class.telemetry` in batches; produces outputs; commits once they are acked."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        factory: ProcessorFactory,
+        metrics: Metrics,
+        *,
+        lateness_ms: int = 5_000,
+        clock: Clock = time.time,
+        background: Iterable[Callable[[], Coroutine[Any, Any, None]]] = (),
+        consumer_extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.s = settings
+        self.factory = factory
+        self.metrics = metrics
+        self.lateness_ms = lateness_ms
+        self.clock = clock
+        self.background = list(background)
+        self.log = get_logger("worker", group=settings.worker_group)
+        self.decoder = TelemetryDecoder()
+        self.processors: dict[int, PartitionProcessor] = {}
+        self.next_offsets: dict[int, int] = {}
+        self.lock = asyncio.Lock()
+        self.broker_ok = False
+        self.assigned_once = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.processed = 0
+        self.batches = 0
+        self.producer = make_producer(settings.bootstrap, settings.client_id)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap,
+            group_id=settings.worker_group,
+            client_id=settings.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=16 * 1024 * 1024,
+            request_timeout_ms=15_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            **(consumer_extra or {}),
+        )
+        self.sender = Sender(self.producer, self._send_error, self._broker_success)
+        self.store = StateStore(settings.bootstrap, settings.topics.state, self.producer)
+
+    # -- readiness -------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """True when connected to the broker and owning restored partitions."""
+        return self.broker_ok and self.assigned_once.is_set() and not self.stopping.is_set()
+
+    def _set_broker(self, ok: bool) -> None:
+        if ok != self.broker_ok:
+            self.log.info("broker_reachable" if ok else "broker_unreachable")
+        self.broker_ok = ok
+        self.metrics.ready.set(1 if self.ready else 0)
+
+    def _broker_success(self) -> None:
+        self._set_broker(True)
+
+    def _send_error(self, exc: BaseException, count: int, delay: float) -> None:
+        self.metrics.broker_errors.labels("produce").inc()
+        self._set_broker(False)
+        self.log.warning(
+            "produce_failed_retrying", error=repr(exc), records=count, retry_in_s=round(delay, 2)
+        )
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (retrying while the broker is unavailable) and join the group."""
+
+        def failed(exc: BaseException, attempt: int, delay: float) -> None:
+            self.metrics.broker_errors.labels("connect").inc()
+            self.log.warning(
+                "broker_connect_failed",
+                error=repr(exc),
+                attempt=attempt,
+                retry_in_s=round(delay, 2),
+            )
+
+        await retry_forever(self.producer.start, retry_on=(KafkaError, OSError), on_error=failed)
+        await retry_forever(self.consumer.start, retry_on=(KafkaError, OSError), on_error=failed)
+        self.consumer.subscribe([self.s.topics.telemetry], listener=_Listener(self))
+        self._set_broker(True)
+        self.log.info("worker_started", topic=self.s.topics.telemetry, clock=self.s.clock)
+
+    async def stop(self) -> None:
+        """Flush, commit and leave the group."""
+        self.stopping.set()
+        self.metrics.ready.set(0)
+        try:
+            await asyncio.wait_for(self.consumer.stop(), timeout=15)
+        except (TimeoutError, KafkaError) as exc:
+            self.log.warning("consumer_stop_failed", error=repr(exc))
+        try:
+            await asyncio.wait_for(self.producer.stop(), timeout=15)
+        except (TimeoutError, KafkaError) as exc:
+            self.log.warning("producer_stop_failed", error=repr(exc))
+        self.log.info("worker_stopped", processed=self.processed, batches=self.batches)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start, process batches until `stop` is set, then stop cleanly."""
+        await self.start()
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(b()) for b in self.background]
+        tasks.append(asyncio.create_task(self._health_loop(stop)))
+        try:
+            while not stop.is_set():
+                await self.step()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.stop()
+
+    # -- rebalancing -----------------------------------------------------------------
+
+    async def on_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Wait for the batch in flight (produced and committed), then drop those partitions."""
+        self.metrics.rebalances.labels("revoked").inc()
+        async with self.lock:
+            mine = [tp.partition for tp in revoked if tp.topic == self.s.topics.telemetry]
+            outs: list[Out] = []
+            for p in mine:
+                proc = self.processors.pop(p, None)
+                if proc is not None:
+                    outs.extend(proc.drain())
+            if outs:
+                await self.sender.send_all(outs)
+            await self._commit({p: o for p, o in self.next_offsets.items() if p in mine})
+            for p in mine:
+                self.next_offsets.pop(p, None)
+            self.log.info("partitions_revoked", partitions=sorted(mine))
+
+    async def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Restore the state of newly assigned partitions before any of their records."""
+        self.metrics.rebalances.labels("assigned").inc()
+        parts = sorted(tp.partition for tp in assigned if tp.topic == self.s.topics.telemetry)
+        async with self.lock:
+            try:
+                await self._ensure_processors(parts)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                # The main loop retries before it processes any record of these partitions.
+                self.log.warning("restore_deferred", partitions=parts, error=repr(exc))
+        self.assigned_once.set()
+        self.metrics.ready.set(1 if self.ready else 0)
+        self.log.info("partitions_assigned", partitions=parts)
+
+    async def _ensure_processors(self, partitions: Iterable[int]) -> None:
+        missing = [p for p in partitions if p not in self.processors]
+        if not missing:
+            return
+        t0 = time.monotonic()
+        states = await self.store.restore(missing)
+        for p in missing:
+            proc = self.factory(p)
+            proc.restore(states[p])
+            self.processors[p] = proc
+        self.log.info(
+            "state_restored",
+            partitions=missing,
+            keys=sum(len(s) for s in states.values()),
+            seconds=round(time.monotonic() - t0, 3),
+        )
+
+    # -- the loop --------------------------------------------------------------------
+
+    async def step(self) -> int:
+        """One batch: fetch, decode, detect, produce, await acks, commit. Returns records."""
+        try:
+            batch = await self.consumer.getmany(
+                timeout_ms=self.s.poll_ms, max_records=self.s.max_batch
+            )
+        except KafkaError as exc:
+            self.metrics.broker_errors.labels("fetch").inc()
+            self._set_broker(False)
+            self.log.warning("fetch_failed", error=repr(exc))
+            await asyncio.sleep(0.5)
+            return 0
+        arrival_ms = int(self.clock() * 1000)
+        async with self.lock:
+            return await self._process(batch, arrival_ms)
+
+    async def _process(self, batch: dict[TopicPartition, list[Any]], arrival_ms: int) -> int:
+        outs: list[Out] = []
+        offsets: dict[int, int] = {}
+        n = 0
+        assigned = {tp.partition for tp in self.consumer.assignment()}
+        wanted = [tp.partition for tp in batch if tp.partition in assigned]
+        if wanted:
+            await retry_forever(
+                lambda: self._ensure_processors(wanted),
+                retry_on=(KafkaError, OSError, TimeoutError),
+                on_error=self._restore_error,
+            )
+        for tp, records in batch.items():
+            if not records or tp.partition not in assigned:
+                continue  # revoked while fetched: the new owner reads them again
+            proc = self.processors[tp.partition]
+            decoded = self.decoder.decode_batch([r.value for r in records])
+            events: list[Event] = []
+            for rec, item in zip(records, decoded, strict=True):
+                if isinstance(item, BadRecord):
+                    outs.append(self._dead_letter(item, tp, rec.offset))
+                else:
+                    events.append(item)
+            if events:
+                self._count_events(events)
+                proc.feed(events, arrival_ms)
+            offsets[tp.partition] = records[-1].offset + 1
+            n += len(records)
+            self.metrics.batch_size.observe(len(records))
+        now = self._event_now(arrival_ms)
+        for proc in self.processors.values():
+            proc.advance(now)
+            outs.extend(proc.drain())
+        if outs:
+            await self.sender.send_all(outs)
+        if offsets:
+            await self._commit(offsets)
+            self.next_offsets.update(offsets)
+            self._update_lag(offsets)
+        self.processed += n
+        if n:
+            self.batches += 1
+        return n
+
+    def _event_now(self, arrival_ms: int) -> int | None:
+        if self.s.clock == "wall":
+            return arrival_ms - self.lateness_ms
+        return None
+
+    def _count_events(self, events: list[Event]) -> None:
+        counts: dict[str, int] = {}
+        for e in events:
+            t = type(e).__name__
+            counts[t] = counts.get(t, 0) + 1
+        for t, c in counts.items():
+            self.metrics.events.labels(t.lower()).inc(c)
+
+    def _dead_letter(self, bad: BadRecord, tp: TopicPartition, offset: int) -> Out:
+        reason = bad.reason
+        self.metrics.bad_records.labels(reason).inc()
+        self.log.info("bad_record", reason=reason, partition=tp.partition, offset=offset)
+        return Out(
+            topic=self.s.topics.dlq,
+            value=bad.raw,
+            key=None,
+            headers=dlq_headers(bad, tp.topic, tp.partition, offset),
+        )
+
+    def _restore_error(self, exc: BaseException, attempt: int, delay: float) -> None:
+        self.metrics.broker_errors.labels("restore").inc()
+        self._set_broker(False)
+        self.log.warning("restore_failed_retrying", error=repr(exc), retry_in_s=round(delay, 2))
+
+    async def _commit(self, offsets: dict[int, int]) -> None:
+        if not offsets:
+            return
+        topic = self.s.topics.telemetry
+        tps = {TopicPartition(topic, p): o for p, o in offsets.items()}
+        backoff = Backoff(cap=2.0)
+        for attempt in range(1, 6):
+            try:
+                await self.consumer.commit(tps)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The group moved on; the new owner resumes from the last commit.
+                self.log.warning("commit_rejected", error=repr(exc), partitions=sorted(offsets))
+                return
+            except KafkaError as exc:
+                self.metrics.broker_errors.labels("commit").inc()
+                self._set_broker(False)
+                delay = backoff.next_delay()
+                self.log.warning(
+                    "commit_failed_retrying", error=repr(exc), attempt=attempt, retry_in_s=delay
+                )
+                await asyncio.sleep(delay)
+            else:
+                self._set_broker(True)
+                return
+        # Not committing is safe (at-least-once): a later commit covers these offsets.
+        self.log.warning("commit_skipped", partitions=sorted(offsets))
+
+    def _update_lag(self, offsets: dict[int, int]) -> None:
+        topic = self.s.topics.telemetry
+        for p, nxt in offsets.items():
+            high = self.consumer.highwater(TopicPartition(topic, p))
+            if high is not None:
+                self.metrics.consumer_lag.labels(topic, str(p)).set(max(0, high - nxt))
+
+    async def _health_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self.consumer.topics(), timeout=3)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                if self.broker_ok:
+                    self.log.warning("broker_health_check_failed", error=repr(exc))
+                self.metrics.broker_errors.labels("health").inc()
+                self._set_broker(False)
+            else:
+                self._set_broker(True)
+            await asyncio.sleep(2)
