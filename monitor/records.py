@@ -90,7 +90,7 @@ class Outreach:
     action: Action
     reason: str
     decided_at: int
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)  # internal (e.g. deciding stage)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object."""
@@ -104,8 +104,6 @@ class Outreach:
             "reason": self.reason,
             "decided_at": self.decided_at,
         }
-        if self.detail:
-            out["detail"] = self.detail
         return out
 
 

@@ -1,0 +1,225 @@
+"""Line incidents: many sessions on one edge, or one ISP+region, in trouble at once.
+
+Fed with session findings (joins, leaves, episode starts and ends), keyed by
+line. A line qualifies when, within a sliding `line_window_ms` over episode
+start times, at least `line_min_sessions` distinct sessions and at least
+`line_min_share` of the line's active sessions, in at least
+`line_min_classrooms` classrooms, went into lag or disconnect. The incident
+stays open while at least `line_min_sessions` of its sessions are still in an
+episode; a new qualifying window within `line_rejoin_ms` of its end joins it.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Callable
+from typing import Any
+
+from detectors.config import DetectionConfig
+from detectors.findings import Finding
+from monitor.records import Incident, incident_id_for, line_id
+
+
+class LineIncidentState:
+    """An open (or closing) line incident."""
+
+    __slots__ = ("detected_at", "evidence", "incident_id", "members", "sessions", "started_at",
+                 "winding_down_since")
+
+    def __init__(self, incident_id: str, started_at: int, detected_at: int,
+                 sessions: list[str], evidence: dict[str, Any]) -> None:
+        self.incident_id = incident_id
+        self.started_at = started_at
+        self.detected_at = detected_at
+        self.sessions = sessions
+        self.members = set(sessions)
+        self.evidence = evidence
+        self.winding_down_since: int | None = None
+
+
+class LineState:
+    """Membership, episodes and recent episode starts of one line."""
+
+    __slots__ = ("active", "in_episode", "incident", "line", "starts")
+
+    def __init__(self, line: dict[str, str]) -> None:
+        self.line = line
+        self.active: dict[str, str] = {}
+        self.in_episode: dict[str, int] = {}
+        self.starts: list[tuple[int, str, str, str]] = []
+        self.incident: LineIncidentState | None = None
+
+    def sessions_in_episode(self, members: set[str]) -> int:
+        """How many of `members` are still in lag or disconnect."""
+        return sum(1 for sid in members if self.in_episode.get(sid, 0) > 0)
+
+
+def _line_of(key: str, f: Finding) -> dict[str, str]:
+    if key.startswith("edge:"):
+        return {"edge": f.edge}
+    return {"isp": f.isp, "region": f.region}
+
+
+class LineCorrelator:
+    """Turns per-session findings into line incidents."""
+
+    def __init__(self, config: DetectionConfig, on_incident: Callable[[Incident], None]) -> None:
+        self.cfg = config
+        self.on_incident = on_incident
+        self.lines: dict[str, LineState] = {}
+        self.now = 0
+        self._winding: set[str] = set()
+
+    def feed(self, f: Finding) -> None:
+        """Take one finding of a session, for both of its lines."""
+        t = max(f.ts, f.detected_at)
+        if t > self.now:
+            self.now = t
+        for key in f.line_keys:
+            ls = self.lines.get(key)
+            if ls is None:
+                ls = self.lines[key] = LineState(_line_of(key, f))
+            self._apply(key, ls, f)
+        self.advance(self.now)
+
+    def next_due(self) -> int:
+        """Event time of the next line incident that may close (far future if none)."""
+        due = 1 << 62
+        for key in self._winding:
+            inc = self.lines[key].incident
+            if inc is not None and inc.winding_down_since is not None:
+                due = min(due, inc.winding_down_since + self.cfg.line_rejoin_ms)
+        return due
+
+    def advance(self, now_ms: int) -> None:
+        """Close line incidents whose rejoin grace has passed by `now_ms`."""
+        if now_ms > self.now:
+            self.now = now_ms
+        if not self._winding:
+            return
+        for key in sorted(self._winding):
+            ls = self.lines[key]
+            inc = ls.incident
+            if inc is None or inc.winding_down_since is None:
+                self._winding.discard(key)
+                continue
+            if self.now >= inc.winding_down_since + self.cfg.line_rejoin_ms:
+                self._emit(ls, inc, "closed", inc.winding_down_since)
+                ls.incident = None
+                self._winding.discard(key)
+
+    # ------------------------------------------------------------------
+    def _apply(self, key: str, ls: LineState, f: Finding) -> None:
+        sid = f.session_id
+        kind = f.kind
+        if kind == "join":
+            ls.active[sid] = f.classroom_id
+        elif kind == "leave":
+            ls.active.pop(sid, None)
+            if ls.in_episode.pop(sid, 0):
+                self._maybe_wind_down(key, ls, f.ts)
+        elif kind == "episode_start":
+            ls.in_episode[sid] = ls.in_episode.get(sid, 0) + 1
+            entry = (f.ts, sid, f.classroom_id, f.episode)
+            if entry not in ls.starts:
+                insort(ls.starts, entry)
+            horizon = f.detected_at - 3 * self.cfg.line_window_ms
+            while ls.starts and ls.starts[0][0] < horizon:
+                del ls.starts[0]
+            inc = ls.incident
+            if inc is not None:
+                self._grow(key, ls, inc, sid, f)
+            else:
+                self._maybe_open(ls, f)
+        elif kind == "episode_end":
+            n = ls.in_episode.get(sid, 0) - 1
+            if n > 0:
+                ls.in_episode[sid] = n
+            else:
+                ls.in_episode.pop(sid, None)
+            self._maybe_wind_down(key, ls, f.ts)
+
+    def _maybe_open(self, ls: LineState, f: Finding) -> None:
+        cfg = self.cfg
+        starts = ls.starts
+        w = cfg.line_window_ms
+        for i, (t0, *_rest) in enumerate(starts):
+            if t0 < f.ts - w:
+                continue
+            if t0 > f.ts:
+                break
+            sessions: dict[str, str] = {}
+            kinds: dict[str, int] = {}
+            for t, sid, room, episode in starts[i:]:
+                if t > t0 + w:
+                    break
+                if sid not in sessions:
+                    sessions[sid] = room
+                    kinds[episode] = kinds.get(episode, 0) + 1
+            n = len(sessions)
+            active = max(len(ls.active), n)
+            rooms = len(set(sessions.values()))
+            if (
+                n >= cfg.line_min_sessions
+                and n >= cfg.line_min_share * active
+                and rooms >= cfg.line_min_classrooms
+            ):
+                members = sorted(sessions)
+                iid = incident_id_for("line", line_id(ls.line), t0)
+                evidence = {
+                    "rule": (
+                        f">= {cfg.line_min_sessions} sessions and >= "
+                        f"{cfg.line_min_share:.0%} of the line within "
+                        f"{w // 1000} s, in >= {cfg.line_min_classrooms} classrooms"
+                    ),
+                    "sessions_in_window": n,
+                    "active_sessions": active,
+                    "share": round(n / active, 3),
+                    "classrooms": rooms,
+                    "episodes": kinds,
+                    "window_ms": w,
+                }
+                inc = LineIncidentState(iid, t0, max(f.detected_at, f.ts), members, evidence)
+                ls.incident = inc
+                self._emit(ls, inc, "open", None)
+                return
+
+    def _grow(self, key: str, ls: LineState, inc: LineIncidentState, sid: str, f: Finding) -> None:
+        changed = False
+        if sid not in inc.members:
+            inc.members.add(sid)
+            inc.sessions.append(sid)
+            changed = True
+        if (
+            inc.winding_down_since is not None
+            and ls.sessions_in_episode(inc.members) >= self.cfg.line_min_sessions
+        ):
+            inc.winding_down_since = None
+            self._winding.discard(key)
+            changed = True
+        if changed:
+            inc.evidence = {**inc.evidence, "sessions_affected": len(inc.sessions)}
+            self._emit(ls, inc, "update", None)
+
+    def _maybe_wind_down(self, key: str, ls: LineState, ts: int) -> None:
+        inc = ls.incident
+        if inc is None or inc.winding_down_since is not None:
+            return
+        if ls.sessions_in_episode(inc.members) < self.cfg.line_min_sessions:
+            inc.winding_down_since = ts
+            self._winding.add(key)
+
+    def _emit(self, ls: LineState, inc: LineIncidentState, state: Any, ended: int | None) -> None:
+        self.on_incident(
+            Incident(
+                incident_id=inc.incident_id,
+                kind="line",
+                state=state,
+                started_at=inc.started_at,
+                detected_at=inc.detected_at,
+                ended_at=ended,
+                line=dict(ls.line),
+                evidence=dict(inc.evidence),
+                sessions=list(inc.sessions),
+            )
+        )
