@@ -139,6 +139,7 @@ class SessionEngine:
         c = config
         self._lag_n = c.lag_window
         self._lag_min = c.lag_min_degraded
+        self._lag_cap = c.lag_window + max(1, -(-c.lateness_ms // 2000))
         self._freeze = c.freeze_share
         self._astall = c.audio_stall_share
         self._fps = c.min_fps
@@ -256,26 +257,56 @@ class SessionEngine:
         if ev.rtt_ms > self._rtt:
             f |= RTT
         lag = s.lag
-        if not lag.add((ts << 24) | (iv << 8) | f, self._lag_n):
+        n = self._lag_n
+        at = lag.add((ts << 24) | (iv << 8) | f, n, self._lag_cap)
+        if at < 0:
             self.counters["duplicates_or_late"] += 1
             return
-        if lag.incident_id:
-            if f and ts > lag.last_degraded_ts:
+        if at != len(lag.window) - 1:
+            self._late_interval(s, at)
+        elif lag.incident_id:
+            if f:
                 lag.last_degraded_ts = ts
-            if lag.degraded == 0 and len(lag.window) >= self._lag_n:
-                self._close_lag(s, lag.window[-1] >> 24)
+            elif lag.degraded == 0 and len(lag.window) >= n:
+                self._close_lag(s, ts)
         elif lag.degraded >= self._lag_min:
-            self._open_lag(s)
+            self._open_lag(s, max(0, at - n + 1), at)
 
-    def _open_lag(self, s: Session) -> None:
+    def _late_interval(self, s: Session, at: int) -> None:
+        """A stats interval arrived after newer ones: judge every window it belongs to."""
         lag = s.lag
-        started = entry_start(lag.first_degraded())
-        detected = entry_ts(lag.window[-1])
+        w = lag.window
+        n = self._lag_n
+        if not lag.incident_id:
+            found = lag.qualifying(at, at + n - 1, n, self._lag_min)
+            if found is not None:
+                self._open_lag(s, *found)
+            return
+        end = lag.first_clean_window(at, n)
+        if end is None:
+            last = lag.last_degraded(0, len(w) - 1)
+            if last and entry_ts(last) > lag.last_degraded_ts:
+                lag.last_degraded_ts = entry_ts(last)
+            return
+        start = end - n + 1
+        before = lag.last_degraded(0, start - 1) if start > 0 else 0
+        if before:
+            lag.last_degraded_ts = entry_ts(before)
+        self._close_lag(s, entry_ts(w[end]))
+        found = lag.qualifying(end + 1, len(w) - 1, n, self._lag_min)
+        if found is not None:
+            self._open_lag(s, *found)
+
+    def _open_lag(self, s: Session, start: int, end: int) -> None:
+        lag = s.lag
+        started = entry_start(lag.first_degraded(start, end))
+        detected = entry_ts(lag.window[end])
         lag.started_at = started
-        lag.last_degraded_ts = entry_ts(lag.last_degraded())
+        lag.last_degraded_ts = entry_ts(lag.last_degraded(start, len(lag.window) - 1))
         lag.incident_id = incident_id_for("lag", s.session_id, started)
         s.lag_detected = detected
-        self._emit(s, "lag", lag.incident_id, "open", started, detected, None, lag.evidence(self.cfg))
+        self._emit(s, "lag", lag.incident_id, "open", started, detected, None,
+                   lag.evidence(self.cfg, start, end))
         self._episode(s, "episode_start", started, detected, "lag", lag.incident_id)
 
     def _close_lag(self, s: Session, now_ts: int) -> None:
@@ -302,10 +333,12 @@ class SessionEngine:
                 self._close_disconnect(s, ts)
                 s.status = CONNECTED
                 self._end_drop(s, ts)
+                self._schedule(s, ts + self.cfg.silence_ms + s.offset)
         elif st == RECONNECTING:
             if ts >= s.recon_start:
                 s.status = CONNECTED
                 self._end_drop(s, ts)
+                self._schedule(s, ts + self.cfg.silence_ms + s.offset)
         elif st == LEFT and ts > s.left_ts:
             self._revive(s, ts)
 
@@ -332,11 +365,14 @@ class SessionEngine:
         last_end = s.flap.last_end if s.flap else 0
         if not ev.ok:
             if st == CONNECTED:
-                if ts < s.last_conn_ts:
-                    # Late attempt of a sequence that media already ended.
+                if ts < s.last_conn_ts or ts <= last_end:
+                    # Late attempt of a sequence that already ended.
+                    f = s.flap
                     if ts > last_end:
                         self._start_drop(s, ts, ts)
                         self._end_drop(s, s.last_conn_ts)
+                    elif f is not None and f.starts and ts < f.starts[-1]:
+                        f.move_start(f.starts[-1], ts)
                     return
                 s.status = RECONNECTING
                 s.recon_start = ts
@@ -346,11 +382,14 @@ class SessionEngine:
             elif st == RECONNECTING:
                 s.recon_attempts += 1
                 if ts < s.recon_start:
+                    if s.flap is not None:
+                        s.flap.move_start(s.recon_start, ts)
                     s.recon_start = ts
         elif st == RECONNECTING:
             if ts >= s.recon_start:
                 s.status = CONNECTED
                 self._end_drop(s, ts)
+                self._schedule(s, ts + self.cfg.silence_ms + s.offset)
         elif st == CONNECTED and ts > last_end:
             # A reconnect that succeeded at once is still a drop.
             self._start_drop(s, ts, ts)

@@ -41,6 +41,14 @@ class FlapState:
                 return starts[i]
         return None
 
+    def move_start(self, old: int, new: int) -> None:
+        """A late, earlier event of the same drop arrived: the drop began at `new`."""
+        if old in self.starts:
+            self.starts.remove(old)
+            insort(self.starts, new)
+            if self.incident_id and self.started_at == old:
+                self.started_at = new
+
     def end_drop(self, end: int) -> None:
         """Note the end of a drop."""
         if end > self.last_end:
@@ -48,7 +56,8 @@ class FlapState:
 
     def idle(self, now: int, cfg: DetectionConfig) -> bool:
         """True when nothing here can matter any more (state can be dropped)."""
-        return not self.incident_id and (not self.starts or self.starts[-1] < now - cfg.flap_window_ms)
+        recent = bool(self.starts) and self.starts[-1] >= now - cfg.flap_window_ms
+        return not self.incident_id and not recent
 
     def evidence(self, cfg: DetectionConfig) -> dict[str, Any]:
         """The drops that decided the flapping."""

@@ -72,7 +72,12 @@ def entry_start(entry: int) -> int:
 
 
 class LagState:
-    """The lag detector's state for one session."""
+    """The lag detector's state for one session.
+
+    `window` keeps the last `size + extra` intervals (sorted by time) so that a
+    late interval can be judged in the 5-window it belongs to; `degraded`
+    counts the degraded intervals among the newest `size`.
+    """
 
     __slots__ = ("degraded", "incident_id", "last_degraded_ts", "started_at", "window")
 
@@ -88,42 +93,62 @@ class LagState:
         """True while a lag incident is open."""
         return bool(self.incident_id)
 
-    def add(self, entry: int, size: int) -> bool:
-        """Put one interval into the window; False if it is a duplicate or too late."""
+    def add(self, entry: int, size: int, cap: int) -> int:
+        """Put one interval into the window; its index, or -1 if a duplicate or too late."""
         w = self.window
         if not w or entry > w[-1]:
             if w and entry >> _TS_SHIFT == w[-1] >> _TS_SHIFT:
-                return False
+                return -1
             w.append(entry)
             if entry & _FLAG_MASK:
                 self.degraded += 1
-            if len(w) > size:
-                if w.pop(0) & _FLAG_MASK:
-                    self.degraded -= 1
-            return True
+            n = len(w)
+            if n > size and w[n - size - 1] & _FLAG_MASK:
+                self.degraded -= 1
+            if n > cap:
+                del w[0]
+                return n - 2
+            return n - 1
         ts = entry >> _TS_SHIFT
         for e in w:
             if e >> _TS_SHIFT == ts:
-                return False
-        if len(w) >= size and entry < w[0]:
-            return False
+                return -1
+        if len(w) >= cap and entry < w[0]:
+            return -1
         insort(w, entry)
-        if entry & _FLAG_MASK:
-            self.degraded += 1
-        if len(w) > size and w.pop(0) & _FLAG_MASK:
-            self.degraded -= 1
-        return True
+        if len(w) > cap:
+            del w[0]
+        self.degraded = sum(1 for e in w[-size:] if e & _FLAG_MASK)
+        return w.index(entry)
 
-    def first_degraded(self) -> int:
-        """The earliest degraded entry in the window (0 if none)."""
-        for e in self.window:
+    def qualifying(self, first_end: int, last_end: int, size: int, need: int
+                   ) -> tuple[int, int] | None:
+        """The earliest window ending in [first_end, last_end] with `need` degraded."""
+        w = self.window
+        for end in range(max(first_end, 0), min(last_end, len(w) - 1) + 1):
+            start = max(0, end - size + 1)
+            if sum(1 for e in w[start:end + 1] if e & _FLAG_MASK) >= need:
+                return start, end
+        return None
+
+    def first_clean_window(self, first_end: int, size: int) -> int | None:
+        """The end index of the earliest all-clean full window ending at or after `first_end`."""
+        w = self.window
+        for end in range(max(first_end, size - 1), len(w)):
+            if not any(e & _FLAG_MASK for e in w[end - size + 1:end + 1]):
+                return end
+        return None
+
+    def first_degraded(self, start: int, end: int) -> int:
+        """The earliest degraded entry in w[start..end] (0 if none)."""
+        for e in self.window[start:end + 1]:
             if e & _FLAG_MASK:
                 return e
         return 0
 
-    def last_degraded(self) -> int:
-        """The latest degraded entry in the window (0 if none)."""
-        for e in reversed(self.window):
+    def last_degraded(self, start: int, end: int) -> int:
+        """The latest degraded entry in w[start..end] (0 if none)."""
+        for e in reversed(self.window[start:end + 1]):
             if e & _FLAG_MASK:
                 return e
         return 0
@@ -133,18 +158,19 @@ class LagState:
         self.window.clear()
         self.degraded = 0
 
-    def evidence(self, cfg: DetectionConfig) -> dict[str, Any]:
+    def evidence(self, cfg: DetectionConfig, start: int, end: int) -> dict[str, Any]:
         """The intervals that decided the lag."""
+        part = self.window[start:end + 1]
         return {
             "rule": f"{cfg.lag_min_degraded} of last {cfg.lag_window} intervals degraded",
-            "degraded": self.degraded,
-            "window": len(self.window),
+            "degraded": sum(1 for e in part if e & _FLAG_MASK),
+            "window": len(part),
             "intervals": [
                 {
                     "ts": entry_ts(e),
                     "interval_ms": (e >> 8) & _IV_MASK,
                     "degraded": flag_names(e & _FLAG_MASK),
                 }
-                for e in self.window
+                for e in part
             ],
         }

@@ -54,9 +54,9 @@ class Pipeline:
         self._on_bad = on_bad
         self._count_types = count_types
         self.decoder = TelemetryDecoder()
-        self.policy = OutreachPolicy(
-            policy or PolicyConfig(), self._outreach, **({"family": family} if family else {})
-        )
+        self.policy = OutreachPolicy(policy or PolicyConfig(), self._outreach)
+        if family is not None:
+            self.policy.family = family
         self.correlator = LineCorrelator(self.detection, self._incident)
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self._next_due = 1 << 62

@@ -184,9 +184,10 @@ class TelemetryDecoder:
         if len(raw) > self.max_message_bytes:
             return BadRecord(OVERSIZED, f"{len(raw)} bytes > {self.max_message_bytes}", raw)
         try:
-            return self._one.decode(raw)
+            event: Event = self._one.decode(raw)
         except msgspec.DecodeError as exc:
             return classify(exc, raw)
+        return event
 
     def decode_batch(self, raws: list[bytes]) -> list[Event | BadRecord]:
         """Decode many records at once; falls back to one by one on any bad one."""
