@@ -38,7 +38,11 @@ async def create_topics(s: KafkaSettings) -> None:
 def join(session: str, ts: int, classroom: str = "c1", edge: str = "edge-1") -> dict[str, Any]:
     """A join event."""
     return {
-        "v": 1, "type": "join", "ts": ts, "session_id": session, "student_id": "st-" + session,
+        "v": 1,
+        "type": "join",
+        "ts": ts,
+        "session_id": session,
+        "student_id": "st-" + session,
         "classroom_id": classroom,
         "client": {"app_version": "5.1", "os": "win", "device": "pc"},
         "network": {"conn": "wifi", "isp": "isp-a", "region": "north", "edge": edge},
@@ -48,10 +52,20 @@ def join(session: str, ts: int, classroom: str = "c1", edge: str = "edge-1") -> 
 def stats(session: str, ts: int, classroom: str = "c1", bad: bool = False) -> dict[str, Any]:
     """A stats interval, clean or degraded."""
     return {
-        "v": 1, "type": "stats", "ts": ts, "session_id": session, "student_id": "st-" + session,
-        "classroom_id": classroom, "interval_ms": 2000, "rtt_ms": 900.0 if bad else 40.0,
-        "jitter_ms": 3.0, "loss_pct": 20.0 if bad else 0.0, "recv_kbps": 800.0,
-        "fps": 3.0 if bad else 25.0, "freeze_ms": 1200 if bad else 0, "audio_stall_ms": 0,
+        "v": 1,
+        "type": "stats",
+        "ts": ts,
+        "session_id": session,
+        "student_id": "st-" + session,
+        "classroom_id": classroom,
+        "interval_ms": 2000,
+        "rtt_ms": 900.0 if bad else 40.0,
+        "jitter_ms": 3.0,
+        "loss_pct": 20.0 if bad else 0.0,
+        "recv_kbps": 800.0,
+        "fps": 3.0 if bad else 25.0,
+        "freeze_ms": 1200 if bad else 0,
+        "audio_stall_ms": 0,
     }
 
 
@@ -60,9 +74,7 @@ def encode(obj: dict[str, Any]) -> bytes:
     return orjson.dumps(obj)
 
 
-async def produce(
-    bootstrap: str, topic: str, items: Iterable[tuple[bytes | None, bytes]]
-) -> int:
+async def produce(bootstrap: str, topic: str, items: Iterable[tuple[bytes | None, bytes]]) -> int:
     """Produce (key, value) pairs and wait for every ack; returns the count."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()

@@ -31,7 +31,10 @@ async def test_malformed_records_land_in_dlq_with_reason_and_original_bytes(
 ) -> None:
     s = isolated_settings(kafka_bootstrap, clock="event")
     await create_topics(s)
-    good = [encode(join("s1", T0)), *(encode(stats_event("s1", T0 + 2000 * i)) for i in range(1, 6))]
+    good = [
+        encode(join("s1", T0)),
+        *(encode(stats_event("s1", T0 + 2000 * i)) for i in range(1, 6)),
+    ]
     stream = [good[0], *BAD.keys(), *good[1:]]
     await produce(kafka_bootstrap, s.topics.telemetry, [(b"s1", v) for v in stream])
 
@@ -60,8 +63,9 @@ async def test_malformed_records_land_in_dlq_with_reason_and_original_bytes(
         assert header(r.headers, SOURCE_HEADER).startswith(s.topics.telemetry.encode())
     for raw, reason in BAD.items():
         del raw
-        assert metrics.registry.get_sample_value(
-            "firstcall_bad_records_total", {"reason": reason}
-        ) == 1
+        assert (
+            metrics.registry.get_sample_value("firstcall_bad_records_total", {"reason": reason})
+            == 1
+        )
     assert metrics.registry.get_sample_value("firstcall_events_total", {"type": "stats"}) == 5
     assert sum(p.events for p in procs.values()) == len(good)

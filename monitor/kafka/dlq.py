@@ -11,9 +11,7 @@ SOURCE_HEADER = "firstcall.dlq.source"
 _MAX_DETAIL = 512
 
 
-def dlq_headers(
-    bad: BadRecord, topic: str, partition: int, offset: int
-) -> list[tuple[str, bytes]]:
+def dlq_headers(bad: BadRecord, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
     """Headers of a dead-lettered record: reason code, detail, and where it came from."""
     return [
         (REASON_HEADER, bad.reason.encode()),

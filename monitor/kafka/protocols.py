@@ -12,6 +12,14 @@ from monitor.telemetry import Event
 class PartitionProcessor(Protocol):
     """Detection state of one input partition: events in, records out."""
 
+    restart_from: int  # offset from which this partition's state can be rebuilt
+    resume_offset: int  # first offset not yet committed when the partition was assigned
+
+    def feed_records(
+        self, events: Sequence[Event], offsets: Sequence[int], stamps: Sequence[int]
+    ) -> None:
+        """Process decoded events with their offsets and record timestamps (ms)."""
+
     def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
         """Process decoded events of this partition, in offset order."""
 
@@ -38,6 +46,14 @@ class NullProcessor:
         self.partition = partition
         self.events = 0
         self.max_ts = 0
+        self.restart_from = 0
+        self.resume_offset = 0
+
+    def feed_records(
+        self, events: Sequence[Event], offsets: Sequence[int], stamps: Sequence[int]
+    ) -> None:
+        """Count events and track the largest event time."""
+        self.feed(events, 0)
 
     def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
         """Count events and track the largest event time."""

@@ -38,9 +38,7 @@ class Topics:
 
     def prefixed(self, prefix: str) -> Topics:
         """The same topics with `prefix` in front of every name."""
-        return Topics(
-            **{k: prefix + getattr(self, k) for k in self.__dataclass_fields__}
-        )
+        return Topics(**{k: prefix + getattr(self, k) for k in self.__dataclass_fields__})
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ class TelemetryWorker:
         self.decoder = TelemetryDecoder()
         self.processors: dict[int, PartitionProcessor] = {}
         self.next_offsets: dict[int, int] = {}
+        self.max_stamp: dict[int, int] = {}
         self.lock = asyncio.Lock()
         self.broker_ok = False
         self.assigned_once = asyncio.Event()
@@ -171,6 +172,7 @@ class TelemetryWorker:
             await self._commit({p: o for p, o in self.next_offsets.items() if p in mine})
             for p in mine:
                 self.next_offsets.pop(p, None)
+                self.max_stamp.pop(p, None)
             self.log.info("partitions_revoked", partitions=sorted(mine))
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -193,10 +195,24 @@ class TelemetryWorker:
             return
         t0 = time.monotonic()
         states = await self.store.restore(missing)
+        topic = self.s.topics.telemetry
         for p in missing:
             proc = self.factory(p)
             proc.restore(states[p])
+            tp = TopicPartition(topic, p)
+            committed = await self.consumer.committed(tp)
+            proc.resume_offset = committed or 0
+            if committed is not None and proc.restart_from < committed:
+                # Rebuild the live sessions' state: re-read from the oldest one's start.
+                self.consumer.seek(tp, proc.restart_from)
             self.processors[p] = proc
+            self.log.info(
+                "partition_restored",
+                partition=p,
+                committed=committed,
+                rebuild_from=proc.restart_from,
+                acknowledged_ids=len(states[p]),
+            )
         self.log.info(
             "state_restored",
             partitions=missing,
@@ -240,20 +256,27 @@ class TelemetryWorker:
             proc = self.processors[tp.partition]
             decoded = self.decoder.decode_batch([r.value for r in records])
             events: list[Event] = []
+            offs: list[int] = []
+            stamps: list[int] = []
+            resume = proc.resume_offset
             for rec, item in zip(records, decoded, strict=True):
                 if isinstance(item, BadRecord):
-                    outs.append(self._dead_letter(item, tp, rec.offset))
+                    if rec.offset >= resume:  # earlier ones were dead-lettered already
+                        outs.append(self._dead_letter(item, tp, rec.offset))
                 else:
                     events.append(item)
+                    offs.append(rec.offset)
+                    stamps.append(rec.timestamp)
             if events:
                 self._count_events(events)
-                proc.feed(events, arrival_ms)
+                proc.feed_records(events, offs, stamps)
+                if stamps[-1] > self.max_stamp.get(tp.partition, 0):
+                    self.max_stamp[tp.partition] = stamps[-1]
             offsets[tp.partition] = records[-1].offset + 1
             n += len(records)
             self.metrics.batch_size.observe(len(records))
-        now = self._event_now(arrival_ms)
-        for proc in self.processors.values():
-            proc.advance(now)
+        for p, proc in self.processors.items():
+            proc.advance(self._clock_of(p, arrival_ms))
             outs.extend(proc.drain())
         if outs:
             await self.sender.send_all(outs)
@@ -266,10 +289,17 @@ class TelemetryWorker:
             self.batches += 1
         return n
 
-    def _event_now(self, arrival_ms: int) -> int | None:
-        if self.s.clock == "wall":
-            return arrival_ms - self.lateness_ms
-        return None
+    def _clock_of(self, partition: int, wall_ms: int) -> int | None:
+        """Event-time clock of a partition: None in event mode (the events' own time);
+        live, the wall clock minus lateness once caught up, else the newest record's time."""
+        if self.s.clock != "wall":
+            return None
+        tp = TopicPartition(self.s.topics.telemetry, partition)
+        high = self.consumer.highwater(tp)
+        nxt = self.next_offsets.get(partition)
+        if high is None or nxt is None or nxt >= high:
+            return wall_ms - self.lateness_ms
+        return self.max_stamp.get(partition, wall_ms - self.lateness_ms)
 
     def _count_events(self, events: list[Event]) -> None:
         counts: dict[str, int] = {}
