@@ -123,13 +123,14 @@ def _generate(plan: SessionPlan, room: Classroom, seed: int, degrade_link: bool)
     t = plan.join_ms + rng.randint(1000, iv)
     last_tick = plan.join_ms
 
-    def ticks(t: int, until: int) -> Generator[Item, None, int]:
-        nonlocal seq, last_tick
-        while t < until:
+    plain = link.plain
+    for brk in [*breaks, None]:
+        until = plan.leave_ms if brk is None else brk.start
+        while t < until:  # media ticks (inlined: this loop is the generator's hot path)
             if camera_off and any(a <= t < b for a, b in camera_off):
                 yield event("heartbeat", t, {})
             else:
-                ratio = link.plain_ratio(t, iv) if link.plain else link.ratio(t, iv)
+                ratio = link.plain_ratio(t, iv) if plain else link.ratio(t, iv)
                 v = stats_values(rng, ratio, need, rtt, jit, loss, fps, iv)
                 seq += 1
                 yield (
@@ -155,16 +156,13 @@ def _generate(plan: SessionPlan, room: Classroom, seed: int, degrade_link: bool)
                 )
             last_tick = t
             t += iv
-        return t
-
-    for brk in breaks:
-        t = yield from ticks(t, brk.start)
+        if brk is None:
+            break
         for s in brk.events:
             yield _scripted(event, s, join_extra)
         if brk.resume is None:
             return
         t = brk.resume if brk.gap_after_last_tick is None else last_tick + brk.gap_after_last_tick
-    yield from ticks(t, plan.leave_ms)
     yield event("leave", plan.leave_ms, {})
 
 
