@@ -10,6 +10,7 @@ never from the machine's clock, so every decision is reproducible.
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -28,9 +29,11 @@ from detectors.flapping import FlapState
 from detectors.lag import (
     AUDIO_STALL,
     FREEZE,
+    IV_SHIFT,
     LOSS,
     LOW_FPS,
     RTT,
+    TS_SHIFT,
     LagState,
     entry_start,
     entry_ts,
@@ -83,7 +86,7 @@ class Session:
         self.disc_id = ""
         self.disc_start = 0
         self.disc_detected = 0
-        self.disc_cause: dict[str, Any] = {}
+        self.disc_cause: dict[str, Any] | None = None
         self.recon_start = 0
         self.recon_attempts = 0
         self.flap: FlapState | None = None
@@ -97,19 +100,21 @@ class Session:
 
 def context_of(event: Event) -> SessionContext:
     """The session context carried by a join (or an unknown one)."""
+    intern = sys.intern  # shared labels: one copy per distinct value, not per session
     if isinstance(event, Join):
         n, c = event.network, event.client
         return SessionContext(
             student_id=event.student_id,
-            classroom_id=event.classroom_id,
-            edge=n.edge,
-            isp=n.isp,
-            region=n.region,
-            device=c.device,
-            app_version=c.app_version,
-            conn=n.conn,
+            classroom_id=intern(event.classroom_id),
+            edge=intern(n.edge),
+            isp=intern(n.isp),
+            region=intern(n.region),
+            device=intern(c.device),
+            app_version=intern(c.app_version),
+            conn=intern(n.conn),
         )
-    return SessionContext(event.student_id, event.classroom_id, _UNKNOWN, _UNKNOWN, _UNKNOWN)
+    return SessionContext(event.student_id, intern(event.classroom_id), _UNKNOWN, _UNKNOWN,
+                          _UNKNOWN)
 
 
 class SessionEngine:
@@ -258,7 +263,7 @@ class SessionEngine:
             f |= RTT
         lag = s.lag
         n = self._lag_n
-        at = lag.add((ts << 24) | (iv << 8) | f, n, self._lag_cap)
+        at = lag.add((ts << TS_SHIFT) | (iv << IV_SHIFT) | f, n, self._lag_cap)
         if at < 0:
             self.counters["duplicates_or_late"] += 1
             return
@@ -426,8 +431,8 @@ class SessionEngine:
 
     def _first_conn_after(self, s: Session, ts: int) -> int:
         for e in s.lag.window:
-            if e >> 24 > ts:
-                return e >> 24
+            if e >> TS_SHIFT > ts:
+                return e >> TS_SHIFT
         return s.last_conn_ts
 
     def _open_disconnect(
@@ -447,7 +452,8 @@ class SessionEngine:
             return
         s.disc_id = ""
         self._emit(
-            s, "disconnect", iid, "closed", s.disc_start, s.disc_detected, ended, s.disc_cause
+            s, "disconnect", iid, "closed", s.disc_start, s.disc_detected, ended,
+            s.disc_cause or {},
         )
         self._episode(s, "episode_end", ended, ended, "disconnect", iid)
 

@@ -1,14 +1,16 @@
 """Lag: at least 3 of a session's last 5 stats intervals are degraded.
 
 The window holds the session's last `lag_window` stats by event time, each
-packed in one int (``ts << 24 | interval_ms << 8 | flags``) so that a window
-costs a few hundred bytes and sorts by time. Duplicates (same ts) are ignored;
+packed in one signed 64-bit slot (``ts << 21 | interval_ms << 5 | flags``:
+42 + 16 + 5 bits) of an ``array('q')``, so a window costs about 130 bytes and
+sorts by time. Duplicates (same ts) are ignored;
 a late interval is inserted in its place if the window still reaches back to it.
 """
 
 from __future__ import annotations
 
-from bisect import insort
+from array import array
+from bisect import bisect_left
 from typing import Any, Final
 
 from detectors.config import DetectionConfig
@@ -21,9 +23,10 @@ RTT: Final = 16
 FLAG_NAMES: Final = ((FREEZE, "freeze"), (AUDIO_STALL, "audio_stall"), (LOW_FPS, "low_fps"),
                      (LOSS, "loss"), (RTT, "rtt"))
 
-_TS_SHIFT: Final = 24
+TS_SHIFT: Final = 21
+IV_SHIFT: Final = 5
 _IV_MASK: Final = 0xFFFF
-_FLAG_MASK: Final = 0xFF
+_FLAG_MASK: Final = 0x1F
 
 
 def degraded_flags(
@@ -58,17 +61,17 @@ def flag_names(flags: int) -> list[str]:
 
 def pack(ts: int, interval_ms: int, flags: int) -> int:
     """One window entry."""
-    return (ts << _TS_SHIFT) | ((interval_ms & _IV_MASK) << 8) | flags
+    return (ts << TS_SHIFT) | ((interval_ms & _IV_MASK) << IV_SHIFT) | flags
 
 
 def entry_ts(entry: int) -> int:
     """Event time (end) of a window entry."""
-    return entry >> _TS_SHIFT
+    return entry >> TS_SHIFT
 
 
 def entry_start(entry: int) -> int:
     """Start of the interval of a window entry."""
-    return (entry >> _TS_SHIFT) - ((entry >> 8) & _IV_MASK)
+    return (entry >> TS_SHIFT) - ((entry >> IV_SHIFT) & _IV_MASK)
 
 
 class LagState:
@@ -82,7 +85,7 @@ class LagState:
     __slots__ = ("degraded", "incident_id", "last_degraded_ts", "started_at", "window")
 
     def __init__(self) -> None:
-        self.window: list[int] = []
+        self.window: array[int] = array("q")
         self.degraded = 0
         self.incident_id = ""
         self.started_at = 0
@@ -97,7 +100,7 @@ class LagState:
         """Put one interval into the window; its index, or -1 if a duplicate or too late."""
         w = self.window
         if not w or entry > w[-1]:
-            if w and entry >> _TS_SHIFT == w[-1] >> _TS_SHIFT:
+            if w and entry >> TS_SHIFT == w[-1] >> TS_SHIFT:
                 return -1
             w.append(entry)
             if entry & _FLAG_MASK:
@@ -109,17 +112,19 @@ class LagState:
                 del w[0]
                 return n - 2
             return n - 1
-        ts = entry >> _TS_SHIFT
+        ts = entry >> TS_SHIFT
         for e in w:
-            if e >> _TS_SHIFT == ts:
+            if e >> TS_SHIFT == ts:
                 return -1
         if len(w) >= cap and entry < w[0]:
             return -1
-        insort(w, entry)
+        pos = bisect_left(w, entry)
+        w.insert(pos, entry)
         if len(w) > cap:
             del w[0]
+            pos -= 1
         self.degraded = sum(1 for e in w[-size:] if e & _FLAG_MASK)
-        return w.index(entry)
+        return pos
 
     def qualifying(self, first_end: int, last_end: int, size: int, need: int
                    ) -> tuple[int, int] | None:
@@ -155,7 +160,7 @@ class LagState:
 
     def reset(self) -> None:
         """Forget the window (after a `leave`)."""
-        self.window.clear()
+        del self.window[:]
         self.degraded = 0
 
     def evidence(self, cfg: DetectionConfig, start: int, end: int) -> dict[str, Any]:
@@ -168,7 +173,7 @@ class LagState:
             "intervals": [
                 {
                     "ts": entry_ts(e),
-                    "interval_ms": (e >> 8) & _IV_MASK,
+                    "interval_ms": (e >> IV_SHIFT) & _IV_MASK,
                     "degraded": flag_names(e & _FLAG_MASK),
                 }
                 for e in part

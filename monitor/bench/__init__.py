@@ -1,0 +1,1 @@
+"""Benchmarks: replay throughput, memory per session, detection delay, Kafka rates."""

@@ -1,0 +1,171 @@
+"""`firstcall bench`: benchmark figures, side by side in one run, as a Markdown report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(os.environ.get("FIRSTCALL_BENCH_CACHE", Path.home() / ".cache" / "firstcall"))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `firstcall bench`."""
+    p.add_argument("--events", type=int, default=1_000_000,
+                   help="minimum events in the simulated replay stream (default 1,000,000)")
+    p.add_argument("--sessions", default="100000",
+                   help="concurrent sessions for the memory phase, comma-separated "
+                        "(default 100000; e.g. 10000,100000,1000000)")
+    p.add_argument("--seed", type=int, default=7, help="simulator seed")
+    p.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
+    p.add_argument("--phases", default="replay,memory,delay",
+                   help="which phases: replay, memory, delay, kafka (comma-separated)")
+    p.add_argument("--write", metavar="FILE",
+                   help="write the Markdown report to FILE (default: print only)")
+
+
+def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run one phase in a fresh process so memory figures do not mix."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        result: dict[str, Any] = pool.apply(fn, args)
+    return result
+
+
+def simulated_day(min_events: int, seed: int) -> tuple[Path, int]:
+    """A simulated school day with at least `min_events` events, cached on disk."""
+    from monitor.simulate import SimConfig, iter_lines
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    classrooms = max(4, min_events // 4000)
+    while True:
+        path = CACHE / f"bench-seed{seed}-rooms{classrooms}.jsonl"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            n = 0
+            with open(tmp, "wb") as fh:
+                for raw in iter_lines(SimConfig(seed=seed, classrooms=classrooms)):
+                    fh.write(raw + b"\n")
+                    n += 1
+            tmp.rename(path)
+        with open(path, "rb") as fh:
+            n = sum(1 for _ in fh)
+        if n >= min_events:
+            return path, n
+        classrooms = int(classrooms * min_events / max(n, 1) * 1.05) + 1
+
+
+def delay_phase(seed: int) -> dict[str, Any]:
+    """Detection delay and accuracy against the simulator's ground truth."""
+    from monitor.pipeline import replay_records
+    from monitor.score import score
+    from monitor.simulate import SimConfig, simulate
+
+    sim = simulate(SimConfig(seed=seed, classrooms=60))
+    records = replay_records(sim.lines())
+    incidents = [r for r in records if r.get("record") == "incident"]
+    s = score(incidents, sim.truth)
+    return {"events": len(sim), "score": s.as_dict() if hasattr(s, "as_dict") else vars(s)}
+
+
+def machine() -> str:
+    """One line about this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def report(results: dict[str, Any], argv: list[str]) -> str:
+    """The Markdown report."""
+    lines = [
+        f"## Run of {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        f"- command: `firstcall bench {' '.join(argv)}`".rstrip(),
+        f"- machine: {machine()}",
+        "",
+    ]
+    rp = results.get("replay")
+    if rp:
+        lines += [f"### Replay throughput ({rp['events']:,} simulated events, "
+                  f"{rp['bytes'] / 1e6:.0f} MB, one core, best of runs)", "",
+                  "| contender | events/s | seconds |", "|---|---:|---:|"]
+        for name, row in rp.items():
+            if isinstance(row, dict) and "events_per_s" in row:
+                lines.append(f"| {name} | {row['events_per_s']:,} | {row['seconds']} |")
+        lines += ["", f"Peak RSS of the replay process: {rp['peak_rss_mb']} MB.", ""]
+    mem = results.get("memory")
+    if mem:
+        lines += ["### Memory per tracked session (engine + line correlator + policy)", "",
+                  "| sessions | traced bytes/session | RSS bytes/session |", "|---:|---:|---:|"]
+        for row in mem:
+            lines.append(f"| {row['sessions']:,} | {row['traced_bytes_per_session']:,} | "
+                         f"{row['rss_bytes_per_session']:,} |")
+        lines.append("")
+    d = results.get("delay")
+    if d:
+        lines += ["### Detection against the simulator's ground truth", "",
+                  f"{d['events']:,} events; scores and median delays by kind:", "",
+                  "```", _fmt(d["score"]), "```", ""]
+    k = results.get("kafka")
+    if k:
+        lines += ["### Kafka", "", "```", _fmt(k), "```", ""]
+    return "\n".join(lines)
+
+
+def _fmt(obj: Any, indent: int = 0) -> str:
+    pad = "  " * indent
+    if isinstance(obj, dict):
+        return "\n".join(
+            f"{pad}{k}:\n{_fmt(v, indent + 1)}" if isinstance(v, dict | list)
+            else f"{pad}{k}: {v}" for k, v in obj.items())
+    if isinstance(obj, list):
+        return "\n".join(_fmt(v, indent) for v in obj)
+    return f"{pad}{obj}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen phases and print (or write) the report."""
+    from monitor.bench import replay_bench
+
+    phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    results: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if "replay" in phases:
+        print(f"preparing a simulated day of >= {args.events:,} events ...", file=sys.stderr)
+        path, n = simulated_day(args.events, args.seed)
+        print(f"replay phase on {path} ({n:,} events) ...", file=sys.stderr)
+        results["replay"] = _in_child(replay_bench.throughput_phase, str(path), args.repeat)
+    if "memory" in phases:
+        results["memory"] = []
+        for n_sessions in (int(x) for x in args.sessions.split(",") if x.strip()):
+            print(f"memory phase with {n_sessions:,} sessions ...", file=sys.stderr)
+            results["memory"].append(_in_child(replay_bench.memory_phase, n_sessions))
+    if "delay" in phases:
+        print("detection delay phase ...", file=sys.stderr)
+        results["delay"] = _in_child(delay_phase, args.seed)
+    if "kafka" in phases:
+        from monitor.bench import kafka_bench
+
+        print("kafka phase ...", file=sys.stderr)
+        results["kafka"] = kafka_bench.run_phase(args)
+    text = report(results, sys.argv[2:] if len(sys.argv) > 2 else [])
+    print(text)
+    if args.write:
+        with open(args.write, "a") as fh:
+            fh.write(text + "\n")
+    print(f"bench done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return 0
