@@ -1,0 +1,12 @@
+"""Outreach channels behind one seam (`Channel.send`), like httpx's transports."""
+
+from outreach.channels.base import (
+    CHANNEL_NAMES,
+    Channel,
+    ChannelName,
+    OutboundMessage,
+    SendResult,
+    SendStatus,
+)
+
+__all__ = ["CHANNEL_NAMES", "Channel", "ChannelName", "OutboundMessage", "SendResult", "SendStatus"]

@@ -1,0 +1,177 @@
+"""Twilio status callbacks and the call menu's answers, as a Starlette app.
+
+Every request must carry a valid `X-Twilio-Signature` (HMAC-SHA1 of the URL Twilio
+called plus the sorted form parameters, keyed by the auth token); anything else gets 403.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import structlog
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from outreach.cases.store import CaseStore
+from outreach.scripts import DEFAULT_QUEUE, gather_reply_twiml
+
+log = structlog.get_logger(__name__)
+
+CallbackKind = Literal["fallback", "attempt_outcome", "progress"]
+MenuChoiceName = Literal["technician", "call_back", "none"]
+FALLBACK: Final[dict[str, frozenset[str]]] = {
+    "call": frozenset({"no-answer", "busy", "failed", "canceled"}),
+    "sms": frozenset({"failed", "undelivered", "canceled"}),
+}
+FINAL_OK: Final[dict[str, frozenset[str]]] = {
+    "call": frozenset({"completed"}),
+    "sms": frozenset({"delivered", "read"}),
+}
+
+
+def classify(channel: str, status: str) -> CallbackKind:
+    """no-answer/busy/failed/canceled -> fallback; completed (delivered) -> attempt outcome."""
+    if status in FALLBACK.get(channel, frozenset()):
+        return "fallback"
+    if status in FINAL_OK.get(channel, frozenset()):
+        return "attempt_outcome"
+    return "progress"
+
+
+def menu_choice(digits: str) -> MenuChoiceName:
+    """The caller's key press: 1 = a technician now, 2 = call back later."""
+    return {"1": "technician", "2": "call_back"}.get(digits.strip(), "none")  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    """A call or message status report from Twilio, tied to its case and attempt."""
+
+    kind: CallbackKind
+    channel: str
+    status: str
+    provider_id: str
+    case_id: str
+    message_id: str
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MenuChoice:
+    """What the person on the phone pressed."""
+
+    choice: MenuChoiceName
+    digits: str
+    provider_id: str
+    case_id: str
+    message_id: str
+
+
+Sink = Callable[[CallbackEvent | MenuChoice], Awaitable[None]]
+DETAIL_KEYS: Final = ("CallDuration", "AnsweredBy", "ErrorCode", "SipResponseCode", "Digits")
+
+
+def signed_url(request: Request, public_base_url: str | None) -> str:
+    """The URL Twilio signed: as requested, or under `public_base_url` behind a proxy."""
+    if not public_base_url:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return public_base_url.rstrip("/") + request.url.path + query
+
+
+def create_app(
+    auth_token: str,
+    on_event: Sink,
+    *,
+    public_base_url: str | None = None,
+    queue: str = DEFAULT_QUEUE,
+) -> Starlette:
+    """The callback app: `POST /twilio/status` and `POST /twilio/gather`."""
+    validator = RequestValidator(auth_token)
+
+    async def verified_form(request: Request) -> FormData | None:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        # Parsed here (no python-multipart needed): Twilio posts urlencoded forms.
+        body = (await request.body()).decode("utf-8", "replace")
+        form = FormData(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        url = signed_url(request, public_base_url)
+        if not signature or not validator.validate(url, form, signature):
+            log.warning("twilio_signature_rejected", path=request.url.path)
+            return None
+        return form
+
+    async def status(request: Request) -> Response:
+        form = await verified_form(request)
+        if form is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        q = request.query_params
+        channel = q.get("channel") or ("call" if "CallSid" in form else "sms")
+        value = str(form.get("CallStatus") or form.get("MessageStatus") or "")
+        sid = str(form.get("CallSid") or form.get("MessageSid") or "")
+        event = CallbackEvent(
+            kind=classify(channel, value),
+            channel=channel,
+            status=value,
+            provider_id=sid,
+            case_id=q.get("case_id", ""),
+            message_id=q.get("message_id", ""),
+            detail={k: str(form[k]) for k in DETAIL_KEYS if k in form},
+        )
+        log.info("twilio_status", case_id=event.case_id, status=value, kind=event.kind)
+        await on_event(event)
+        return Response(status_code=204)
+
+    async def gather(request: Request) -> Response:
+        form = await verified_form(request)
+        if form is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        q = request.query_params
+        digits = str(form.get("Digits") or "")
+        choice = MenuChoice(
+            choice=menu_choice(digits),
+            digits=digits,
+            provider_id=str(form.get("CallSid") or ""),
+            case_id=q.get("case_id", ""),
+            message_id=q.get("message_id", ""),
+        )
+        log.info("twilio_menu", case_id=choice.case_id, choice=choice.choice)
+        await on_event(choice)
+        twiml = gather_reply_twiml(digits, q.get("lang", "zh-CN"), queue=queue)
+        return Response(twiml, media_type="application/xml")
+
+    return Starlette(
+        routes=[
+            Route("/twilio/status", status, methods=["POST"]),
+            Route("/twilio/gather", gather, methods=["POST"]),
+        ]
+    )
+
+
+def timeline_sink(store: CaseStore, then: Sink | None = None) -> Sink:
+    """A sink that puts every callback on its case's timeline, then calls `then`."""
+
+    async def sink(event: CallbackEvent | MenuChoice) -> None:
+        if isinstance(event, CallbackEvent):
+            kind = f"{event.channel}_{event.kind}"
+            data = {"status": event.status, "provider_id": event.provider_id, **event.detail}
+        else:
+            kind = "menu_choice"
+            data = {
+                "choice": event.choice,
+                "digits": event.digits,
+                "provider_id": event.provider_id,
+            }
+        if event.case_id:
+            data["message_id"] = event.message_id
+            await store.add_event(event.case_id, kind, data, actor="twilio")
+        if then is not None:
+            await then(event)
+
+    return sink

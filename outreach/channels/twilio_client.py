@@ -1,0 +1,210 @@
+"""The real `twilio.rest.Client` on aiohttp, with a configurable API base URL and retries.
+
+Seam: twilio-python builds every URL from its domain's base (`https://api.twilio.com`,
+rewritten for `edge`/`region` by `ClientBase.get_hostname`) and hands it to the client's
+`http_client`. `BaseUrlHttpClient` (a subclass of the library's own
+`AsyncTwilioHttpClient`) rewrites that host to `api_base_url`, so a regional edge, a
+proxy or the local stand-in can be used without touching the generated resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+import structlog
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from outreach.channels.base import SendResult
+from outreach.circuit import CircuitBreaker
+from outreach.retry import RetryPolicy, retryable_status
+
+TWILIO_API: Final = "https://api.twilio.com"
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    """Account, caller id, where the API is, and where Twilio should call us back."""
+
+    account_sid: str
+    auth_token: str
+    from_number: str
+    api_base_url: str = TWILIO_API
+    edge: str | None = None
+    region: str | None = None
+    status_callback_url: str | None = None
+    gather_action_url: str | None = None
+    request_timeout_s: float = 10.0
+    ring_timeout_s: int = 30
+
+
+def rebase(url: str, base_url: str) -> str:
+    """`https://api[.edge.region].twilio.com/x` -> `<base_url>/x`; other URLs unchanged."""
+    if base_url.rstrip("/") == TWILIO_API:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if not (host == "api.twilio.com" or (host.startswith("api.") and host.endswith(".twilio.com"))):
+        return url
+    rest = urllib.parse.urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+    return base_url.rstrip("/") + rest
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` added to its query string."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """twilio's aiohttp client, sending API requests to `base_url` with a default timeout."""
+
+    def __init__(self, base_url: str = TWILIO_API, timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send the request to the configured base URL."""
+        if auth is not None:  # as a header: aiohttp deprecates BasicAuth objects
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        return await super().request(
+            method,
+            rebase(url, self.base_url),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=None,
+            timeout=timeout if timeout is not None else self.timeout,
+            allow_redirects=allow_redirects,
+        )
+
+
+def make_client(settings: TwilioSettings) -> Client:
+    """A real `twilio.rest.Client` on aiohttp (call inside a running event loop)."""
+    http = BaseUrlHttpClient(settings.api_base_url, settings.request_timeout_s)
+    return Client(
+        settings.account_sid,
+        settings.auth_token,
+        http_client=http,
+        edge=settings.edge,
+        region=settings.region,
+    )
+
+
+def result_of(status: str | None, sid: str | None, attempts: int) -> SendResult:
+    """A SendResult from the status Twilio gave a new call or message."""
+    if status in ("failed", "canceled", "undelivered", "busy", "no-answer"):
+        return SendResult(
+            "failed", retryable=False, provider_id=sid, reason=status or "", attempts=attempts
+        )
+    if status in ("delivered", "read", "completed"):
+        return SendResult("delivered", provider_id=sid, reason=status or "", attempts=attempts)
+    return SendResult("queued", provider_id=sid, reason=status or "", attempts=attempts)
+
+
+class TwilioSender:
+    """Runs one create request with retries (429/5xx/network), backoff with jitter, and a breaker.
+
+    `retry_unknown` says whether to retry when the outcome is unknown (a timeout or a
+    dropped connection after the request went out): fine for SMS, but a second phone
+    call to a grandparent is worse than falling back to another channel.
+    """
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        *,
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        retry_unknown: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker()
+        self.sleep = sleep
+        self.rng = rng
+        self.retry_unknown = retry_unknown
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        """The twilio Client (made on first use, inside the event loop)."""
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        if self._client is not None:
+            await self._client.http_client.close()
+            self._client = None
+
+    async def run(self, op: Callable[[Client], Awaitable[Any]], logger: Any = log) -> SendResult:
+        """Run `op(client)` (a `create_async`) until success, a final failure or no tries left."""
+        attempt = 0
+        reason = ""
+        while attempt < self.policy.max_attempts:
+            if not self.breaker.allow():
+                logger.warning("twilio_circuit_open", attempts=attempt)
+                return SendResult("failed", retryable=True, reason="circuit_open", attempts=attempt)
+            attempt += 1
+            try:
+                instance = await op(self.client)
+            except TwilioRestException as exc:
+                status = int(exc.status)
+                reason = f"http_{status}"
+                if not retryable_status(status):
+                    self.breaker.record_success()  # the provider is up; our request was wrong
+                    logger.warning("twilio_rejected", status=status, code=exc.code, attempt=attempt)
+                    return SendResult(
+                        "failed", retryable=False, reason=f"{reason}:{exc.code}", attempts=attempt
+                    )
+            except aiohttp.ClientConnectorError:
+                reason = "connect_error"
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                reason = "timeout" if isinstance(exc, TimeoutError) else "connection_lost"
+                if not self.retry_unknown:
+                    self.breaker.record_failure()
+                    logger.warning("twilio_outcome_unknown", reason=reason, attempt=attempt)
+                    return SendResult("failed", retryable=False, reason=reason, attempts=attempt)
+            else:
+                self.breaker.record_success()
+                result = result_of(
+                    getattr(instance, "status", None), getattr(instance, "sid", None), attempt
+                )
+                logger.info(
+                    "twilio_sent",
+                    provider_id=result.provider_id,
+                    status=result.reason,
+                    attempt=attempt,
+                )
+                return result
+            self.breaker.record_failure()
+            logger.warning("twilio_retryable_failure", reason=reason, attempt=attempt)
+            if attempt < self.policy.max_attempts:
+                await self.sleep(self.policy.delay(attempt, self.rng))
+        return SendResult("failed", retryable=True, reason=reason, attempts=attempt)

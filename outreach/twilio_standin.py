@@ -1,0 +1,358 @@
+"""A local Twilio stand-in: Calls and Messages of the 2010-04-01 REST API on 127.0.0.1.
+
+Accepts what Twilio accepts (form-encoded, HTTP Basic auth with the account SID and
+auth token), answers JSON shaped like Twilio's OpenAPI description, records every
+request, can be told to answer 429/500 or to stall for the next N requests, and sends
+status callbacks signed with the auth token exactly as Twilio does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final
+
+from twilio.request_validator import RequestValidator
+
+API_VERSION: Final = "2010-04-01"
+PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Calls|Messages)(?:/(?P<sid>[^/]+))?\.json$"
+)
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+DEFAULT_ACCOUNT_SID: Final = "AC" + "0" * 32
+DEFAULT_AUTH_TOKEN: Final = "standin-auth-token"
+
+
+@dataclass(slots=True)
+class RecordedRequest:
+    """One request the stand-in received (params keep every value of repeated keys).
+
+    Recorded on arrival; `answered` is the HTTP status once answered (None while stalled).
+    """
+
+    method: str
+    path: str
+    params: dict[str, list[str]]
+    headers: dict[str, str]
+    answered: int | None = None
+
+    def param(self, name: str) -> str | None:
+        """The first value of form parameter `name`."""
+        values = self.params.get(name)
+        return values[0] if values else None
+
+
+@dataclass(slots=True)
+class _Fault:
+    status: int = 0
+    delay_s: float = 0.0
+
+
+@dataclass(slots=True)
+class _State:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    faults: deque[_Fault] = field(default_factory=deque)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    callbacks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def _now() -> str:
+    return format_datetime(datetime.now(UTC))
+
+
+def _error(status: int, code: int, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class TwilioStandIn:
+    """The stand-in server. Use as a context manager, or `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._state = _State()
+        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`: give this to the client as its API base URL."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in order."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def resource(self, sid: str) -> dict[str, Any]:
+        """The stored call or message with this SID."""
+        with self._state.lock:
+            return dict(self._state.resources[sid])
+
+    def fail_next(self, n: int = 1, status: int = 500) -> None:
+        """Answer the next `n` API requests with HTTP `status` (e.g. 429, 500, 503, 400)."""
+        with self._state.lock:
+            self._state.faults.extend(_Fault(status=status) for _ in range(n))
+
+    def stall_next(self, n: int = 1, delay_s: float = 1.0) -> None:
+        """Hold the next `n` API requests for `delay_s` before answering (client timeouts)."""
+        with self._state.lock:
+            self._state.faults.extend(_Fault(delay_s=delay_s) for _ in range(n))
+
+    def start(self) -> TwilioStandIn:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wake any stalled request."""
+        self._state.stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> TwilioStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def signature(self, url: str, params: dict[str, str]) -> str:
+        """The X-Twilio-Signature Twilio would send for a POST of `params` to `url`."""
+        return str(RequestValidator(self.auth_token).compute_signature(url, params))
+
+    def send_status_callback(
+        self, sid: str, status: str, extra: dict[str, str] | None = None, timeout_s: float = 5.0
+    ) -> int:
+        """POST a signed status callback for `sid` to its StatusCallback URL; returns HTTP status.
+
+        Blocking: from async code use `await asyncio.to_thread(standin.send_status_callback, ...)`.
+        """
+        with self._state.lock:
+            url, kind = self._state.callbacks[sid]
+            resource = self._state.resources[sid]
+            resource["status"] = status
+        if kind == "Calls":
+            params = {
+                "AccountSid": self.account_sid,
+                "CallSid": sid,
+                "CallStatus": status,
+                "From": str(resource["from"]),
+                "To": str(resource["to"]),
+                "Direction": "outbound-api",
+                "ApiVersion": API_VERSION,
+            }
+        else:
+            params = {
+                "AccountSid": self.account_sid,
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "From": str(resource["from"]),
+                "To": str(resource["to"]),
+                "ApiVersion": API_VERSION,
+            }
+        params.update(extra or {})
+        return post_signed(url, params, self.signature(url, params), timeout_s)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                standin._serve(self, "POST")
+
+            def do_GET(self) -> None:
+                standin._serve(self, "GET")
+
+        return Handler
+
+    def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length).decode() if length else ""
+        params = urllib.parse.parse_qs(body, keep_blank_values=True)
+        record = RecordedRequest(method, h.path, params, dict(h.headers.items()))
+        with self._state.lock:
+            self._state.requests.append(record)
+            fault = self._state.faults.popleft() if self._state.faults else _Fault()
+        if fault.delay_s:
+            self._state.stopping.wait(fault.delay_s)
+        status, payload = self._answer(h, method, params, fault)
+        record.answered = status
+        data = json.dumps(payload).encode()
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "application/json; charset=utf-8")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout) before the answer
+
+    def _answer(
+        self,
+        h: BaseHTTPRequestHandler,
+        method: str,
+        params: dict[str, list[str]],
+        fault: _Fault,
+    ) -> tuple[int, dict[str, Any]]:
+        match = PATH.match(urllib.parse.urlsplit(h.path).path)
+        if match is None:
+            return 404, _error(404, 20404, "The requested resource was not found")
+        if not self._authorized(h.headers.get("Authorization", ""), match["account"]):
+            return 401, _error(401, 20003, "Authenticate")
+        if fault.status:
+            messages = {429: "Too Many Requests", 503: "Service Unavailable"}
+            code = 20429 if fault.status == 429 else 20500
+            return fault.status, _error(fault.status, code, messages.get(fault.status, "Error"))
+        kind, sid = match["kind"], match["sid"]
+        if method == "GET":
+            with self._state.lock:
+                found = self._state.resources.get(sid or "")
+            if found is None:
+                return 404, _error(404, 20404, "The requested resource was not found")
+            return 200, found
+        if sid is not None:
+            return 405, _error(405, 20004, "Method not allowed")
+        one = {k: v[0] for k, v in params.items() if v}
+        problem = _validate_call(one) if kind == "Calls" else _validate_message(one)
+        if problem is not None:
+            return 400, _error(400, problem[0], problem[1])
+        return 201, self._create(kind, one)
+
+    def _authorized(self, header: str, account: str) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return account == self.account_sid and secrets.compare_digest(header, f"Basic {expected}")
+
+    def _create(self, kind: str, one: dict[str, str]) -> dict[str, Any]:
+        prefix = "CA" if kind == "Calls" else "SM"
+        sid = prefix + secrets.token_hex(16)
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/{kind}/{sid}.json"
+        now = _now()
+        common: dict[str, Any] = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "from": one.get("From"),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "to": one["To"],
+            "uri": uri,
+        }
+        if kind == "Calls":
+            common |= {
+                "answered_by": None,
+                "caller_name": None,
+                "duration": None,
+                "end_time": None,
+                "forwarded_from": None,
+                "from_formatted": one.get("From"),
+                "group_sid": None,
+                "parent_call_sid": None,
+                "phone_number_sid": None,
+                "start_time": None,
+                "to_formatted": one["To"],
+                "trunk_sid": None,
+                "queue_time": "0",
+                "subresource_uris": {"recordings": uri.replace(".json", "/Recordings.json")},
+            }
+        else:
+            common |= {
+                "body": one.get("Body", ""),
+                "date_sent": None,
+                "error_code": None,
+                "error_message": None,
+                "messaging_service_sid": one.get("MessagingServiceSid"),
+                "num_media": "0",
+                "num_segments": "1",
+                "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+            }
+        with self._state.lock:
+            self._state.resources[sid] = common
+            if one.get("StatusCallback"):
+                self._state.callbacks[sid] = (one["StatusCallback"], kind)
+        return common
+
+
+def _validate_call(p: dict[str, str]) -> tuple[int, str] | None:
+    if not p.get("To"):
+        return 21201, "No 'To' number is specified"
+    if not p.get("From"):
+        return 21213, "No 'From' number is specified"
+    if not (p.get("Url") or p.get("Twiml") or p.get("ApplicationSid")):
+        return 21205, "Url parameter is required"
+    if p["To"].startswith("+") and not E164.match(p["To"]):
+        return 21211, f"Invalid 'To' Phone Number: {p['To']}"
+    return None
+
+
+def _validate_message(p: dict[str, str]) -> tuple[int, str] | None:
+    if not p.get("To"):
+        return 21604, "A 'To' phone number is required"
+    if not (p.get("From") or p.get("MessagingServiceSid")):
+        return 21603, "A 'From' phone number is required"
+    if not (p.get("Body") or p.get("MediaUrl") or p.get("ContentSid")):
+        return 21602, "Message body is required"
+    if p["To"].startswith("+") and not E164.match(p["To"]):
+        return 21211, f"Invalid 'To' Phone Number: {p['To']}"
+    return None
+
+
+def post_signed(url: str, params: dict[str, str], signature: str, timeout_s: float = 5.0) -> int:
+    """POST form `params` to `url` with an X-Twilio-Signature header; returns the HTTP status."""
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1",
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
