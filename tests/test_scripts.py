@@ -20,7 +20,7 @@ DEVICES = ("pc", "mac", "ipad", "android_pad", "phone")
 
 
 @pytest.mark.parametrize(
-    ("fault", "device", "language"), itertools.product(FAULTS, DEVICES, ("zh-CN", "en"))
+    ("fault", "device", "language"), list(itertools.product(FAULTS, DEVICES, ("zh-CN", "en")))
 )
 def test_every_combination_has_a_well_formed_call(fault: str, device: str, language: str) -> None:
     root = ET.fromstring(call_twiml(fault, device, language, gather_action="https://x/g?a=1&b=2"))  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 import structlog
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -100,7 +100,9 @@ def create_app(
         signature = request.headers.get("X-Twilio-Signature", "")
         # Parsed here (no python-multipart needed): Twilio posts urlencoded forms.
         body = (await request.body()).decode("utf-8", "replace")
-        form = FormData(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        pairs: list[tuple[str, str | UploadFile]] = []
+        pairs.extend(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        form = FormData(pairs)
         url = signed_url(request, public_base_url)
         if not signature or not validator.validate(url, form, signature):
             log.warning("twilio_signature_rejected", path=request.url.path)
