@@ -58,6 +58,7 @@ class Pipeline:
         if family is not None:
             self.policy.family = family
         self.correlator = LineCorrelator(self.detection, self._incident)
+        self.policy.line_pressure = self.correlator.pressure
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self._next_due = 1 << 62
 

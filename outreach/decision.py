@@ -69,3 +69,7 @@ class PolicyConfig:
     max_calls_per_lesson: int = 2
     max_calls_per_day: int = 4
     line_coverage_grace_ms: int = 60_000
+    # Wait once more for the line verdict when this many sessions of the same line
+    # (this one included) went into trouble within the line window.
+    line_suspect_sessions: int = 3
+    line_wait_ms: int = 10_000

@@ -18,6 +18,7 @@ from outreach.pipeline import decide
 from outreach.stages.record import ContactLedger
 
 FamilyLookup = Callable[[str], FamilyPrefs | None]
+LinePressure = Callable[[dict[str, str], int], int]
 
 
 @dataclass(slots=True)
@@ -25,6 +26,7 @@ class _Pending:
     incident: Incident
     due: int
     closed_at: int | None = None
+    waited_for_line: bool = False
 
 
 @dataclass(slots=True)
@@ -40,6 +42,7 @@ class OutreachPolicy:
     config: PolicyConfig
     on_outreach: Callable[[Outreach], None]
     family: FamilyLookup = field(default=lambda _sid: None)
+    line_pressure: LinePressure = field(default=lambda _line, _now: 0)
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -84,10 +87,26 @@ class OutreachPolicy:
         q = self._queue
         while q and q[0][0] <= self.now:
             due, iid = heapq.heappop(q)
-            p = self._pending.pop(iid, None)
+            p = self._pending.get(iid)
             if p is None or iid in self._decided:
                 continue
+            if self._wait_for_line(p, due):
+                continue
+            del self._pending[iid]
             self._decide(p, due)
+
+    def _wait_for_line(self, p: _Pending, due: int) -> bool:
+        """Others on this line are in trouble too: give the line verdict time to come."""
+        cfg = self.config
+        sid = p.incident.session_id or ""
+        if p.waited_for_line or self._covering(sid, due) is not None:
+            return False
+        if self.line_pressure(p.incident.line, due) < cfg.line_suspect_sessions:
+            return False
+        p.waited_for_line = True
+        p.due = due + cfg.line_wait_ms
+        heapq.heappush(self._queue, (p.due, p.incident.incident_id))
+        return True
 
     def next_due(self) -> int:
         """Event time of the next pending decision (far future if none)."""

@@ -106,7 +106,8 @@ def test_decoding_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(list(GOOD_STATS)),
-                       st.one_of(st.none(), st.integers(), st.floats(allow_nan=False),
+                       st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1),
+                                 st.floats(allow_nan=False),
                                  st.text(max_size=5), st.booleans())))
 def test_mangled_stats_are_either_events_or_bad_records_with_a_known_reason(
     changes: dict[str, Any]

@@ -158,8 +158,9 @@ def run(args: argparse.Namespace) -> int:
         print("detection delay phase ...", file=sys.stderr)
         results["delay"] = _in_child(delay_phase, args.seed)
     if "kafka" in phases:
-        from monitor.bench import kafka_bench
+        import importlib
 
+        kafka_bench = importlib.import_module("monitor.bench.kafka_bench")
         print("kafka phase ...", file=sys.stderr)
         results["kafka"] = kafka_bench.run_phase(args)
     text = report(results, sys.argv[2:] if len(sys.argv) > 2 else [])

@@ -1,0 +1,156 @@
+"""`firstcall demo`: a simulated school, live, through the in-process bus.
+
+The simulator plays real measured bandwidth traces as live classes (faster than
+real time if asked), the same detectors and outreach policy as production watch
+them, and every incident and outreach decision is shown as it happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime
+from typing import TextIO
+
+import orjson
+
+from monitor.bus import InProcessBus
+from monitor.pipeline import Pipeline
+from monitor.records import Incident, Outreach, Record, encode
+
+TELEMETRY = "class.telemetry"
+INCIDENTS = "support.incidents"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `firstcall demo`."""
+    p.add_argument("--classrooms", type=int, default=12, help="live lessons (default 12)")
+    p.add_argument("--speed", type=float, default=10.0,
+                   help="simulated seconds per real second (default 10)")
+    p.add_argument("--seed", type=int, default=1, help="simulator seed")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop after this many real minutes (default: when the lessons end)")
+    p.add_argument("--no-color", action="store_true", help="plain text output")
+
+
+class Printer:
+    """Turns records into one calm line each for the operator watching."""
+
+    COLORS = {"lag": "33", "disconnect": "31", "flapping": "35", "line": "1;31",
+              "call": "1;32", "sms": "1;32", "chat": "32", "none": "2", "agent_queue": "1;34"}
+
+    def __init__(self, out: TextIO, color: bool) -> None:
+        self.out = out
+        self.color = color
+        self.counts: dict[str, int] = {}
+
+    def _c(self, key: str, text: str) -> str:
+        code = self.COLORS.get(key)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
+
+    def show(self, r: Record) -> None:
+        """Print one record."""
+        if isinstance(r, Incident):
+            self.counts[f"{r.kind} {r.state}"] = self.counts.get(f"{r.kind} {r.state}", 0) + 1
+            when = _clock(r.detected_at if r.state != "closed" else (r.ended_at or r.detected_at))
+            if r.kind == "line":
+                where = " ".join(f"{k}={v}" for k, v in r.line.items())
+                text = (f"{when}  {self._c('line', f'LINE {r.state:<6}')} {where}: "
+                        f"{len(r.sessions or [])} sessions affected"
+                        + ("  -> paging infrastructure" if r.state == "open" else ""))
+            else:
+                why = _why(r)
+                text = (f"{when}  {self._c(r.kind, f'{r.kind.upper():<10} {r.state:<6}')} "
+                        f"{r.session_id} ({r.classroom_id}, {r.line.get('isp')}/"
+                        f"{r.line.get('region')} {r.line.get('edge')}){why}")
+        else:
+            assert isinstance(r, Outreach)
+            self.counts[f"outreach {r.action}"] = self.counts.get(f"outreach {r.action}", 0) + 1
+            verb = {"call": "CALL the family", "sms": "SMS the family",
+                    "chat": "CHAT in the class app", "agent_queue": "QUEUE for a technician",
+                    "none": "no contact"}[r.action]
+            text = (f"{_clock(r.decided_at)}  {self._c(r.action, '-> ' + verb)} "
+                    f"of {r.student_id}: {r.reason}")
+        print(text, file=self.out, flush=True)
+
+
+def _clock(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
+
+
+def _why(r: Incident) -> str:
+    ev = r.evidence
+    if r.state == "closed":
+        return f", lasted {((r.ended_at or r.started_at) - r.started_at) / 1000:.0f} s"
+    if r.kind == "lag":
+        bad = sorted({d for i in ev.get("intervals", []) for d in i["degraded"]})
+        return f": {ev.get('degraded')} of {ev.get('window')} intervals degraded ({', '.join(bad)})"
+    if r.kind == "disconnect":
+        return f": {ev.get('cause')}" + (f" ({ev['reason']})" if "reason" in ev else "")
+    if r.kind == "flapping":
+        return f": {ev.get('drops')} drops within 5 min"
+    return ""
+
+
+async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
+    """Simulator -> bus -> detectors + policy -> bus -> printer."""
+    from monitor.simulate import SimConfig, feed_live
+
+    bus = InProcessBus()
+    printer = Printer(out, color=not args.no_color and out.isatty())
+    config = SimConfig(seed=args.seed, classrooms=args.classrooms)
+
+    async def produce() -> None:
+        async def sink(raw: bytes) -> None:
+            key = orjson.loads(raw).get("session_id", "").encode()
+            await bus.publish(TELEMETRY, key, raw)
+        await feed_live(config, sink, speed=args.speed)
+        await bus.close(TELEMETRY)
+
+    async def detect() -> None:
+        pending: list[Record] = []
+        pipe = Pipeline(pending.append)
+        wall0: float | None = None
+        ts0 = 0
+        async for batch in bus.batches(TELEMETRY, "detectors"):
+            if batch:
+                if wall0 is None:
+                    wall0, ts0 = time.monotonic(), orjson.loads(batch[0].value)["ts"]
+                pipe.feed_raw([m.value for m in batch])
+            if wall0 is not None:  # time moves on in a quiet moment too
+                pipe.tick(ts0 + int((time.monotonic() - wall0) * 1000 * args.speed) - 1000)
+            for r in pending:
+                await bus.publish(INCIDENTS, (r.session_id or "").encode(), encode(r))
+            pending.clear()
+        await bus.close(INCIDENTS)
+
+    async def show() -> None:
+        from monitor.records import decode_record
+        async for batch in bus.batches(INCIDENTS, "console"):
+            for m in batch:
+                printer.show(decode_record(m.value))
+
+    print(f"FirstCall demo: {args.classrooms} live lessons from real bandwidth traces, "
+          f"{args.speed:g}x real time. Ctrl-C to stop.", file=out, flush=True)
+    tasks = [asyncio.create_task(c) for c in (produce(), detect(), show())]
+    try:
+        if args.minutes is not None:
+            await asyncio.wait_for(asyncio.gather(*tasks), args.minutes * 60)
+        else:
+            await asyncio.gather(*tasks)
+    except TimeoutError:
+        pass
+    finally:
+        for t in tasks:
+            t.cancel()
+    return printer.counts
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo until the lessons end (or --minutes, or Ctrl-C)."""
+    counts = asyncio.run(run_demo(args, sys.stdout))
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing"
+    print(f"\ndemo over: {summary}", file=sys.stderr)
+    return 0
