@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint typecheck clean
+.PHONY: demo test bench lint typecheck clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# Debian packages some tests drive (Chromium for the console, promtool for the
+# alert rules); installed when we may (root with apt), otherwise those tests skip.
+system-deps:
+	@sh deploy/dev-system-deps.sh
+
 demo: $(STAMP)
 	$(VENV)/bin/firstcall demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(PY) -m ruff check monitor detectors outreach tests
 	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(VENV)/bin/firstcall bench
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(VENV)/bin/firstcall bench --phases replay,memory,delay,kafka --write docs/benchmarks.md
 
 lint: $(STAMP)
 	$(PY) -m ruff check monitor detectors outreach tests

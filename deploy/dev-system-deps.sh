@@ -1,0 +1,23 @@
+#!/bin/sh
+# Debian packages the test suite drives: Chromium + ChromeDriver (agent console in a
+# real browser) and Prometheus' promtool (alert rules). Installed only when missing
+# and only where we may (root with apt-get); otherwise the tests that need them say so.
+set -u
+need=""
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
+command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian packages:$need"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 \
+    || echo "could not install$need: the tests that need them will skip (or fail in CI)"
+  # The prometheus package starts a server on install where it can; we only want promtool.
+  pkill -x prometheus >/dev/null 2>&1 || true
+else
+  echo "missing$need (not root, or no apt-get): the tests that need them will skip"
+fi
+exit 0
