@@ -1,0 +1,31 @@
+"""The in-app chat channel: a push through the chat gateway."""
+
+from __future__ import annotations
+
+from outreach.channels.base import ChannelName, OutboundMessage, SendResult
+from outreach.chat.gateway import ChatGateway
+from outreach.scripts import message_text
+
+
+class ChatChannel:
+    """Delivered when the app acks within `ack_timeout_s`; otherwise queued in the outbox."""
+
+    name: ChannelName = "chat"
+
+    def __init__(self, gateway: ChatGateway, ack_timeout_s: float = 5.0) -> None:
+        self.gateway = gateway
+        self.ack_timeout_s = ack_timeout_s
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Push the message; the outbox redelivers it until acked, so no retry is needed."""
+        text = message.text or message_text(message.fault, message.device, message.language)
+        stored = await self.gateway.push(
+            message.student_id, text, case_id=message.case_id, message_id=message.message_id
+        )
+        if stored.acked_at is not None:
+            return SendResult("delivered", provider_id=stored.message_id)
+        if self.gateway.connected(message.student_id) and await self.gateway.wait_acked(
+            stored.message_id, self.ack_timeout_s
+        ):
+            return SendResult("delivered", provider_id=stored.message_id)
+        return SendResult("queued", provider_id=stored.message_id, reason="not_acked_yet")
