@@ -17,6 +17,9 @@ from outreach.decision import DecisionContext, FamilyPrefs, PolicyConfig
 from outreach.pipeline import decide
 from outreach.stages.record import ContactLedger
 
+_PRUNE_EVERY_MS = 600_000
+_KEEP_MS = 86_400_000
+
 FamilyLookup = Callable[[str], FamilyPrefs | None]
 LinePressure = Callable[[dict[str, str], int], int]
 
@@ -49,7 +52,8 @@ class OutreachPolicy:
         self.now = 0
         self._pending: dict[str, _Pending] = {}
         self._queue: list[tuple[int, str]] = []
-        self._decided: set[str] = set()
+        self._decided: dict[str, int] = {}  # incident id -> decided at (for dedup)
+        self._pruned_at = 0
         self._open: dict[str, dict[str, str]] = {}
         self._covered: dict[str, _Coverage] = {}
         self._line_members: dict[str, list[str]] = {}
@@ -84,6 +88,8 @@ class OutreachPolicy:
         """Decide every incident whose hold-off has run out by `now_ms`."""
         if now_ms > self.now:
             self.now = now_ms
+        if self.now - self._pruned_at >= _PRUNE_EVERY_MS:
+            self._prune()
         q = self._queue
         while q and q[0][0] <= self.now:
             due, iid = heapq.heappop(q)
@@ -94,6 +100,16 @@ class OutreachPolicy:
                 continue
             del self._pending[iid]
             self._decide(p, due)
+
+    def _prune(self) -> None:
+        """Forget what can no longer matter (a day of dedup memory is kept)."""
+        horizon = self.now - _KEEP_MS
+        self._pruned_at = self.now
+        self._decided = {k: t for k, t in self._decided.items() if t >= horizon}
+        self.ledger.prune(horizon)
+        for sid in [s for s, c in self._covered.items()
+                    if c.ended_at is not None and c.ended_at < horizon]:
+            del self._covered[sid]
 
     def _wait_for_line(self, p: _Pending, due: int) -> bool:
         """Others on this line are in trouble too: give the line verdict time to come."""
@@ -159,7 +175,7 @@ class OutreachPolicy:
         )
         stage, decision = decide(ctx, cfg)
         self.ledger.record(ctx, decision)
-        self._decided.add(inc.incident_id)
+        self._decided[inc.incident_id] = due
         self.decisions[(decision.action, decision.reason)] += 1
         self.on_outreach(
             Outreach(

@@ -150,3 +150,13 @@ def test_do_not_call_and_sms_preference() -> None:
         "none", "do_not_contact")
     sms = FamilyPrefs(preferred_channel="sms")
     assert decide(ctx(family=sms), PolicyConfig())[1].action == "sms"
+
+
+def test_memory_of_old_decisions_is_bounded_but_a_day_of_dedup_is_kept() -> None:
+    pol = Policy()
+    pol.feed(incident(), now=T0 + 20_000)
+    pol.feed(incident(), now=T0 + 3_600_000)  # redelivered an hour later: still one decision
+    assert len(pol.out) == 1
+    pol.feed(now=T0 + 2 * 86_400_000)
+    assert pol.p._decided == {}
+    assert pol.p.ledger.last_contact == {}

@@ -29,6 +29,15 @@ class ContactLedger:
             self.calls_by_day.get((student_id, now // _DAY_MS), 0),
         )
 
+    def prune(self, horizon: int) -> None:
+        """Forget contacts before `horizon` (and call counts of earlier days)."""
+        self.last_contact = {k: t for k, t in self.last_contact.items() if t >= horizon}
+        day = horizon // _DAY_MS
+        for key in [k for k in self.calls_by_day if k[1] < day]:
+            del self.calls_by_day[key]
+        if not self.last_contact:
+            self.calls_by_lesson.clear()
+
     def record(self, ctx: DecisionContext, decision: Decision) -> None:
         """Note a decision; only actual contacts count."""
         if decision.suppressed:
