@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.cases.models import guardians, students
 from outreach.clock import Clock, now_ms
+from outreach.decision import FamilyPrefs
 from outreach.redact import mask_phone
 
 log = structlog.get_logger(__name__)
@@ -470,6 +471,24 @@ async def import_file(
         errors=len(errors),
     )
     return report
+
+
+def family_prefs(student: Student) -> FamilyPrefs:
+    """What the outreach stages need to know, from the first guardian to contact.
+
+    Do-not-call holds for the family when any guardian asked for it.
+    """
+    if not student.guardians:
+        return FamilyPrefs(time_zone=student.time_zone)
+    first = student.guardians[0]
+    quiet = first.quiet_hours
+    return FamilyPrefs(
+        time_zone=first.time_zone,
+        quiet_start=None if quiet is None else f"{quiet.start:%H:%M}",
+        quiet_end=None if quiet is None else f"{quiet.end:%H:%M}",
+        do_not_call=any(g.do_not_call for g in student.guardians),
+        preferred_channel=first.preferred_channel,
+    )
 
 
 def describe(student: Student) -> dict[str, Any]:

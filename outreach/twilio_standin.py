@@ -9,6 +9,7 @@ status callbacks signed with the auth token exactly as Twilio does.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import secrets
@@ -65,6 +66,8 @@ class _State:
     faults: deque[_Fault] = field(default_factory=deque)
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     callbacks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    outcomes: deque[str] = field(default_factory=deque)
+    timers: list[threading.Timer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -90,9 +93,14 @@ class TwilioStandIn:
         account_sid: str = DEFAULT_ACCOUNT_SID,
         auth_token: str = DEFAULT_AUTH_TOKEN,
         host: str = "127.0.0.1",
+        *,
+        auto_status: str | None = None,
+        auto_delay_s: float = 0.2,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.auto_status = auto_status
+        self.auto_delay_s = auto_delay_s
         self._state = _State()
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
@@ -125,6 +133,15 @@ class TwilioStandIn:
         with self._state.lock:
             self._state.faults.extend(_Fault(delay_s=delay_s) for _ in range(n))
 
+    def script_outcomes(self, *statuses: str) -> None:
+        """Finish the next new calls/messages with these statuses, then with `auto_status`.
+
+        Each status (e.g. "no-answer", "completed", "delivered") is sent to the resource's
+        StatusCallback `auto_delay_s` after it was created.
+        """
+        with self._state.lock:
+            self._state.outcomes.extend(statuses)
+
     def start(self) -> TwilioStandIn:
         """Serve in a background thread."""
         self._thread = threading.Thread(
@@ -136,6 +153,10 @@ class TwilioStandIn:
     def stop(self) -> None:
         """Stop serving and wake any stalled request."""
         self._state.stopping.set()
+        with self._state.lock:
+            timers, self._state.timers = self._state.timers, []
+        for timer in timers:
+            timer.cancel()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)
@@ -312,7 +333,22 @@ class TwilioStandIn:
             self._state.resources[sid] = common
             if one.get("StatusCallback"):
                 self._state.callbacks[sid] = (one["StatusCallback"], kind)
+                outcome = self._state.outcomes.popleft() if self._state.outcomes else None
+                self._finish_later(sid, outcome or self.auto_status)
         return common
+
+    def _finish_later(self, sid: str, status: str | None) -> None:
+        if status is None:
+            return
+        extra = {"CallDuration": "30"} if sid.startswith("CA") and status == "completed" else {}
+        timer = threading.Timer(self.auto_delay_s, self._finish, (sid, status, extra))
+        timer.daemon = True
+        self._state.timers.append(timer)
+        timer.start()
+
+    def _finish(self, sid: str, status: str, extra: dict[str, str]) -> None:
+        with contextlib.suppress(OSError):  # the receiver is gone (e.g. the demo stopped)
+            self.send_status_callback(sid, status, extra)
 
 
 def _validate_call(p: dict[str, str]) -> tuple[int, str] | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -11,7 +14,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.records import Incident, case_id_for
-from outreach.cases import CaseStore, Refusal, upgrade
+from outreach.cases import CaseStore, Refusal, db_cli, upgrade
 from outreach.cases.models import metadata
 from tests.casedb import case_engine  # noqa: F401
 
@@ -157,3 +160,16 @@ async def test_events_and_active_cases(case_engine: AsyncEngine) -> None:  # noq
     assert [c.case_id for c in await store.active_for_student("stu-1")] == [a]
     events = await store.timeline(a)
     assert events[-1].data == {"text": "好了"} and events[-1].actor == "family"
+
+
+def test_db_upgrade_cli(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    db_cli.add_arguments(parser)
+    path = tmp_path / "cli.db"
+    assert db_cli.run(parser.parse_args(["upgrade", "--db", str(path)])) == 0
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        version = conn.execute("select version_num from alembic_version").fetchone()
+    assert {"cases", "case_events", "chat_outbox", "students", "guardians"} <= tables
+    assert version == ("0001",)
+    assert db_cli.run(parser.parse_args(["upgrade", "--db", str(path)])) == 0  # idempotent

@@ -10,7 +10,15 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach import directory_cli
-from outreach.directory import DirectoryStore, import_file, parse_quiet_hours, validate_file
+from outreach.decision import FamilyPrefs
+from outreach.directory import (
+    DirectoryStore,
+    describe,
+    family_prefs,
+    import_file,
+    parse_quiet_hours,
+    validate_file,
+)
 from tests.casedb import case_engine  # noqa: F401
 
 HEADER = (
@@ -150,3 +158,18 @@ def test_cli_imports_and_reports_errors(tmp_path: Path, capsys: object) -> None:
     assert directory_cli.run(parser.parse_args(["import", str(good), "--db", str(db)])) == 0
     out = capsys.readouterr()  # type: ignore[attr-defined]
     assert "bad.csv: line 2, phone" in out.err and "imported 2 student(s), 3 guardian(s)" in out.out
+
+
+def test_family_prefs_and_log_safe_summary(tmp_path: Path) -> None:
+    good, errors, _ = validate_file(write(tmp_path, "d.csv", HEADER + GOOD))
+    assert errors == []
+    ming = next(s for s in good if s.student_id == "stu-1")
+    assert family_prefs(ming) == FamilyPrefs(
+        time_zone="Asia/Shanghai",
+        quiet_start="21:00",
+        quiet_end="08:00",
+        do_not_call=False,
+        preferred_channel="call",
+    )
+    summary = describe(ming)
+    assert "+8613812345678" not in str(summary) and "+86*******5678" in str(summary)

@@ -184,3 +184,22 @@ async def test_timeline_sink_records_on_the_case(tmp_path: Path) -> None:
     assert kinds == [("opened", "system"), ("call_fallback", "twilio"), ("menu_choice", "twilio")]
     assert len(seen) == 2
     await engine.dispose()
+
+
+async def test_standin_finishes_calls_by_itself() -> None:
+    events: list[Event] = []
+
+    async def sink(event: Event) -> None:
+        events.append(event)
+
+    with TwilioStandIn(auto_status="completed", auto_delay_s=0.05) as standin:
+        standin.script_outcomes("no-answer")
+        async with serve_asgi(create_app(standin.auth_token, sink)) as base:
+            first = await place_call(standin, base)
+            second = await place_call(standin, base)
+            for _ in range(200):
+                if len(events) == 2:
+                    break
+                await asyncio.sleep(0.01)
+    got = {e.provider_id: (e.kind, e.status) for e in events if isinstance(e, CallbackEvent)}
+    assert got == {first: ("fallback", "no-answer"), second: ("attempt_outcome", "completed")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import structlog
 
 from outreach.channels import OutboundMessage
 from outreach.channels.twilio_client import TWILIO_API, TwilioSender, TwilioSettings, rebase
@@ -252,3 +253,21 @@ async def test_missing_phone_fails_without_a_request(
     channel = TwilioVoiceChannel(settings, sender(settings, sleep))
     result = await channel.send(message(to=None))
     assert result.reason == "no_phone_number" and standin.requests == []
+
+
+async def test_phone_numbers_never_reach_the_logs(standin: TwilioStandIn, sleep: FakeSleep) -> None:
+    standin.fail_next(1, status=500)
+    standin.fail_next(1, status=400)
+    settings = settings_for(standin)
+    voice = TwilioVoiceChannel(settings, sender(settings, sleep))
+    sms = TwilioSmsChannel(settings, sender(settings, sleep))
+    with structlog.testing.capture_logs() as logs:
+        try:
+            await voice.send(message())
+            await sms.send(message("sms"))
+        finally:
+            await voice.aclose()
+            await sms.aclose()
+    assert logs and TO not in repr(logs)
+    assert all(entry.get("case_id") == "case-1" for entry in logs)
+    assert {entry["to"] for entry in logs} == {"+86*******5678"}
