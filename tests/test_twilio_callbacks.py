@@ -41,6 +41,8 @@ def test_classify_and_menu() -> None:
         assert classify("call", status) == "fallback"
     assert classify("call", "completed") == "attempt_outcome"
     assert classify("call", "ringing") == "progress"
+    assert classify("call", "completed", "machine_start") == "fallback"
+    assert classify("call", "completed", "human") == "attempt_outcome"
     assert classify("sms", "undelivered") == "fallback"
     assert classify("sms", "delivered") == "attempt_outcome"
     assert classify("sms", "sent") == "progress"

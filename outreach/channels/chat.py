@@ -20,7 +20,11 @@ class ChatChannel:
         """Push the message; the outbox redelivers it until acked, so no retry is needed."""
         text = message.text or message_text(message.fault, message.device, message.language)
         stored = await self.gateway.push(
-            message.student_id, text, case_id=message.case_id, message_id=message.message_id
+            message.student_id,
+            text,
+            case_id=message.case_id,
+            message_id=message.message_id,
+            extra={"fault": message.fault, "language": message.language},
         )
         if stored.acked_at is not None:
             return SendResult("delivered", provider_id=stored.message_id)

@@ -36,9 +36,14 @@ FINAL_OK: Final[dict[str, frozenset[str]]] = {
 }
 
 
-def classify(channel: str, status: str) -> CallbackKind:
-    """no-answer/busy/failed/canceled -> fallback; completed (delivered) -> attempt outcome."""
+def classify(channel: str, status: str, answered_by: str = "") -> CallbackKind:
+    """no-answer/busy/failed/canceled -> fallback; completed (delivered) -> attempt outcome.
+
+    A call answered by a machine (answering machine detection on) counts as not answered.
+    """
     if status in FALLBACK.get(channel, frozenset()):
+        return "fallback"
+    if channel == "call" and answered_by.startswith(("machine", "fax")):
         return "fallback"
     if status in FINAL_OK.get(channel, frozenset()):
         return "attempt_outcome"
@@ -118,7 +123,7 @@ def create_app(
         value = str(form.get("CallStatus") or form.get("MessageStatus") or "")
         sid = str(form.get("CallSid") or form.get("MessageSid") or "")
         event = CallbackEvent(
-            kind=classify(channel, value),
+            kind=classify(channel, value, str(form.get("AnsweredBy") or "")),
             channel=channel,
             status=value,
             provider_id=sid,

@@ -46,6 +46,7 @@ class TwilioSettings:
     gather_action_url: str | None = None
     request_timeout_s: float = 10.0
     ring_timeout_s: int = 30
+    machine_detection: bool = False
 
 
 def rebase(url: str, base_url: str) -> str:

@@ -50,6 +50,8 @@ class TwilioVoiceChannel:
             ),
             "timeout": self.settings.ring_timeout_s,
         }
+        if self.settings.machine_detection:
+            params["machine_detection"] = "Enable"
         if self.settings.status_callback_url:
             params["status_callback"] = with_query(self.settings.status_callback_url, query)
             params["status_callback_event"] = CALL_EVENTS
