@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.score import score
-from monitor.simulate import FaultRates, SimConfig, simulate
+from monitor.score import Score, score
+from monitor.simulate import FaultRates, SimConfig, SimResult, simulate
+from monitor.simulate.diagnose import explain
 
 SEEDS = (1, 2, 3)
 FAULTS = FaultRates(
@@ -37,6 +38,17 @@ def school(seed: int) -> SimConfig:
     )
 
 
+def diagnosis(result: SimResult, s: Score) -> str:
+    """The score report plus, for each miss or extra, whether delivery or the detector caused it."""
+    lines = [s.report(examples=50), "why:"]
+    for item in explain(result, s):
+        row = item.get("missed") or item.get("extra") or {}
+        what = "missed" if "missed" in item else "extra"
+        subject = row.get("session_id") or row.get("line")
+        lines.append(f"  {what} {row['kind']} {subject} at {row['started_at']}: {item['cause']}")
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_replayed_detections_match_the_ground_truth(seed: int) -> None:
     from monitor.pipeline import replay_records
@@ -44,7 +56,7 @@ def test_replayed_detections_match_the_ground_truth(seed: int) -> None:
     result = simulate(school(seed))
     records = replay_records(list(result.lines()))
     s = score(records, result.truth, tolerance_ms=5000)
-    print(s.report(examples=50))
+    print(diagnosis(result, s))
     assert s.overall.truth >= 40, "the school should have plenty to find"
-    assert s.recall >= 0.95, s.report(examples=50)
-    assert s.precision >= 0.95, s.report(examples=50)
+    assert s.recall >= 0.95, diagnosis(result, s)
+    assert s.precision >= 0.95, diagnosis(result, s)

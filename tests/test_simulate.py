@@ -286,3 +286,25 @@ def test_cli_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for option in ("--out", "--truth", "--seed", "--events", "--fault", "--mess", "--skew-ms"):
         assert option in text
+
+
+def test_diagnosis_tells_delivery_losses_from_detector_mistakes() -> None:
+    from monitor.score import score
+    from monitor.simulate.diagnose import explain
+
+    result = simulate(dataclasses.replace(BUSY, mess=MessConfig(drop_stats_rate=0.3)))
+    perfect = [{**r, "record": "incident", "state": "open"} for r in result.truth]
+    assert explain(result, score(perfect, result.truth)) == []
+    # a detector that found nothing: some misses are explained by the lost stats
+    causes = {item["cause"] for item in explain(result, score([], result.truth))}
+    assert causes == {"lost in delivery (dropped stats)", "detector"}
+    bogus = {
+        "record": "incident",
+        "state": "open",
+        "kind": "lag",
+        "session_id": "nobody",
+        "started_at": 0,
+        "detected_at": 0,
+    }
+    (item,) = explain(result, score([*perfect, bogus], result.truth))
+    assert item == {"extra": bogus, "cause": "detector"}
