@@ -8,15 +8,16 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.records import Incident, case_id_for
-from outreach.cases import CaseStore, Refusal, db_cli, upgrade
+from outreach.cases import CaseStore, Refusal, db_cli, make_engine, upgrade
 from outreach.cases.models import metadata
-from tests.casedb import case_engine  # noqa: F401
+from tests.casedb import PG_DSN, case_engine, drop_schema, postgres_schema  # noqa: F401
 
 POLICY = {"hold_off_s": 20, "quiet_hours": ["21:00", "08:00"], "version": 3}
 
@@ -173,3 +174,29 @@ def test_db_upgrade_cli(tmp_path: Path) -> None:
     assert {"cases", "case_events", "chat_outbox", "students", "guardians"} <= tables
     assert version == ("0001",)
     assert db_cli.run(parser.parse_args(["upgrade", "--db", str(path)])) == 0  # idempotent
+
+
+async def test_concurrent_upgrades_of_a_fresh_database(tmp_path: Path) -> None:
+    engines = [make_engine(str(tmp_path / "fresh.db")) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(e) for e in engines))
+        async with engines[0].connect() as conn:
+            version = (await conn.exec_driver_sql("select version_num from alembic_version")).all()
+        assert [tuple(r) for r in version] == [("0001",)]
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+@pytest.mark.postgres
+async def test_concurrent_upgrades_of_a_fresh_postgres_schema() -> None:
+    schema = await postgres_schema()
+    engines = [make_engine(PG_DSN, schema=schema) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(e) for e in engines))
+        store = CaseStore(engines[1])
+        assert (await store.open_case(incident(), POLICY)).created
+    finally:
+        for e in engines:
+            await e.dispose()
+        await drop_schema(schema)

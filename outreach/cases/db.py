@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -58,15 +60,28 @@ def alembic_config() -> Config:
     return cfg
 
 
+# Any fixed number: serializes concurrent upgrades (several workers starting at once).
+MIGRATION_LOCK_KEY = 0x46435F4442  # "FC_DB"
+
+
 def _upgrade_sync(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
 
 
+# Alembic keeps its migration context in module globals: one upgrade at a time per loop.
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Run the migrations up to `revision` on `engine` (idempotent)."""
-    async with engine.begin() as conn:
+    """Run the migrations up to `revision` on `engine` (idempotent, safe to run concurrently)."""
+    lock = _LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock, engine.begin() as conn:
         await conn.run_sync(_upgrade_sync, revision)
 
 

@@ -286,7 +286,7 @@ class CaseStore:
     async def transition(
         self,
         case_id: str,
-        target: CaseState,
+        target: CaseState | str,
         *,
         actor: str = "system",
         by_owner: str | None = None,
@@ -295,7 +295,7 @@ class CaseStore:
         minutes_lost: float | None = None,
         at: int | None = None,
     ) -> Case | Refusal:
-        """Move the case to `target` if the transition table allows it.
+        """Move the case to `target` if the transition table allows it (else a named Refusal).
 
         `by_owner` is checked against the case's owner (None: a system action, always
         allowed). Entering `resolved` or `closed` needs an outcome (given now or before);
