@@ -79,9 +79,13 @@ class Opened:
     created: bool
 
 
-def _case(row: sa.Row[Any]) -> Case:
+def case_from_row(row: sa.Row[Any]) -> Case:
+    """A Case from a row selected from the `cases` table (for queries of other modules)."""
     m = row._mapping
     return Case(**{name: m[name] for name in Case.__dataclass_fields__})
+
+
+_case = case_from_row
 
 
 class CaseStore:
