@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.records import Incident, Outreach
 from outreach.cases import CaseStore
+from outreach.channels import CHANNEL_NAMES
 from outreach.directory import DirectoryStore, import_file
 from outreach.dispatch import Dispatcher
 from outreach.testing import FakeChannel
@@ -31,7 +32,7 @@ async def setup(
     directory = DirectoryStore(engine)
     assert (await import_file(path, directory)).imported
     cases = CaseStore(engine)
-    fakes = {name: FakeChannel(name) for name in ("call", "sms", "chat")}  # type: ignore[arg-type]
+    fakes = {name: FakeChannel(name) for name in CHANNEL_NAMES}
     return cases, Dispatcher(cases, directory, fakes), fakes  # type: ignore[arg-type]
 
 

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from monitor.records import Incident
 from outreach.cases import CaseStore
 from outreach.cases.db import make_engine, upgrade
-from outreach.channels import OutboundMessage
+from outreach.channels import ChannelName, OutboundMessage
 from outreach.channels.twilio_callbacks import (
     CallbackEvent,
     MenuChoice,
@@ -66,14 +66,14 @@ async def place_call(
         gather_action_url=f"{base}/twilio/gather",
     )
     channel = channel_cls(settings, TwilioSender(settings, sleep=FakeSleep()))
-    kind = "call" if channel_cls is TwilioVoiceChannel else "sms"
+    kind: ChannelName = "call" if channel_cls is TwilioVoiceChannel else "sms"
     msg = OutboundMessage("case-9:1", "case-9", "stu-9", kind, "disconnect", to="+8613812345678")
     try:
         result = await channel.send(msg)
     finally:
         await channel.aclose()
     assert result.provider_id
-    return result.provider_id
+    return str(result.provider_id)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,7 @@ async def test_forged_or_unsigned_callbacks_get_403(standin: TwilioStandIn) -> N
             asyncio.to_thread(post_signed, url + "x", params, good),
             asyncio.to_thread(post_signed, url, params, good),
         )
-    assert results == [403, 403, 403, 403, 204]
+    assert list(results) == [403, 403, 403, 403, 204]
     assert len(events) == 1
 
 

@@ -38,7 +38,7 @@ def settings_for(standin: TwilioStandIn, **extra: object) -> TwilioSettings:
     return TwilioSettings(**values)  # type: ignore[arg-type]
 
 
-def message(channel: str = "call", to: str = TO, **extra: object) -> OutboundMessage:
+def message(channel: str = "call", to: str | None = TO, **extra: object) -> OutboundMessage:
     values: dict[str, object] = {
         "message_id": "case-1:1",
         "case_id": "case-1",

@@ -45,6 +45,6 @@ def check_transition(current: str, target: str) -> Refusal | None:
         return Refusal("unknown_state", current)
     if current == "closed":
         return Refusal("case_closed", f"{current} -> {target}")
-    if target not in TRANSITIONS[current]:  # type: ignore[index]
+    if target not in TRANSITIONS[current]:
         return Refusal("transition_not_allowed", f"{current} -> {target}")
     return None
