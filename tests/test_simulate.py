@@ -308,3 +308,18 @@ def test_diagnosis_tells_delivery_losses_from_detector_mistakes() -> None:
     }
     (item,) = explain(result, score([*perfect, bogus], result.truth))
     assert item == {"extra": bogus, "cause": "detector"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 60_000), max_size=30), max_size=12),
+    st.integers(1, 20_000),
+)
+def test_merging_in_time_slices_equals_a_full_sort(starts: list[list[int]], slice_ms: int) -> None:
+    from monitor.simulate.run import merge_in_slices
+
+    streams = [
+        [(t, i, k, {}) for k, t in enumerate(sorted(times))] for i, times in enumerate(starts)
+    ]
+    merged = list(merge_in_slices((iter(s) for s in streams), slice_ms))
+    assert merged == sorted(item for s in streams for item in s)
