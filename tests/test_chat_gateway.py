@@ -182,3 +182,19 @@ async def test_chat_channel_delivered_or_queued(engine: AsyncEngine) -> None:
 
 def test_refusal_type_is_shared() -> None:
     assert Refusal("x").reason == "x"
+
+
+async def test_outbox_is_idempotent_and_purges_acked(case_engine: AsyncEngine) -> None:  # noqa: F811
+    t = [1_000]
+    outbox = Outbox(case_engine, clock=lambda: t[0])
+    first = await outbox.add("stu-1", {"text": "a"}, case_id="case-1", message_id="m1")
+    again = await outbox.add("stu-1", {"text": "changed"}, message_id="m1")
+    assert again == first and again.payload == {"text": "a"}
+    await outbox.add("stu-1", {"text": "b"}, message_id="m2")
+    assert not await outbox.ack("m1", "stu-2")  # not theirs
+    assert await outbox.ack("m1", "stu-1") and not await outbox.ack("m1", "stu-1")
+    assert [m.message_id for m in await outbox.pending("stu-1")] == ["m2"]
+    assert await outbox.latest_case("stu-1") == "case-1"
+    t[0] = 5_000
+    assert await outbox.purge_acked(before_ms=2_000) == 1
+    assert await outbox.get("m1") is None and await outbox.get("m2") is not None

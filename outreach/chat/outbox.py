@@ -133,3 +133,13 @@ class Outbox:
                 .values(acked_at=self.clock())
             )
         return done.rowcount == 1
+
+    async def purge_acked(self, before_ms: int) -> int:
+        """Delete messages acked before `before_ms`; returns how many went."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                chat_outbox.delete().where(
+                    chat_outbox.c.acked_at.is_not(None), chat_outbox.c.acked_at < before_ms
+                )
+            )
+        return int(done.rowcount)
