@@ -390,3 +390,17 @@ def test_a_second_burst_right_after_joins_the_same_line_incident() -> None:
     ]
     assert len(rows) == 1
     assert len(rows[0]["sessions"]) == 10
+
+
+def test_a_line_incident_ends_when_fewer_than_5_of_its_sessions_are_in_an_episode() -> None:
+    failing = [(f"s{k}", 100_000 + 1000 * k) for k in range(6)]
+    rows = [
+        r
+        for r in find_episodes(line_school(12, failing), T0 + 400_000)
+        if r["kind"] == "line" and r["line"] == {"edge": "e1"}
+    ]
+    # each session is back 32 s after it dropped: 6 in episodes until s0 is back at
+    # 132 s, 5 until s1 is back at 133 s
+    assert [(r["started_at"] - T0, r["ended_at"] - T0) for r in rows] == [(100_000, 133_000)]
+    assert rows[0]["sessions"] == [f"s{k}" for k in range(6)]
+    assert rows[0]["classrooms"] == ["c0", "c1", "c2"]
