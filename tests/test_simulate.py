@@ -318,7 +318,7 @@ def test_diagnosis_tells_delivery_losses_from_detector_mistakes() -> None:
 def test_merging_in_time_slices_equals_a_full_sort(starts: list[list[int]], slice_ms: int) -> None:
     from monitor.simulate.run import merge_in_slices
 
-    streams = [
+    streams: list[list[tuple[int, int, int, dict[str, Any]]]] = [
         [(t, i, k, {}) for k, t in enumerate(sorted(times))] for i, times in enumerate(starts)
     ]
     merged = list(merge_in_slices((iter(s) for s in streams), slice_ms))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import given, settings
@@ -44,7 +45,7 @@ def ev(kind: str, ts: int, sid: str = "s1", room: str = "c1", **fields: Any) -> 
 def stats(
     ts: int, bad: bool = False, sid: str = "s1", interval: int = 2000, **kw: Any
 ) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "interval_ms": interval,
         "rtt_ms": 40.0,
         "jitter_ms": 3.0,
@@ -74,7 +75,7 @@ def series(pattern: str, start: int = 2000, sid: str = "s1") -> list[dict[str, A
 
 
 def media(
-    start: int, end: int, gaps: list[tuple[int, int]] = (), sid: str = "s1", step: int = 2000
+    start: int, end: int, gaps: Sequence[tuple[int, int]] = (), sid: str = "s1", step: int = 2000
 ) -> list[dict[str, Any]]:
     """Clean stats every `step` ms in [start, end], none strictly inside the gaps."""
     return [

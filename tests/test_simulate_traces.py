@@ -22,7 +22,7 @@ MANIFEST_COUNTS = {"cooked_3gp": 80, "fcc_ori_test_traces": 88, "traces_oboe": 4
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_shipped_trace_of_a_family_loads(family: str) -> None:
-    traces = load_family(family)  # type: ignore[arg-type]
+    traces = load_family(family)
     assert len(traces) == MANIFEST_COUNTS[family]
     for trace in traces:
         assert trace.family == family

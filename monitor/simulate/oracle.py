@@ -10,7 +10,7 @@ detectors are scored against it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ def by_session(events: Iterable[Ev]) -> dict[str, list[Ev]]:
 # --- lag ---
 
 
-def lag_episodes(evs: list[Ev], d: Definitions = DEFAULTS) -> list[Episode]:
+def lag_episodes(evs: Sequence[Ev], d: Definitions = DEFAULTS) -> list[Episode]:
     """3 of the last 5 stats degraded opens; 5 clean in a row closes; leave resets."""
     out: list[Episode] = []
     window: list[Ev] = []
@@ -109,7 +109,7 @@ def lag_episodes(evs: list[Ev], d: Definitions = DEFAULTS) -> list[Episode]:
 # --- disconnect ---
 
 
-def reconnect_sequences(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
+def reconnect_sequences(evs: Sequence[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
     """Runs of reconnect attempts: from the first attempt to `ok: true` (or media, or leave).
 
     `failing` when nothing closes the run within `reconnect_ms` (inclusive).
@@ -140,7 +140,7 @@ def reconnect_sequences(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -
     return out
 
 
-def disconnect_episodes(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
+def disconnect_episodes(evs: Sequence[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
     """Disconnect event, 10 s of silence or a failing reconnect run; ends at media or leave."""
     starts: set[int] = set()
     for i, e in enumerate(evs):
@@ -170,7 +170,7 @@ def disconnect_episodes(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -
 # --- flapping ---
 
 
-def drops(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
+def drops(evs: Sequence[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
     """Disconnect episodes and reconnect sequences, overlapping ones merged into one drop."""
     spans = [(ep["started_at"], ep["ended_at"]) for ep in disconnect_episodes(evs, end_ms, d)]
     spans += [(s["started_at"], s["ended_at"]) for s in reconnect_sequences(evs, end_ms, d)]
@@ -185,7 +185,7 @@ def drops(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode
     return merged
 
 
-def flapping_episodes(evs: list[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
+def flapping_episodes(evs: Sequence[Ev], end_ms: int, d: Definitions = DEFAULTS) -> list[Episode]:
     """3 drops starting within 5 min; overlapping triples make one episode."""
     dl = drops(evs, end_ms, d)
     n = d.flap_drops
