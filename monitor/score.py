@@ -43,6 +43,17 @@ class KindScore:
         """Median of detected_at - true start over matched pairs."""
         return statistics.median(self.delays_ms) if self.delays_ms else None
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly figures."""
+        return {
+            "truth": self.truth,
+            "detected": self.detected,
+            "matched": self.matched,
+            "recall": round(self.recall, 4),
+            "precision": round(self.precision, 4),
+            "median_delay_ms": self.median_delay_ms,
+        }
+
 
 @dataclass(slots=True)
 class Score:
@@ -63,6 +74,16 @@ class Score:
     def precision(self) -> float:
         """Overall precision."""
         return self.overall.precision
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly figures: per kind, overall, and the missed and extra episodes."""
+        return {
+            "tolerance_ms": self.tolerance_ms,
+            "overall": self.overall.as_dict(),
+            "per_kind": {k: ks.as_dict() for k, ks in self.per_kind.items()},
+            "missed": self.missed,
+            "extra": self.extra,
+        }
 
     def report(self, examples: int = 5) -> str:
         """A small text report."""

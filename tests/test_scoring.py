@@ -170,3 +170,21 @@ def test_counts_are_consistent(
     assert result.overall.truth == len(t) and result.overall.detected == len(d)
     assert result.overall.matched == len(t) - len(result.missed) == len(d) - len(result.extra)
     assert 0.0 <= result.recall <= 1.0 and 0.0 <= result.precision <= 1.0
+
+
+def test_the_score_as_json() -> None:
+    import orjson
+
+    s = score([opened("lag", 0, delay=4000)], [truth("lag", 0), truth("line", 0)])
+    out = orjson.loads(orjson.dumps(s.as_dict()))
+    assert out["overall"] == {
+        "truth": 2,
+        "detected": 1,
+        "matched": 1,
+        "recall": 0.5,
+        "precision": 1.0,
+        "median_delay_ms": 4000,
+    }
+    assert out["per_kind"]["line"]["recall"] == 0.0
+    assert [m["kind"] for m in out["missed"]] == ["line"]
+    assert out["extra"] == []
