@@ -1,4 +1,4 @@
-"""The call queue in the database (SQLite and PostgreSQL): one winner per claim, owner-only moves."""
+"""The call queue in the database (SQLite, PostgreSQL): one winner per claim, owner-only moves."""
 
 from __future__ import annotations
 
