@@ -153,7 +153,7 @@ class QueueStore:
         minutes = lesson_minutes_lost(case.incident_started_at, end, lesson_end)
         if note:
             await self.store.add_event(case_id, "note", {"text": note}, actor=agent, at=now)
-        outcome_code: Outcome = outcome  # type: ignore[assignment]
+        outcome_code: Outcome = outcome
         result = await self.store.transition(
             case_id, "closed", actor=agent, by_owner=agent, outcome=outcome_code,
             reason=note or "resolved", minutes_lost=minutes, at=now,

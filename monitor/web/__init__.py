@@ -1,0 +1,1 @@
+"""The web side of FirstCall: HTTP API, agent console, ops dashboard and reports."""

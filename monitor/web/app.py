@@ -1,0 +1,82 @@
+"""The app factory: API, websocket hub and the static console, dashboard and reports pages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from monitor.web.api import Api, routes
+from monitor.web.desk import Desk
+from monitor.web.hub import Hub, Presence
+from monitor.web.openapi import openapi
+from monitor.web.users import UserStore
+from outreach.queue import DEFAULT_SLA_MS
+
+PAGES = {"/console": "console.html", "/dashboard": "dashboard.html", "/reports": "reports.html"}
+
+
+def static_dir() -> Path:
+    """Where the pages, scripts and styles live."""
+    return Path(str(resources.files("monitor.web") / "static"))
+
+
+def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS) -> Starlette:
+    """The whole web app over a desk (cases, queue, telemetry) and a user store."""
+    presence = Presence(desk.clock)
+    hub = Hub(users, presence)
+    desk.notify = hub.notify
+    api = Api(desk, users, presence, hub, sla_ms)
+    spec = openapi()
+
+    async def index(request: Request) -> Response:
+        return RedirectResponse("/console")
+
+    async def page(request: Request) -> Response:
+        return FileResponse(static_dir() / PAGES[request.url.path],
+                            headers={"Cache-Control": "no-store"})
+
+    async def spec_json(request: Request) -> Response:
+        return JSONResponse(spec)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def ws(websocket: WebSocket) -> None:
+        await hub.serve(websocket)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "not_found", "detail": request.url.path}, status_code=404)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "method_not_allowed", "detail": request.method},
+                            status_code=405)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await hub.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            *[Route(p, page) for p in PAGES],
+            Route("/api/openapi.json", spec_json),
+            Route("/healthz", health),
+            *routes(api),
+            WebSocketRoute("/ws", ws),
+            Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+        ],
+        exception_handlers={404: not_found, 405: not_allowed},
+        lifespan=lifespan,
+    )
+    app.state.api = api
+    return app
