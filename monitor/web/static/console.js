@@ -1,0 +1,124 @@
+// Agent console: the call queue, and at pickup everything about the case.
+"use strict";
+(() => {
+  const { api, live, dur, clock, el } = FC;
+  let me = null, selected = null, current = null;
+  const $ = (id) => document.getElementById(id);
+
+  function status(text, err) { $("status").textContent = text || ""; $("status").className = err ? "err" : ""; }
+
+  async function refreshQueue() {
+    const r = await api("/api/queue");
+    if (!r.ok) return;
+    const q = r.data;
+    const box = $("queue"); box.replaceChildren();
+    $("queue-count").textContent = "(" + q.waiting.length + " waiting)";
+    if (!q.waiting.length) box.append(el("p", { class: "empty" }, "Nobody is waiting."));
+    q.waiting.forEach((w, i) => {
+      const pct = Math.max(0, Math.min(100, 100 * w.sla_left_ms / q.sla_ms));
+      const item = el("div", { class: "q-item kind-" + w.kind + (w.breached ? " breached" : "") +
+          (w.case_id === selected ? " selected" : ""), "data-case-id": w.case_id, "data-rank": i + 1,
+          onclick: () => select(w.case_id) },
+        el("div", { class: "top" }, el("span", {}, (i + 1) + ". " + w.kind.toUpperCase() + " · " + (w.student_id || "")),
+           el("span", { class: "wait" }, dur(w.waited_ms))),
+        el("div", { class: "sub" }, w.reason.replaceAll("_", " ") + " · score " + w.score +
+           (w.breached ? " · past SLA" : " · SLA in " + dur(w.sla_left_ms))),
+        el("div", { class: "sla" }, el("i", { style: "width:" + pct + "%" })));
+      if (w.offered_to) item.querySelector(".sub").append(el("span", { class: "badge" + (w.offered_to === me.name ? " mine" : "") },
+        w.offered_to === me.name ? "for you" : "for " + w.offered_to));
+      if (w.last_helper) item.querySelector(".sub").append(el("span", { class: "badge" }, "last helped by " + w.last_helper));
+      if (w.recovered) item.querySelector(".sub").append(el("span", { class: "badge ok" }, "recovered"));
+      box.append(item);
+    });
+    const held = $("held"); held.replaceChildren();
+    if (!q.held.length) held.append(el("p", { class: "empty" }, "No case is held."));
+    for (const h of q.held) {
+      held.append(el("div", { class: "q-item kind-" + h.kind + (h.case_id === selected ? " selected" : ""),
+        "data-case-id": h.case_id, onclick: () => select(h.case_id) },
+        el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || "")),
+           el("span", { class: "badge" + (h.owner === me.name ? " mine" : "") }, h.owner))));
+    }
+    const sel = $("transfer-to"), keep = sel.value; sel.replaceChildren(el("option", { value: "" }, "transfer to…"));
+    for (const a of q.agents) if (a.name !== me.name) sel.append(el("option", { value: a.name }, a.name + (a.free ? " (free)" : "")));
+    sel.value = keep;
+  }
+
+  async function select(caseId) { selected = caseId; await refreshCase(); refreshQueue(); }
+
+  async function refreshCase() {
+    if (!selected) return;
+    const r = await api("/api/cases/" + encodeURIComponent(selected));
+    if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true); return; }
+    const v = r.data, c = v.case; current = v;
+    $("case-empty").classList.add("hidden"); $("case").classList.remove("hidden");
+    $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || "") + " · " + c.case_id;
+    $("case-title").dataset.caseId = c.case_id;
+    const mine = c.owner === me.name;
+    $("case-sub").replaceChildren(
+      el("span", { id: "case-state" }, "state " + c.state), " · ",
+      el("span", { id: "case-owner" }, c.owner ? "owner " + c.owner : "unclaimed"), " · ",
+      "problem began " + dur(v.now - c.incident_started_at) + " ago" + (c.incident_ended_at ? " (recovered)" : " (still on)"),
+      c.outcome ? " · outcome " + c.outcome : "");
+    $("claim").disabled = !!c.owner || c.state !== "waiting_agent";
+    for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
+    drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at);
+    const ctx = v.context || {};
+    const line = ctx.line || {};
+    const rows = [["device", ctx.device], ["OS", ctx.os], ["app version", ctx.app_version], ["connection", ctx.conn],
+      ["line", v.line], ["edge", line.edge], ["ISP / region", (line.isp || "?") + " / " + (line.region || "?")],
+      ["classroom", c.classroom_id], ["teacher", ctx.teacher], ["session", c.session_id],
+      ["lesson ends", ctx.lesson_end ? clock(ctx.lesson_end) : "–"]];
+    $("context").replaceChildren(...rows.flatMap(([k, val]) => [el("dt", {}, k), el("dd", { "data-field": k }, val || "–")]));
+    $("script").textContent = v.script.en; $("script-zh").textContent = v.script["zh-CN"];
+    $("timeline").replaceChildren(...v.timeline.map((e) => el("li", {}, el("span", { class: "t" }, clock(e.at)),
+      e.kind.replaceAll("_", " ") + " (" + e.actor + ")" + describe(e))));
+    const earlier = $("earlier");
+    earlier.replaceChildren(el("tr", {}, el("th", {}, "opened"), el("th", {}, "kind"), el("th", {}, "outcome"), el("th", {}, "min lost")));
+    if (!v.earlier_cases.length) earlier.append(el("tr", {}, el("td", { colspan: 4, class: "empty" }, "First case of this family.")));
+    for (const e of v.earlier_cases) earlier.append(el("tr", {}, el("td", {}, new Date(e.opened_at).toISOString().slice(0, 16).replace("T", " ")),
+      el("td", {}, e.kind), el("td", {}, e.outcome || e.state), el("td", {}, e.lesson_minutes_lost ?? "–")));
+  }
+
+  function describe(e) {
+    const d = e.data || {};
+    if (e.kind === "state") return ": " + d.from + " → " + d.to + (d.reason ? " (" + d.reason + ")" : "") + (d.outcome ? " · " + d.outcome : "");
+    if (e.kind === "outreach") return ": " + d.action + " · " + d.reason;
+    if (e.kind === "note") return ": " + d.text;
+    if (e.kind === "call") return ": " + (d.guardian || "") + " " + (d.to || "") + " · " + d.status;
+    if (e.kind === "attempt") return ": " + d.channel;
+    if (e.kind === "telemetry") return ": " + d.points + " stats intervals saved";
+    if (e.kind === "transferred") return ": → " + d.to;
+    return "";
+  }
+
+  async function act(path, body, done) {
+    status("…");
+    const r = await api("/api/cases/" + encodeURIComponent(selected) + "/" + path, { method: "POST", body: body || {} });
+    if (!r.ok) status(r.data.error.replaceAll("_", " ") + (r.data.detail ? ": " + r.data.detail : ""), true);
+    else status(done(r.data));
+    await refreshCase(); await refreshQueue();
+  }
+
+  function start(user) {
+    me = user;
+    api("/api/outcomes").then((r) => { if (r.ok) $("outcome").replaceChildren(...r.data.outcomes.map((o) => el("option", { value: o }, o.replaceAll("_", " ")))); });
+    $("claim").onclick = () => act("claim", {}, () => "Claimed. The family is yours.");
+    $("release").onclick = () => act("release", {}, () => "Released back to the queue.");
+    $("transfer").onclick = () => act("transfer", { to: $("transfer-to").value }, (d) => "Transferred to " + d.owner + ".");
+    $("call").onclick = () => act("call", {}, (d) => "Calling the guardian (" + d.status + ").");
+    $("resolve").onclick = () => act("resolve", { outcome: $("outcome").value, note: $("note").value },
+      (d) => "Resolved: " + d.outcome + ", " + d.lesson_minutes_lost + " lesson minutes lost.");
+    $("take-next").onclick = async () => {
+      const r = await api("/api/queue/next", { method: "POST", body: {} });
+      if (!r.ok) { status(r.data.detail || r.data.error, true); return; }
+      status("Claimed the next case."); await select(r.data.case_id);
+    };
+    refreshQueue();
+    live((topics) => {
+      if (topics.includes("*") || topics.includes("queue")) refreshQueue();
+      if (selected && (topics.includes("*") || topics.includes("case:" + selected))) refreshCase();
+    });
+    setInterval(() => { refreshQueue(); if (selected) refreshCase(); }, 3000);
+  }
+  FC.setupLogin(start);
+})();

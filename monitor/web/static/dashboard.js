@@ -1,0 +1,55 @@
+// Ops dashboard: live incidents, line incidents, heat map of lines, queue, time to contact.
+"use strict";
+(() => {
+  const { api, live, dur, el } = FC;
+  const $ = (id) => document.getElementById(id);
+
+  function table(id, head, rows, empty) {
+    const t = $(id);
+    t.replaceChildren(el("tr", {}, ...head.map((h) => el("th", {}, h))));
+    if (!rows.length) t.append(el("tr", {}, el("td", { colspan: head.length, class: "empty" }, empty)));
+    for (const r of rows) t.append(el("tr", {}, ...r.map((c) => el("td", {}, c))));
+  }
+
+  function heat(cells) {
+    const NS = "http://www.w3.org/2000/svg", svg = $("heat");
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    const edges = [...new Set(cells.map((c) => c.edge))].sort();
+    const cols = [...new Set(cells.map((c) => c.isp + "/" + c.region))].sort();
+    const CW = 92, CH = 30, L = 90, T = 44;
+    svg.setAttribute("viewBox", `0 0 ${L + CW * Math.max(cols.length, 1) + 10} ${T + CH * Math.max(edges.length, 1) + 10}`);
+    svg.setAttribute("width", "100%");
+    const add = (n, a, text) => { const e = document.createElementNS(NS, n); for (const [k, v] of Object.entries(a)) e.setAttribute(k, v);
+      if (text !== undefined) e.textContent = text; svg.appendChild(e); return e; };
+    if (!cells.length) { add("text", { x: 10, y: 20 }, "no sessions in class"); return; }
+    cols.forEach((c, i) => add("text", { x: L + i * CW + 4, y: T - 8, transform: `rotate(-12 ${L + i * CW + 4} ${T - 8})` }, c));
+    edges.forEach((e, j) => add("text", { x: 4, y: T + j * CH + 19 }, e));
+    for (const c of cells) {
+      const i = cols.indexOf(c.isp + "/" + c.region), j = edges.indexOf(c.edge);
+      const s = Math.min(1, c.share);
+      const color = c.in_trouble === 0 ? "#e7f4e8" : `rgb(${230}, ${Math.round(200 - 170 * s)}, ${Math.round(120 - 100 * s)})`;
+      const g = add("rect", { x: L + i * CW, y: T + j * CH, width: CW - 2, height: CH - 2, fill: color,
+        "data-line": c.edge + "|" + c.isp + "|" + c.region, "data-share": c.share });
+      add("title", {}, `${c.edge} ${c.isp}/${c.region}: ${c.in_trouble} of ${c.sessions} sessions in trouble`);
+      g.appendChild(svg.lastChild);
+      add("text", { x: L + i * CW + 6, y: T + j * CH + 19 }, Math.round(100 * c.share) + "% (" + c.in_trouble + "/" + c.sessions + ")");
+    }
+  }
+
+  async function refresh() {
+    const r = await api("/api/dashboard");
+    if (!r.ok) return;
+    const d = r.data;
+    $("k-live").textContent = d.live_incidents.length;
+    $("k-lines").textContent = d.line_incidents.length;
+    $("k-depth").textContent = d.queue.depth; $("k-held").textContent = d.queue.held;
+    $("k-wait").textContent = dur(d.queue.oldest_wait_ms); $("k-breached").textContent = d.queue.breached;
+    $("k-p50").textContent = dur(d.first_contact_ms.p50); $("k-p95").textContent = dur(d.first_contact_ms.p95);
+    heat(d.heat_map);
+    table("lines", ["line", "sessions", "for"], d.line_incidents.map((l) => [l.line, l.sessions, dur(l.age_ms)]), "No line incident.");
+    table("suppressed", ["reason", "calls"], Object.entries(d.suppressed).map(([k, v]) => [k.replaceAll("_", " "), v]), "Nothing suppressed yet.");
+    table("live-incidents", ["kind", "student", "classroom", "line", "for"],
+      d.live_incidents.map((i) => [i.kind, i.student_id, i.classroom_id, i.line, dur(i.age_ms)]), "All classes are fine.");
+  }
+  FC.setupLogin(() => { refresh(); live(() => refresh()); setInterval(refresh, 3000); });
+})();
