@@ -17,8 +17,9 @@
     const edges = [...new Set(cells.map((c) => c.edge))].sort();
     const cols = [...new Set(cells.map((c) => c.isp + "/" + c.region))].sort();
     const CW = 92, CH = 30, L = 90, T = 44;
-    svg.setAttribute("viewBox", `0 0 ${L + CW * Math.max(cols.length, 1) + 10} ${T + CH * Math.max(edges.length, 1) + 10}`);
-    svg.setAttribute("width", "100%");
+    const W = L + CW * Math.max(cols.length, 1) + 10, H = T + CH * Math.max(edges.length, 1) + 10;
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("width", W); svg.setAttribute("height", H);
     const add = (n, a, text) => { const e = document.createElementNS(NS, n); for (const [k, v] of Object.entries(a)) e.setAttribute(k, v);
       if (text !== undefined) e.textContent = text; svg.appendChild(e); return e; };
     if (!cells.length) { add("text", { x: 10, y: 20 }, "no sessions in class"); return; }
