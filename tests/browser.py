@@ -1,4 +1,4 @@
-"""Debian's Chromium driven by Playwright (never a downloaded browser); screenshots to artifacts/."""
+"""Debian's Chromium driven by Playwright (never a downloaded browser); screenshots kept."""
 
 from __future__ import annotations
 
