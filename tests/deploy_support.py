@@ -49,7 +49,7 @@ PLANNED_ENV = {
 
 # Read by the worker/correlator but fine at their defaults in a deployment.
 DEFAULT_IS_FINE = re.compile(r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL)$")
-SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|SID|DSN|_DB$|API_KEY|PRIVATE)", re.I)
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|SID|DSN|^FIRSTCALL_DB$|API_KEY|PRIVATE)", re.I)
 
 
 def load_yaml(path: Path) -> Any:

@@ -1,0 +1,237 @@
+"""deploy/compose.yaml and the topic script: parser checks (the stack cannot start here),
+plus the topic script run against a stand-in kafka-topics.sh."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.kafka.settings import KafkaSettings
+from monitor.kafka.topics import topic_specs
+from tests.deploy_support import (
+    COMPOSE,
+    DEPLOY,
+    TOPICS_SCRIPT,
+    is_secret_name,
+    load_yaml,
+    required_env,
+    script_topics,
+)
+
+ONE_SHOT = {"kafka-init", "migrate"}
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return load_yaml(COMPOSE)["services"]
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${NAME:-default} -> default, ${NAME:?error} -> <NAME>, ${NAME} -> ''."""
+
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m.group(1), m.group(2) or "", m.group(3) or ""
+        return arg if op == ":-" else f"<{name}>" if op == ":?" else ""
+
+    return re.sub(r"\$\{(\w+)(:-|:\?)?([^}]*)\}", one, value)
+
+
+def env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in (services()[service].get("environment") or {}).items()}
+
+
+def role(service: dict[str, Any]) -> str | None:
+    command = service.get("command") or []
+    return command[0] if command and "firstcall" in str(service.get("image")) else None
+
+
+FIRSTCALL_SERVICES = [n for n, s in services().items() if role(s)]
+
+
+def test_every_service_has_an_image_and_firstcall_ones_build_it() -> None:
+    for name, s in services().items():
+        assert s.get("image"), name
+    for name in FIRSTCALL_SERVICES:
+        build = services()[name]["build"]
+        assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (
+            DEPLOY / "Dockerfile"
+        ), name
+
+
+def test_the_stack_has_every_part() -> None:
+    roles = {role(s) for s in services().values()}
+    assert {"worker", "correlator", "api", "chat-gateway", "db"} <= roles
+    assert {"kafka", "kafka-init", "postgres", "prometheus", "grafana"} <= services().keys()
+    assert services()["worker"]["deploy"]["replicas"] == 2
+
+
+def test_kafka_runs_in_kraft_mode_without_auto_created_topics() -> None:
+    k = env("kafka")
+    assert set(k["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert "KAFKA_ZOOKEEPER_CONNECT" not in k
+    assert k["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert services()["kafka"]["image"].startswith("apache/kafka:")
+
+
+@pytest.mark.parametrize("name", sorted(set(services()) - ONE_SHOT))
+def test_long_running_service_has_a_healthcheck(name: str) -> None:
+    check = services()[name].get("healthcheck")
+    assert check and check["test"], f"{name} has no healthcheck"
+
+
+def test_one_shot_jobs_finish_before_their_dependents() -> None:
+    for name in ONE_SHOT:
+        assert services()[name]["restart"] == "no"
+    for name, s in services().items():
+        for dep, cond in (s.get("depends_on") or {}).items():
+            assert dep in services(), f"{name} depends on unknown {dep}"
+            expected = "service_completed_successfully" if dep in ONE_SHOT else "service_healthy"
+            assert cond["condition"] == expected, (name, dep)
+
+
+@pytest.mark.parametrize("name", FIRSTCALL_SERVICES)
+def test_every_env_var_the_command_needs_is_set(name: str) -> None:
+    missing = required_env(role(services()[name]) or "") - env(name).keys()
+    assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(services()))
+def test_no_secret_value_is_written_in_the_file(name: str) -> None:
+    for key, value in env(name).items():
+        if not is_secret_name(key):
+            continue
+        assert "${" in value, f"{name}: {key} has a literal value"
+        for default in re.findall(r"\$\{\w+:-([^}]*)\}", value):
+            assert default == "", f"{name}: {key} defaults to a literal secret"
+        # no user:password@ left once the variables are taken out
+        assert not re.search(r"://[^/@:]+:[^@]+@", re.sub(r"\$\{[^}]*\}", "", value)), key
+
+
+def test_workers_and_topic_job_agree_on_the_partitions() -> None:
+    init = env("kafka-init")
+    for name in ("worker", "correlator", "api", "chat-gateway"):
+        for key in ("FIRSTCALL_PARTITIONS", "FIRSTCALL_FINDINGS_PARTITIONS"):
+            assert env(name)[key] == init[key], (name, key)
+    for name in ("worker", "correlator"):
+        assert "--no-create-topics" in services()[name]["command"], name
+
+
+def test_topic_script_creates_the_topics_the_workers_use() -> None:
+    init = env("kafka-init")
+    p, f = int(init["FIRSTCALL_PARTITIONS"]), int(init["FIRSTCALL_FINDINGS_PARTITIONS"])
+    settings = KafkaSettings(telemetry_partitions=p, findings_partitions=f)
+    expected = {s.name: (s.partitions, s.configs["cleanup.policy"]) for s in topic_specs(settings)}
+    created = script_topics(init)
+    assert {t: (n, c["cleanup.policy"]) for t, (n, c) in created.items()} == expected
+    for topic, (_, configs) in created.items():
+        assert int(configs["retention.ms"]) == -1 or int(configs["retention.ms"]) >= 3_600_000, (
+            topic
+        )
+
+
+def test_topic_script_is_mounted_into_kafka_init() -> None:
+    mounts = services()["kafka-init"]["volumes"]
+    source, target = mounts[0].split(":")[:2]
+    assert (DEPLOY / source).resolve() == TOPICS_SCRIPT
+    assert target in services()["kafka-init"]["entrypoint"]
+
+
+STUB = """#!/bin/sh
+echo "$*" >> "$STUB_STATE.log"
+mode=""; topic=""; parts=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --create) mode=create ;; --describe) mode=describe ;;
+    --topic) topic=$2; shift ;; --partitions) parts=$2; shift ;;
+  esac
+  shift
+done
+if [ "$mode" = create ] && ! grep -q "^$topic " "$STUB_STATE" 2>/dev/null; then
+  echo "$topic $parts" >> "$STUB_STATE"
+fi
+if [ "$mode" = describe ]; then
+  n=$(grep "^$topic " "$STUB_STATE" | cut -d' ' -f2)
+  printf 'Topic: %s\\tTopicId: x\\tPartitionCount: %s\\tReplicationFactor: 1\\n' "$topic" "$n"
+fi
+"""
+
+
+def run_script(tmp_path: Path, existing: str = "") -> subprocess.CompletedProcess[str]:
+    if shutil.which("sh") is None:
+        pytest.skip("no POSIX sh")
+    stub = tmp_path / "kafka-topics.sh"
+    stub.write_text(STUB)
+    stub.chmod(0o755)
+    state = tmp_path / "topics"
+    state.write_text(existing)
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "KAFKA_BIN": str(tmp_path),
+        "STUB_STATE": str(state),
+        "FIRSTCALL_KAFKA_BOOTSTRAP": "kafka:9092",
+        "FIRSTCALL_PARTITIONS": "4",
+        "FIRSTCALL_FINDINGS_PARTITIONS": "2",
+    }
+    return subprocess.run(
+        ["sh", str(TOPICS_SCRIPT)], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_topic_script_creates_each_topic_with_retention(tmp_path: Path) -> None:
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stderr
+    created = dict(line.split() for line in (tmp_path / "topics").read_text().splitlines())
+    assert created["class.telemetry"] == "4" and created["firstcall.findings"] == "2"
+    creates = [x for x in (tmp_path / "topics.log").read_text().splitlines() if "--create" in x]
+    assert len(creates) == len(created) == 7
+    assert all("--if-not-exists" in c and "retention.ms=" in c for c in creates)
+
+
+def test_topic_script_refuses_a_topic_with_other_partitions(tmp_path: Path) -> None:
+    result = run_script(tmp_path, existing="class.telemetry 3\n")
+    assert result.returncode != 0
+    assert "class.telemetry has 3 partitions" in result.stderr
+
+
+def test_prometheus_scrapes_each_worker_on_its_probe_port() -> None:
+    prom = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+    for service, job in (("worker", "firstcall-worker"), ("correlator", "firstcall-correlator")):
+        (sd,) = jobs[job]["dns_sd_configs"]
+        assert sd["names"] == [service]
+        assert str(sd["port"]) == env(service)["FIRSTCALL_PROBE_PORT"]
+
+
+def test_prometheus_and_grafana_mount_files_that_exist() -> None:
+    for name in ("prometheus", "grafana", "kafka-init"):
+        for mount in services()[name]["volumes"]:
+            source = mount.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), (name, source)
+    targets = {m.split(":")[1] for m in services()["prometheus"]["volumes"]}
+    assert {"/etc/prometheus/prometheus.yml", "/etc/prometheus/alerts.yml"} <= targets
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [("api", "FIRSTCALL_API_PORT"), ("chat-gateway", "FIRSTCALL_CHAT_PORT")],
+)
+def test_published_port_and_healthcheck_follow_the_port_variable(
+    service: str, variable: str
+) -> None:
+    port = interpolate(env(service)[variable])
+    published = [interpolate(p) for p in services()[service]["ports"]]
+    assert published == [f"{port}:{port}"]
+    assert variable in " ".join(services()[service]["healthcheck"]["test"])
+
+
+def test_env_example_lists_every_variable_compose_requires() -> None:
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
+    example = DEPLOY / ".env.example"
+    listed = set(re.findall(r"^(\w+)=", example.read_text(), re.M))
+    assert required and required <= listed
+    assert all(v == "" for v in re.findall(r"^\w+=(.*)$", example.read_text(), re.M))
