@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
+import tomllib
 
 from tests.deploy_support import DEPLOY, ROOT, load_yaml
 
@@ -98,3 +99,12 @@ def test_build_context_holds_what_the_dockerfile_copies_and_nothing_else() -> No
     for path in (".venv/bin/python", ".git/config", "tests/test_line.py", "docs/architecture.md"):
         assert not dockerignore_allows(path), path
     assert not dockerignore_allows("monitor/__pycache__/cli.cpython-311.pyc")
+
+
+def test_every_packaged_directory_and_the_readme_are_copied() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = {s for w, a in instructions() if w == "COPY" for s in shlex.split(a)[:-1]}
+    for pattern in include:
+        assert pattern.rstrip("*") in copied, f"package {pattern} is not copied"
+    assert project["project"]["readme"] in copied
