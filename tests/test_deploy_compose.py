@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +236,24 @@ def test_env_example_lists_every_variable_compose_requires() -> None:
     listed = set(re.findall(r"^(\w+)=", example.read_text(), re.M))
     assert required and required <= listed
     assert all(v == "" for v in re.findall(r"^\w+=(.*)$", example.read_text(), re.M))
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    # check-jsonschema ships the Compose Specification's JSON schema; it is not a dev
+    # dependency yet, so this check runs where it is installed.
+    pytest.importorskip("check_jsonschema")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
