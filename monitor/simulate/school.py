@@ -98,10 +98,6 @@ class SessionPlan:
         """Where faults may be placed: settled after joining, well before leaving."""
         return self.join_ms + MINUTE, self.leave_ms - 90_000
 
-    def line_keys(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The two lines the session is on: (edge,) and (isp, region)."""
-        return (self.edge,), (self.isp, self.region)
-
 
 @dataclass(slots=True)
 class School:
