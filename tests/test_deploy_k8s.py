@@ -87,6 +87,11 @@ def test_every_yaml_file_is_listed_in_its_kustomization() -> None:
         assert load_yaml(directory / "kustomization.yaml")["namespace"] == "firstcall"
 
 
+def test_the_deployments_and_the_jobs_use_the_same_image() -> None:
+    images = [load_yaml(d / "kustomization.yaml").get("images") for d in (K8S, K8S / "jobs")]
+    assert images[0] and images[0] == images[1]
+
+
 def test_every_manifest_has_kind_name_and_labels() -> None:
     for doc in manifests():
         assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"], doc
