@@ -17,8 +17,11 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from detectors.config import DetectionConfig
+from monitor.config import ENV_PREFIX
 from monitor.kafka import cli
 from monitor.metrics import Metrics
+from outreach.decision import PolicyConfig
 from outreach.directory_cli import DB_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,18 @@ PLANNED_ENV = {
         "FIRSTCALL_CHAT_SECRET",
     },
     "db": {DB_ENV},
+}
+
+# Optional settings of the planned commands that the deployment passes (hosts, Twilio, the
+# public URL Twilio calls back, the image's health-check URL).
+PLANNED_OPTIONAL_ENV = {
+    "FIRSTCALL_API_HOST",
+    "FIRSTCALL_CHAT_HOST",
+    "FIRSTCALL_TWILIO_ACCOUNT_SID",
+    "FIRSTCALL_TWILIO_AUTH_TOKEN",
+    "FIRSTCALL_TWILIO_FROM_NUMBER",
+    "FIRSTCALL_PUBLIC_BASE_URL",
+    "FIRSTCALL_HEALTH_URL",
 }
 
 # Read by the worker/correlator but fine at their defaults in a deployment.
@@ -225,3 +240,23 @@ def script_topics(env: dict[str, str]) -> dict[str, tuple[int, dict[str, str]]]:
         configs = dict(v.split("=", 1) for k, v in itertools.pairwise(rest) if k == "--config")
         topics[name] = (partitions, configs)
     return topics
+
+
+def known_env() -> set[str]:
+    """Every FIRSTCALL_* name the code reads or will read (a deployment setting another: typo)."""
+    in_code = set()
+    for package in ("monitor", "detectors", "outreach"):
+        for path in (ROOT / package).rglob("*.py"):
+            in_code |= set(re.findall(r"[\"'](FIRSTCALL_[A-Z0-9_]+)[\"']", path.read_text()))
+    thresholds = {
+        ENV_PREFIX + f.name.upper() for cls in (DetectionConfig, PolicyConfig) for f in fields(cls)
+    }
+    planned = set().union(*PLANNED_ENV.values())
+    return (
+        thresholds
+        | in_code
+        | planned
+        | PLANNED_OPTIONAL_ENV
+        | env_read_by("worker")
+        | env_read_by("correlator")
+    )

@@ -19,6 +19,7 @@ from tests.deploy_support import (
     DEPLOY,
     TOPICS_SCRIPT,
     is_secret_name,
+    known_env,
     load_yaml,
     required_env,
     script_topics,
@@ -98,6 +99,12 @@ def test_one_shot_jobs_finish_before_their_dependents() -> None:
 def test_every_env_var_the_command_needs_is_set(name: str) -> None:
     missing = required_env(role(services()[name]) or "") - env(name).keys()
     assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_every_firstcall_variable_set_is_one_the_code_reads() -> None:
+    for name in services():
+        unknown = {k for k in env(name) if k.startswith("FIRSTCALL_")} - known_env()
+        assert not unknown, f"{name} sets {sorted(unknown)}, which nothing reads"
 
 
 @pytest.mark.parametrize("name", sorted(services()))

@@ -17,6 +17,7 @@ from tests.deploy_support import (
     ALERTS,
     K8S,
     is_secret_name,
+    known_env,
     load_yaml,
     load_yaml_all,
     required_env,
@@ -217,6 +218,13 @@ def test_every_env_var_the_command_needs_is_provided(name: str, command: str) ->
     assert c["args"][0] == command
     missing = required_env(command) - container_env(c).keys()
     assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_every_firstcall_variable_set_is_one_the_code_reads() -> None:
+    for workload in WORKLOADS:
+        for c in containers(workload):
+            unknown = {k for k in container_env(c) if k.startswith("FIRSTCALL_")} - known_env()
+            assert not unknown, f"{c['name']} sets {sorted(unknown)}, which nothing reads"
 
 
 def test_config_map_holds_no_secret() -> None:
