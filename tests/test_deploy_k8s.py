@@ -16,6 +16,7 @@ from monitor.kafka.settings import Topics
 from tests.deploy_support import (
     ALERTS,
     K8S,
+    ROOT,
     is_secret_name,
     known_env,
     load_yaml,
@@ -165,6 +166,14 @@ def test_kafka_processes_probe_healthz_and_readyz_on_the_probe_port(name: str) -
     assert (
         named("Deployment", name)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 30
     )
+
+
+def test_api_probes_paths_the_web_app_serves() -> None:
+    source = (ROOT / "monitor" / "web" / "app.py").read_text()
+    (c,) = containers(named("Deployment", "firstcall-api"))
+    for probe in ("livenessProbe", "readinessProbe"):
+        path = c[probe]["httpGet"]["path"]
+        assert f'Route("{path}"' in source, f"{probe}: monitor/web/app.py has no route {path}"
 
 
 @pytest.mark.parametrize(
