@@ -4,6 +4,7 @@ provisioning that points Grafana at it and at the stack's Prometheus."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from tests.deploy_support import (
     COMPOSE,
     DASHBOARD,
     DEPLOY,
+    alert_rules,
     load_yaml,
     metric_names,
     unknown_references,
@@ -99,3 +101,9 @@ def test_dashboard_provider_reads_where_compose_mounts_the_dashboard() -> None:
     dashboard_mount = next(t for t in targets if t.startswith(path + "/"))
     assert (DEPLOY / targets[dashboard_mount]).resolve() == DASHBOARD
     assert (DEPLOY / targets["/etc/grafana/provisioning"]).resolve() == PROVISIONING
+
+
+def test_alerts_named_in_panel_descriptions_exist() -> None:
+    alerts = {r["alert"] for r in alert_rules()}
+    named = set(re.findall(r"\bFirstCall[A-Z]\w+", DASHBOARD.read_text()))
+    assert named and named <= alerts, sorted(named - alerts)

@@ -143,3 +143,9 @@ def test_the_rules_cover_what_operations_watch() -> None:
 def test_alert_names_are_unique() -> None:
     names = [r["alert"] for r in alert_rules()]
     assert len(names) == len(set(names))
+
+
+def test_alerts_named_in_the_operations_guide_exist() -> None:
+    alerts = {r["alert"] for r in alert_rules()}
+    named = set(re.findall(r"\bFirstCall[A-Z]\w+", OPERATIONS.read_text()))
+    assert named - alerts == set()
