@@ -291,6 +291,9 @@ def test_keda_scales_the_worker_on_its_consumer_group_lag() -> None:
     assert env[meta["consumerGroupFromEnv"]] == config()["FIRSTCALL_WORKER_GROUP"]
     assert env[meta["bootstrapServersFromEnv"]] == config()["FIRSTCALL_KAFKA_BOOTSTRAP"]
     assert meta["topic"] == Topics().telemetry
+    # KEDA counts lag of uncommitted partitions from where the workers start reading.
+    worker_source = (ROOT / "monitor" / "kafka" / "worker.py").read_text()
+    assert f'auto_offset_reset="{meta["offsetResetPolicy"]}"' in worker_source
     assert int(meta["lagThreshold"]) > 0
     spec = scaled["spec"]
     assert 2 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
