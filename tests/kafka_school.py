@@ -22,8 +22,13 @@ MINUTE = 60_000
 
 def _ev(kind: str, sid: str, ts: int, room: str, **extra: Any) -> dict[str, Any]:
     return {
-        "v": 1, "type": kind, "ts": ts, "session_id": sid, "student_id": "st-" + sid,
-        "classroom_id": room, **extra,
+        "v": 1,
+        "type": kind,
+        "ts": ts,
+        "session_id": sid,
+        "student_id": "st-" + sid,
+        "classroom_id": room,
+        **extra,
     }
 
 

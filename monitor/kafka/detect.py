@@ -1,9 +1,10 @@
 """Per-partition detection for the worker: session engine + outreach policy + re-keying.
 
 Restart safety without snapshots of the engine: the state topic keeps, per
-partition, the offset from which every live session can be rebuilt and the
-ids of every record already acknowledged. A new owner re-reads from that
-offset (deterministic), and only what was not yet acknowledged goes out.
+partition, the offset from which every live session (and every session whose
+incident still waits for its outreach decision) can be rebuilt, and the ids of
+every record already acknowledged. A new owner re-reads from that offset
+(deterministic), and only what was not yet acknowledged goes out.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class DetectProcessor:
         self.outs: list[Out] = []
         self.emitted: set[bytes] = set()
         self.first_offset: dict[str, int] = {}
+        self.awaiting: dict[str, str] = {}  # incident id -> session, until its outreach decision
         self.next_offset = 0
         self.restart_from = 0
         self._restart_written = -1
@@ -178,8 +180,9 @@ class DetectProcessor:
             return
         self._restart_at = now
         sessions = self.engine.sessions
+        waiting = set(self.awaiting.values())
         first = self.first_offset
-        for sid in [sid for sid in first if sid not in sessions]:
+        for sid in [sid for sid in first if sid not in sessions and sid not in waiting]:
             del first[sid]
         restart = min(first.values(), default=self.next_offset)
         if restart > self._restart_written:
@@ -198,6 +201,8 @@ class DetectProcessor:
 
     def _incident(self, inc: Incident) -> None:
         self._own.append((self.engine.now, inc))
+        if inc.state == "open" and inc.session_id:
+            self.awaiting[inc.incident_id] = inc.session_id
         if not self._once(EMITTED_PREFIX + f"{inc.incident_id}/{inc.state}".encode()):
             return
         self.outs.append(
@@ -210,6 +215,7 @@ class DetectProcessor:
         )
 
     def _outreach(self, o: Outreach) -> None:
+        self.awaiting.pop(o.incident_id, None)
         if not self._once(EMITTED_PREFIX + f"{o.incident_id}/outreach".encode()):
             return
         self.metrics.outreach.labels(o.action).inc()

@@ -59,8 +59,10 @@ class TelemetryWorker:
         self.log = get_logger("worker", group=settings.worker_group)
         self.decoder = TelemetryDecoder()
         self.processors: dict[int, PartitionProcessor] = {}
+        self.owned: set[int] = set()  # assigned by the group and not revoked since
         self.next_offsets: dict[int, int] = {}
         self.max_stamp: dict[int, int] = {}
+        self.expect: dict[int, int] = {}  # after a seek: the only acceptable next offset
         self.lock = asyncio.Lock()
         self.broker_ok = False
         self.assigned_once = asyncio.Event()
@@ -162,6 +164,7 @@ class TelemetryWorker:
         self.metrics.rebalances.labels("revoked").inc()
         async with self.lock:
             mine = [tp.partition for tp in revoked if tp.topic == self.s.topics.telemetry]
+            self.owned.difference_update(mine)
             outs: list[Out] = []
             for p in mine:
                 proc = self.processors.pop(p, None)
@@ -180,6 +183,7 @@ class TelemetryWorker:
         self.metrics.rebalances.labels("assigned").inc()
         parts = sorted(tp.partition for tp in assigned if tp.topic == self.s.topics.telemetry)
         async with self.lock:
+            self.owned.update(parts)
             try:
                 await self._ensure_processors(parts)
             except (KafkaError, OSError, TimeoutError) as exc:
@@ -204,7 +208,11 @@ class TelemetryWorker:
             proc.resume_offset = committed or 0
             if committed is not None and proc.restart_from < committed:
                 # Rebuild the live sessions' state: re-read from the oldest one's start.
+                # Records fetched before this seek (from the committed offset) are stale.
                 self.consumer.seek(tp, proc.restart_from)
+                self.expect[p] = proc.restart_from
+            else:
+                self.expect.pop(p, None)
             self.processors[p] = proc
             self.log.info(
                 "partition_restored",
@@ -242,8 +250,8 @@ class TelemetryWorker:
         outs: list[Out] = []
         offsets: dict[int, int] = {}
         n = 0
-        assigned = {tp.partition for tp in self.consumer.assignment()}
-        wanted = [tp.partition for tp in batch if tp.partition in assigned]
+        owned = self.owned
+        wanted = [tp.partition for tp in batch if tp.partition in owned]
         if wanted:
             await retry_forever(
                 lambda: self._ensure_processors(wanted),
@@ -251,8 +259,11 @@ class TelemetryWorker:
                 on_error=self._restore_error,
             )
         for tp, records in batch.items():
-            if not records or tp.partition not in assigned:
+            if not records or tp.partition not in owned:
                 continue  # revoked while fetched: the new owner reads them again
+            records = self._fresh(tp.partition, records)
+            if not records:
+                continue
             proc = self.processors[tp.partition]
             decoded = self.decoder.decode_batch([r.value for r in records])
             events: list[Event] = []
@@ -281,6 +292,11 @@ class TelemetryWorker:
         if outs:
             await self.sender.send_all(outs)
         if offsets:
+            self.log.debug(
+                "batch_done",
+                offsets={p: [b[0].offset, b[-1].offset] for p, b in _by_partition(batch).items()},
+                outputs=len(outs),
+            )
             await self._commit(offsets)
             self.next_offsets.update(offsets)
             self._update_lag(offsets)
@@ -288,6 +304,18 @@ class TelemetryWorker:
         if n:
             self.batches += 1
         return n
+
+    def _fresh(self, partition: int, records: list[Any]) -> list[Any]:
+        """Drop records fetched before a seek, and any already processed."""
+        expect = self.expect.get(partition)
+        if expect is not None:
+            if records[0].offset != expect:
+                return []
+            del self.expect[partition]
+        done = self.next_offsets.get(partition)
+        if done is not None and records[0].offset < done:
+            records = [r for r in records if r.offset >= done]
+        return records
 
     def _clock_of(self, partition: int, wall_ms: int) -> int | None:
         """Event-time clock of a partition: None in event mode (the events' own time);
@@ -371,3 +399,7 @@ class TelemetryWorker:
             else:
                 self._set_broker(True)
             await asyncio.sleep(2)
+
+
+def _by_partition(batch: dict[TopicPartition, list[Any]]) -> dict[int, list[Any]]:
+    return {tp.partition: recs for tp, recs in batch.items() if recs}
