@@ -8,7 +8,7 @@ import itertools
 import os
 import re
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from detectors.config import DetectionConfig
 from monitor.config import ENV_PREFIX
 from monitor.kafka import cli
 from monitor.metrics import Metrics
+from outreach.cases import db_cli
 from outreach.decision import PolicyConfig
 from outreach.directory_cli import DB_ENV
 
@@ -37,8 +38,8 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 PROMETHEUS_SERIES = {"up": {"job", "instance"}}
 TARGET_LABELS = {"job", "instance"}
 
-# Environment of the commands that do not exist yet (API/console and chat gateway are being
-# built, `firstcall db upgrade` is planned): what the deployment must give them.
+# Environment of the commands that do not exist yet (the API/console and the chat gateway have
+# no server command): what the deployment must give them.
 PLANNED_ENV = {
     "api": {DB_ENV, "FIRSTCALL_KAFKA_BOOTSTRAP", "FIRSTCALL_API_PORT", "FIRSTCALL_CHAT_SECRET"},
     "chat-gateway": {
@@ -47,7 +48,6 @@ PLANNED_ENV = {
         "FIRSTCALL_CHAT_PORT",
         "FIRSTCALL_CHAT_SECRET",
     },
-    "db": {DB_ENV},
 }
 
 # Optional settings of the planned commands that the deployment passes (hosts, Twilio, the
@@ -201,18 +201,21 @@ class RecordingEnviron(dict[str, str]):
 
 
 def env_read_by(command: str) -> set[str]:
-    """FIRSTCALL_* names `firstcall worker` / `firstcall correlator` read at startup."""
-    adders: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = {
-        "worker": (cli.add_worker_arguments, "worker_group"),
-        "correlator": (cli.add_correlator_arguments, "correlator_group"),
-    }
-    add, group_field = adders[command]
+    """FIRSTCALL_* names `firstcall worker|correlator|db upgrade` read at startup."""
     recorder = RecordingEnviron()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(os, "environ", recorder)
         parser = argparse.ArgumentParser()
-        add(parser)
-        cli.settings_from(parser.parse_args([]), group_field)
+        if command == "db":
+            db_cli.add_arguments(parser)
+            parser.parse_args(["upgrade"])
+        else:
+            add, group_field = {
+                "worker": (cli.add_worker_arguments, "worker_group"),
+                "correlator": (cli.add_correlator_arguments, "correlator_group"),
+            }[command]
+            add(parser)
+            cli.settings_from(parser.parse_args([]), group_field)
     return {n for n in recorder.read if n.startswith("FIRSTCALL_")}
 
 
