@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from monitor.cli import SUBCOMMANDS, build_parser
 from monitor.kafka.settings import KafkaSettings
 from monitor.kafka.topics import topic_specs
 from tests.deploy_support import (
     COMPOSE,
+    PENDING_COMMANDS,
     DEPLOY,
     TOPICS_SCRIPT,
     is_secret_name,
@@ -264,3 +266,12 @@ def test_compose_file_follows_the_compose_specification() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", FIRSTCALL_SERVICES)
+def test_firstcall_accepts_the_arguments_compose_gives(name: str) -> None:
+    command = services()[name]["command"]
+    if command[0] in SUBCOMMANDS:
+        build_parser().parse_args(command)
+    else:
+        assert command[0] in PENDING_COMMANDS, f"firstcall has no subcommand {command[0]}"

@@ -17,6 +17,7 @@ from monitor.kafka.settings import Topics
 from tests.deploy_support import (
     ALERTS,
     K8S,
+    PENDING_COMMANDS,
     ROOT,
     is_secret_name,
     known_env,
@@ -235,10 +236,6 @@ def test_every_firstcall_variable_set_is_one_the_code_reads() -> None:
         for c in containers(workload):
             unknown = {k for k in container_env(c) if k.startswith("FIRSTCALL_")} - known_env()
             assert not unknown, f"{c['name']} sets {sorted(unknown)}, which nothing reads"
-
-
-# Subcommands the deployment runs that `firstcall` does not list yet (being built).
-PENDING_COMMANDS = {"api", "chat-gateway", "db"}
 
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=IDS)
