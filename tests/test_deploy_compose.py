@@ -17,8 +17,8 @@ from monitor.kafka.settings import KafkaSettings
 from monitor.kafka.topics import topic_specs
 from tests.deploy_support import (
     COMPOSE,
-    PENDING_COMMANDS,
     DEPLOY,
+    PENDING_COMMANDS,
     TOPICS_SCRIPT,
     is_secret_name,
     known_env,
