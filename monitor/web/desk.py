@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from monitor.records import Incident, Outreach, Record, case_id_for, line_id
 from monitor.web.ring import TelemetryRing
 from outreach.cases.outcomes import Outcome
 from outreach.cases.states import Refusal
-from outreach.cases.store import CaseStore
+from outreach.cases.store import Case, CaseStore
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.clock import Clock
 from outreach.queue_db import QueueStore
@@ -101,9 +102,25 @@ class Desk:
         else:
             await self._outreach(record)
 
+    async def _record(self, inc: Incident) -> Case | None:
+        try:
+            return await self.store.record_incident(inc, {}, at=self.clock())
+        except IntegrityError:
+            # Two incidents of one session that began at the same instant (a disconnect and
+            # the flapping it starts) get the same case id: the later one joins that case.
+            case = await self.store.get(case_id_for(inc.incident_id))
+            if case is not None:
+                await self.store.add_event(case.case_id, f"{inc.kind}_{inc.state}",
+                                           inc.to_dict(), at=self.clock())
+            log.info("incident_joined_case", incident_id=inc.incident_id,
+                     case_id=case_id_for(inc.incident_id))
+            return case
+
     async def _incident(self, inc: Incident) -> None:
         st = self.state
-        case = await self.store.record_incident(inc, {}, at=self.clock())
+        case = await self._record(inc)
+        if case is None:
+            return
         if inc.kind == "line":
             if inc.state == "closed":
                 st.lines.pop(inc.incident_id, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.pipeline import Pipeline
@@ -19,6 +20,8 @@ from outreach.cases.store import CaseStore
 from outreach.channels.base import Channel
 from outreach.decision import PolicyConfig
 from outreach.queue_db import QueueStore
+
+log = structlog.get_logger(__name__)
 
 
 class SimClock:
@@ -85,4 +88,7 @@ class LiveDesk:
             for r in batch:
                 if self.on_record is not None:
                     self.on_record(r)
-                await self.desk.apply(r)
+                try:
+                    await self.desk.apply(r)
+                except Exception:  # one bad record must not stop the live desk
+                    log.exception("desk_apply_failed", incident_id=r.incident_id)
