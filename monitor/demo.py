@@ -1,8 +1,10 @@
-"""`firstcall demo`: a simulated school, live, through the in-process bus.
+"""`firstcall demo`: a simulated school, live, through the in-process bus, in the browser.
 
 The simulator plays real measured bandwidth traces as live classes (faster than
 real time if asked), the same detectors and outreach policy as production watch
-them, and every incident and outreach decision is shown as it happens.
+them, every incident and outreach decision is shown as it happens, and the
+agent console and ops dashboard run alongside (cases in a SQLite file under
+`.firstcall/`, calls through the local Twilio stand-in).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import asyncio
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 import orjson
 
 from monitor.bus import InProcessBus
+from monitor.demo_web import start_web
 from monitor.pipeline import Pipeline
 from monitor.records import Incident, Outreach, Record, encode
+from outreach.clock import now_ms
 
 TELEMETRY = "class.telemetry"
 INCIDENTS = "support.incidents"
@@ -33,6 +38,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=None,
                    help="stop after this many real minutes (default: when the lessons end)")
     p.add_argument("--no-color", action="store_true", help="plain text output")
+    p.add_argument("--faults", type=float, default=None,
+                   help="multiply the simulator's fault rates (default 3 with the console, "
+                        "1 with --no-web)")
+    p.add_argument("--no-browser", action="store_true",
+                   help="do not open a browser (the console URL is still printed)")
+    p.add_argument("--no-web", action="store_true",
+                   help="terminal only: no console, no case database")
+    p.add_argument("--host", default="127.0.0.1", help="console address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8377, help="console port (default 8377, 0: any)")
+    p.add_argument("--dir", type=Path, default=Path(".firstcall"),
+                   help="where the demo's case database goes (default .firstcall/)")
 
 
 class Printer:
@@ -95,12 +111,15 @@ def _why(r: Incident) -> str:
 
 
 async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
-    """Simulator -> bus -> detectors + policy -> bus -> printer."""
-    from monitor.simulate import SimConfig, feed_live
+    """Simulator -> bus -> detectors + policy (+ desk and console) -> bus -> printer."""
+    from monitor.simulate import FaultRates, SimConfig, feed_live
 
     bus = InProcessBus()
     printer = Printer(out, color=not args.no_color and out.isatty())
-    config = SimConfig(seed=args.seed, classrooms=args.classrooms)
+    factor = args.faults if args.faults is not None else (1.0 if args.no_web else 3.0)
+    config = SimConfig(seed=args.seed, classrooms=args.classrooms, start_ms=now_ms(),
+                       faults=FaultRates().scaled(factor))
+    web = None if args.no_web else await start_web(args, config.start_ms)
 
     async def produce() -> None:
         async def sink(raw: bytes) -> None:
@@ -111,16 +130,26 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
 
     async def detect() -> None:
         pending: list[Record] = []
-        pipe = Pipeline(pending.append)
+        if web is not None:
+            web.live.on_record = pending.append
+        pipe = Pipeline(pending.append) if web is None else None
         wall0: float | None = None
         ts0 = 0
         async for batch in bus.batches(TELEMETRY, "detectors"):
             if batch:
                 if wall0 is None:
                     wall0, ts0 = time.monotonic(), orjson.loads(batch[0].value)["ts"]
-                pipe.feed_raw([m.value for m in batch])
+                raws = [m.value for m in batch]
+                if web is not None:
+                    await web.live.feed(raws)
+                elif pipe is not None:
+                    pipe.feed_raw(raws)
             if wall0 is not None:  # time moves on in a quiet moment too
-                pipe.tick(ts0 + int((time.monotonic() - wall0) * 1000 * args.speed) - 1000)
+                now = ts0 + int((time.monotonic() - wall0) * 1000 * args.speed) - 1000
+                if web is not None:
+                    await web.live.advance(now)
+                elif pipe is not None:
+                    pipe.tick(now)
             for r in pending:
                 await bus.publish(INCIDENTS, (r.session_id or "").encode(), encode(r))
             pending.clear()
@@ -134,6 +163,8 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
 
     print(f"FirstCall demo: {args.classrooms} live lessons from real bandwidth traces, "
           f"{args.speed:g}x real time. Ctrl-C to stop.", file=out, flush=True)
+    if web is not None:
+        web.announce(out, open_browser=not args.no_browser)
     tasks = [asyncio.create_task(c) for c in (produce(), detect(), show())]
     try:
         if args.minutes is not None:
@@ -145,11 +176,17 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
     finally:
         for t in tasks:
             t.cancel()
+        if web is not None:
+            await web.stop()
     return printer.counts
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until the lessons end (or --minutes, or Ctrl-C)."""
+    if not args.no_web:
+        from monitor.logging import configure
+
+        configure("WARNING")  # the terminal shows the school, not log lines
     counts = asyncio.run(run_demo(args, sys.stdout))
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing"
     print(f"\ndemo over: {summary}", file=sys.stderr)
