@@ -1,0 +1,434 @@
+"""The live outreach runner: incidents and decisions in; cases, contacts and outcomes out.
+
+Idempotent by incident id: a redelivered incident adds nothing to its case, and a
+redelivered decision is recorded and carried out once (the case timeline is the
+memory, so this holds across restarts too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any, Protocol
+
+import orjson
+import structlog
+
+from monitor.bus import InProcessBus
+from monitor.records import Incident, Outreach, case_id_for, decode_record, line_id
+from outreach.cases.outcomes import OutcomeRecord
+from outreach.cases.states import Refusal
+from outreach.cases.store import Case, CaseEvent, CaseStore
+from outreach.channels.base import Channel, ChannelName
+from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice
+from outreach.channels.webhook import PageResult
+from outreach.chat.gateway import ChatReply
+from outreach.chat.routing import route_reply
+from outreach.clock import Clock, now_ms
+from outreach.contact_counts import local_day_start, phone_contacts
+from outreach.decision import COVERED_BY_LINE_INCIDENT, Decision, DecisionContext, PolicyConfig
+from outreach.directory import DirectoryStore, family_prefs
+from outreach.dispatch import reachable_guardian
+from outreach.gate import gate, phone_context
+from outreach.live_chain import ContactChain, Waits
+from outreach.live_signals import Letter, Mailbox, callback_signal, reply_signal
+from outreach.metrics import OutreachMetrics
+from outreach.outcome_rules import facts_from, outcome_for
+from outreach.outcome_sink import OutcomeSink
+from outreach.stages.quiet_hours import in_quiet_hours
+from outreach.stages.retry_fallback import Reach
+
+log = structlog.get_logger(__name__)
+
+
+class Pager(Protocol):
+    """Pages infrastructure (e.g. :class:`outreach.channels.webhook.WebhookPager`)."""
+
+    async def page(self, key: str, payload: Mapping[str, Any]) -> PageResult:
+        """Send one page."""
+        ...
+
+
+class AgentQueue(Protocol):
+    """The technicians' queue (e.g. :class:`outreach.queue_db.QueueStore`)."""
+
+    async def enqueue(self, case: Case, reason: str, *, at: int | None = None) -> bool:
+        """Queue the case (state `waiting_agent`)."""
+        ...
+
+    async def drop(self, case_id: str, *, at: int | None = None) -> None:
+        """Take the case out of the queue."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """Waits of the contact chain, and how long closing waits for a chain to stop."""
+
+    waits: Waits = field(default_factory=Waits)
+    close_wait_s: float = 30.0
+
+
+@dataclass(slots=True)
+class _Cover:
+    incident_id: str
+    started_at: int
+    ended_at: int | None = None
+
+
+class LiveOutreach:
+    """Turns incident records and outreach decisions into cases, contacts and outcomes."""
+
+    def __init__(
+        self,
+        cases: CaseStore,
+        directory: DirectoryStore,
+        channels: Mapping[ChannelName, Channel],
+        sink: OutcomeSink,
+        *,
+        policy: PolicyConfig | None = None,
+        config: LiveConfig | None = None,
+        metrics: OutreachMetrics | None = None,
+        pager: Pager | None = None,
+        queue: AgentQueue | None = None,
+        wall: Clock = now_ms,
+    ) -> None:
+        self.cases = cases
+        self.directory = directory
+        self.sink = sink
+        self.policy = policy or PolicyConfig()
+        self.config = config or LiveConfig()
+        self.metrics = metrics or OutreachMetrics.create()
+        self.pager = pager
+        self.queue = queue
+        self.wall = wall
+        self.mailbox = Mailbox()
+        self.chain = ContactChain(
+            cases,
+            directory,
+            channels,
+            self.mailbox,
+            self.metrics,
+            self._reach,
+            self._escalate,
+            self.config.waits,
+        )
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._started: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._orphans: dict[str, list[Outreach]] = {}
+        self._covers: dict[str, list[_Cover]] = {}
+
+    # -- records in ----------------------------------------------------------------
+
+    async def handle(self, record: Incident | Outreach) -> None:
+        """Take one record of `support.incidents` (or a decision)."""
+        if isinstance(record, Outreach):
+            await self.on_decision(record)
+        else:
+            await self.on_incident(record)
+
+    async def on_incident(self, inc: Incident) -> None:
+        """Open, update or close the incident's case (once per record)."""
+        case_id = case_id_for(inc.incident_id)
+        if inc.kind == "line":
+            self._cover(inc)
+        async with self._lock(case_id):
+            fresh = await self._record(inc)
+            if inc.kind == "line" and fresh and inc.state != "closed":
+                await self._page(case_id, inc)
+        for decision in self._orphans.pop(inc.incident_id, []):
+            await self.on_decision(decision)
+        if inc.state == "closed":
+            await self._finish(case_id, inc)
+
+    async def on_decision(self, o: Outreach) -> None:
+        """Record the decision on its case and carry it out (once)."""
+        case = await self.cases.get(o.case_id)
+        if case is None:  # the incident record has not arrived yet
+            self._orphans.setdefault(o.incident_id, []).append(o)
+            return
+        async with self._lock(o.case_id):
+            events = await self.cases.timeline(o.case_id)
+            if any(e.kind == "decision" for e in events):
+                self.metrics.duplicates.labels("outreach").inc()
+                if any(e.kind == "sending" for e in events) or o.case_id in self.tasks:
+                    return
+            else:
+                data = {**o.to_dict(), "stage": o.detail.get("stage", "")}
+                await self.cases.add_event(o.case_id, "decision", data, actor="policy")
+            await self._carry_out(case, o)
+
+    # -- signals from the family's side --------------------------------------------
+
+    async def on_callback(self, event: CallbackEvent | MenuChoice) -> None:
+        """A Twilio status callback or menu key (after `timeline_sink` recorded it)."""
+        signal = callback_signal(event)
+        if signal is None or not event.case_id:
+            return
+        posted = self.mailbox.post(event.case_id, Letter(event.message_id, signal))
+        if not posted and signal == "help":
+            await self._escalate(event.case_id, "family_asked_for_help")
+
+    async def on_reply(self, reply: ChatReply) -> None:
+        """A chat reply: onto the case (resolving or queueing it), then to its chain."""
+        if reply.case_id is None:
+            return
+        async with self._lock(reply.case_id):
+            await route_reply(self.cases, reply)
+        signal = reply_signal(reply.intent)
+        if signal is None or self.mailbox.post(reply.case_id, Letter(None, signal)):
+            return
+        if signal == "help":
+            await self._escalate(reply.case_id, "family_asked_for_help")
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Wait until every running chain has finished."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop every chain (they resume from the timeline only as far as no resend)."""
+        for task in list(self.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _lock(self, case_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(case_id, asyncio.Lock())
+
+    async def _record(self, inc: Incident) -> bool:
+        """Put the incident record on its case; False when it was there already."""
+        frozen = asdict(self.policy)
+        opened = await self.cases.open_case(inc, frozen)
+        if opened.created:
+            if inc.state == "open":
+                return True
+        elif inc.state == "open" or await self._seen(opened.case.case_id, inc):
+            self.metrics.duplicates.labels("incident").inc()
+            return False
+        await self.cases.record_incident(inc, frozen)
+        return True
+
+    async def _seen(self, case_id: str, inc: Incident) -> bool:
+        kind, data = f"incident_{inc.state}", inc.to_dict()
+        return any(e.kind == kind and e.data == data for e in await self.cases.timeline(case_id))
+
+    async def _carry_out(self, case: Case, o: Outreach) -> None:
+        decision = Decision(o.action, o.reason)
+        if decision.action in ("call", "sms"):
+            decision = await self._gate(case, o, decision)
+        self.metrics.decisions.labels(decision.action, decision.reason).inc()
+        if decision.action == "none" or decision.reason == COVERED_BY_LINE_INCIDENT:
+            self.metrics.suppressions.labels(decision.reason).inc()
+        if decision.action == "none" or case.state in ("resolved", "closed"):
+            return
+        if decision.action == "agent_queue":
+            await self._escalate(case.case_id, decision.reason)
+            return
+        self._started[case.case_id] = self.wall()
+        task = asyncio.create_task(self.chain.run(case.case_id, o, decision.action))
+        self.tasks[case.case_id] = task
+        task.add_done_callback(partial(self._done, case.case_id))
+
+    def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(case_id) is task:
+            del self.tasks[case_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("chain_failed", case_id=case_id, error=repr(task.exception()))
+
+    async def _gate(self, case: Case, o: Outreach, decision: Decision) -> Decision:
+        """Re-check a phone decision against the directory and the calls already made."""
+        student = await self.directory.get(o.student_id)
+        prefs = None if student is None else family_prefs(student)
+        tz = prefs.time_zone if prefs is not None else "UTC"
+        calls = await phone_contacts(
+            self.cases.engine, o.student_id, case.classroom_id, local_day_start(self.wall(), tz)
+        )
+        ctx = DecisionContext(
+            o.incident_id,
+            case.kind,
+            o.session_id,
+            o.student_id,
+            case.classroom_id or "",
+            o.decided_at,
+            o.decided_at,
+            False,
+            True,
+            None,
+            False,
+            0,
+            0,
+        )
+        cfg = PolicyConfig(**_known(case.policy))
+        gated = gate(decision, phone_context(ctx, prefs, calls), cfg)
+        if gated != decision:
+            data = {"action": gated.action, "reason": gated.reason, "was": decision.action}
+            await self.cases.add_event(case.case_id, "gate", data, actor="policy")
+            log.info("decision_gated", case_id=case.case_id, session_id=o.session_id, **data)
+        return gated
+
+    async def _reach(self, case_id: str, o: Outreach, closed: bool) -> Reach:
+        """What limits the next phone contact of this case, now."""
+        case = await self.cases.get(case_id)
+        student = await self.directory.get(o.student_id)
+        prefs = None if student is None else family_prefs(student)
+        event_now = o.decided_at + self.wall() - self._started.get(case_id, self.wall())
+        quiet = bool(
+            prefs is not None
+            and prefs.quiet_start
+            and prefs.quiet_end
+            and in_quiet_hours(event_now, prefs.time_zone, prefs.quiet_start, prefs.quiet_end)
+        )
+        tz = prefs.time_zone if prefs is not None else "UTC"
+        room = None if case is None else case.classroom_id
+        lesson, day = await phone_contacts(
+            self.cases.engine, o.student_id, room, local_day_start(self.wall(), tz)
+        )
+        cfg = PolicyConfig(**_known({} if case is None else case.policy))
+        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
+        covered = o.reason == COVERED_BY_LINE_INCIDENT or (
+            case is not None and self._covering(o.session_id, case.incident_started_at)
+        )
+        return Reach(
+            do_not_call=prefs is not None and prefs.do_not_call,
+            has_phone=student is not None and reachable_guardian(student, "call") is not None,
+            quiet_hours=quiet,
+            calls_left=min(cfg.max_calls_per_lesson - lesson, cfg.max_calls_per_day - day),
+            notice_only=covered,
+            incident_closed=closed or ended,
+        )
+
+    async def _escalate(self, case_id: str, reason: str) -> None:
+        """Hand the case to the technicians' queue."""
+        case = await self.cases.get(case_id)
+        if case is None or case.state == "closed":
+            return
+        if self.queue is not None:
+            await self.queue.enqueue(case, reason)
+        elif case.state != "waiting_agent":
+            await self.cases.transition(case_id, "waiting_agent", reason=reason)
+        log.info("case_escalated", case_id=case_id, session_id=case.session_id, reason=reason)
+
+    def _cover(self, inc: Incident) -> None:
+        for sid in inc.sessions or []:
+            covers = self._covers.setdefault(sid, [])
+            found = next((c for c in covers if c.incident_id == inc.incident_id), None)
+            if found is None:
+                found = _Cover(inc.incident_id, inc.started_at)
+                covers.append(found)
+            if inc.state == "closed":
+                found.ended_at = inc.ended_at if inc.ended_at is not None else inc.detected_at
+
+    def _covering(self, session_id: str, started_at: int) -> bool:
+        grace = self.policy.line_coverage_grace_ms
+        return any(
+            c.started_at - grace <= started_at
+            and (c.ended_at is None or started_at <= c.ended_at + grace)
+            for c in self._covers.get(session_id, [])
+        )
+
+    async def _page(self, case_id: str, inc: Incident) -> None:
+        """Page infrastructure once per line incident."""
+        if any(e.kind == "paged" for e in await self.cases.timeline(case_id)):
+            return
+        payload = {
+            "kind": "line_incident",
+            "incident_id": inc.incident_id,
+            "case_id": case_id,
+            "line": inc.line,
+            "line_id": line_id(inc.line),
+            "sessions": len(inc.sessions or []),
+            "started_at": inc.started_at,
+            "detected_at": inc.detected_at,
+            "evidence": inc.evidence,
+        }
+        if self.pager is None:
+            await self.cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager"})
+            self.metrics.pages.labels("no_pager").inc()
+            return
+        result = await self.pager.page(inc.incident_id, payload)
+        await self.cases.add_event(case_id, "paged", asdict(result), actor="pager")
+        self.metrics.pages.labels("sent" if result.ok else "failed").inc()
+
+    async def _finish(self, case_id: str, inc: Incident) -> None:
+        """The incident ended: stop the chain, close the case with its outcome, publish it."""
+        task = self.tasks.get(case_id)
+        if task is not None:
+            self.mailbox.post(case_id, Letter(None, None))
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), self.config.close_wait_s)
+            if not task.done():
+                task.cancel()
+        async with self._lock(case_id):
+            case = await self.cases.get(case_id)
+            if case is None:
+                return
+            events = await self.cases.timeline(case_id)
+            if case.state == "closed":
+                record = case.outcome_record()
+            elif case.owner is not None:
+                log.info("case_left_to_agent", case_id=case_id, owner=case.owner)
+                return
+            else:
+                record = await self._close(case, events, inc)
+            if record is None or any(e.kind == "outcome_published" for e in events):
+                return
+            await self.sink.publish(record)
+            await self.cases.add_event(case_id, "outcome_published", {"outcome": record.outcome})
+
+    async def _close(
+        self, case: Case, events: list[CaseEvent], inc: Incident
+    ) -> OutcomeRecord | None:
+        covered = case.session_id is not None and self._covering(
+            case.session_id, case.incident_started_at
+        )
+        outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
+        closed = await self.cases.close(case.case_id, outcome, reason="incident_closed")
+        if isinstance(closed, Refusal):
+            log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)
+            return None
+        if self.queue is not None and case.state == "waiting_agent":
+            await self.queue.drop(case.case_id)
+        self.metrics.outcomes.labels(outcome).inc()
+        self.metrics.minutes_lost.labels(outcome).inc(closed.lesson_minutes_lost)
+        log.info(
+            "case_closed",
+            case_id=case.case_id,
+            session_id=case.session_id,
+            outcome=outcome,
+            minutes_lost=closed.lesson_minutes_lost,
+        )
+        return closed
+
+
+def _known(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The frozen policy's fields that PolicyConfig still knows (older cases stay readable)."""
+    names = PolicyConfig.__dataclass_fields__
+    return {k: v for k, v in policy.items() if k in names}
+
+
+def parse_record(raw: bytes) -> Incident | Outreach | None:
+    """An incident or outreach record from JSON (None for anything else, e.g. outcomes)."""
+    try:
+        kind = orjson.loads(raw).get("record")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return decode_record(raw) if kind in ("incident", "outreach") else None
+
+
+async def run_bus(
+    runner: LiveOutreach, bus: InProcessBus, topic: str, group: str = "outreach"
+) -> None:
+    """Feed the runner from a topic of the in-process bus until the topic closes."""
+    async for batch in bus.batches(topic, group):
+        for message in batch:
+            record = parse_record(message.value)
+            if record is not None:
+                await runner.handle(record)

@@ -1,0 +1,79 @@
+"""Prometheus metrics of the live outreach runner, on an injected registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachMetrics:
+    """Every metric `firstcall outreach` exports (names listed in docs for the dashboard)."""
+
+    registry: CollectorRegistry
+    decisions: Counter
+    suppressions: Counter
+    attempts: Counter
+    fallbacks: Counter
+    outcomes: Counter
+    minutes_lost: Counter
+    pages: Counter
+    duplicates: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
+        """Register the metrics on `registry` (a fresh one if None)."""
+        reg = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        return cls(
+            registry=reg,
+            decisions=Counter(
+                "firstcall_outreach_live_decisions",
+                "Outreach decisions taken by the live runner (suppressions too), "
+                "by action and reason.",
+                ["action", "reason"],
+                registry=reg,
+            ),
+            suppressions=Counter(
+                "firstcall_outreach_suppressions",
+                "Contacts not made (or made in-app instead of by phone), by stage reason.",
+                ["reason"],
+                registry=reg,
+            ),
+            attempts=Counter(
+                "firstcall_outreach_attempts",
+                "Messages sent to families, by channel and send status.",
+                ["channel", "status"],
+                registry=reg,
+            ),
+            fallbacks=Counter(
+                "firstcall_outreach_fallback_steps",
+                "Steps of the fallback chain, by channel left, next step and reason.",
+                ["channel", "step", "reason"],
+                registry=reg,
+            ),
+            outcomes=Counter(
+                "firstcall_outreach_outcomes",
+                "Cases closed, by outcome.",
+                ["outcome"],
+                registry=reg,
+            ),
+            minutes_lost=Counter(
+                "firstcall_outreach_lesson_minutes_lost",
+                "Lesson minutes lost by closed cases, by outcome.",
+                ["outcome"],
+                registry=reg,
+            ),
+            pages=Counter(
+                "firstcall_infra_pages",
+                "Infrastructure pages for line incidents, by result.",
+                ["result"],
+                registry=reg,
+            ),
+            duplicates=Counter(
+                "firstcall_outreach_duplicates",
+                "Redelivered records recognised and not acted on again, by record.",
+                ["record"],
+                registry=reg,
+            ),
+        )

@@ -1,0 +1,287 @@
+# ruff: noqa: RUF001
+"""The live runner with fake channels: the fallback chain, outcomes, idempotency, the gate."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.records import Incident, case_id_for
+from outreach.channels.base import SendResult
+from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice, classify
+from outreach.chat.gateway import ChatReply
+from outreach.chat.intents import intent_of
+from tests.casedb import case_engine, sqlite_engine  # noqa: F401
+from tests.live_support import T0, Harness, decision, harness, incident, until
+
+QUEUED = SendResult("queued", provider_id="p")
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    engine = await sqlite_engine(tmp_path)
+    made = await harness(engine, tmp_path)
+    yield made
+    await made.runner.aclose()
+    await engine.dispose()
+
+
+def callback(h: Harness, channel: str, status: str, n: int = -1, **detail: str) -> CallbackEvent:
+    """Twilio's status callback for the n-th message sent on `channel`."""
+    sent = h.fakes[channel].sent[n]  # type: ignore[index]
+    kind = classify(channel, status, detail.get("AnsweredBy", ""))
+    return CallbackEvent(kind, channel, status, "CA1", sent.case_id, sent.message_id, detail)  # type: ignore[arg-type]
+
+
+def reply(case_id: str, text: str) -> ChatReply:
+    return ChatReply("r1", "stu-1", text, intent_of(text), case_id, None)
+
+
+async def kinds(h: Harness, case_id: str, kind: str) -> list[str]:
+    """The reasons of one kind of timeline event."""
+    return [str(e.data.get("reason")) for e in await h.cases.timeline(case_id) if e.kind == kind]
+
+
+async def close(h: Harness, inc: Incident) -> str:
+    """Close the incident; returns the published outcome."""
+    await h.runner.on_incident(incident_closed(inc))
+    [record] = [r for r in h.sink.records if r.incident_id == inc.incident_id]
+    return record.outcome
+
+
+def incident_closed(inc: Incident) -> Incident:
+    return incident(int(inc.incident_id.rsplit("-", 1)[1]), "closed", student=inc.student_id or "",
+                    kind=inc.kind, room=inc.classroom_id or "")  # fmt: skip
+
+
+async def test_chat_unanswered_then_call_then_sms_then_the_agent_queue(h: Harness) -> None:
+    inc = incident(1, kind="lag")
+    h.fakes["chat"].script(QUEUED)
+    h.fakes["call"].script(QUEUED)
+    h.fakes["sms"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "chat"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.on_callback(callback(h, "call", "no-answer"))
+    await h.runner.drain()
+    cid = case_id_for(inc.incident_id)
+    assert await kinds(h, cid, "fallback") == [
+        "chat_unanswered",
+        "call_no_answer",
+        "sms_unanswered",
+    ]
+    assert (h.sent("chat"), h.sent("call"), h.sent("sms")) == (
+        [f"{cid}:chat:1"], [f"{cid}:call:2"], [f"{cid}:sms:3"],
+    )  # fmt: skip
+    case = await h.cases.get(cid)
+    assert case is not None and (case.state, case.attempts) == ("waiting_agent", 3)
+    assert h.fakes["call"].sent[0].to == "+8613812345678"
+    assert await close(h, inc) == "escalated"
+    assert h.counted("firstcall_outreach_fallback_steps_total", channel="call", step="sms",
+                     reason="call_no_answer") == 1  # fmt: skip
+
+
+async def test_a_machine_answer_counts_as_no_answer(h: Harness) -> None:
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.on_callback(callback(h, "call", "completed", AnsweredBy="machine_start"))
+    await until(lambda: len(h.fakes["sms"].sent) == 1)
+
+
+async def test_the_family_says_fine_in_the_chat(h: Harness) -> None:
+    inc = incident(1, kind="lag")
+    h.fakes["chat"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "chat"))
+    cid = case_id_for(inc.incident_id)
+    await until(lambda: len(h.fakes["chat"].sent) == 1)
+    await h.runner.on_reply(reply(cid, "好了，谢谢"))
+    await h.runner.drain()
+    assert h.fakes["call"].sent == []
+    assert await close(h, inc) == "resolved_by_chat"
+
+
+async def test_the_family_answers_the_call(h: Harness) -> None:
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.on_callback(callback(h, "call", "completed"))
+    await h.runner.drain()
+    assert h.fakes["sms"].sent == []
+    assert await close(h, inc) == "resolved_by_call"
+
+
+async def test_key_one_on_the_call_asks_for_a_technician(h: Harness) -> None:
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    sent = h.fakes["call"].sent[0]
+    await h.runner.on_callback(MenuChoice("technician", "1", "CA1", sent.case_id, sent.message_id))
+    await h.runner.drain()
+    case = await h.cases.get(sent.case_id)
+    assert case is not None and case.state == "waiting_agent" and h.fakes["sms"].sent == []
+    assert await close(h, inc) == "escalated"
+
+
+async def test_nobody_reached_is_no_answer(h: Harness) -> None:
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.on_callback(callback(h, "call", "busy"))
+    await until(lambda: len(h.fakes["sms"].sent) == 1)
+    assert await close(h, inc) == "no_answer"
+    await h.runner.drain()
+    assert len(h.fakes["sms"].sent) == 1  # the close stopped the chain before the agent queue
+
+
+async def test_healed_in_the_hold_off_is_self_recovered(h: Harness) -> None:
+    inc = incident(1)
+    await h.runner.handle(inc)
+    await h.runner.handle(incident_closed(inc))
+    await h.runner.handle(decision(inc, "none", "recovered_in_hold_off"))
+    [record] = h.sink.records
+    assert record.outcome == "self_recovered" and record.lesson_minutes_lost == 1.0
+    assert await kinds(h, record.case_id, "decision") == ["recovered_in_hold_off"]
+    assert h.counted("firstcall_outreach_suppressions_total", reason="recovered_in_hold_off") == 1
+    assert sum(len(f.sent) for f in h.fakes.values()) == 0
+
+
+async def test_do_not_call_family_is_not_phoned(h: Harness) -> None:
+    inc = incident(1, student="stu-dnc")
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await h.runner.drain()
+    assert h.fakes["call"].sent == [] and h.fakes["sms"].sent == []
+    assert await kinds(h, case_id_for(inc.incident_id), "gate") == ["do_not_contact"]
+    assert await close(h, inc) == "do_not_contact"
+    assert h.counted("firstcall_outreach_live_decisions_total", action="none",
+                     reason="do_not_contact") == 1  # fmt: skip
+
+
+async def test_quiet_hours_in_the_family_time_zone(h: Harness) -> None:
+    # 09:00 UTC is 17:00 in Shanghai: inside this family's 16:00-20:00 quiet hours.
+    inc = incident(1, student="stu-quiet")
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    lag = incident(2, student="stu-quiet", kind="lag")
+    h.fakes["chat"].script(QUEUED)
+    await h.runner.handle(lag)
+    await h.runner.handle(decision(lag, "chat"))  # chat is fine in quiet hours; no call after
+    await h.runner.drain()
+    assert h.fakes["call"].sent == [] and len(h.fakes["chat"].sent) == 1
+    assert await kinds(h, case_id_for(inc.incident_id), "gate") == ["quiet_hours"]
+    assert await kinds(h, case_id_for(lag.incident_id), "fallback") == ["quiet_hours"]
+    assert h.counted("firstcall_outreach_suppressions_total", reason="quiet_hours") == 2
+
+
+async def test_quiet_hours_do_not_hold_outside_them(h: Harness) -> None:
+    inc = incident(1, student="stu-quiet", start=T0 + 4 * 3_600_000)  # 21:00 in Shanghai
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+
+
+async def test_sms_preferred_family_gets_an_sms(h: Harness) -> None:
+    inc = incident(1, student="stu-sms")
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["sms"].sent) == 1)
+    assert h.fakes["call"].sent == [] and h.fakes["sms"].sent[0].language == "en"
+
+
+async def test_at_most_two_calls_per_lesson(h: Harness) -> None:
+    incidents = [incident(n, start=T0 + n * 60_000) for n in range(3)]
+    for n, inc in enumerate(incidents):
+        h.fakes["call"].script(QUEUED)
+        await h.runner.handle(inc)
+        await h.runner.handle(decision(inc, "call"))
+        if n < 2:
+            await until(lambda n=n: len(h.fakes["call"].sent) == n + 1)  # type: ignore[misc]
+            await h.runner.on_callback(callback(h, "call", "completed"))
+        await h.runner.drain()
+    assert len(h.fakes["call"].sent) == 2
+    assert await kinds(h, case_id_for(incidents[2].incident_id), "gate") == ["rate_limited"]
+    other_lesson = incident(9, room="room-2", start=T0 + 600_000)
+    await h.runner.handle(other_lesson)
+    await h.runner.handle(decision(other_lesson, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 3)
+
+
+async def test_a_line_incident_pages_once_and_families_get_the_notice(h: Harness) -> None:
+    inc = incident(1, kind="lag")
+    line = Incident("line-1", "line", "open", T0, T0 + 8_000, None, {"edge": "e1"},
+                    {"sessions": 6}, sessions=[inc.session_id or ""])  # fmt: skip
+    await h.runner.handle(line)
+    await h.runner.handle(line)
+    h.fakes["chat"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "chat", "covered_by_line_incident"))
+    await h.runner.drain()
+    assert [k for k, _ in h.pager.pages] == ["line-1"]
+    assert h.pager.pages[0][1]["line_id"] == "edge:e1"
+    [notice] = h.fakes["chat"].sent
+    assert notice.fault == "line" and h.fakes["call"].sent == []
+    assert await close(h, inc) == "infra_incident"
+    ended = T0 + 90_000
+    sessions = [inc.session_id or ""]
+    await h.runner.handle(
+        Incident(
+            "line-1", "line", "closed", T0, T0 + 8_000, ended, {"edge": "e1"}, {}, sessions=sessions
+        )
+    )
+    [line_outcome] = [r for r in h.sink.records if r.incident_id == "line-1"]
+    assert (line_outcome.outcome, line_outcome.lesson_minutes_lost) == ("infra_incident", 1.5)
+    assert h.counted("firstcall_infra_pages_total", result="sent") == 1
+
+
+async def test_a_decision_before_its_incident_waits_for_it(h: Harness) -> None:
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(decision(inc, "call"))
+    assert h.fakes["call"].sent == []
+    await h.runner.handle(inc)
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+
+
+async def test_redelivery_and_restart_never_call_twice(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    h = await harness(case_engine, tmp_path)
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    for _ in range(2):
+        await h.runner.handle(inc)
+        await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.aclose()  # the worker dies while waiting for the call's status
+    again = h.restart()
+    await again.runner.handle(inc)
+    await again.runner.handle(decision(inc, "call"))
+    await again.runner.drain()
+    assert again.fakes["call"].sent == [] and len(h.fakes["call"].sent) == 1
+    cid = case_id_for(inc.incident_id)
+    timeline = await h.cases.timeline(cid)
+    assert [e.kind for e in timeline].count("decision") == 1
+    assert [e.kind for e in timeline].count("opened") == 1
+    assert again.counted("firstcall_outreach_duplicates_total", record="outreach") == 1
+    closed = incident_closed(inc)
+    await again.runner.handle(closed)
+    await again.runner.handle(closed)
+    assert [r.outcome for r in again.sink.records] == ["no_answer"]
+    case = await h.cases.get(cid)
+    assert case is not None and case.policy["max_calls_per_lesson"] == 2
+    await again.runner.aclose()
