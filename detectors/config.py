@@ -21,6 +21,8 @@ class DetectionConfig:
     # Disconnect: silence, or a reconnect sequence without ok.
     silence_ms: int = 10_000
     reconnect_timeout_ms: int = 10_000
+    # How long past the reconnect timeout to wait for a late `ok` before deciding.
+    reconnect_grace_ms: int = 3_000
     # Flapping: `flap_drops` drops within `flap_window_ms`.
     flap_drops: int = 3
     flap_window_ms: int = 300_000

@@ -67,6 +67,7 @@ class Session:
         "last_ts",
         "left_ts",
         "offset",
+        "pending_conn",
         "recon_attempts",
         "recon_start",
         "session_id",
@@ -89,6 +90,7 @@ class Session:
         self.disc_cause: dict[str, Any] | None = None
         self.recon_start = 0
         self.recon_attempts = 0
+        self.pending_conn = 0
         self.flap: FlapState | None = None
         self.left_ts = 0
 
@@ -145,6 +147,7 @@ class SessionEngine:
         self._lag_n = c.lag_window
         self._lag_min = c.lag_min_degraded
         self._lag_cap = c.lag_window + max(1, -(-c.lateness_ms // 2000))
+        self._recon_limit = c.reconnect_timeout_ms + c.reconnect_grace_ms
         self._freeze = c.freeze_share
         self._astall = c.audio_stall_share
         self._fps = c.min_fps
@@ -172,6 +175,12 @@ class SessionEngine:
         d = arrival_ms - ts
         if d < s.offset:
             s.offset = d
+        st = s.status
+        if st == CONNECTED:
+            if ts - s.last_ts >= self.cfg.silence_ms:
+                self._went_silent(s)  # the gap is plain from this event alone
+        elif st == RECONNECTING and ts - s.recon_start > self._recon_limit:
+            self._reconnect_failed(s)
         t = type(ev)
         if t is Stats:
             self._stats(s, ev)  # type: ignore[arg-type]
@@ -341,11 +350,20 @@ class SessionEngine:
                 self._schedule(s, ts + self.cfg.silence_ms + s.offset)
         elif st == RECONNECTING:
             if ts >= s.recon_start:
-                s.status = CONNECTED
-                self._end_drop(s, ts)
-                self._schedule(s, ts + self.cfg.silence_ms + s.offset)
+                if ts - s.recon_start <= self.cfg.reconnect_timeout_ms:
+                    self._reconnected(s, ts)
+                elif not s.pending_conn or ts < s.pending_conn:
+                    # Media is back, but late: an in-time `ok` may still be on its way.
+                    s.pending_conn = ts
         elif st == LEFT and ts > s.left_ts:
             self._revive(s, ts)
+
+    def _reconnected(self, s: Session, ts: int) -> None:
+        """The reconnect sequence ended in time: connected again."""
+        s.status = CONNECTED
+        s.pending_conn = 0
+        self._end_drop(s, ts)
+        self._schedule(s, ts + self.cfg.silence_ms + s.offset)
 
     def _revive(self, s: Session, ts: int) -> None:
         """Media from a session that had left: it is back without a join."""
@@ -392,9 +410,10 @@ class SessionEngine:
                     s.recon_start = ts
         elif st == RECONNECTING:
             if ts >= s.recon_start:
-                s.status = CONNECTED
-                self._end_drop(s, ts)
-                self._schedule(s, ts + self.cfg.silence_ms + s.offset)
+                if ts - s.recon_start <= self.cfg.reconnect_timeout_ms:
+                    self._reconnected(s, ts)
+                else:
+                    self._reconnect_failed(s)
         elif st == CONNECTED and ts > last_end:
             # A reconnect that succeeded at once is still a drop.
             self._start_drop(s, ts, ts)
@@ -541,22 +560,15 @@ class SessionEngine:
         if st == CONNECTED:
             deadline = s.last_ts + cfg.silence_ms
             if now_s >= deadline:
-                self._open_disconnect(
-                    s, s.last_ts, deadline, silence_evidence(s.last_ts, cfg.silence_ms)
-                )
-                self._start_drop(s, s.last_ts, deadline)
-                s.status = DISCONNECTED
+                self._went_silent(s)
                 nxt = s.last_ts + cfg.session_ttl_ms
             else:
                 nxt = deadline
         elif st == RECONNECTING:
-            deadline = s.recon_start + cfg.reconnect_timeout_ms
+            # `ok` may come up to the rule's end inclusive: wait out a grace for it.
+            deadline = s.recon_start + cfg.reconnect_timeout_ms + cfg.reconnect_grace_ms
             if now_s > deadline:
-                self._open_disconnect(
-                    s, s.recon_start, deadline,
-                    reconnect_evidence(s.recon_start, s.recon_attempts, cfg.reconnect_timeout_ms),
-                )
-                s.status = DISCONNECTED
+                self._reconnect_failed(s)
                 nxt = s.last_ts + cfg.session_ttl_ms
             else:
                 nxt = deadline + 1
@@ -582,6 +594,27 @@ class SessionEngine:
                 s.flap = None
         if nxt != _NEVER:
             self._schedule(s, nxt + s.offset)
+
+    def _went_silent(self, s: Session) -> None:
+        """No event for `silence_ms`: a disconnect from the last event."""
+        deadline = s.last_ts + self.cfg.silence_ms
+        self._open_disconnect(s, s.last_ts, deadline,
+                              silence_evidence(s.last_ts, self.cfg.silence_ms))
+        self._start_drop(s, s.last_ts, deadline)
+        s.status = DISCONNECTED
+
+    def _reconnect_failed(self, s: Session) -> None:
+        """No `ok` within the reconnect timeout: a disconnect from the first attempt."""
+        cfg = self.cfg
+        self._open_disconnect(
+            s, s.recon_start, s.recon_start + cfg.reconnect_timeout_ms,
+            reconnect_evidence(s.recon_start, s.recon_attempts, cfg.reconnect_timeout_ms),
+        )
+        s.status = DISCONNECTED
+        back = s.pending_conn
+        if back:  # media had already come back: the disconnect ended then
+            self._close_disconnect(s, back)
+            self._reconnected(s, back)
 
     def _expire(self, s: Session) -> None:
         """Forget a session silent for `session_ttl_ms` (its incidents stay open)."""

@@ -124,3 +124,34 @@ def test_a_silent_session_is_forgotten_after_the_session_ttl() -> None:
     run.advance(T0 + 2000 + run.config.session_ttl_ms + 2000)
     assert "s1" not in run.engine.sessions
     assert run.engine.counters["sessions_expired"] == 1
+
+
+def test_exactly_ten_seconds_of_silence_is_a_disconnect_even_when_the_next_event_comes() -> None:
+    s1 = [join("s1", T0), stats("s1", T0 + 2000), stats("s1", T0 + 12_000),
+          *steady("s1", T0 + 14_000, T0 + 30_000)]
+    run = Run().feed(*interleave(s1, other(T0 + 30_000)))
+    [opened] = run.of("disconnect", "open")
+    assert (opened.started_at, opened.detected_at) == (T0 + 2000, T0 + 12_000)
+    [closed] = run.of("disconnect", "closed")
+    assert closed.ended_at == T0 + 12_000
+
+
+def test_an_ok_exactly_at_the_timeout_from_a_slow_clock_is_still_in_time() -> None:
+    # s1's clock runs 2 s behind the others and its events arrive with 1 s of jitter:
+    # the ok at +10 s (its clock) arrives after the others' clocks passed +12 s.
+    s1 = [join("s1", T0), stats("s1", T0 + 2000), reconnect("s1", T0 + 3000),
+          reconnect("s1", T0 + 8000, attempt=2), reconnect("s1", T0 + 13_000, attempt=3, ok=True),
+          *steady("s1", T0 + 14_000, T0 + 30_000)]
+    delay = {T0 + 13_000: 3000}
+    arrivals = [(e.ts + 2000 + delay.get(e.ts, 1000), e) for e in s1]
+    arrivals += [(e.ts, e) for e in other(T0 + 34_000, step=500)]
+    run = Run().feed(*[e for _, e in sorted(arrivals, key=lambda x: x[0])])
+    assert run.of("disconnect") == []
+
+
+def test_a_reconnect_failure_is_decided_from_a_late_event_too() -> None:
+    run = Run().feed(join("s1", T0), stats("s1", T0 + 2000), reconnect("s1", T0 + 3000),
+                     reconnect("s1", T0 + 14_000, attempt=2, ok=True))
+    [opened] = run.of("disconnect", "open")
+    assert (opened.started_at, opened.detected_at) == (T0 + 3000, T0 + 13_000)
+    assert opened.evidence["cause"] == "reconnect_failed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factory import T0, Run, disconnect, join, leave, reconnect, stats, steady
+from tests.factory import T0, Run, disconnect, join, leave, reconnect, stats
 
 
 def blip(t: int) -> list:  # type: ignore[type-arg]
@@ -11,17 +11,29 @@ def blip(t: int) -> list:  # type: ignore[type-arg]
             stats("s1", t + 2000)]
 
 
+def with_drops(*starts: int, end: int | None = None) -> list:  # type: ignore[type-arg]
+    """A session in class from T0, stats every 2 s, with a short drop at each start."""
+    end = end or max(starts) + 10_000
+    events = [join("s1", T0)]
+    busy = [(t, t + 2000) for t in starts]
+    for ts in range(T0 + 2000, end + 1, 2000):
+        if not any(a <= ts <= b for a, b in busy):
+            events.append(stats("s1", ts))
+    for t in starts:
+        events += blip(t)
+    return sorted(events, key=lambda e: e.ts)
+
+
 def test_three_short_drops_within_five_minutes_are_flapping() -> None:
-    run = Run().feed(join("s1", T0), *blip(T0 + 10_000), *blip(T0 + 70_000), *blip(T0 + 130_000))
+    run = Run().feed(*with_drops(T0 + 10_001, T0 + 70_001, T0 + 130_001))
     [flap] = run.of("flapping", "open")
-    assert flap.started_at == T0 + 10_000
-    assert flap.detected_at == T0 + 130_000
+    assert flap.started_at == T0 + 10_001
+    assert flap.detected_at == T0 + 130_001
     assert flap.evidence["drops"] == 3
 
 
 def test_three_drops_spread_over_more_than_five_minutes_are_not() -> None:
-    run = Run().feed(join("s1", T0), *blip(T0 + 10_000), *blip(T0 + 200_000),
-                     *blip(T0 + 311_000))
+    run = Run().feed(*with_drops(T0 + 10_001, T0 + 200_001, T0 + 311_001))
     assert run.of("flapping") == []
 
 
@@ -48,13 +60,12 @@ def test_duplicate_reconnect_events_do_not_add_drops() -> None:
 
 
 def test_flapping_closes_five_minutes_after_the_last_drop_ending_at_it() -> None:
-    run = Run().feed(join("s1", T0), *blip(T0 + 10_000), *blip(T0 + 20_000), *blip(T0 + 30_000),
-                     *steady("s1", T0 + 34_000, T0 + 400_000))
+    run = Run().feed(*with_drops(T0 + 10_001, T0 + 20_001, T0 + 30_001, end=T0 + 400_000))
     [closed] = run.of("flapping", "closed")
-    assert closed.ended_at == T0 + 31_000  # the last sequence ended at its ok
+    assert closed.ended_at == T0 + 31_001  # the last sequence ended at its ok
 
 
 def test_leave_closes_flapping() -> None:
-    run = Run().feed(join("s1", T0), *blip(T0 + 10_000), *blip(T0 + 20_000), *blip(T0 + 30_000),
+    run = Run().feed(*with_drops(T0 + 10_001, T0 + 20_001, T0 + 30_001, end=T0 + 39_000),
                      leave("s1", T0 + 40_000))
     assert len(run.of("flapping", "closed")) == 1
