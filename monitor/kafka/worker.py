@@ -61,6 +61,7 @@ class TelemetryWorker:
         self.processors: dict[int, PartitionProcessor] = {}
         self.owned: set[int] = set()  # assigned by the group and not revoked since
         self.next_offsets: dict[int, int] = {}
+        self.uncommitted: dict[int, int] = {}  # processed and acked, commit not yet accepted
         self.max_stamp: dict[int, int] = {}
         self.expect: dict[int, int] = {}  # after a seek: the only acceptable next offset
         self.lock = asyncio.Lock()
@@ -172,9 +173,10 @@ class TelemetryWorker:
                     outs.extend(proc.drain())
             if outs:
                 await self.sender.send_all(outs)
-            await self._commit({p: o for p, o in self.next_offsets.items() if p in mine})
+            await self._commit({p: o for p, o in self.uncommitted.items() if p in mine})
             for p in mine:
                 self.next_offsets.pop(p, None)
+                self.uncommitted.pop(p, None)
                 self.max_stamp.pop(p, None)
             self.log.info("partitions_revoked", partitions=sorted(mine))
 
@@ -297,6 +299,7 @@ class TelemetryWorker:
                 offsets={p: [b[0].offset, b[-1].offset] for p, b in _by_partition(batch).items()},
                 outputs=len(outs),
             )
+            self.uncommitted.update(offsets)
             await self._commit(offsets)
             self.next_offsets.update(offsets)
             self._update_lag(offsets)
@@ -306,15 +309,12 @@ class TelemetryWorker:
         return n
 
     def _fresh(self, partition: int, records: list[Any]) -> list[Any]:
-        """Drop records fetched before a seek, and any already processed."""
+        """Drop records fetched from the committed offset before a rebuild's seek took effect."""
         expect = self.expect.get(partition)
         if expect is not None:
             if records[0].offset != expect:
                 return []
             del self.expect[partition]
-        done = self.next_offsets.get(partition)
-        if done is not None and records[0].offset < done:
-            records = [r for r in records if r.offset >= done]
         return records
 
     def _clock_of(self, partition: int, wall_ms: int) -> int | None:
@@ -375,6 +375,9 @@ class TelemetryWorker:
                 )
                 await asyncio.sleep(delay)
             else:
+                for p, o in offsets.items():
+                    if self.uncommitted.get(p) == o:
+                        del self.uncommitted[p]
                 self._set_broker(True)
                 return
         # Not committing is safe (at-least-once): a later commit covers these offsets.
