@@ -36,6 +36,16 @@ SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
                "Kafka consumer-group worker: telemetry -> incidents"),
     "correlator": ("monitor.kafka.cli", "add_correlator_arguments", "run_correlator",
                    "Kafka consumer group correlating session findings into line incidents"),
+    "db": ("outreach.cases.db_cli", "add_arguments", "run",
+           "case database: run the schema migrations (firstcall db upgrade)"),
+    "directory": ("outreach.directory_cli", "add_arguments", "run",
+                  "family directory: import students and guardians (CSV, JSON, JSONL)"),
+    "serve": ("monitor.web.serve", "add_arguments", "run",
+              "the support desk: API, agent console, ops dashboard and reports"),
+    "user": ("monitor.users_cli", "add_arguments", "run",
+             "console users: add NAME --role agent|ops|viewer (prints the token once), list"),
+    "report": ("monitor.report_cli", "add_arguments", "run",
+               "incidents, lesson minutes lost, contacts, outcomes by classroom, teacher, line..."),
 }
 
 
