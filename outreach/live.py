@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from monitor.bus import InProcessBus
 from monitor.records import Incident, Outreach, case_id_for, decode_record, line_id
@@ -142,7 +143,7 @@ class LiveOutreach:
                 await self._page(case_id, inc)
         for decision in self._orphans.pop(inc.incident_id, []):
             await self.on_decision(decision)
-        if inc.state == "closed":
+        if inc.state == "closed" and await self._owns(case_id, inc.incident_id):
             await self._finish(case_id, inc)
 
     async def on_decision(self, o: Outreach) -> None:
@@ -153,14 +154,18 @@ class LiveOutreach:
             return
         async with self._lock(o.case_id):
             events = await self.cases.timeline(o.case_id)
-            if any(e.kind == "decision" for e in events):
-                self.metrics.duplicates.labels("outreach").inc()
-                if any(e.kind == "sending" for e in events) or o.case_id in self.tasks:
-                    return
-            else:
+            fresh = not any(
+                e.kind == "decision" and e.data.get("incident_id") == o.incident_id for e in events
+            )
+            if fresh:
                 data = {**o.to_dict(), "stage": o.detail.get("stage", "")}
                 await self.cases.add_event(o.case_id, "decision", data, actor="policy")
-            await self._carry_out(case, o)
+            else:
+                self.metrics.duplicates.labels("outreach").inc()
+            # One contact chain per case: a redelivery (or a second incident joining the
+            # case) never sends again once a send has been announced.
+            busy = o.case_id in self.tasks or any(e.kind == "sending" for e in events)
+            await self._carry_out(case, o, count=fresh, send=not busy)
 
     # -- signals from the family's side --------------------------------------------
 
@@ -206,7 +211,10 @@ class LiveOutreach:
     async def _record(self, inc: Incident) -> bool:
         """Put the incident record on its case; False when it was there already."""
         frozen = asdict(self.policy)
-        opened = await self.cases.open_case(inc, frozen)
+        try:
+            opened = await self.cases.open_case(inc, frozen)
+        except IntegrityError:
+            return await self._join(inc)
         if opened.created:
             if inc.state == "open":
                 return True
@@ -216,18 +224,33 @@ class LiveOutreach:
         await self.cases.record_incident(inc, frozen)
         return True
 
+    async def _join(self, inc: Incident) -> bool:
+        """An incident whose case id another one has (a flapping that starts with a disconnect)."""
+        case_id = case_id_for(inc.incident_id)
+        if await self._seen(case_id, inc):
+            self.metrics.duplicates.labels("incident").inc()
+            return False
+        await self.cases.add_event(case_id, f"incident_{inc.state}", inc.to_dict())
+        log.info("incident_joined_case", case_id=case_id, incident_id=inc.incident_id)
+        return True
+
+    async def _owns(self, case_id: str, incident_id: str) -> bool:
+        case = await self.cases.get(case_id)
+        return case is not None and case.incident_id == incident_id
+
     async def _seen(self, case_id: str, inc: Incident) -> bool:
         kind, data = f"incident_{inc.state}", inc.to_dict()
         return any(e.kind == kind and e.data == data for e in await self.cases.timeline(case_id))
 
-    async def _carry_out(self, case: Case, o: Outreach) -> None:
+    async def _carry_out(self, case: Case, o: Outreach, *, count: bool, send: bool) -> None:
         decision = Decision(o.action, o.reason)
-        if decision.action in ("call", "sms"):
+        if decision.action in ("call", "sms") and (count or send):
             decision = await self._gate(case, o, decision)
-        self.metrics.decisions.labels(decision.action, decision.reason).inc()
-        if decision.action == "none" or decision.reason == COVERED_BY_LINE_INCIDENT:
-            self.metrics.suppressions.labels(decision.reason).inc()
-        if decision.action == "none" or case.state in ("resolved", "closed"):
+        if count:
+            self.metrics.decisions.labels(decision.action, decision.reason).inc()
+            if decision.action == "none" or decision.reason == COVERED_BY_LINE_INCIDENT:
+                self.metrics.suppressions.labels(decision.reason).inc()
+        if not send or decision.action == "none" or case.state in ("resolved", "closed"):
             return
         if decision.action == "agent_queue":
             await self._escalate(case.case_id, decision.reason)

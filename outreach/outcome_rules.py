@@ -38,7 +38,7 @@ def facts_from(
             sending.add(str(d.get("message_id")))
         elif e.kind == "attempt" and d.get("status") == "failed":
             failed.add(str(d.get("message_id")))
-        elif e.kind == "attempt":
+        elif e.kind == "attempt" and ("status" in d or "by" in d):  # ours, or an agent's call
             delivered = True
         elif e.kind == "call_attempt_outcome" or (
             e.kind == "fallback" and d.get("reason") == FAMILY_REACHED_BY_CALL

@@ -53,6 +53,10 @@ async def close(h: Harness, inc: Incident) -> str:
 
 
 def incident_closed(inc: Incident) -> Incident:
+    if inc.kind == "flapping":
+        return Incident(inc.incident_id, "flapping", "closed", inc.started_at, inc.detected_at,
+                        inc.started_at + 60_000, inc.line, {}, inc.session_id, inc.student_id,
+                        inc.classroom_id)  # fmt: skip
     return incident(int(inc.incident_id.rsplit("-", 1)[1]), "closed", student=inc.student_id or "",
                     kind=inc.kind, room=inc.classroom_id or "")  # fmt: skip
 
@@ -285,3 +289,23 @@ async def test_redelivery_and_restart_never_call_twice(
     case = await h.cases.get(cid)
     assert case is not None and case.policy["max_calls_per_lesson"] == 2
     await again.runner.aclose()
+
+
+async def test_a_flapping_that_starts_with_a_disconnect_joins_its_case(h: Harness) -> None:
+    drop = incident(1)
+    flap = incident(1, kind="flapping")
+    flap.incident_id = drop.incident_id.replace("disconnect", "flapping", 1)
+    assert case_id_for(flap.incident_id) == case_id_for(drop.incident_id)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(drop)
+    await h.runner.handle(decision(drop, "call"))
+    await h.runner.handle(flap)
+    await h.runner.handle(decision(flap, "call"))
+    await h.runner.on_incident(incident_closed(flap))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.on_callback(callback(h, "call", "completed"))
+    await h.runner.drain()
+    assert len(h.fakes["call"].sent) == 1 and h.sink.records == []
+    assert await close(h, drop) == "resolved_by_call"
+    reasons = await kinds(h, case_id_for(drop.incident_id), "decision")
+    assert reasons == ["disconnect", "flapping"]
