@@ -9,8 +9,10 @@ import re
 from pathlib import Path
 
 import httpx
+from playwright.async_api import expect
 
 from monitor.demo import add_arguments, run_demo
+from tests.browser import chromium, shot_path
 
 
 async def test_the_demo_prints_a_console_url_whose_token_opens_the_live_queue(
@@ -36,9 +38,20 @@ async def test_the_demo_prints_a_console_url_whose_token_opens_the_live_queue(
             assert page.status_code == 200 and "Call queue" in page.text
             headers = {"Authorization": f"Bearer {token}"}
             assert (await http.get("/api/me", headers=headers)).json()["role"] == "agent"
-            await asyncio.sleep(4)  # about four simulated minutes of school
             queue = (await http.get("/api/queue", headers=headers)).json()
             assert set(queue) >= {"waiting", "held", "sla_ms"}
+        ops = re.search(r"ops dashboard: (\S+) ", out.getvalue())
+        assert ops is not None
+        async with chromium() as browser:  # what a newcomer sees at the printed URLs
+            page = await browser.new_page()
+            await page.goto(f"{base}/console#token={token}")
+            await expect(page.locator("#who")).to_have_text("demo-agent (agent)")
+            await expect(page.locator("#live.on")).to_be_visible()
+            await asyncio.sleep(3)  # a few simulated minutes of school
+            await page.screenshot(path=shot_path("demo-console"), full_page=True)
+            await page.goto(ops[1])
+            await expect(page.locator("#heat rect[data-line]").first).to_be_visible()
+            await page.screenshot(path=shot_path("demo-dashboard"), full_page=True)
         counts = await demo
     finally:
         demo.cancel()

@@ -38,6 +38,12 @@
         el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || "")),
            el("span", { class: "badge" + (h.owner === me.name ? " mine" : "") }, h.owner))));
     }
+    const sc = q.school;
+    $("school-summary").textContent = sc.in_class + " students in class · " + sc.problem_count +
+      (sc.problem_count === 1 ? " problem" : " problems") + " FirstCall is handling";
+    $("school").replaceChildren(...sc.problems.map((p) => el("tr", {}, el("td", {}, p.kind),
+      el("td", {}, p.student_id || ""), el("td", {}, dur(p.age_ms)),
+      el("td", {}, p.contacted ? "family reached" : "watching"))));
     const sel = $("transfer-to"), keep = sel.value; sel.replaceChildren(el("option", { value: "" }, "transfer to…"));
     for (const a of q.agents) if (a.name !== me.name) sel.append(el("option", { value: a.name }, a.name + (a.free ? " (free)" : "")));
     sel.value = keep;
