@@ -36,6 +36,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
                "Kafka consumer-group worker: telemetry -> incidents"),
     "correlator": ("monitor.kafka.cli", "add_correlator_arguments", "run_correlator",
                    "Kafka consumer group correlating session findings into line incidents"),
+    "config": ("monitor.config_cli", "add_arguments", "run",
+               "check a configuration (file + FIRSTCALL_* variables) or show every setting"),
     "db": ("outreach.cases.db_cli", "add_arguments", "run",
            "case database: run the schema migrations (firstcall db upgrade)"),
     "directory": ("outreach.directory_cli", "add_arguments", "run",
