@@ -15,14 +15,16 @@ from functools import partial
 from typing import Any, Protocol
 
 import orjson
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 
 from monitor.bus import InProcessBus
 from monitor.records import Incident, Outreach, case_id_for, decode_record, line_id
-from outreach.cases.outcomes import OutcomeRecord
+from outreach.cases.models import cases as cases_table
+from outreach.cases.outcomes import OutcomeRecord, lesson_minutes_lost
 from outreach.cases.states import Refusal
-from outreach.cases.store import Case, CaseEvent, CaseStore
+from outreach.cases.store import Case, CaseEvent, CaseStore, case_from_row
 from outreach.channels.base import Channel, ChannelName
 from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice
 from outreach.channels.webhook import PageResult
@@ -118,6 +120,7 @@ class LiveOutreach:
             self.config.waits,
         )
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.event_now = 0  # the newest event time seen in a record
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._orphans: dict[str, list[Outreach]] = {}
@@ -127,10 +130,31 @@ class LiveOutreach:
 
     async def handle(self, record: Incident | Outreach) -> None:
         """Take one record of `support.incidents` (or a decision)."""
+        seen = record.decided_at if isinstance(record, Outreach) else record.detected_at
+        self.event_now = max(self.event_now, seen, getattr(record, "ended_at", None) or 0)
         if isinstance(record, Outreach):
             await self.on_decision(record)
         else:
             await self.on_incident(record)
+
+    async def close_stale(self, older_than_ms: int) -> list[str]:
+        """Close cases whose incident never ended (the student never came back), by age.
+
+        Lesson minutes are counted up to the newest event time seen; a case an agent
+        holds is left to the agent.
+        """
+        c = cases_table.c
+        stmt = sa.select(cases_table).where(
+            c.state != "closed",
+            c.incident_ended_at.is_(None),
+            c.owner.is_(None),
+            c.opened_at <= self.wall() - older_than_ms,
+        )
+        async with self.cases.engine.connect() as conn:
+            stale = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        for case in stale:
+            await self._finish(case.case_id, reason="incident_never_ended", until=self.event_now)
+        return [case.case_id for case in stale]
 
     async def on_incident(self, inc: Incident) -> None:
         """Open, update or close the incident's case (once per record)."""
@@ -144,7 +168,7 @@ class LiveOutreach:
         for decision in self._orphans.pop(inc.incident_id, []):
             await self.on_decision(decision)
         if inc.state == "closed" and await self._owns(case_id, inc.incident_id):
-            await self._finish(case_id, inc)
+            await self._finish(case_id)
 
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
@@ -380,7 +404,9 @@ class LiveOutreach:
         await self.cases.add_event(case_id, "paged", asdict(result), actor="pager")
         self.metrics.pages.labels("sent" if result.ok else "failed").inc()
 
-    async def _finish(self, case_id: str, inc: Incident) -> None:
+    async def _finish(
+        self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
+    ) -> None:
         """The incident ended: stop the chain, close the case with its outcome, publish it."""
         task = self.tasks.get(case_id)
         if task is not None:
@@ -400,20 +426,21 @@ class LiveOutreach:
                 log.info("case_left_to_agent", case_id=case_id, owner=case.owner)
                 return
             else:
-                record = await self._close(case, events, inc)
+                record = await self._close(case, events, reason, until)
             if record is None or any(e.kind == "outcome_published" for e in events):
                 return
             await self.sink.publish(record)
             await self.cases.add_event(case_id, "outcome_published", {"outcome": record.outcome})
 
     async def _close(
-        self, case: Case, events: list[CaseEvent], inc: Incident
+        self, case: Case, events: list[CaseEvent], reason: str, until: int | None
     ) -> OutcomeRecord | None:
         covered = case.session_id is not None and self._covering(
             case.session_id, case.incident_started_at
         )
         outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
-        closed = await self.cases.close(case.case_id, outcome, reason="incident_closed")
+        minutes = None if until is None else lesson_minutes_lost(case.incident_started_at, until)
+        closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
         if isinstance(closed, Refusal):
             log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)
             return None

@@ -56,12 +56,10 @@ def facts_from(
 
 def outcome_for(f: CaseFacts) -> Outcome:
     """The outcome of a case whose incident ended (first rule that holds)."""
-    if f.line:
+    if f.line or f.covered:
         return "infra_incident"
     if f.decided is not None:
         return f.decided
-    if f.covered:
-        return "infra_incident"
     if f.escalated:
         return "escalated"
     if f.reached_by_call:
