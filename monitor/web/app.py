@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
@@ -29,8 +29,12 @@ def static_dir() -> Path:
     return Path(str(resources.files("monitor.web") / "static"))
 
 
-def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS) -> Starlette:
-    """The whole web app over a desk (cases, queue, telemetry) and a user store."""
+def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The whole web app over a desk (cases, queue, telemetry) and a user store.
+
+    `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth).
+    """
     presence = Presence(desk.clock)
     hub = Hub(users, presence)
     desk.notify = hub.notify
@@ -73,6 +77,7 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS) ->
             Route("/healthz", health),
             *routes(api),
             WebSocketRoute("/ws", ws),
+            *extra_routes,
             Mount("/static", StaticFiles(directory=static_dir()), name="static"),
         ],
         exception_handlers={404: not_found, 405: not_allowed},

@@ -170,11 +170,11 @@ class Desk:
         if o.action in ("call", "sms", "chat"):
             await self._contacted(o)
         if o.action == "agent_queue":
-            await self._enqueue(o.case_id, o.reason)
+            await self.enqueue(o.case_id, o.reason)
         elif o.action == "call":
             result = await self._place_call(o.case_id, o.student_id, actor="system")
             if result is not None and not result.ok:
-                await self._enqueue(o.case_id, "call_failed")
+                await self.enqueue(o.case_id, "call_failed")
 
     async def _contacted(self, o: Outreach) -> None:
         st = self.state
@@ -192,7 +192,8 @@ class Desk:
         if case is not None and case.state == "open":
             await self.store.transition(o.case_id, "contacting", reason=o.action, at=self.clock())
 
-    async def _enqueue(self, case_id: str, reason: str) -> None:
+    async def enqueue(self, case_id: str, reason: str) -> None:
+        """Put a case in the call queue (once) and tell the consoles."""
         case = await self.store.get(case_id)
         if case is None or case_id in self.state.queued:
             return
@@ -244,7 +245,7 @@ class Desk:
         now = self.clock()
         for iid, contacted_at in list(st.contacted.items()):
             if iid in st.live and now - contacted_at >= self.escalate_after_ms:
-                await self._enqueue(case_id_for(iid), "not_recovered_after_contact")
+                await self.enqueue(case_id_for(iid), "not_recovered_after_contact")
                 st.contacted.pop(iid)
             elif iid not in st.live:
                 st.contacted.pop(iid)

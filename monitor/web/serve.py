@@ -13,40 +13,48 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import structlog
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import BaseRoute
 
 from monitor.records import decode_record
+from monitor.settings import ConfigError, load_settings
 from monitor.web.app import create_app
 from monitor.web.desk import Desk
+from monitor.web.phones import twilio_wiring
 from monitor.web.ring import TelemetryRing
 from monitor.web.users import UserStore
-from outreach.cases.db import DEFAULT_DSN, open_database
+from outreach.cases.db import open_database
 from outreach.cases.store import CaseStore
+from outreach.channels.twilio_client import TwilioSettings
 from outreach.clock import now_ms
 from outreach.desk_models import ensure_desk_tables
 from outreach.queue import DEFAULT_SLA_MS
 from outreach.queue_db import QueueStore
 
 log = structlog.get_logger(__name__)
-DB_ENV = "FIRSTCALL_DB"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of `firstcall serve`."""
-    p.add_argument("--db", default=os.environ.get(DB_ENV, DEFAULT_DSN),
-                   help=f"database DSN or SQLite path (default: ${DB_ENV} or {DEFAULT_DSN})")
-    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
+    """Options of `firstcall serve` (defaults from --config and FIRSTCALL_* settings)."""
+    p.add_argument("--config", default=None, help="config file (TOML/JSON), see "
+                   "docs/configuration.md; sections [api], [database], [twilio], [kafka]")
+    p.add_argument("--db", default=None, help="database DSN or SQLite path (default: settings)")
+    p.add_argument("--host", default=None, help="listen address (default: settings, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="listen port (default: settings, 8000)")
     p.add_argument("--sla-s", type=int, default=DEFAULT_SLA_MS // 1000,
                    help="service level: answer a queued case within this many seconds")
     p.add_argument("--escalate-after-s", type=int, default=30,
                    help="queue a case whose problem outlives the contact by this long")
-    p.add_argument("--bootstrap", default=os.environ.get("FIRSTCALL_KAFKA_BOOTSTRAP"),
-                   help="Kafka bootstrap servers; follow support.incidents and class.telemetry")
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument("--bootstrap", default=None,
+                   help="Kafka bootstrap servers: follow support.incidents and class.telemetry "
+                        "(default: FIRSTCALL_KAFKA_BOOTSTRAP if set, else no Kafka)")
+    p.add_argument("--log-level", default=None)
 
 
 async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str) -> None:
@@ -98,26 +106,64 @@ async def tick_forever(desk: Desk, every_s: float = 1.0) -> None:
             log.exception("desk_tick_failed")
 
 
-async def build(args: argparse.Namespace) -> tuple[AsyncEngine, Desk, TelemetryRing]:
-    """Open the database and assemble the desk on the wall clock."""
-    engine = await open_database(args.db)
+@dataclass
+class Options:
+    """What `serve` runs with, after settings and flags."""
+
+    dsn: str
+    host: str
+    port: int
+    bootstrap: str | None
+    public_base_url: str
+    twilio: TwilioSettings | None
+    log_level: str
+
+
+def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
+    """Flags over settings (file < environment)."""
+    env = os.environ if env is None else env
+    st = load_settings(args.config, env)
+    api, db, tw, logs = (st[k].model_dump() for k in ("api", "database", "twilio", "logging"))
+    twilio = None
+    if tw["account_sid"]:
+        twilio = TwilioSettings(tw["account_sid"], tw["auth_token"].get_secret_value(),
+                                tw["from_number"], api_base_url=tw["api_base_url"])
+    return Options(
+        dsn=args.db or db["dsn"],
+        host=args.host or api["host"],
+        port=args.port if args.port is not None else int(api["port"]),
+        bootstrap=args.bootstrap or env.get("FIRSTCALL_KAFKA_BOOTSTRAP"),
+        public_base_url=api["public_base_url"],
+        twilio=twilio,
+        log_level=args.log_level or logs["level"],
+    )
+
+
+async def build(args: argparse.Namespace, opts: Options) -> tuple[
+        AsyncEngine, Desk, TelemetryRing, list[BaseRoute]]:
+    """Open the database and assemble the desk on the wall clock (with Twilio if configured)."""
+    engine = await open_database(opts.dsn)
     await ensure_desk_tables(engine)
     store = CaseStore(engine, now_ms)
     ring = TelemetryRing()
     desk = Desk(store, QueueStore(engine, store, now_ms), ring, now_ms,
                 escalate_after_ms=args.escalate_after_s * 1000)
-    return engine, desk, ring
+    routes: list[BaseRoute] = []
+    if opts.twilio is not None:
+        _voice, routes = twilio_wiring(desk, engine, opts.twilio, opts.public_base_url)
+    return engine, desk, ring, routes
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace, opts: Options) -> None:
     """Serve until SIGTERM/SIGINT."""
-    engine, desk, ring = await build(args)
-    app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000)
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
+    engine, desk, ring, routes = await build(args, opts)
+    app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000, extra_routes=routes)
+    server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
                                            log_level="warning", lifespan="on"))
     background = [asyncio.create_task(
-        follow_kafka(desk, ring, args.bootstrap) if args.bootstrap else tick_forever(desk))]
-    log.info("desk_serving", url=f"http://{args.host}:{args.port}/", kafka=bool(args.bootstrap))
+        follow_kafka(desk, ring, opts.bootstrap) if opts.bootstrap else tick_forever(desk))]
+    log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
+             twilio=opts.twilio is not None)
     try:
         await server.serve()
     finally:
@@ -132,8 +178,13 @@ def run(args: argparse.Namespace) -> int:
     """Run `firstcall serve`."""
     from monitor.logging import configure
 
-    configure(args.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
+        opts = options(args)
+    except ConfigError as exc:
+        print(f"firstcall serve: {exc}", file=sys.stderr)
+        return 2
+    configure(opts.log_level)
+    with contextlib.suppress(KeyboardInterrupt):  # SIGTERM ends it like Ctrl-C: exit 0
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        asyncio.run(serve(args))
+        asyncio.run(serve(args, opts))
     return 0
