@@ -48,6 +48,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
              "console users: add NAME --role agent|ops|viewer (prints the token once), list"),
     "report": ("monitor.report_cli", "add_arguments", "run",
                "incidents, lesson minutes lost, contacts, outcomes by classroom, teacher, line..."),
+    "outreach": ("outreach.live_cli", "add_arguments", "run",
+                 "live outreach: calls, SMS, chat, infra pages, case outcomes"),
 }
 
 

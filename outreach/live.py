@@ -216,6 +216,11 @@ class LiveOutreach:
 
     # -- lifecycle -----------------------------------------------------------------
 
+    @property
+    def orphans(self) -> int:
+        """Decisions still waiting for their incident record."""
+        return sum(len(v) for v in self._orphans.values())
+
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
         while self.tasks:
