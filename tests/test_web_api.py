@@ -188,6 +188,20 @@ async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) 
     assert any(line.startswith("ms-berg,1,") for line in r.text.splitlines())
 
 
+async def test_the_chart_is_saved_again_at_claim_so_it_outlives_the_memory_ring(
+        api: Client) -> None:
+    case_id = await lag_case(api)
+    await api.desk.run_to(120)
+    await api.http.post(f"/api/cases/{case_id}/claim", headers=api.auth("ann"))
+    saved = [e for e in await api.desk.live.desk.store.timeline(case_id)
+             if e.kind == "telemetry"]
+    assert [len(e.data["points"]["ts"]) for e in saved] == [12, 60]  # at open, at claim
+    api.desk.live.ring.clear()  # as after a restart
+    v = (await api.http.get(f"/api/cases/{case_id}", headers=api.auth("ann"))).json()
+    assert len(v["telemetry"]["points"]["ts"]) == 60
+    assert v["context"]["device"] == "pc"
+
+
 async def test_take_next_claims_the_best_case_and_then_says_the_queue_is_empty(
         api: Client) -> None:
     await api.desk.run_to(150)

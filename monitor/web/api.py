@@ -92,6 +92,13 @@ async def json_body(request: Request, required: tuple[str, ...]) -> dict[str, An
     return body
 
 
+async def keep_chart(api: Api, case_id: str, agent: str) -> None:
+    """Save the session's telemetry as it is now onto the agent's case (it outlives the ring)."""
+    case = await api.desk.store.get(case_id)
+    if case is not None and case.session_id and case.owner == agent:
+        await api.desk.snapshot(case_id, case.session_id, case.incident_started_at - 120_000)
+
+
 async def me(api: Api, request: Request, user: User) -> Response:
     """Who the token belongs to."""
     return JSONResponse({"name": user.name, "role": user.role})
@@ -144,6 +151,7 @@ async def claim(api: Api, request: Request, user: User) -> Response:
     r = await api.desk.queue.claim(case_id, user.name)
     if r is not None:
         return refused(r)
+    await keep_chart(api, case_id, user.name)
     api.changed(case_id)
     return JSONResponse({"case_id": case_id, "owner": user.name})
 
@@ -185,6 +193,7 @@ async def resolve(api: Api, request: Request, user: User) -> Response:
     if not isinstance(note, str) or len(note) > 2000:
         return error(422, "bad_note", "note must be a string of at most 2000 characters")
     case_id = request.path_params["case_id"]
+    await keep_chart(api, case_id, user.name)
     result = await api.desk.queue.resolve(case_id, user.name, str(body["outcome"]), note)
     if isinstance(result, Refusal):
         return refused(result)

@@ -143,13 +143,21 @@ class Desk:
         if case.case_id in st.queued:
             self.notify("queue")
 
-    async def _snapshot(self, inc: Incident, case_id: str) -> None:
-        sid = inc.session_id or ""
-        ctx = self.ring.context(sid)
-        series = self.ring.series(sid, since=inc.started_at - SNAPSHOT_BEFORE_MS)
+    async def snapshot(self, case_id: str, session_id: str, since: int) -> bool:
+        """Copy the session's recent telemetry onto the case's timeline (False if none)."""
+        ctx = self.ring.context(session_id)
+        series = self.ring.series(session_id, since=since)
+        if ctx is None and not series["points"]["ts"]:
+            return False
         await self.store.add_event(
             case_id, "telemetry",
             {"context": ctx.to_dict() if ctx else None, **series}, at=self.clock())
+        return True
+
+    async def _snapshot(self, inc: Incident, case_id: str) -> None:
+        sid = inc.session_id or ""
+        ctx = self.ring.context(sid)
+        await self.snapshot(case_id, sid, inc.started_at - SNAPSHOT_BEFORE_MS)
         values: dict[str, Any] = {"session_id": sid, "classroom_id": inc.classroom_id,
                                   "line": line_id(inc.line), "cause": cause_of(inc)}
         if ctx is not None:

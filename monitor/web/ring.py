@@ -127,6 +127,10 @@ class TelemetryRing:
                 if s.context is not None:
                     s.context.left = True
 
+    def clear(self) -> None:
+        """Forget every session (as after a restart)."""
+        self._sessions.clear()
+
     def context(self, session_id: str) -> SessionContext | None:
         """The session's join context, if seen."""
         s = self._sessions.get(session_id)

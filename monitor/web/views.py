@@ -59,7 +59,7 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
 
 
 def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, Any]:
-    snapshot = next((e.data for e in timeline if e.kind == "telemetry"), None)
+    snapshot = next((e.data for e in reversed(timeline) if e.kind == "telemetry"), None)
     live = desk.ring.series(case.session_id or "", since=case.incident_started_at - 120_000)
     if live["points"]["ts"]:
         ctx = desk.ring.context(case.session_id or "")
