@@ -228,3 +228,19 @@ async def test_the_api_works_the_same_on_postgresql(
             got = await asyncio.gather(*(http.post(url, headers={"Authorization": f"Bearer {t}"})
                                          for t in (ann, bob, ann, bob)))
         assert sorted(r.status_code for r in got).count(200) == 1
+
+
+async def test_metrics_show_the_queue_contacts_and_claims_without_personal_data(
+        api: Client) -> None:
+    await api.desk.run_to(150)
+    case_id = (await api.http.get("/api/queue", headers=api.auth("ann"))).json()[
+        "waiting"][0]["case_id"]
+    await api.http.post(f"/api/cases/{case_id}/claim", headers=api.auth("ann"))
+    await api.http.post(f"/api/cases/{case_id}/claim", headers=api.auth("bob"))
+    text = (await api.http.get("/metrics")).text
+    assert "firstcall_queue_depth 1.0" in text
+    assert "firstcall_queue_held 1.0" in text
+    assert "firstcall_first_contact_seconds_count 2.0" in text
+    assert 'firstcall_claims_total{result="won"} 1.0' in text
+    assert 'firstcall_claims_total{result="conflict"} 1.0' in text
+    assert "stu-" not in text and "+47" not in text

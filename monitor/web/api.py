@@ -149,6 +149,7 @@ async def claim(api: Api, request: Request, user: User) -> Response:
     """Take a waiting case; 409 if someone else has it."""
     case_id = request.path_params["case_id"]
     r = await api.desk.queue.claim(case_id, user.name)
+    api.desk.metrics.claims.labels("won" if r is None else "conflict").inc()
     if r is not None:
         return refused(r)
     await keep_chart(api, case_id, user.name)
@@ -198,6 +199,7 @@ async def resolve(api: Api, request: Request, user: User) -> Response:
     if isinstance(result, Refusal):
         return refused(result)
     api.desk.forget_queued(case_id)
+    api.desk.metrics.resolved.labels(str(result.outcome)).inc()
     api.presence.idle(user.name)
     api.changed(case_id)
     return JSONResponse({"case_id": case_id, "state": result.state, "outcome": result.outcome,

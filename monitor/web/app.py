@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -51,6 +52,18 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
     async def spec_json(request: Request) -> Response:
         return JSONResponse(spec)
 
+    async def metrics(request: Request) -> Response:
+        m = desk.metrics
+        rows = await desk.queue.rows()
+        now = desk.clock()
+        waits = [now - r.queued_at for r in rows if r.owner is None]
+        m.queue_depth.set(len(waits))
+        m.queue_held.set(len(rows) - len(waits))
+        m.queue_oldest_wait.set(max(waits, default=0) / 1000)
+        m.queue_breached.set(sum(1 for w in waits if w > sla_ms))
+        m.agents_online.set(len(presence.online()))
+        return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
@@ -75,6 +88,7 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
             *[Route(p, page) for p in PAGES],
             Route("/api/openapi.json", spec_json),
             Route("/healthz", health),
+            Route("/metrics", metrics),
             *routes(api),
             WebSocketRoute("/ws", ws),
             *extra_routes,

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from monitor.records import Incident, Outreach, Record, case_id_for, line_id
+from monitor.web.desk_metrics import DeskMetrics
 from monitor.web.ring import TelemetryRing
 from outreach.cases.outcomes import Outcome
 from outreach.cases.states import Refusal
@@ -83,6 +84,7 @@ class Desk:
         escalate_after_ms: int = 30_000,
         recovered_grace_ms: int = 120_000,
         notify: Notify | None = None,
+        metrics: DeskMetrics | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -93,6 +95,7 @@ class Desk:
         self.escalate_after_ms = escalate_after_ms
         self.recovered_grace_ms = recovered_grace_ms
         self.notify = notify or (lambda _topic: None)
+        self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
 
     async def apply(self, record: Record) -> None:
@@ -174,6 +177,7 @@ class Desk:
             return
         if o.action == "none" or o.reason == "covered_by_line_incident":
             st.suppressed[o.reason] += 1
+            self.metrics.suppressed.labels(o.reason).inc()
             self.notify("dashboard")
         if o.action in ("call", "sms", "chat"):
             await self._contacted(o)
@@ -193,6 +197,7 @@ class Desk:
             started = inc.started_at if inc else (case.incident_started_at if case else None)
             if started is not None:
                 st.first_contact_ms.append(max(0, o.decided_at - started))
+                self.metrics.first_contact.observe(max(0, o.decided_at - started) / 1000)
                 del st.first_contact_ms[:-5000]
         await self.store.record_attempt(o.case_id, o.action, {"reason": o.reason},
                                         at=self.clock())
@@ -269,6 +274,8 @@ class Desk:
             return
         outcome: Outcome = "resolved_by_chat" if case.attempts else "self_recovered"
         done = await self.store.close(case_id, outcome, reason="recovered before an agent")
+        if not isinstance(done, Refusal):
+            self.metrics.resolved.labels(outcome).inc()
         if not isinstance(done, Refusal) and case_id in self.state.queued:
             self.state.queued.discard(case_id)
             await self.queue.drop(case_id, at=self.clock())
