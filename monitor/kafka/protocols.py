@@ -9,19 +9,26 @@ from monitor.kafka.output import Out
 from monitor.telemetry import Event
 
 
+class Fetched(Protocol):
+    """What the processors read of a consumed record (aiokafka's ConsumerRecord)."""
+
+    @property
+    def offset(self) -> int:
+        """Offset in the partition."""
+
+    @property
+    def timestamp(self) -> int:
+        """Record time (ms): when it reached the system."""
+
+
 class PartitionProcessor(Protocol):
     """Detection state of one input partition: events in, records out."""
 
     restart_from: int  # offset from which this partition's state can be rebuilt
     resume_offset: int  # first offset not yet committed when the partition was assigned
 
-    def feed_records(
-        self, events: Sequence[Event], offsets: Sequence[int], stamps: Sequence[int]
-    ) -> None:
-        """Process decoded events with their offsets and record timestamps (ms)."""
-
-    def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
-        """Process decoded events of this partition, in offset order."""
+    def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
+        """Process decoded events of this partition (in offset order) with their records."""
 
     def advance(self, now_ms: int | None) -> None:
         """Fire timers up to `now_ms` (event-time domain); None: only the events' own time."""
@@ -49,13 +56,7 @@ class NullProcessor:
         self.restart_from = 0
         self.resume_offset = 0
 
-    def feed_records(
-        self, events: Sequence[Event], offsets: Sequence[int], stamps: Sequence[int]
-    ) -> None:
-        """Count events and track the largest event time."""
-        self.feed(events, 0)
-
-    def feed(self, events: Sequence[Event], arrival_ms: int) -> None:
+    def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
         """Count events and track the largest event time."""
         self.events += len(events)
         for e in events:

