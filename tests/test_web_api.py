@@ -10,12 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
+from monitor.records import Incident, Outreach
 from monitor.web.api import ENDPOINTS
 from monitor.web.app import create_app
 from monitor.web.auth import PERMISSIONS
 from tests.casedb import case_engine  # noqa: F401
-from tests.desk_scenario import Desk, scripted_desk
+from tests.desk_scenario import T0, Desk, scripted_desk
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Client:
     http: httpx.AsyncClient
     desk: Desk
     tokens: dict[str, str]
+    app: Starlette
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -38,7 +41,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Client]:
                   (("ann", "agent"), ("bob", "agent"), ("olga", "ops"), ("vic", "viewer"))}
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://desk") as http:
-            yield Client(http, desk, tokens)
+            yield Client(http, desk, tokens, app)
 
 
 async def lag_case(api: Client) -> str:
@@ -244,3 +247,32 @@ async def test_metrics_show_the_queue_contacts_and_claims_without_personal_data(
     assert 'firstcall_claims_total{result="won"} 1.0' in text
     assert 'firstcall_claims_total{result="conflict"} 1.0' in text
     assert "stu-" not in text and "+47" not in text
+
+
+async def test_the_familys_next_case_shows_the_earlier_one_and_is_offered_to_its_last_helper(
+        api: Client) -> None:
+    case_id = await lag_case(api)
+    ann = api.auth("ann")
+    await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)
+    await api.http.post(f"/api/cases/{case_id}/resolve", headers=ann,
+                        json={"outcome": "resolved_by_call", "note": "wifi extender"})
+    desk = api.desk.live.desk
+    await desk.apply(Incident(
+        incident_id="disconnect-again", kind="disconnect", state="open", started_at=T0 + 90_000,
+        detected_at=T0 + 100_000, ended_at=None, line={"edge": "edge-1"}, evidence={},
+        session_id="s1", student_id="stu-1", classroom_id="room-a"))
+    await desk.apply(Outreach("disconnect-again", "case-again", "s1", "stu-1", "agent_queue",
+                              "disconnect", T0 + 100_000))
+    presence = api.app.state.api.presence
+    for agent in ("bob", "ann"):  # bob has been idle longer, but ann helped this family
+        presence.connect(agent)
+    queue = (await api.http.get("/api/queue", headers=ann)).json()
+    [again] = [w for w in queue["waiting"] if w["case_id"] == "case-again"]
+    assert (again["offered_to"], again["last_helper"]) == ("ann", "ann")
+    view = (await api.http.get("/api/cases/case-again", headers=ann)).json()
+    assert [(c["case_id"], c["outcome"]) for c in view["earlier_cases"]] == [
+        (case_id, "resolved_by_call")]
+    r = await api.http.post("/api/queue/next", headers=api.auth("bob"))
+    assert (r.status_code, r.json()["error"]) == (404, "queue_empty")  # it waits for ann
+    r = await api.http.post("/api/queue/next", headers=ann)
+    assert r.json() == {"case_id": "case-again"}
