@@ -377,7 +377,8 @@ def _histogram_quantiles(text: str, since: str) -> dict[str, str]:
 
 
 async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
-    messages = int(getattr(args, "messages", None) or getattr(args, "events", 1_000_000))
+    asked = getattr(args, "messages", None) or getattr(args, "events", None)
+    messages = int(asked) if asked else 1_000_000
     sessions = int(getattr(args, "kafka_sessions", 5000) or 5000)
     tag = uuid.uuid4().hex[:6]
     s = KafkaSettings(bootstrap=bootstrap, topics=Topics().prefixed(f"bench{tag}."))
