@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from outreach.queue import Agent, Waiting, rank, route, score
 
 NOW = 1_000_000
@@ -66,3 +69,30 @@ def test_each_free_agent_is_offered_one_case_best_first() -> None:
                    waiting("c", "lag", 10, "stu-c")], NOW, agents, {"stu-b": "bob"})
     assert [(r.entry.case_id, r.offered_to) for r in ranked] == [
         ("a", "ann"), ("b", "bob"), ("c", None)]
+
+
+kinds = st.sampled_from(["lag", "disconnect", "flapping"])
+entries = st.lists(st.tuples(kinds, st.integers(0, 600), st.sampled_from(["s1", "s2", "s3"])),
+                   max_size=12)
+agent_lists = st.lists(st.tuples(st.sampled_from(["ann", "bob", "cat"]), st.booleans(),
+                                 st.integers(0, 2)), max_size=3, unique_by=lambda a: a[0])
+
+
+@given(entries, agent_lists, st.dictionaries(st.sampled_from(["s1", "s2", "s3"]),
+                                             st.sampled_from(["ann", "bob", "cat"])))
+def test_ranking_properties(raw: list[tuple[str, int, str]],
+                            raw_agents: list[tuple[str, bool, int]],
+                            helpers: dict[str, str]) -> None:
+    items = [waiting(f"c{i}", k, w, s) for i, (k, w, s) in enumerate(raw)]
+    agents = [Agent(n, online, holding) for n, online, holding in raw_agents]
+    ranked = rank(items, NOW, agents, helpers, sla_ms=120_000)
+    assert sorted(r.entry.case_id for r in ranked) == sorted(e.case_id for e in items)
+    keys = [(not r.breached, -r.score) for r in ranked]
+    assert keys == sorted(keys)  # past the service level first, then by score
+    offered = [r.offered_to for r in ranked if r.offered_to is not None]
+    assert len(offered) == len(set(offered))  # one offer per agent
+    assert set(offered) <= {a.name for a in agents if a.free}
+    for r in ranked:  # sticky: a free last helper gets their family's case, or another one
+        helper = helpers.get(r.entry.student_id or "")
+        if r.offered_to is not None and helper in {a.name for a in agents if a.free}:
+            assert r.offered_to == helper or helper in offered
