@@ -78,6 +78,14 @@ async def test_a_flapping_that_begins_with_a_disconnect_joins_its_case(tmp_path:
     events = [e.kind for e in await desk.store.timeline("case-same")]
     assert events[0] == "opened" and "flapping_open" in events
     assert set(desk.state.live) == {"disconnect-same", "flapping-same"}
+    await desk.apply(incident("disconnect", "closed", "disconnect-same", ended_at=T0 + 5000))
+    await desk.tick()
+    case = await desk.store.get("case-same")
+    assert case is not None and case.state == "open"  # the flapping goes on
+    await desk.apply(incident("flapping", "closed", "flapping-same", ended_at=T0 + 9000))
+    await desk.tick()
+    case = await desk.store.get("case-same")
+    assert case is not None and (case.state, case.outcome) == ("closed", "self_recovered")
     await engine.dispose()
 
 

@@ -262,9 +262,11 @@ class Desk:
                 st.contacted.pop(iid)
             elif iid not in st.live:
                 st.contacted.pop(iid)
+        still_on = {case_id_for(iid) for iid in st.live}
         for case_id, ended in list(st.recovered.items()):
-            if case_id in st.queued and now - ended < self.recovered_grace_ms:
-                continue
+            if case_id in still_on or (case_id in st.queued
+                                       and now - ended < self.recovered_grace_ms):
+                continue  # another incident of the case goes on, or the grace is not over
             st.recovered.pop(case_id)
             await self._close_recovered(case_id)
 
