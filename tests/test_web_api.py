@@ -276,3 +276,12 @@ async def test_the_familys_next_case_shows_the_earlier_one_and_is_offered_to_its
     assert (r.status_code, r.json()["error"]) == (404, "queue_empty")  # it waits for ann
     r = await api.http.post("/api/queue/next", headers=ann)
     assert r.json() == {"case_id": "case-again"}
+
+
+async def test_pages_and_answers_carry_a_strict_content_security_policy(api: Client) -> None:
+    for path in ("/console", "/api/me", "/static/console.js"):
+        r = await api.http.get(path, headers=api.auth("ann"))
+        assert r.status_code == 200
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "no-referrer"

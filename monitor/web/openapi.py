@@ -52,6 +52,11 @@ def openapi() -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": ep.body, "required": list(ep.required)}}}}
         paths.setdefault(ep.path, {})[ep.method.lower()] = op
+    paths["/healthz"] = {"get": {"summary": "Liveness", "operationId": "health",
+                                 "security": [], "responses": {"200": {"description": "OK"}}}}
+    paths["/metrics"] = {"get": {"summary": "Prometheus metrics (aggregates only)",
+                                 "operationId": "metrics", "security": [],
+                                 "responses": {"200": {"description": "text exposition"}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "FirstCall support desk API", "version": "1",
