@@ -11,6 +11,7 @@ from functools import partial
 
 from aiokafka.errors import KafkaError
 
+from detectors.config import DetectionConfig
 from monitor.http_probe import ProbeServer
 from monitor.kafka.backoff import retry_forever
 from monitor.kafka.correlator import CorrelatorWorker
@@ -141,7 +142,11 @@ async def _serve(
 
 
 def build_worker(
-    s: KafkaSettings, metrics: Metrics, processor: str = "detect", lateness_ms: int = 5000
+    s: KafkaSettings,
+    metrics: Metrics,
+    processor: str = "detect",
+    lateness_ms: int = 5000,
+    detection: DetectionConfig | None = None,
 ) -> TelemetryWorker:
     """A telemetry worker with its verdict feed (for the outreach hold-off)."""
     board = VerdictBoard()
@@ -150,7 +155,7 @@ def build_worker(
     def factory(p: int) -> PartitionProcessor:
         if processor == "null":
             return NullProcessor(p)
-        return DetectProcessor(p, s, board, metrics)
+        return DetectProcessor(p, s, board, metrics, detection)
 
     async def feed() -> None:
         try:
