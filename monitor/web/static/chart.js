@@ -1,7 +1,7 @@
 // Telemetry chart in inline SVG: RTT, loss, fps and freezes stacked on one time axis,
 // reconnects and disconnects as vertical marks, the incident's start shaded.
 "use strict";
-function drawTelemetry(svg, points, marks, incidentStart) {
+function drawTelemetry(svg, points, marks, incidentStart, incidentEnd, now) {
   const NS = "http://www.w3.org/2000/svg";
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   const W = 760, PH = 70, GAP = 16, L = 56, R = 10, T = 8;
@@ -22,10 +22,14 @@ function drawTelemetry(svg, points, marks, incidentStart) {
     svg.appendChild(e); return e;
   };
   if (!ts.length) { add("text", { x: 20, y: 30 }, "no telemetry for this session yet"); return; }
-  const t0 = ts[0], t1 = Math.max(ts[ts.length - 1], t0 + 1000);
+  const t0 = ts[0];
+  // Run the axis on to the end of the problem (or now), so a drop-out shows as the gap it is.
+  const until = incidentEnd || now || 0;
+  const t1 = Math.max(ts[ts.length - 1], t0 + 1000, until && until - t0 < 15 * 60000 ? until : 0);
   const x = (t) => L + (W - L - R) * (t - t0) / (t1 - t0);
   if (incidentStart && incidentStart >= t0) {
-    add("rect", { x: x(incidentStart), y: T, width: Math.max(1, x(t1) - x(incidentStart)),
+    const stop = incidentEnd && incidentEnd <= t1 ? incidentEnd : t1;
+    add("rect", { x: x(incidentStart), y: T, width: Math.max(1, x(stop) - x(incidentStart)),
                   height: panels.length * (PH + GAP) - GAP, fill: "#fff3e0", "data-role": "incident" });
   }
   panels.forEach((p, i) => {

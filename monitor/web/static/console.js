@@ -40,7 +40,7 @@
     }
     const sc = q.school;
     $("school-summary").textContent = sc.in_class + " students in class · " + sc.problem_count +
-      (sc.problem_count === 1 ? " problem" : " problems") + " FirstCall is handling";
+      (sc.problem_count === 1 ? " problem" : " problems") + " right now";
     $("school").replaceChildren(...sc.problems.map((p) => el("tr", {}, el("td", {}, p.kind),
       el("td", {}, p.student_id || ""), el("td", {}, dur(p.age_ms)),
       el("td", {}, p.contacted ? "family reached" : "watching"))));
@@ -67,7 +67,8 @@
       c.outcome ? " · outcome " + c.outcome : "");
     $("claim").disabled = !!c.owner || c.state !== "waiting_agent";
     for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
-    drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at);
+    drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
+      c.incident_ended_at, v.now);
     const ctx = v.context || {};
     const line = ctx.line || {};
     const rows = [["device", ctx.device], ["OS", ctx.os], ["app version", ctx.app_version], ["connection", ctx.conn],
@@ -90,7 +91,7 @@
     if (e.kind === "state") return ": " + d.from + " → " + d.to + (d.reason ? " (" + d.reason + ")" : "") + (d.outcome ? " · " + d.outcome : "");
     if (e.kind === "outreach") return ": " + d.action + " · " + d.reason;
     if (e.kind === "note") return ": " + d.text;
-    if (e.kind === "call") return ": " + (d.guardian || "") + " " + (d.to || "") + " · " + d.status;
+    if (e.kind === "call") return ": " + (d.guardian || "") + " " + (d.to || "") + " · " + d.status + (d.reason ? " (" + d.reason + ")" : "");
     if (e.kind === "attempt") return ": " + d.channel;
     if (e.kind === "telemetry") return ": " + d.points + " stats intervals saved";
     if (e.kind === "transferred") return ": → " + d.to;
