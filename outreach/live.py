@@ -138,22 +138,24 @@ class LiveOutreach:
             await self.on_incident(record)
 
     async def close_stale(self, older_than_ms: int) -> list[str]:
-        """Close cases whose incident never ended (the student never came back), by age.
+        """Close cases left open past `older_than_ms` (the student never came back, or no
+        decision ever came); a case an agent holds is left to the agent.
 
-        Lesson minutes are counted up to the newest event time seen; a case an agent
-        holds is left to the agent.
+        The lesson minutes of a never-ended incident count up to the newest event time seen.
         """
         c = cases_table.c
         stmt = sa.select(cases_table).where(
-            c.state != "closed",
-            c.incident_ended_at.is_(None),
-            c.owner.is_(None),
-            c.opened_at <= self.wall() - older_than_ms,
+            c.state != "closed", c.owner.is_(None), c.opened_at <= self.wall() - older_than_ms
         )
         async with self.cases.engine.connect() as conn:
             stale = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
         for case in stale:
-            await self._finish(case.case_id, reason="incident_never_ended", until=self.event_now)
+            if case.incident_ended_at is None:
+                await self._finish(
+                    case.case_id, reason="incident_never_ended", until=self.event_now
+                )
+            else:
+                await self._finish(case.case_id, reason="no_decision")
         return [case.case_id for case in stale]
 
     async def on_incident(self, inc: Incident) -> None:
@@ -167,8 +169,10 @@ class LiveOutreach:
                 await self._page(case_id, inc)
         for decision in self._orphans.pop(inc.incident_id, []):
             await self.on_decision(decision)
-        if inc.state == "closed" and await self._owns(case_id, inc.incident_id):
-            await self._finish(case_id)
+        if inc.state == "closed" and inc.kind == "line":
+            await self._finish(case_id)  # no decision comes for a line incident
+        elif inc.state == "closed" and await self._owns(case_id, inc.incident_id):
+            await self._finish_if_decided(case_id)
 
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
@@ -189,7 +193,10 @@ class LiveOutreach:
             # One contact chain per case: a redelivery (or a second incident joining the
             # case) never sends again once a send has been announced.
             busy = o.case_id in self.tasks or any(e.kind == "sending" for e in events)
-            await self._carry_out(case, o, count=fresh, send=not busy)
+            ended = await self._ended(case.case_id)
+            await self._carry_out(case, o, count=fresh, send=not (busy or ended))
+        if ended and o.incident_id == case.incident_id:
+            await self._finish(case.case_id)
 
     # -- signals from the family's side --------------------------------------------
 
@@ -262,6 +269,25 @@ class LiveOutreach:
         await self.cases.add_event(case_id, f"incident_{inc.state}", inc.to_dict())
         log.info("incident_joined_case", case_id=case_id, incident_id=inc.incident_id)
         return True
+
+    async def _ended(self, case_id: str) -> bool:
+        """Has the case's own incident closed? (Then nobody is contacted about it any more.)"""
+        case = await self.cases.get(case_id)
+        return case is not None and (case.incident_ended_at is not None or case.state == "closed")
+
+    async def _finish_if_decided(self, case_id: str) -> None:
+        """Close the case once its own incident has both ended and been decided on.
+
+        On Kafka the decision often arrives after the close (the policy waits for the
+        line verdict); the outcome depends on it (e.g. covered by a line incident).
+        """
+        case = await self.cases.get(case_id)
+        if case is None:
+            return
+        for e in await self.cases.timeline(case_id):
+            if e.kind == "decision" and e.data.get("incident_id") == case.incident_id:
+                await self._finish(case_id)
+                return
 
     async def _owns(self, case_id: str, incident_id: str) -> bool:
         case = await self.cases.get(case_id)

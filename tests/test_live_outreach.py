@@ -309,3 +309,16 @@ async def test_a_flapping_that_starts_with_a_disconnect_joins_its_case(h: Harnes
     assert await close(h, drop) == "resolved_by_call"
     reasons = await kinds(h, case_id_for(drop.incident_id), "decision")
     assert reasons == ["disconnect", "flapping"]
+
+
+async def test_a_decision_after_the_close_decides_the_outcome_but_contacts_nobody(
+    h: Harness,
+) -> None:
+    inc = incident(1)
+    await h.runner.handle(inc)
+    await h.runner.handle(incident_closed(inc))
+    assert h.sink.records == []  # the decision (waiting for the line verdict) is still to come
+    await h.runner.handle(decision(inc, "chat", "covered_by_line_incident"))
+    await h.runner.drain()
+    assert [r.outcome for r in h.sink.records] == ["infra_incident"]
+    assert sum(len(f.sent) for f in h.fakes.values()) == 0
