@@ -102,3 +102,25 @@ async def test_suppressed_calls_are_counted_by_reason(tmp_path: Path) -> None:
     assert dict(desk.state.suppressed) == {"recovered_in_hold_off": 1,
                                            "covered_by_line_incident": 1}
     await engine.dispose()
+
+
+async def test_beside_the_live_outreach_process_the_desk_only_watches(tmp_path: Path) -> None:
+    engine = make_engine(str(tmp_path / "d.db"))
+    await upgrade(engine)
+    await ensure_desk_tables(engine)
+    live = LiveDesk(engine, SimClock(T0))
+    desk = live.desk
+    desk.owns_cases = False
+    await desk.apply(incident("lag", "open", "lag-w1"))
+    assert await desk.store.get("case-w1") is None  # the outreach process opens cases
+    assert set(desk.state.live) == {"lag-w1"}
+    await desk.apply(Outreach("lag-w1", "case-w1", "s9", "stu-9", "agent_queue", "lag", T0))
+    await desk.apply(Outreach("lag-w1", "case-w1", "s9", "stu-9", "chat", "lag", T0 + 12_000))
+    await live.advance(T0 + 600_000)
+    assert await desk.queue.rows() == []
+    assert desk.state.first_contact_ms == [12_000]
+    await desk.store.record_incident(incident("lag", "open", "lag-w2"), {})  # by the other
+    await desk.apply(incident("lag", "open", "lag-w2"))
+    kinds = [e.kind for e in await desk.store.timeline("case-w2")]
+    assert kinds == ["opened"]  # no telemetry for s9 in the ring: nothing to save
+    await engine.dispose()

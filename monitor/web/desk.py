@@ -85,6 +85,7 @@ class Desk:
         recovered_grace_ms: int = 120_000,
         notify: Notify | None = None,
         metrics: DeskMetrics | None = None,
+        owns_cases: bool = True,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -96,6 +97,9 @@ class Desk:
         self.recovered_grace_ms = recovered_grace_ms
         self.notify = notify or (lambda _topic: None)
         self.metrics = metrics or DeskMetrics.create()
+        # False when the live outreach process keeps the cases: the desk then only
+        # watches (live views, charts, context) and never opens, contacts or queues.
+        self.owns_cases = owns_cases
         self.state = DeskState()
 
     async def apply(self, record: Record) -> None:
@@ -121,29 +125,34 @@ class Desk:
 
     async def _incident(self, inc: Incident) -> None:
         st = self.state
-        case = await self._record(inc)
-        if case is None:
-            return
+        case_id = case_id_for(inc.incident_id)
+        if self.owns_cases:
+            case = await self._record(inc)
+            if case is None:
+                return
+            case_id = case.case_id
         if inc.kind == "line":
             if inc.state == "closed":
                 st.lines.pop(inc.incident_id, None)
-                await self.store.close(case.case_id, "infra_incident", reason="line recovered")
+                if self.owns_cases:
+                    await self.store.close(case_id, "infra_incident", reason="line recovered")
             else:
                 st.lines[inc.incident_id] = inc
-                await self.queue.save_context(case.case_id, {"line": line_id(inc.line),
-                                                             "cause": cause_of(inc)})
+                await self.queue.save_context(case_id, {"line": line_id(inc.line),
+                                                        "cause": cause_of(inc)})
             self.notify("dashboard")
             return
         if inc.state == "open":
             st.live[inc.incident_id] = inc
-            await self._snapshot(inc, case.case_id)
+            await self._snapshot(inc, case_id)
         elif inc.state == "update":
             st.live[inc.incident_id] = inc
         else:
             st.live.pop(inc.incident_id, None)
-            st.recovered[case.case_id] = inc.ended_at or self.clock()
+            if self.owns_cases:
+                st.recovered[case_id] = inc.ended_at or self.clock()
         self.notify("dashboard")
-        if case.case_id in st.queued:
+        if case_id in st.queued:
             self.notify("queue")
 
     async def snapshot(self, case_id: str, session_id: str, since: int) -> bool:
@@ -170,17 +179,19 @@ class Desk:
 
     async def _outreach(self, o: Outreach) -> None:
         st = self.state
-        now = self.clock()
-        refusal = await self.store.add_event(
-            o.case_id, "outreach", {**o.to_dict(), **o.detail}, at=now)
-        if refusal is not None:
-            return
+        if self.owns_cases:
+            refusal = await self.store.add_event(
+                o.case_id, "outreach", {**o.to_dict(), **o.detail}, at=self.clock())
+            if refusal is not None:
+                return
         if o.action == "none" or o.reason == "covered_by_line_incident":
             st.suppressed[o.reason] += 1
             self.metrics.suppressed.labels(o.reason).inc()
             self.notify("dashboard")
         if o.action in ("call", "sms", "chat"):
             await self._contacted(o)
+        if not self.owns_cases:
+            return
         if o.action == "agent_queue":
             await self.enqueue(o.case_id, o.reason)
         elif o.action == "call":
@@ -199,6 +210,8 @@ class Desk:
                 st.first_contact_ms.append(max(0, o.decided_at - started))
                 self.metrics.first_contact.observe(max(0, o.decided_at - started) / 1000)
                 del st.first_contact_ms[:-5000]
+        if not self.owns_cases:
+            return
         await self.store.record_attempt(o.case_id, o.action, {"reason": o.reason},
                                         at=self.clock())
         case = await self.store.get(o.case_id)
@@ -254,6 +267,8 @@ class Desk:
 
     async def tick(self) -> None:
         """Escalate problems that outlived the contact; close recovered cases nobody took."""
+        if not self.owns_cases:
+            return
         st = self.state
         now = self.clock()
         for iid, contacted_at in list(st.contacted.items()):

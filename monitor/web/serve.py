@@ -54,6 +54,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", default=None,
                    help="Kafka bootstrap servers: follow support.incidents and class.telemetry "
                         "(default: FIRSTCALL_KAFKA_BOOTSTRAP if set, else no Kafka)")
+    p.add_argument("--cases", choices=("desk", "outreach"), default="desk",
+                   help="who opens, contacts and queues cases from the records: this desk "
+                        "(standalone, default) or the live outreach process (the desk then "
+                        "only watches)")
     p.add_argument("--log-level", default=None)
 
 
@@ -147,7 +151,8 @@ async def build(args: argparse.Namespace, opts: Options) -> tuple[
     store = CaseStore(engine, now_ms)
     ring = TelemetryRing()
     desk = Desk(store, QueueStore(engine, store, now_ms), ring, now_ms,
-                escalate_after_ms=args.escalate_after_s * 1000)
+                escalate_after_ms=args.escalate_after_s * 1000,
+                owns_cases=args.cases == "desk")
     routes: list[BaseRoute] = []
     if opts.twilio is not None:
         _voice, routes = twilio_wiring(desk, engine, opts.twilio, opts.public_base_url)
