@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from outreach.cases.outcomes import OUTCOMES
 from outreach.cases.states import Refusal
 from outreach.queue import DEFAULT_SLA_MS, Agent, rank
 
+log = structlog.get_logger(__name__)
 Handler = Callable[["Api", Request, User], Awaitable[Response]]
 REFUSAL_STATUS: Final[dict[str, int]] = {
     "no_such_case": 404,
@@ -294,8 +296,11 @@ def routes(api: Api) -> list[Route]:
         async def endpoint(request: Request) -> Response:
             user = await authorize(request, api.users, ep.permission)
             if isinstance(user, Response):
+                log.info("api_refused", path=request.url.path, status=user.status_code)
                 return user
-            return await ep.handler(api, request, user)
+            ids = {"user": user.name, "role": user.role, **request.path_params}
+            with structlog.contextvars.bound_contextvars(**ids):
+                return await ep.handler(api, request, user)
 
         endpoint.__name__ = ep.handler.__name__
         return endpoint
