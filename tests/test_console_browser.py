@@ -90,6 +90,7 @@ async def test_a_lag_rises_in_the_queue_is_claimed_charted_resolved_and_reported
             row = ops.locator('#report tr[data-key="room-a"]')
             await expect(row).to_contain_text("resolved_by_call 1", timeout=TIMEOUT_MS)
             await expect(row).to_contain_text("lag: freeze")
+            await expect(ops.locator("#report-msg")).to_contain_text("total: 2 incidents")
             async with ops.expect_download() as download:
                 await ops.locator("#csv").click()
             csv_file = await (await download.value).path()

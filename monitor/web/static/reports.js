@@ -9,9 +9,11 @@
     const r = await api("/api/reports?" + query());
     const t = $("report");
     if (!r.ok) { $("report-msg").textContent = r.data.detail || r.data.error; t.replaceChildren(); return; }
-    $("report-msg").textContent = "";
     t.replaceChildren(el("tr", {}, ...[r.data.by, "incidents", "lesson minutes lost", "contacts", "outcomes", "top causes"].map((h) => el("th", {}, h))));
     if (!r.data.rows.length) t.append(el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No incidents in this period.")));
+    const total = (k) => r.data.rows.reduce((a, g) => a + g[k], 0);
+    $("report-msg").textContent = r.data.rows.length ? "total: " + total("incidents") + " incidents, " +
+      total("lesson_minutes_lost").toFixed(1) + " lesson minutes lost, " + total("contacts") + " contacts" : "";
     for (const g of r.data.rows) {
       t.append(el("tr", { "data-key": g.key }, el("td", {}, g.key), el("td", {}, g.incidents), el("td", {}, g.lesson_minutes_lost.toFixed(1)),
         el("td", {}, g.contacts), el("td", {}, Object.entries(g.outcomes).map(([k, v]) => k + " " + v).join(", ")),
