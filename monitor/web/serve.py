@@ -4,6 +4,8 @@ Cases and users live in the case database (`--db`). With `--bootstrap`, the desk
 follows Kafka: incident and outreach records from `support.incidents` (consumer
 group `firstcall-desk`, committed after they are applied) and, for the agents'
 charts, the newest telemetry from `class.telemetry` (its own group, from the end).
+By default `firstcall outreach` keeps the cases and queues them (through
+`outreach.queue_db.QueueStore`); `--cases desk` makes this process do it alone.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", default=None,
                    help="Kafka bootstrap servers: follow support.incidents and class.telemetry "
                         "(default: FIRSTCALL_KAFKA_BOOTSTRAP if set, else no Kafka)")
-    p.add_argument("--cases", choices=("desk", "outreach"), default="desk",
-                   help="who opens, contacts and queues cases from the records: this desk "
-                        "(standalone, default) or the live outreach process (the desk then "
-                        "only watches)")
+    p.add_argument("--cases", choices=("outreach", "desk"), default="outreach",
+                   help="who opens, contacts and queues cases from the records: the live "
+                        "outreach process (`firstcall outreach`, default; the desk then only "
+                        "watches) or this desk (standalone, without `firstcall outreach`)")
     p.add_argument("--log-level", default=None)
 
 
