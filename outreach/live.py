@@ -37,6 +37,7 @@ from outreach.directory import DirectoryStore, family_prefs
 from outreach.dispatch import reachable_guardian
 from outreach.gate import gate, phone_context
 from outreach.live_chain import ContactChain, Waits
+from outreach.live_resume import Waiting, decision_of, resume_point
 from outreach.live_signals import Letter, Mailbox, callback_signal, reply_signal
 from outreach.metrics import OutreachMetrics
 from outreach.outcome_rules import facts_from, outcome_for
@@ -157,6 +158,38 @@ class LiveOutreach:
             else:
                 await self._finish(case.case_id, reason="no_decision")
         return [case.case_id for case in stale]
+
+    async def resume(self) -> list[str]:
+        """Carry on the contact chains a stopped runner left half-way (call at start-up).
+
+        Nothing already announced is sent again: a chain waiting on a send waits again
+        (or takes the family's answer the timeline already holds); a decided next step
+        is taken.
+        """
+        stmt = sa.select(cases_table).where(cases_table.c.state == "contacting")
+        async with self.cases.engine.connect() as conn:
+            found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        resumed = []
+        for case in found:
+            if case.case_id in self.tasks:
+                continue
+            if case.incident_ended_at is not None:
+                await self._finish_if_decided(case.case_id)
+                continue
+            events = await self.cases.timeline(case.case_id)
+            o = decision_of(events, case.incident_id)
+            point = resume_point(events)
+            if o is None or point is None:
+                continue
+            resumed.append(case.case_id)
+            log.info("chain_resumed", case_id=case.case_id, session_id=case.session_id)
+            if isinstance(point, Waiting):
+                self._start(case.case_id, o, point.channel, waiting=point)
+            elif point.step == "agent_queue":
+                await self._escalate(case.case_id, "resumed")
+            elif point.step in ("call", "sms"):
+                self._start(case.case_id, o, "call" if point.step == "call" else "sms")
+        return resumed
 
     async def on_incident(self, inc: Incident) -> None:
         """Open, update or close the incident's case (once per record)."""
@@ -310,10 +343,15 @@ class LiveOutreach:
         if decision.action == "agent_queue":
             await self._escalate(case.case_id, decision.reason)
             return
-        self._started[case.case_id] = self.wall()
-        task = asyncio.create_task(self.chain.run(case.case_id, o, decision.action))
-        self.tasks[case.case_id] = task
-        task.add_done_callback(partial(self._done, case.case_id))
+        self._start(case.case_id, o, decision.action)
+
+    def _start(
+        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None = None
+    ) -> None:
+        self._started[case_id] = self.wall()
+        task = asyncio.create_task(self.chain.run(case_id, o, first, waiting=waiting))
+        self.tasks[case_id] = task
+        task.add_done_callback(partial(self._done, case_id))
 
     def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(case_id) is task:

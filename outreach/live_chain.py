@@ -21,6 +21,7 @@ from outreach.channels.base import Channel, ChannelName, OutboundMessage, SendRe
 from outreach.decision import COVERED_BY_LINE_INCIDENT
 from outreach.directory import DirectoryStore
 from outreach.dispatch import reachable_guardian
+from outreach.live_resume import Waiting
 from outreach.live_signals import Mailbox
 from outreach.metrics import OutreachMetrics
 from outreach.redact import mask_phone
@@ -44,6 +45,13 @@ class Waits:
     def of(self, channel: ChannelName) -> float:
         """The wait after a send on `channel`."""
         return {"chat": self.chat_s, "call": self.call_s, "sms": self.sms_s}[channel]
+
+
+def first_signal(result: SendResult) -> Signal | None:
+    """What a send result alone says: failed, delivered, or nothing yet (queued)."""
+    if not result.ok:
+        return "send_failed"
+    return "delivered" if result.status == "delivered" else None
 
 
 def fault_of(kind: str, reason: str) -> Fault:
@@ -76,18 +84,33 @@ class ContactChain:
         self.escalate = escalate
         self.waits = waits
 
-    async def run(self, case_id: str, decision: Outreach, first: ChannelName) -> None:
-        """Contact the family on `first`, then follow the chain until a final step."""
+    async def run(
+        self,
+        case_id: str,
+        decision: Outreach,
+        first: ChannelName,
+        *,
+        waiting: Waiting | None = None,
+    ) -> None:
+        """Contact the family on `first` (or carry on `waiting`), then follow the chain."""
         logger = log.bind(case_id=case_id, session_id=decision.session_id)
         channel: ChannelName = first
         self.mailbox.open(case_id)
         try:
             while True:
-                sent = await self._send(case_id, decision, channel)
-                if sent is None:
-                    return
-                message_id, result = sent
-                step = await self._follow(case_id, decision, channel, message_id, result)
+                if waiting is not None:
+                    channel, message_id, signal = (
+                        waiting.channel,
+                        waiting.message_id,
+                        waiting.signal,
+                    )
+                    waiting = None
+                else:
+                    sent = await self._send(case_id, decision, channel)
+                    if sent is None:
+                        return
+                    message_id, signal = sent[0], first_signal(sent[1])
+                step = await self._follow(case_id, decision, channel, message_id, signal)
                 logger.info("fallback_step", channel=channel, step=step.action, reason=step.reason)
                 if step.action == "agent_queue":
                     await self.escalate(case_id, step.reason)
@@ -104,14 +127,9 @@ class ContactChain:
         decision: Outreach,
         channel: ChannelName,
         message_id: str,
-        result: SendResult,
+        signal: Signal | None,
     ) -> Step:
         """Wait for signals after a send until the chain moves on."""
-        signal: Signal | None = None
-        if not result.ok:
-            signal = "send_failed"
-        elif result.status == "delivered":
-            signal = "delivered"
         closed = False
         while True:
             if signal is None:

@@ -153,6 +153,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             stack.push_async_callback(sms.aclose)
             channels["call"], channels["sms"] = voice, sms
         url = await _serve_app(stack, opts, runner)
+        await runner.resume()
         policy = OutreachPolicy(opts.policy, lambda _o: None) if opts.decide else None
         feed = KafkaOutreach(settings, runner, group=opts.group, policy=policy)
         if opts.probe_port >= 0:

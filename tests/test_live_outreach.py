@@ -322,3 +322,25 @@ async def test_a_decision_after_the_close_decides_the_outcome_but_contacts_nobod
     await h.runner.drain()
     assert [r.outcome for r in h.sink.records] == ["infra_incident"]
     assert sum(len(f.sent) for f in h.fakes.values()) == 0
+
+
+async def test_a_restarted_runner_carries_on_the_chain_without_calling_again(h: Harness) -> None:
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.aclose()  # dies waiting for the call status
+    cid = case_id_for(inc.incident_id)
+    sent = h.fakes["call"].sent[0]
+    # Twilio's no-answer arrives while no runner listens: the callback app still records it.
+    data = {"status": "no-answer", "provider_id": "CA1", "message_id": sent.message_id}
+    await h.cases.add_event(cid, "call_fallback", data, actor="twilio")
+    again = h.restart()
+    assert await again.runner.resume() == [cid]
+    await until(lambda: len(again.fakes["sms"].sent) == 1)
+    await again.runner.drain()
+    assert again.fakes["call"].sent == [] and again.sent("sms") == [f"{cid}:sms:2"]
+    assert await kinds(h, cid, "fallback") == ["call_no_answer", "sms_unanswered"]
+    assert await again.runner.resume() == []  # nothing left half-way
+    await again.runner.aclose()
