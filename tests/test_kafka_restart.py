@@ -57,8 +57,11 @@ async def test_sigkill_a_worker_mid_stream_and_restart_it(kafka_bootstrap: str) 
 
         await send(lines[:cut])
         await wait_committed(s, cut)  # both workers joined and worked through the first part
-        workers[0].kill()
-        await send(lines[cut : cut + 1500])
+        for i in range(cut, cut + 1500, 150):  # a live stream; the kill lands mid-batch
+            await send(lines[i : i + 150])
+            await asyncio.sleep(0.02)
+            if i == cut + 600:
+                workers[0].kill()
         restarted = Proc("worker", s).start()
         await send(lines[cut + 1500 :])
         futs = [
