@@ -12,48 +12,36 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
-import orjson
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from monitor.bus import InProcessBus
-from monitor.records import Incident, Outreach, case_id_for, decode_record, line_id
+from monitor.records import Incident, Outreach, case_id_for
 from outreach.cases.models import cases as cases_table
 from outreach.cases.outcomes import OutcomeRecord, lesson_minutes_lost
 from outreach.cases.states import Refusal
 from outreach.cases.store import Case, CaseEvent, CaseStore, case_from_row
 from outreach.channels.base import Channel, ChannelName
 from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice
-from outreach.channels.webhook import PageResult
 from outreach.chat.gateway import ChatReply
 from outreach.chat.routing import route_reply
 from outreach.clock import Clock, now_ms
-from outreach.contact_counts import local_day_start, phone_contacts
-from outreach.decision import COVERED_BY_LINE_INCIDENT, Decision, DecisionContext, PolicyConfig
-from outreach.directory import DirectoryStore, family_prefs
-from outreach.dispatch import reachable_guardian
-from outreach.gate import gate, phone_context
+from outreach.decision import COVERED_BY_LINE_INCIDENT, Decision, PolicyConfig
+from outreach.directory import DirectoryStore
 from outreach.live_chain import ContactChain, Waits
+from outreach.live_family import FamilyCheck
+from outreach.live_lines import LineBook, Pager, page_once
 from outreach.live_resume import Waiting, decision_of, resume_point
 from outreach.live_signals import Letter, Mailbox, callback_signal, reply_signal
 from outreach.metrics import OutreachMetrics
 from outreach.outcome_rules import facts_from, outcome_for
 from outreach.outcome_sink import OutcomeSink
-from outreach.stages.quiet_hours import in_quiet_hours
 from outreach.stages.retry_fallback import Reach
 
 log = structlog.get_logger(__name__)
-
-
-class Pager(Protocol):
-    """Pages infrastructure (e.g. :class:`outreach.channels.webhook.WebhookPager`)."""
-
-    async def page(self, key: str, payload: Mapping[str, Any]) -> PageResult:
-        """Send one page."""
-        ...
+__all__ = ["AgentQueue", "LiveConfig", "LiveOutreach", "Pager"]
 
 
 class AgentQueue(Protocol):
@@ -74,13 +62,6 @@ class LiveConfig:
 
     waits: Waits = field(default_factory=Waits)
     close_wait_s: float = 30.0
-
-
-@dataclass(slots=True)
-class _Cover:
-    incident_id: str
-    started_at: int
-    ended_at: int | None = None
 
 
 class LiveOutreach:
@@ -125,7 +106,8 @@ class LiveOutreach:
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._orphans: dict[str, list[Outreach]] = {}
-        self._covers: dict[str, list[_Cover]] = {}
+        self.lines = LineBook(self.policy.line_coverage_grace_ms)
+        self.family = FamilyCheck(cases, directory, wall)
 
     # -- records in ----------------------------------------------------------------
 
@@ -195,11 +177,11 @@ class LiveOutreach:
         """Open, update or close the incident's case (once per record)."""
         case_id = case_id_for(inc.incident_id)
         if inc.kind == "line":
-            self._cover(inc)
+            self.lines.take(inc)
         async with self._lock(case_id):
             fresh = await self._record(inc)
             if inc.kind == "line" and fresh and inc.state != "closed":
-                await self._page(case_id, inc)
+                await page_once(self.pager, self.cases, self.metrics, case_id, inc)
         for decision in self._orphans.pop(inc.incident_id, []):
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
@@ -333,7 +315,7 @@ class LiveOutreach:
     async def _carry_out(self, case: Case, o: Outreach, *, count: bool, send: bool) -> None:
         decision = Decision(o.action, o.reason)
         if decision.action in ("call", "sms") and (count or send):
-            decision = await self._gate(case, o, decision)
+            decision = await self.family.gate(case, o, decision)
         if count:
             self.metrics.decisions.labels(decision.action, decision.reason).inc()
             if decision.action == "none" or decision.reason == COVERED_BY_LINE_INCIDENT:
@@ -359,67 +341,14 @@ class LiveOutreach:
         if not task.cancelled() and task.exception() is not None:
             log.error("chain_failed", case_id=case_id, error=repr(task.exception()))
 
-    async def _gate(self, case: Case, o: Outreach, decision: Decision) -> Decision:
-        """Re-check a phone decision against the directory and the calls already made."""
-        student = await self.directory.get(o.student_id)
-        prefs = None if student is None else family_prefs(student)
-        tz = prefs.time_zone if prefs is not None else "UTC"
-        calls = await phone_contacts(
-            self.cases.engine, o.student_id, case.classroom_id, local_day_start(self.wall(), tz)
-        )
-        ctx = DecisionContext(
-            o.incident_id,
-            case.kind,
-            o.session_id,
-            o.student_id,
-            case.classroom_id or "",
-            o.decided_at,
-            o.decided_at,
-            False,
-            True,
-            None,
-            False,
-            0,
-            0,
-        )
-        cfg = PolicyConfig(**_known(case.policy))
-        gated = gate(decision, phone_context(ctx, prefs, calls), cfg)
-        if gated != decision:
-            data = {"action": gated.action, "reason": gated.reason, "was": decision.action}
-            await self.cases.add_event(case.case_id, "gate", data, actor="policy")
-            log.info("decision_gated", case_id=case.case_id, session_id=o.session_id, **data)
-        return gated
-
     async def _reach(self, case_id: str, o: Outreach, closed: bool) -> Reach:
         """What limits the next phone contact of this case, now."""
         case = await self.cases.get(case_id)
-        student = await self.directory.get(o.student_id)
-        prefs = None if student is None else family_prefs(student)
         event_now = o.decided_at + self.wall() - self._started.get(case_id, self.wall())
-        quiet = bool(
-            prefs is not None
-            and prefs.quiet_start
-            and prefs.quiet_end
-            and in_quiet_hours(event_now, prefs.time_zone, prefs.quiet_start, prefs.quiet_end)
-        )
-        tz = prefs.time_zone if prefs is not None else "UTC"
-        room = None if case is None else case.classroom_id
-        lesson, day = await phone_contacts(
-            self.cases.engine, o.student_id, room, local_day_start(self.wall(), tz)
-        )
-        cfg = PolicyConfig(**_known({} if case is None else case.policy))
-        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
         covered = o.reason == COVERED_BY_LINE_INCIDENT or (
-            case is not None and self._covering(o.session_id, case.incident_started_at)
+            case is not None and self.lines.covers(o.session_id, case.incident_started_at)
         )
-        return Reach(
-            do_not_call=prefs is not None and prefs.do_not_call,
-            has_phone=student is not None and reachable_guardian(student, "call") is not None,
-            quiet_hours=quiet,
-            calls_left=min(cfg.max_calls_per_lesson - lesson, cfg.max_calls_per_day - day),
-            notice_only=covered,
-            incident_closed=closed or ended,
-        )
+        return await self.family.reach(case, o, event_now=event_now, closed=closed, covered=covered)
 
     async def _escalate(self, case_id: str, reason: str) -> None:
         """Hand the case to the technicians' queue."""
@@ -431,47 +360,6 @@ class LiveOutreach:
         elif case.state != "waiting_agent":
             await self.cases.transition(case_id, "waiting_agent", reason=reason)
         log.info("case_escalated", case_id=case_id, session_id=case.session_id, reason=reason)
-
-    def _cover(self, inc: Incident) -> None:
-        for sid in inc.sessions or []:
-            covers = self._covers.setdefault(sid, [])
-            found = next((c for c in covers if c.incident_id == inc.incident_id), None)
-            if found is None:
-                found = _Cover(inc.incident_id, inc.started_at)
-                covers.append(found)
-            if inc.state == "closed":
-                found.ended_at = inc.ended_at if inc.ended_at is not None else inc.detected_at
-
-    def _covering(self, session_id: str, started_at: int) -> bool:
-        grace = self.policy.line_coverage_grace_ms
-        return any(
-            c.started_at - grace <= started_at
-            and (c.ended_at is None or started_at <= c.ended_at + grace)
-            for c in self._covers.get(session_id, [])
-        )
-
-    async def _page(self, case_id: str, inc: Incident) -> None:
-        """Page infrastructure once per line incident."""
-        if any(e.kind == "paged" for e in await self.cases.timeline(case_id)):
-            return
-        payload = {
-            "kind": "line_incident",
-            "incident_id": inc.incident_id,
-            "case_id": case_id,
-            "line": inc.line,
-            "line_id": line_id(inc.line),
-            "sessions": len(inc.sessions or []),
-            "started_at": inc.started_at,
-            "detected_at": inc.detected_at,
-            "evidence": inc.evidence,
-        }
-        if self.pager is None:
-            await self.cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager"})
-            self.metrics.pages.labels("no_pager").inc()
-            return
-        result = await self.pager.page(inc.incident_id, payload)
-        await self.cases.add_event(case_id, "paged", asdict(result), actor="pager")
-        self.metrics.pages.labels("sent" if result.ok else "failed").inc()
 
     async def _finish(
         self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
@@ -504,9 +392,7 @@ class LiveOutreach:
     async def _close(
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None
     ) -> OutcomeRecord | None:
-        covered = case.session_id is not None and self._covering(
-            case.session_id, case.incident_started_at
-        )
+        covered = self.lines.covers(case.session_id, case.incident_started_at)
         outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
         minutes = None if until is None else lesson_minutes_lost(case.incident_started_at, until)
         closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
@@ -525,29 +411,3 @@ class LiveOutreach:
             minutes_lost=closed.lesson_minutes_lost,
         )
         return closed
-
-
-def _known(policy: Mapping[str, Any]) -> dict[str, Any]:
-    """The frozen policy's fields that PolicyConfig still knows (older cases stay readable)."""
-    names = PolicyConfig.__dataclass_fields__
-    return {k: v for k, v in policy.items() if k in names}
-
-
-def parse_record(raw: bytes) -> Incident | Outreach | None:
-    """An incident or outreach record from JSON (None for anything else, e.g. outcomes)."""
-    try:
-        kind = orjson.loads(raw).get("record")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return decode_record(raw) if kind in ("incident", "outreach") else None
-
-
-async def run_bus(
-    runner: LiveOutreach, bus: InProcessBus, topic: str, group: str = "outreach"
-) -> None:
-    """Feed the runner from a topic of the in-process bus until the topic closes."""
-    async for batch in bus.batches(topic, group):
-        for message in batch:
-            record = parse_record(message.value)
-            if record is not None:
-                await runner.handle(record)

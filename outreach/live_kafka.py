@@ -22,7 +22,8 @@ from monitor.kafka.backoff import retry_forever
 from monitor.kafka.settings import KafkaSettings
 from monitor.logging import get_logger
 from monitor.records import Incident, Outreach
-from outreach.live import LiveOutreach, parse_record
+from outreach.live import LiveOutreach
+from outreach.live_bus import parse_record
 from outreach.policy import OutreachPolicy
 
 DEFAULT_GROUP = "firstcall-outreach"

@@ -36,7 +36,8 @@ from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
 from outreach.chat import ChatGateway, Outbox, make_token
 from outreach.directory import DirectoryStore, import_file
-from outreach.live import LiveConfig, LiveOutreach, run_bus
+from outreach.live import LiveConfig, LiveOutreach
+from outreach.live_bus import run_bus
 from outreach.live_chain import Waits
 from outreach.metrics import OutreachMetrics
 from outreach.outcome_sink import OUTCOMES_TOPIC, BusOutcomeSink
