@@ -399,8 +399,8 @@ class LiveOutreach:
         if isinstance(closed, Refusal):
             log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)
             return None
-        if self.queue is not None and case.state == "waiting_agent":
-            await self.queue.drop(case.case_id)
+        if self.queue is not None:
+            await self.queue.drop(case.case_id)  # no-op unless it still waits there
         self.metrics.outcomes.labels(outcome).inc()
         self.metrics.minutes_lost.labels(outcome).inc(closed.lesson_minutes_lost)
         log.info(

@@ -55,20 +55,25 @@ class KafkaOutreach:
         if policy is None:
             topics.append(settings.topics.outcomes)
         self.topics = topics
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap,
-            group_id=group,
-            client_id=settings.client_id + "-outreach",
+        self.group = group
+        self.consumer: AIOKafkaConsumer | None = None
+        self.ready = False
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.s.bootstrap,
+            group_id=self.group,
+            client_id=self.s.client_id + "-outreach",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
         )
-        self.ready = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume, apply and commit until `stop` is set."""
+        self.consumer = self._consumer()
         await retry_forever(
             self.consumer.start, retry_on=(KafkaError, OSError), on_error=self._connect_failed
         )
@@ -94,6 +99,7 @@ class KafkaOutreach:
 
     async def step(self) -> int:
         """One poll: apply every record fetched (incidents first), then commit; returns count."""
+        assert self.consumer is not None, "run() first"
         got = await self.consumer.getmany(timeout_ms=self.s.poll_ms, max_records=500)
         ordered = sorted(got.items(), key=lambda kv: kv[0].topic != self.s.topics.incidents)
         count = 0
@@ -101,14 +107,15 @@ class KafkaOutreach:
             for message in messages:
                 record = parse_record(message.value) if message.value is not None else None
                 if record is not None:
-                    await self._apply(record)
+                    await self.apply(record)
                     count += 1
-        await self._decide()
+        await self.decide_due()
         if got and not self.runner.orphans:
             await self.consumer.commit()
         return count
 
-    async def _apply(self, record: Incident | Outreach) -> None:
+    async def apply(self, record: Incident | Outreach) -> None:
+        """One record: to the runner, and (deciding here) to the policy."""
         if self.policy is None:
             await self.runner.handle(record)
             return
@@ -117,7 +124,7 @@ class KafkaOutreach:
             self.policy.advance(record.detected_at - 1)
             self.policy.on_incident(record)
 
-    async def _decide(self) -> None:
+    async def decide_due(self) -> None:
         """Deciding here: run the hold-off on the wall clock and apply what it decided."""
         if self.policy is None:
             return

@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.kafka.settings import KafkaSettings
 from monitor.records import Incident, case_id_for
 from outreach.channels.base import SendResult
 from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice, classify
 from outreach.chat.gateway import ChatReply
 from outreach.chat.intents import intent_of
+from outreach.decision import PolicyConfig
+from outreach.live_kafka import KafkaOutreach
+from outreach.policy import OutreachPolicy
 from tests.casedb import case_engine, sqlite_engine  # noqa: F401
 from tests.live_support import T0, Harness, decision, harness, incident, until
 
@@ -344,3 +348,22 @@ async def test_a_restarted_runner_carries_on_the_chain_without_calling_again(h: 
     assert await kinds(h, cid, "fallback") == ["call_no_answer", "sms_unanswered"]
     assert await again.runner.resume() == []  # nothing left half-way
     await again.runner.aclose()
+
+
+async def test_deciding_here_runs_the_policy_hold_off(h: Harness) -> None:
+    feed = KafkaOutreach(
+        KafkaSettings(clock="event"), h.runner, policy=OutreachPolicy(PolicyConfig(), print)
+    )
+    assert feed.topics == [feed.s.topics.incidents]  # the workers' decisions are not read
+    healed, dropped = incident(1, student="stu-sms"), incident(2)
+    h.fakes["call"].script(QUEUED)
+    for record in (healed, dropped, incident_closed(healed)):
+        await feed.apply(record)
+    await feed.decide_due()
+    assert h.fakes["call"].sent == []  # the hold-off (10 s) has not run out
+    await feed.apply(incident(3, student="stu-quiet", start=T0 + 20_000))  # time moves on
+    await feed.decide_due()
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    assert h.fakes["call"].sent[0].student_id == "stu-1" and h.fakes["sms"].sent == []
+    [healed_outcome] = h.sink.records
+    assert healed_outcome.outcome == "self_recovered"

@@ -59,7 +59,6 @@ class Outreach:
         self.task.cancel()
         await self.runner.aclose()
         await asyncio.gather(self.task, return_exceptions=True)
-        await self.feed.consumer.stop()
 
 
 def school_with_a_crash() -> tuple[list[bytes], list[tuple[int, bytes]]]:
