@@ -29,7 +29,7 @@ def incident_id_for(kind: str, subject: str, started_at: int) -> str:
 
 def case_id_for(incident_id: str) -> str:
     """The support case of an incident: one case per incident, derived from its id."""
-    return "case-" + incident_id.split("-", 1)[-1]
+    return "case-" + incident_id
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from detectors.config import DetectionConfig
-from monitor.config import ENV_PREFIX
+from monitor.settings import ENV_PREFIX, all_env_names
 from monitor.kafka import cli
 from monitor.metrics import Metrics
 from outreach.cases import db_cli
@@ -268,6 +268,7 @@ def known_env() -> set[str]:
     planned = set().union(*PLANNED_ENV.values())
     return (
         thresholds
+        | set(all_env_names())
         | in_code
         | planned
         | PLANNED_OPTIONAL_ENV
