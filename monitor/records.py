@@ -28,8 +28,13 @@ def incident_id_for(kind: str, subject: str, started_at: int) -> str:
 
 
 def case_id_for(incident_id: str) -> str:
-    """The support case of an incident: one case per incident, derived from its id."""
-    return "case-" + incident_id
+    """The support case of an incident, derived from its id (stable across restarts).
+
+    The kind is left out on purpose: incidents of one session that begin at the same
+    moment (a disconnect and the flapping episode it starts) are one problem for the
+    family, so they share one case and one owner.
+    """
+    return "case-" + incident_id.split("-", 1)[-1]
 
 
 @dataclass(slots=True)
