@@ -357,7 +357,8 @@ async def test_deciding_here_runs_the_policy_hold_off(h: Harness) -> None:
     assert feed.topics == [feed.s.topics.incidents]  # the workers' decisions are not read
     healed, dropped = incident(1, student="stu-sms"), incident(2)
     h.fakes["call"].script(QUEUED)
-    for record in (healed, dropped, incident_closed(healed)):
+    healed_at = incident(1, "closed", student="stu-sms", ended=T0 + 8_000)  # within the hold-off
+    for record in (healed, dropped, healed_at):
         await feed.apply(record)
     await feed.decide_due()
     assert h.fakes["call"].sent == []  # the hold-off (10 s) has not run out
@@ -367,3 +368,22 @@ async def test_deciding_here_runs_the_policy_hold_off(h: Harness) -> None:
     assert h.fakes["call"].sent[0].student_id == "stu-1" and h.fakes["sms"].sent == []
     [healed_outcome] = h.sink.records
     assert healed_outcome.outcome == "self_recovered"
+
+
+async def test_the_fallback_sms_and_noted_decisions_do_not_spend_the_call_budget(
+    h: Harness,
+) -> None:
+    first, second = incident(1), incident(2, start=T0 + 120_000)
+    h.fakes["call"].script(QUEUED, QUEUED)
+    h.fakes["sms"].script(QUEUED)
+    await h.runner.handle(first)
+    await h.runner.handle(decision(first, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await h.runner.on_callback(callback(h, "call", "no-answer"))
+    await h.runner.drain()
+    assert len(h.fakes["sms"].sent) == 1
+    await h.runner.handle(second)
+    # The support desk notes a decision as an attempt without sending anything.
+    await h.cases.record_attempt(case_id_for(second.incident_id), "call", {"reason": "disconnect"})
+    await h.runner.handle(decision(second, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 2)  # 1 call made so far: within 2
