@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.kafka.settings import KafkaSettings
@@ -387,3 +388,18 @@ async def test_the_fallback_sms_and_noted_decisions_do_not_spend_the_call_budget
     await h.cases.record_attempt(case_id_for(second.incident_id), "call", {"reason": "disconnect"})
     await h.runner.handle(decision(second, "call"))
     await until(lambda: len(h.fakes["call"].sent) == 2)  # 1 call made so far: within 2
+
+
+async def test_phone_numbers_never_reach_the_logs(h: Harness) -> None:
+    inc = incident(1, kind="lag")
+    h.fakes["chat"].script(QUEUED)
+    with structlog.testing.capture_logs() as logs:
+        await h.runner.handle(inc)
+        await h.runner.handle(decision(inc, "chat"))
+        await h.runner.drain()
+        await close(h, inc)
+    assert len(h.fakes["call"].sent) == 1 and len(h.fakes["sms"].sent) == 1
+    assert "+86*******5678" in {str(e.get("to")) for e in logs}
+    assert "13812345678" not in repr(logs)
+    closed = [e for e in logs if e["event"] == "case_closed"]
+    assert closed and closed[0]["case_id"] and closed[0]["session_id"] == inc.session_id
