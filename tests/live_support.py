@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from monitor.records import Incident, Outreach, case_id_for
 from outreach.cases import CaseStore
 from outreach.channels import CHANNEL_NAMES
 from outreach.channels.base import ChannelName
+from outreach.channels.twilio_client import TwilioSender, TwilioSettings
+from outreach.channels.twilio_sms import TwilioSmsChannel
+from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import PageResult
 from outreach.directory import DirectoryStore, import_file
 from outreach.live import LiveConfig, LiveOutreach
 from outreach.live_chain import Waits
 from outreach.metrics import OutreachMetrics
 from outreach.outcome_sink import ListOutcomeSink
-from outreach.testing import FakeChannel
+from outreach.testing import FakeChannel, FakeSleep
+from outreach.twilio_standin import TwilioStandIn
 
 T0 = 1_767_258_000_000  # 2026-01-01 09:00 UTC = 17:00 in Asia/Shanghai
 HEADER = (
@@ -135,3 +144,33 @@ async def until(check: Callable[[], Awaitable[bool] | bool], timeout_s: float = 
             if value:
                 return
             await asyncio.sleep(0.005)
+
+
+@dataclass
+class Pages:
+    """The infrastructure team's webhook receiver."""
+
+    got: list[dict[str, object]]
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            self.got.append(await request.json())
+            return Response(status_code=202)
+
+        return Starlette(routes=[Route("/page", hook, methods=["POST"])])
+
+
+@asynccontextmanager
+async def twilio(standin: TwilioStandIn, callback_base: str) -> AsyncIterator[dict[str, object]]:
+    settings = TwilioSettings(
+        standin.account_sid, standin.auth_token, "+14155550100",
+        api_base_url=standin.base_url, status_callback_url=f"{callback_base}/twilio/status",
+        gather_action_url=f"{callback_base}/twilio/gather",
+    )  # fmt: skip
+    voice = TwilioVoiceChannel(settings, TwilioSender(settings, sleep=FakeSleep()))
+    sms = TwilioSmsChannel(settings, TwilioSender(settings, sleep=FakeSleep()))
+    try:
+        yield {"call": voice, "sms": sms}
+    finally:
+        await voice.aclose()
+        await sms.aclose()

@@ -9,17 +9,12 @@ import asyncio
 import json
 import urllib.parse
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import orjson
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 
 from monitor.bus import InProcessBus
@@ -27,12 +22,8 @@ from monitor.pipeline import Pipeline
 from monitor.records import Incident, Outreach, Record, case_id_for, encode
 from monitor.simulate import FaultRates, SimConfig, simulate
 from outreach.cases import CaseStore
-from outreach.cases.db import make_engine, upgrade
 from outreach.channels.chat import ChatChannel
 from outreach.channels.twilio_callbacks import create_app, timeline_sink
-from outreach.channels.twilio_client import TwilioSender, TwilioSettings
-from outreach.channels.twilio_sms import TwilioSmsChannel
-from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
 from outreach.chat import ChatGateway, Outbox, make_token
 from outreach.directory import DirectoryStore, import_file
@@ -41,8 +32,10 @@ from outreach.live_bus import run_bus
 from outreach.live_chain import Waits
 from outreach.metrics import OutreachMetrics
 from outreach.outcome_sink import OUTCOMES_TOPIC, BusOutcomeSink
-from outreach.testing import FakeSleep, serve_asgi
+from outreach.testing import serve_asgi
 from outreach.twilio_standin import TwilioStandIn
+from tests.casedb import case_engine  # noqa: F401
+from tests.live_support import Pages, twilio
 
 pytestmark = pytest.mark.timeout(120)
 INCIDENTS = "support.incidents"
@@ -81,20 +74,6 @@ def family_rows(students: list[str]) -> str:
     return "\n".join(rows) + "\n"
 
 
-@dataclass
-class Pages:
-    """The infrastructure team's webhook receiver."""
-
-    got: list[dict[str, object]]
-
-    def app(self) -> Starlette:
-        async def hook(request: Request) -> Response:
-            self.got.append(await request.json())
-            return Response(status_code=202)
-
-        return Starlette(routes=[Route("/page", hook, methods=["POST"])])
-
-
 async def class_app(gateway: ChatGateway, student: str, answers: bool) -> None:
     """A family's class app: shows (acks) every message; some families answer `好了`."""
     token = make_token(student, SECRET, 4_000_000_000)
@@ -111,22 +90,6 @@ async def class_app(gateway: ChatGateway, student: str, answers: bool) -> None:
                 await ws.send(json.dumps(reply, ensure_ascii=False))
 
 
-@asynccontextmanager
-async def twilio(standin: TwilioStandIn, callback_base: str) -> AsyncIterator[dict[str, object]]:
-    settings = TwilioSettings(
-        standin.account_sid, standin.auth_token, "+14155550100",
-        api_base_url=standin.base_url, status_callback_url=f"{callback_base}/twilio/status",
-        gather_action_url=f"{callback_base}/twilio/gather",
-    )  # fmt: skip
-    voice = TwilioVoiceChannel(settings, TwilioSender(settings, sleep=FakeSleep()))
-    sms = TwilioSmsChannel(settings, TwilioSender(settings, sleep=FakeSleep()))
-    try:
-        yield {"call": voice, "sms": sms}
-    finally:
-        await voice.aclose()
-        await sms.aclose()
-
-
 async def paced(bus: InProcessBus, records: list[tuple[int, Record]]) -> None:
     """Publish the records on `support.incidents` at SPEED times their event-time pace."""
     loop = asyncio.get_running_loop()
@@ -139,14 +102,16 @@ async def paced(bus: InProcessBus, records: list[tuple[int, Record]]) -> None:
     await bus.close(INCIDENTS)
 
 
-async def test_simulated_school_to_outcomes(tmp_path: Path) -> None:
+async def test_simulated_school_to_outcomes(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     records = decided(SCHOOL)
     incidents = [r for _, r in records if isinstance(r, Incident)]
     lines = [i for i in incidents if i.kind == "line" and i.state == "open"]
     students = sorted({i.student_id for i in incidents if i.student_id})
     assert lines and len(students) > 20
-    engine = make_engine(str(tmp_path / "e2e.db"))
-    await upgrade(engine)
+    engine = case_engine
     cases, directory = CaseStore(engine), DirectoryStore(engine)
     (tmp_path / "families.csv").write_text(family_rows(students), encoding="utf-8")
     assert (await import_file(tmp_path / "families.csv", directory)).imported
@@ -230,4 +195,3 @@ async def test_simulated_school_to_outcomes(tmp_path: Path) -> None:
     assert not called_students & (quiet | no_calls)
     sample = metrics.registry.get_sample_value
     assert sample("firstcall_outreach_suppressions_total", {"reason": "covered_by_line_incident"})
-    await engine.dispose()

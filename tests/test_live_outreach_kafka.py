@@ -41,7 +41,7 @@ from tests.kafka_helpers import (
 )
 from tests.kafka_procs import Proc
 from tests.kafka_school import MINUTE, school_events, school_lines, session_of
-from tests.test_live_outreach_e2e import Pages, twilio
+from tests.live_support import Pages, twilio
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
