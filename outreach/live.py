@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from monitor.records import Incident, Outreach, case_id_for
+from outreach.cases.models import case_events
 from outreach.cases.models import cases as cases_table
 from outreach.cases.outcomes import OutcomeRecord, lesson_minutes_lost
 from outreach.cases.states import Refusal
@@ -140,6 +141,22 @@ class LiveOutreach:
             else:
                 await self._finish(case.case_id, reason="no_decision")
         return [case.case_id for case in stale]
+
+    async def publish_pending(self, within_ms: int = 86_400_000) -> list[str]:
+        """Publish the outcomes of cases closed in the last `within_ms` and not yet published
+        (closed by an agent, or the runner stopped between closing and publishing)."""
+        c, e = cases_table.c, case_events.c
+        published = sa.select(e.case_id).where(e.kind == "outcome_published")
+        stmt = sa.select(cases_table).where(
+            c.state == "closed",
+            c.closed_at >= self.wall() - within_ms,
+            c.case_id.not_in(published),
+        )
+        async with self.cases.engine.connect() as conn:
+            found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        for case in found:
+            await self._finish(case.case_id)
+        return [case.case_id for case in found]
 
     async def resume(self) -> list[str]:
         """Carry on the contact chains a stopped runner left half-way (call at start-up).

@@ -154,6 +154,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             channels["call"], channels["sms"] = voice, sms
         url = await _serve_app(stack, opts, runner)
         await runner.resume()
+        await runner.publish_pending()
         policy = OutreachPolicy(opts.policy, lambda _o: None) if opts.decide else None
         feed = KafkaOutreach(settings, runner, group=opts.group, policy=policy)
         if opts.probe_port >= 0:
@@ -170,11 +171,13 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
 
 
 async def sweep_forever(runner: LiveOutreach, close_after_s: float, every_s: float = 60.0) -> None:
-    """Close cases whose incident never ended once they are `close_after_s` old."""
+    """Close cases whose incident never ended once `close_after_s` old; publish the
+    outcomes of cases closed elsewhere (by an agent)."""
     while True:
         await asyncio.sleep(every_s)
         try:
             await runner.close_stale(int(close_after_s * 1000))
+            await runner.publish_pending()
         except Exception:  # a failed sweep is tried again next time
             log.exception("sweep_failed")
 

@@ -12,13 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.kafka.settings import KafkaSettings
 from monitor.records import Incident, case_id_for
+from outreach.cases import Refusal
 from outreach.channels.base import SendResult
 from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice, classify
 from outreach.chat.gateway import ChatReply
 from outreach.chat.intents import intent_of
 from outreach.decision import PolicyConfig
+from outreach.desk_models import ensure_desk_tables
 from outreach.live_kafka import KafkaOutreach
 from outreach.policy import OutreachPolicy
+from outreach.queue_db import QueueStore
 from tests.casedb import case_engine, sqlite_engine  # noqa: F401
 from tests.live_support import T0, Harness, decision, harness, incident, until
 
@@ -403,3 +406,26 @@ async def test_phone_numbers_never_reach_the_logs(h: Harness) -> None:
     assert "13812345678" not in repr(logs)
     closed = [e for e in logs if e["event"] == "case_closed"]
     assert closed and closed[0]["case_id"] and closed[0]["session_id"] == inc.session_id
+
+
+async def test_a_case_an_agent_holds_ends_with_the_agent_outcome(h: Harness) -> None:
+    await ensure_desk_tables(h.engine)
+    queue = QueueStore(h.engine, h.cases)
+    h.runner.queue = queue
+    inc = incident(1)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, "call"))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    sent = h.fakes["call"].sent[0]
+    await h.runner.on_callback(MenuChoice("technician", "1", "CA1", sent.case_id, sent.message_id))
+    await h.runner.drain()
+    assert [row.case_id for row in await queue.rows()] == [sent.case_id]
+    assert await queue.claim(sent.case_id, "agent-li") is None
+    await h.runner.handle(incident_closed(inc))
+    assert h.sink.records == []  # the agent has it
+    resolved = await queue.resolve(sent.case_id, "agent-li", "resolved_by_call", "restarted app")
+    assert not isinstance(resolved, Refusal)
+    assert await h.runner.publish_pending() == [sent.case_id]
+    assert await h.runner.publish_pending() == []
+    assert [r.outcome for r in h.sink.records] == ["resolved_by_call"]
