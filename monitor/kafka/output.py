@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,35 @@ class Sender:
         self.producer = producer
         self.on_error = on_error
         self.on_success = on_success
+
+    async def start(self, outs: Sequence[Out]) -> Callable[[], Awaitable[None]]:
+        """Hand records to the producer now; the returned coroutine waits for all acks
+        (retrying failures), so the caller can process the next batch meanwhile."""
+        futures: list[tuple[Out, asyncio.Future[Any]]] = []
+        failed: list[Out] = []
+        for out in outs:
+            try:
+                fut = await self.producer.send(
+                    out.topic, out.value, key=out.key, partition=out.partition, headers=out.headers
+                )
+            except KafkaError:
+                failed.append(out)
+            else:
+                futures.append((out, fut))
+
+        async def acked() -> None:
+            results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
+            for (out, _), res in zip(futures, results, strict=True):
+                if isinstance(res, BaseException):
+                    if not isinstance(res, KafkaError):
+                        raise res
+                    failed.append(out)
+                elif out.on_ack is not None:
+                    out.on_ack()
+            if failed:
+                await self.send_all(failed)
+
+        return acked
 
     async def send_all(self, outs: Sequence[Out]) -> None:
         """Produce every record; return when the broker acked each (at-least-once)."""

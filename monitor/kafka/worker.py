@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -22,6 +22,7 @@ from monitor.metrics import Metrics
 from monitor.telemetry import BadRecord, Event, TelemetryDecoder
 
 Clock = Callable[[], float]
+MAX_INFLIGHT_BATCHES = 2
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -63,7 +64,7 @@ class TelemetryWorker:
         self.owned: set[int] = set()  # assigned by the group and not revoked since
         self.next_offsets: dict[int, int] = {}
         self.uncommitted: dict[int, int] = {}  # processed and acked, commit not yet accepted
-        self._commit_task: asyncio.Task[None] | None = None
+        self._inflight: deque[asyncio.Task[None]] = deque()  # batches awaiting acks + commit
         self.max_stamp: dict[int, int] = {}
         self.expect: dict[int, int] = {}  # after a seek: the only acceptable next offset
         self.lock = asyncio.Lock()
@@ -138,7 +139,7 @@ class TelemetryWorker:
         self.stopping.set()
         self.metrics.ready.set(0)
         try:
-            await asyncio.wait_for(self._commit_done(), timeout=15)
+            await asyncio.wait_for(self._drain_inflight(), timeout=15)
         except (TimeoutError, KafkaError) as exc:
             self.log.warning("last_commit_failed", error=repr(exc))
         try:
@@ -180,7 +181,7 @@ class TelemetryWorker:
                     outs.extend(proc.drain())
             if outs:
                 await self.sender.send_all(outs)
-            await self._commit_done()
+            await self._drain_inflight()
             await self._commit({p: o for p, o in self.uncommitted.items() if p in mine})
             for p in mine:
                 self.next_offsets.pop(p, None)
@@ -295,16 +296,21 @@ class TelemetryWorker:
         for p, proc in self.processors.items():
             proc.advance(self._clock_of(p, arrival_ms))
             outs.extend(proc.drain())
-        if outs:
-            await self.sender.send_all(outs)
+        if outs or offsets:
+            # The next batch is processed while this one's records are acked; its
+            # offsets are committed only after those acks (and after earlier batches).
+            acked = await self.sender.start(outs)
+            self.uncommitted.update(offsets)
+            previous = self._inflight[-1] if self._inflight else None
+            self._inflight.append(asyncio.create_task(self._settle(acked, offsets, previous)))
+            while len(self._inflight) > MAX_INFLIGHT_BATCHES:
+                await self._inflight.popleft()
         if offsets:
             self.log.debug(
                 "batch_done",
                 offsets={p: [b[0].offset, b[-1].offset] for p, b in _by_partition(batch).items()},
                 outputs=len(outs),
             )
-            self.uncommitted.update(offsets)
-            await self._commit_soon(offsets)
             self.next_offsets.update(offsets)
             self._update_lag(offsets)
         self.processed += n
@@ -369,16 +375,22 @@ class TelemetryWorker:
         self._set_broker(False)
         self.log.warning("restore_failed_retrying", error=repr(exc), retry_in_s=round(delay, 2))
 
-    async def _commit_soon(self, offsets: dict[int, int]) -> None:
-        """Commit in the background (the next batch need not wait); one commit in flight."""
-        await self._commit_done()
-        self._commit_task = asyncio.create_task(self._commit(offsets))
+    async def _settle(
+        self,
+        acked: Callable[[], Awaitable[None]],
+        offsets: dict[int, int],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Wait for a batch's acks, then (after the batches before it) commit its offsets."""
+        await acked()
+        if previous is not None and not previous.done():
+            await asyncio.shield(previous)
+        await self._commit(offsets)
 
-    async def _commit_done(self) -> None:
-        """Wait for the commit in flight, if any."""
-        task, self._commit_task = self._commit_task, None
-        if task is not None:
-            await task
+    async def _drain_inflight(self) -> None:
+        """Wait until every batch handed to the producer is acked and committed."""
+        while self._inflight:
+            await self._inflight.popleft()
 
     async def _commit(self, offsets: dict[int, int]) -> None:
         if not offsets:
