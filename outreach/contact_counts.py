@@ -34,12 +34,10 @@ def _made(attempt: dict[str, object]) -> bool:
 async def phone_contacts(
     engine: AsyncEngine, student_id: str, classroom_id: str | None, since_ms: int
 ) -> tuple[int, int]:
-    """Phone contacts of the family: (in this lesson, since `since_ms`), by wall time.
-
-    A case's calls count; its SMS count only when it had no call (an SMS-first family):
-    the fallback SMS after a missed call is part of that call. Attempts recorded without
-    a send status (the desk notes decisions as attempts) do not count.
-    """
+    """Phone contacts of the family: (in this lesson, since `since_ms`), by wall time."""
+    # A case's calls count; its SMS only when it had no call (an SMS-first family): the
+    # fallback SMS after a missed call is part of that call. Attempts noted without a
+    # send status (the desk notes decisions as attempts) do not count.
     stmt = (
         sa.select(cases.c.case_id, cases.c.classroom_id, case_events.c.at, case_events.c.data)
         .join(cases, cases.c.case_id == case_events.c.case_id)

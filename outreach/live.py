@@ -122,11 +122,9 @@ class LiveOutreach:
             await self.on_incident(record)
 
     async def close_stale(self, older_than_ms: int) -> list[str]:
-        """Close cases left open past `older_than_ms` (the student never came back, or no
-        decision ever came); a case an agent holds is left to the agent.
-
-        The lesson minutes of a never-ended incident count up to the newest event time seen.
-        """
+        """Close cases left open past `older_than_ms` (unless an agent holds them)."""
+        # The student never came back (minutes lost count up to the newest event time
+        # seen), or no decision ever came.
         c = cases_table.c
         stmt = sa.select(cases_table).where(
             c.state != "closed", c.owner.is_(None), c.opened_at <= self.wall() - older_than_ms
@@ -143,8 +141,7 @@ class LiveOutreach:
         return [case.case_id for case in stale]
 
     async def publish_pending(self, within_ms: int = 86_400_000) -> list[str]:
-        """Publish the outcomes of cases closed in the last `within_ms` and not yet published
-        (closed by an agent, or the runner stopped between closing and publishing)."""
+        """Publish outcomes of cases closed lately but not published (an agent closed them)."""
         c, e = cases_table.c, case_events.c
         published = sa.select(e.case_id).where(e.kind == "outcome_published")
         stmt = sa.select(cases_table).where(
@@ -159,12 +156,9 @@ class LiveOutreach:
         return [case.case_id for case in found]
 
     async def resume(self) -> list[str]:
-        """Carry on the contact chains a stopped runner left half-way (call at start-up).
-
-        Nothing already announced is sent again: a chain waiting on a send waits again
-        (or takes the family's answer the timeline already holds); a decided next step
-        is taken.
-        """
+        """Carry on the contact chains a stopped runner left half-way (at start-up)."""
+        # Nothing announced is sent again: a chain waiting on a send waits again (or takes
+        # the answer the timeline already holds); a decided next step is taken.
         stmt = sa.select(cases_table).where(cases_table.c.state == "contacting")
         async with self.cases.engine.connect() as conn:
             found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
@@ -308,11 +302,9 @@ class LiveOutreach:
         return case is not None and (case.incident_ended_at is not None or case.state == "closed")
 
     async def _finish_if_decided(self, case_id: str) -> None:
-        """Close the case once its own incident has both ended and been decided on.
-
-        On Kafka the decision often arrives after the close (the policy waits for the
-        line verdict); the outcome depends on it (e.g. covered by a line incident).
-        """
+        """Close the case once its own incident has both ended and been decided on."""
+        # On Kafka the decision often arrives after the close (the policy waits for the
+        # line verdict), and the outcome depends on it (e.g. covered by a line incident).
         case = await self.cases.get(case_id)
         if case is None:
             return

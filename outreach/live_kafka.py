@@ -41,8 +41,7 @@ class KafkaOutreach:
         policy: OutreachPolicy | None = None,
         wall_ms: Callable[[], int] | None = None,
     ) -> None:
-        """`policy` set: decide here (hold-off on the settings' clock) instead of reading
-        the workers' decisions."""
+        """`policy` set: decide here instead of reading the workers' decisions."""
         self.s = settings
         self.runner = runner
         self.policy = policy  # deciding here instead of consuming the workers' decisions

@@ -171,8 +171,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
 
 
 async def sweep_forever(runner: LiveOutreach, close_after_s: float, every_s: float = 60.0) -> None:
-    """Close cases whose incident never ended once `close_after_s` old; publish the
-    outcomes of cases closed elsewhere (by an agent)."""
+    """Close cases left open `close_after_s`; publish outcomes of cases agents closed."""
     while True:
         await asyncio.sleep(every_s)
         try:
