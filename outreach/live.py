@@ -138,6 +138,7 @@ class LiveOutreach:
                 )
             else:
                 await self._finish(case.case_id, reason="no_decision")
+        self.lines.prune(self.event_now - older_than_ms)
         return [case.case_id for case in stale]
 
     async def publish_pending(self, within_ms: int = 86_400_000) -> list[str]:
@@ -393,10 +394,13 @@ class LiveOutreach:
                 return
             else:
                 record = await self._close(case, events, reason, until)
-            if record is None or any(e.kind == "outcome_published" for e in events):
-                return
-            await self.sink.publish(record)
-            await self.cases.add_event(case_id, "outcome_published", {"outcome": record.outcome})
+            if record is not None and not any(e.kind == "outcome_published" for e in events):
+                await self.sink.publish(record)
+                data = {"outcome": record.outcome}
+                await self.cases.add_event(case_id, "outcome_published", data)
+        if record is not None:  # the case is over: forget it
+            self._started.pop(case_id, None)
+            self._locks.pop(case_id, None)
 
     async def _close(
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None

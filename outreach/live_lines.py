@@ -45,6 +45,15 @@ class LineBook:
             if inc.state == "closed":
                 found.ended_at = inc.ended_at if inc.ended_at is not None else inc.detected_at
 
+    def prune(self, before: int) -> None:
+        """Forget line incidents that ended before `before` (event time)."""
+        for sid in list(self._covers):
+            kept = [c for c in self._covers[sid] if c.ended_at is None or c.ended_at >= before]
+            if kept:
+                self._covers[sid] = kept
+            else:
+                del self._covers[sid]
+
     def covers(self, session_id: str | None, started_at: int) -> bool:
         """Was a problem of this session that began at `started_at` part of a line incident?"""
         grace = self.grace_ms

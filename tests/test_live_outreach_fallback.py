@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.records import Incident
+from outreach.live_lines import LineBook
 from outreach.stages.retry_fallback import SIGNALS, Reach, Signal, Step, next_step
 
 OPEN = Reach()
@@ -64,3 +66,19 @@ def test_a_line_notice_and_a_closed_incident_go_no_further(signal: Signal) -> No
 def test_the_family_answer_wins_even_after_the_incident_closed() -> None:
     assert next_step("chat", "fine", Reach(incident_closed=True)).reason == "family_says_fine"
     assert next_step("call", "help", Reach(notice_only=True)).action == "agent_queue"
+
+
+def test_the_line_book_covers_a_session_around_its_line_incident_then_forgets() -> None:
+    book = LineBook(grace_ms=60_000)
+    line = Incident("line-1", "line", "open", 100_000, 108_000, None, {"edge": "e1"}, {},
+                    sessions=["s1", "s2"])  # fmt: skip
+    book.take(line)
+    assert book.covers("s1", 50_000) and book.covers("s2", 500_000)
+    assert not book.covers("s1", 30_000) and not book.covers("s3", 100_000)
+    line.state, line.ended_at = "closed", 200_000
+    book.take(line)
+    assert book.covers("s1", 250_000) and not book.covers("s1", 270_000)
+    book.prune(199_999)
+    assert book.covers("s1", 150_000)
+    book.prune(200_001)
+    assert not book.covers("s1", 150_000)
