@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+import structlog
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.http_probe import ProbeServer
 from monitor.kafka.settings import KafkaSettings
-from monitor.logging import get_logger
 from outreach.cases.db import open_database
 from outreach.cases.store import CaseStore
 from outreach.channels.base import Channel, ChannelName
@@ -35,7 +35,7 @@ from outreach.outcomes_kafka import KafkaOutcomeSink
 from outreach.policy import OutreachPolicy
 from outreach.queue_db import QueueStore
 
-log = get_logger("outreach")
+log = structlog.get_logger(__name__)  # a lazy proxy: follows `configure()` made later
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +152,10 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             stack.push_async_callback(voice.aclose)
             stack.push_async_callback(sms.aclose)
             channels["call"], channels["sms"] = voice, sms
+        if opts.twilio is None:
+            log.warning("phone_channels_off", reason="FIRSTCALL_TWILIO_* not set: no calls or SMS")
+        if not opts.page_url:
+            log.warning("infra_pager_off", reason="no --page-url: line incidents are not paged")
         url = await _serve_app(stack, opts, runner)
         await runner.resume()
         await runner.publish_pending()
