@@ -43,6 +43,7 @@ from monitor.records import Incident, incident_id_for
 from monitor.telemetry import Disconnect, Event, Heartbeat, Join, Leave, Reconnect, Stats
 
 _NEVER: Final = 1 << 62
+_FLAGS: Final = 0x1F
 _BUCKET_MS: Final = 1000
 _UNKNOWN: Final = ""
 
@@ -148,6 +149,7 @@ class SessionEngine:
         self._lag_min = c.lag_min_degraded
         self._lag_cap = c.lag_window + max(1, -(-c.lateness_ms // 2000))
         self._recon_limit = c.reconnect_timeout_ms + c.reconnect_grace_ms
+        self._silence = c.silence_ms
         self._freeze = c.freeze_share
         self._astall = c.audio_stall_share
         self._fps = c.min_fps
@@ -177,7 +179,7 @@ class SessionEngine:
             s.offset = d
         st = s.status
         if st == CONNECTED:
-            if ts - s.last_ts >= self.cfg.silence_ms:
+            if ts - s.last_ts >= self._silence:
                 self._went_silent(s)  # the gap is plain from this event alone
         elif st == RECONNECTING and ts - s.recon_start > self._recon_limit:
             self._reconnect_failed(s)
@@ -272,19 +274,34 @@ class SessionEngine:
             f |= RTT
         lag = s.lag
         n = self._lag_n
-        at = lag.add((ts << TS_SHIFT) | (iv << IV_SHIFT) | f, n, self._lag_cap)
-        if at < 0:
-            self.counters["duplicates_or_late"] += 1
-            return
-        if at != len(lag.window) - 1:
-            self._late_interval(s, at)
-        elif lag.incident_id:
+        w = lag.window
+        entry = (ts << TS_SHIFT) | (iv << IV_SHIFT) | f
+        if not w or ts > w[-1] >> TS_SHIFT:
+            # In order (the usual case): append without the general path's search.
+            w.append(entry)
+            if f:
+                lag.degraded += 1
+            k = len(w)
+            if k > n and w[k - n - 1] & _FLAGS:
+                lag.degraded -= 1
+            if k > self._lag_cap:
+                del w[0]
+        else:
+            at = lag.add(entry, n, self._lag_cap)
+            if at < 0:
+                self.counters["duplicates_or_late"] += 1
+                return
+            if at != len(w) - 1:
+                self._late_interval(s, at)
+                return
+        if lag.incident_id:
             if f:
                 lag.last_degraded_ts = ts
             elif lag.degraded == 0 and len(lag.window) >= n:
                 self._close_lag(s, ts)
         elif lag.degraded >= self._lag_min:
-            self._open_lag(s, max(0, at - n + 1), at)
+            last = len(w) - 1
+            self._open_lag(s, max(0, last - n + 1), last)
 
     def _late_interval(self, s: Session, at: int) -> None:
         """A stats interval arrived after newer ones: judge every window it belongs to."""
