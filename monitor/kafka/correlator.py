@@ -64,6 +64,7 @@ class LinePartition:
         self.outs: list[Out] = []
         self.live = True
         self.resume_offset = 0
+        self.expect: int | None = None  # first offset to accept after the rebuild's seek
         self._seq = itertools.count()
         self._now = NO_TIME
         self._pruned_at = NO_TIME
@@ -229,6 +230,8 @@ class CorrelatorWorker:
                 except KafkaError:
                     committed = None
                 part.resume_offset = committed or 0
+                first = (await self.consumer.beginning_offsets([tp])).get(tp, 0)
+                part.expect = first  # records fetched from the commit before the seek are stale
                 self.parts[tp.partition] = part
                 await self.consumer.seek_to_beginning(tp)
         self.assigned_once.set()
@@ -246,10 +249,13 @@ class CorrelatorWorker:
         await retry_forever(self.consumer.start, retry_on=(KafkaError, OSError), on_error=failed)
         self.consumer.subscribe([self.s.topics.findings], listener=_Listener(self))
         self.log.info("correlator_started", topic=self.s.topics.findings)
+        health = asyncio.create_task(self._health_loop(stop))
         try:
             while not stop.is_set():
                 await self.step()
         finally:
+            health.cancel()
+            await asyncio.gather(health, return_exceptions=True)
             for client in (self.consumer, self.producer):
                 try:
                     await asyncio.wait_for(client.stop(), timeout=15)
@@ -273,6 +279,10 @@ class CorrelatorWorker:
                 part = self.parts.get(tp.partition)
                 if part is None or not records:
                     continue
+                if part.expect is not None:
+                    if records[0].offset != part.expect:
+                        continue
+                    part.expect = None
                 for r in records:
                     part.take(r)
                 part.release()
@@ -285,6 +295,19 @@ class CorrelatorWorker:
             if offsets:
                 await self._commit(offsets)
         return n
+
+    async def _health_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self.consumer.topics(), timeout=3)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                if self.broker_ok:
+                    self.log.warning("broker_health_check_failed", error=repr(exc))
+                self.metrics.broker_errors.labels("health").inc()
+                self._set_broker(False)
+            else:
+                self._set_broker(True)
+            await asyncio.sleep(2)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         backoff = Backoff(cap=2.0)
