@@ -56,6 +56,10 @@ class AgentQueue(Protocol):
         """Take the case out of the queue."""
         ...
 
+    async def lesson_end(self, case_id: str) -> int | None:
+        """The scheduled end of the case's lesson, when the desk saw it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LiveConfig:
@@ -407,7 +411,11 @@ class LiveOutreach:
     ) -> OutcomeRecord | None:
         covered = self.lines.covers(case.session_id, case.incident_started_at)
         outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
-        minutes = None if until is None else lesson_minutes_lost(case.incident_started_at, until)
+        end = until if until is not None else case.incident_ended_at
+        lesson_end = None if self.queue is None else await self.queue.lesson_end(case.case_id)
+        minutes = (
+            None if end is None else lesson_minutes_lost(case.incident_started_at, end, lesson_end)
+        )
         closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
         if isinstance(closed, Refusal):
             log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)

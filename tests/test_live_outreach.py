@@ -429,3 +429,15 @@ async def test_a_case_an_agent_holds_ends_with_the_agent_outcome(h: Harness) -> 
     assert await h.runner.publish_pending() == [sent.case_id]
     assert await h.runner.publish_pending() == []
     assert [r.outcome for r in h.sink.records] == ["resolved_by_call"]
+
+
+async def test_lesson_minutes_lost_stop_at_the_end_of_the_lesson(h: Harness) -> None:
+    await ensure_desk_tables(h.engine)
+    queue = QueueStore(h.engine, h.cases)
+    h.runner.queue = queue
+    inc = incident(1)  # 60 s without class, but the lesson ended after 30 s
+    await h.runner.handle(inc)
+    await queue.save_context(case_id_for(inc.incident_id), {"lesson_end": T0 + 30_000})
+    await h.runner.handle(incident_closed(inc))
+    await h.runner.handle(decision(inc, "none", "recovered_in_hold_off"))
+    assert [r.lesson_minutes_lost for r in h.sink.records] == [0.5]
