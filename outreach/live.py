@@ -111,6 +111,7 @@ class LiveOutreach:
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._orphans: dict[str, list[Outreach]] = {}
+        self._orphaned_at: dict[str, int] = {}  # incident id -> wall time the first came
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
         self.family = FamilyCheck(cases, directory, wall)
 
@@ -198,6 +199,7 @@ class LiveOutreach:
             fresh = await self._record(inc)
             if inc.kind == "line" and fresh and inc.state != "closed":
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc)
+        self._orphaned_at.pop(inc.incident_id, None)
         for decision in self._orphans.pop(inc.incident_id, []):
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
@@ -210,6 +212,7 @@ class LiveOutreach:
         case = await self.cases.get(o.case_id)
         if case is None:  # the incident record has not arrived yet
             self._orphans.setdefault(o.incident_id, []).append(o)
+            self._orphaned_at.setdefault(o.incident_id, self.wall())
             return
         async with self._lock(o.case_id):
             events = await self.cases.timeline(o.case_id)
@@ -258,6 +261,17 @@ class LiveOutreach:
     def orphans(self) -> int:
         """Decisions still waiting for their incident record."""
         return sum(len(v) for v in self._orphans.values())
+
+    def drop_orphans(self, older_than_ms: int) -> list[str]:
+        """Give up on decisions whose incident never came (logged and counted)."""
+        cutoff = self.wall() - older_than_ms
+        gone = [iid for iid, t in self._orphaned_at.items() if t <= cutoff]
+        for iid in gone:
+            del self._orphaned_at[iid]
+            for o in self._orphans.pop(iid, []):
+                self.metrics.duplicates.labels("orphan").inc()
+                log.warning("decision_without_incident", case_id=o.case_id, session_id=o.session_id)
+        return gone
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""

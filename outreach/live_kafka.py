@@ -27,6 +27,9 @@ from outreach.live_bus import parse_record
 from outreach.policy import OutreachPolicy
 
 DEFAULT_GROUP = "firstcall-outreach"
+# A decision normally finds its incident within a batch or two; one whose incident never
+# comes (e.g. topics with different partition counts) must not hold the commits forever.
+ORPHAN_MAX_AGE_MS = 300_000
 
 
 class KafkaOutreach:
@@ -109,6 +112,7 @@ class KafkaOutreach:
                     await self.apply(record)
                     count += 1
         await self.decide_due()
+        self.runner.drop_orphans(ORPHAN_MAX_AGE_MS)
         if got and not self.runner.orphans:
             await self.consumer.commit()
         return count

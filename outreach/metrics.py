@@ -72,7 +72,8 @@ class OutreachMetrics:
             ),
             duplicates=Counter(
                 "firstcall_outreach_duplicates",
-                "Redelivered records recognised and not acted on again, by record.",
+                "Records not acted on: redelivered (incident, outreach) or a decision whose "
+                "incident never came (orphan).",
                 ["record"],
                 registry=reg,
             ),

@@ -441,3 +441,11 @@ async def test_lesson_minutes_lost_stop_at_the_end_of_the_lesson(h: Harness) -> 
     await h.runner.handle(incident_closed(inc))
     await h.runner.handle(decision(inc, "none", "recovered_in_hold_off"))
     assert [r.lesson_minutes_lost for r in h.sink.records] == [0.5]
+
+
+async def test_a_decision_whose_incident_never_comes_is_given_up(h: Harness) -> None:
+    inc = incident(1)
+    await h.runner.handle(decision(inc, "call"))
+    assert h.runner.orphans == 1 and h.runner.drop_orphans(60_000) == []
+    assert h.runner.drop_orphans(0) == [inc.incident_id] and h.runner.orphans == 0
+    assert h.counted("firstcall_outreach_duplicates_total", record="orphan") == 1
