@@ -29,6 +29,7 @@ from monitor.kafka.wire import (
     encode_watermark,
     time_headers,
 )
+from monitor.logging import get_logger
 from monitor.metrics import Metrics
 from monitor.records import Incident, Outreach, encode
 from monitor.telemetry import Event
@@ -78,6 +79,7 @@ class DetectProcessor:
         self._own: deque[tuple[int, Incident]] = deque()
         self._current: Fetched | None = None  # the record being processed
         self.resume_offset = 0
+        self.log = get_logger("detect", partition=partition)
 
     # -- PartitionProcessor ------------------------------------------------------------
 
@@ -208,6 +210,15 @@ class DetectProcessor:
             self.awaiting[inc.incident_id] = inc.session_id
         if not self._once(EMITTED_PREFIX + f"{inc.incident_id}/{inc.state}".encode()):
             return
+        self.log.info(
+            "incident",
+            incident_id=inc.incident_id,
+            kind=inc.kind,
+            state=inc.state,
+            session_id=inc.session_id,
+            classroom_id=inc.classroom_id,
+            started_at=inc.started_at,
+        )
         self.outs.append(
             Out(
                 self.t.incidents,
@@ -222,6 +233,13 @@ class DetectProcessor:
         if not self._once(EMITTED_PREFIX + f"{o.incident_id}/outreach".encode()):
             return
         self.metrics.outreach.labels(o.action).inc()
+        self.log.info(
+            "outreach_decided",
+            incident_id=o.incident_id,
+            session_id=o.session_id,
+            action=o.action,
+            reason=o.reason,
+        )
         self.outs.append(Out(self.t.outcomes, encode(o), key=o.session_id.encode()))
 
     def _finding(self, f: Finding) -> None:
