@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
+from monitor.bench import quix_bench
 from monitor.bench.kafka_broker import TansuBroker, find_tansu, free_port
 from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.kafka.topics import ensure_topics, topic_specs
@@ -50,6 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-seconds", type=float, default=3.0,
                    help="latency samples of the first seconds are not counted")  # fmt: skip
     p.add_argument("--write", metavar="FILE", help="write the Markdown report to FILE")
+    p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run Quix Streams (pass-through, stateful) on the topic")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -408,6 +411,10 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     print(f"worker x1: {one}", file=sys.stderr)
     two = await worker_rate(bootstrap, prefix, topic, n, 2)
     print(f"worker x2: {two}", file=sys.stderr)
+    quix = None
+    if getattr(args, "quix", True) and quix_bench.available():
+        values = (m.value for m in school.history(messages))
+        quix = await quix_bench.run_quix(bootstrap, topic, n, s.retention_ms, values)
     half = max(1000, one["per_s"] // 2)
     lat_s = KafkaSettings(bootstrap=bootstrap, topics=Topics().prefixed(f"lat{tag}."))
     lat = await latency(
@@ -425,7 +432,7 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         "fill_s": round(fill_s, 1), "raw_aiokafka": raw, "worker_1_process": one,
         "worker_2_processes": two,
         "worker_over_raw": round(one["per_s"] / raw["per_s"], 2),
-        "latency_at_half_capacity": lat,
+        "latency_at_half_capacity": lat, "quix": quix,
     }  # fmt: skip
 
 
@@ -467,8 +474,10 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"| `firstcall worker`, 1 process (decode, detect, produce, commit) | {one['per_s']:,} "
         f"| {one['seconds']} |",
         f"| `firstcall worker`, 2 processes in one group | {two['per_s']:,} | {two['seconds']} |",
+        *quix_bench.report_rows(result.get("quix")),
         "",
         f"Worker / raw (1 process): **{result['worker_over_raw']}** (target >= 0.6).",
+        *quix_bench.report_ratio(result.get("quix"), one["per_s"]),
         "",
         f"Decision latency at half the measured 1-process capacity "
         f"({lat['target_per_s']:,} msg/s asked, {lat['achieved_per_s']:,} sent; live clock): "
