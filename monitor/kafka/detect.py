@@ -79,6 +79,7 @@ class DetectProcessor:
         self._own: deque[tuple[int, Incident]] = deque()
         self._current: Fetched | None = None  # the record being processed
         self.resume_offset = 0
+        self.sources = settings.telemetry_partitions  # the worker sets the topic's real count
         self.log = get_logger("detect", partition=partition)
 
     # -- PartitionProcessor ------------------------------------------------------------
@@ -167,7 +168,7 @@ class DetectProcessor:
             return
         self._mark_t = t
         self._mark_at = now
-        value = encode_watermark(Watermark(self.partition, self.s.telemetry_partitions, t))
+        value = encode_watermark(Watermark(self.partition, self.sources, t))
         headers = time_headers(WATERMARK, t)
         for q in range(self.s.findings_partitions):
             self.outs.append(Out(self.t.findings, value, key=None, partition=q, headers=headers))

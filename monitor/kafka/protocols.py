@@ -26,6 +26,7 @@ class PartitionProcessor(Protocol):
 
     restart_from: int  # offset from which this partition's state can be rebuilt
     resume_offset: int  # first offset not yet committed when the partition was assigned
+    sources: int  # partitions of the input topic
 
     def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
         """Process decoded events of this partition (in offset order) with their records."""
@@ -55,6 +56,7 @@ class NullProcessor:
         self.max_ts = 0
         self.restart_from = 0
         self.resume_offset = 0
+        self.sources = 0
 
     def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
         """Count events and track the largest event time."""

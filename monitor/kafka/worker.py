@@ -211,9 +211,12 @@ class TelemetryWorker:
         t0 = time.monotonic()
         states = await self.store.restore(missing)
         topic = self.s.topics.telemetry
+        known = self.consumer.partitions_for_topic(topic)
+        sources = len(known) if known else self.s.telemetry_partitions
         for p in missing:
             proc = self.factory(p)
             proc.restore(states[p])
+            proc.sources = sources
             tp = TopicPartition(topic, p)
             committed = await self.consumer.committed(tp)
             proc.resume_offset = committed or 0
