@@ -157,6 +157,10 @@ async def test_two_workers_and_correlator_give_the_same_records_as_replay(
     n_outcomes = sum(1 for r in expected if r["record"] == "outreach")
     incidents, outcomes = await through_kafka(kafka_bootstrap, lines, tail, n_outcomes)
     assert_same(expected, incidents, outcomes)
+    # The edge outage rings no phones: its sessions get the calm in-app notice.
+    covered = [r for r in outcomes if r["reason"] == "covered_by_line_incident"]
+    assert len(covered) >= 20
+    assert all(r["action"] != "call" for r in covered)
 
 
 async def test_the_simulated_school_through_kafka_is_the_same_as_replay(
