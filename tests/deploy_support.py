@@ -1,5 +1,5 @@
 """Helpers of the deploy/ tests: paths, YAML, the metrics the code exports, PromQL names,
-and the environment variables the worker and correlator commands read."""
+and the environment variables the commands the deployment runs read."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from detectors.config import DetectionConfig
-from monitor.settings import ENV_PREFIX, all_env_names
+from monitor import settings as settings_module
 from monitor.kafka import cli
 from monitor.metrics import Metrics
+from monitor.settings import ENV_PREFIX, all_env_names, env_name
+from monitor.web import serve
+from monitor.web.desk_metrics import DeskMetrics
+from outreach import live_cli
 from outreach.cases import db_cli
 from outreach.decision import PolicyConfig
-from outreach.directory_cli import DB_ENV
+from outreach.metrics import OutreachMetrics
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -38,37 +42,33 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 PROMETHEUS_SERIES = {"up": {"job", "instance"}}
 TARGET_LABELS = {"job", "instance"}
 
-# Environment of the commands that do not exist yet (the API/console and the chat gateway have
-# no server command): what the deployment must give them.
-PLANNED_ENV = {
-    "api": {DB_ENV, "FIRSTCALL_KAFKA_BOOTSTRAP", "FIRSTCALL_API_PORT", "FIRSTCALL_CHAT_SECRET"},
-    "chat-gateway": {
-        DB_ENV,
-        "FIRSTCALL_KAFKA_BOOTSTRAP",
-        "FIRSTCALL_CHAT_PORT",
-        "FIRSTCALL_CHAT_SECRET",
-    },
-}
+# Subcommands the deployment runs that `firstcall` does not have yet. Empty: every command the
+# deployment runs exists, so the tests parse each one's arguments with the real parser.
+PENDING_COMMANDS: frozenset[str] = frozenset()
 
-# Subcommands the deployment runs that `firstcall` does not list yet (being built; `db` is
-# outreach/cases/db_cli.py, not yet in monitor/cli.py).
-PENDING_COMMANDS = {"api", "chat-gateway", "db"}
-
-# Optional settings of the planned commands that the deployment passes (hosts, Twilio, the
-# public URL Twilio calls back, the image's health-check URL).
-PLANNED_OPTIONAL_ENV = {
-    "FIRSTCALL_API_HOST",
-    "FIRSTCALL_CHAT_HOST",
+# Settings of optional features the deployment passes when it uses them (read by the code, but
+# not needed to start): Twilio, the public URLs Twilio calls back (outreach callbacks, desk),
+# the infrastructure pager webhook, the image's health-check URL.
+OPTIONAL_ENV = {
     "FIRSTCALL_TWILIO_ACCOUNT_SID",
     "FIRSTCALL_TWILIO_AUTH_TOKEN",
     "FIRSTCALL_TWILIO_FROM_NUMBER",
+    "FIRSTCALL_TWILIO_API_BASE_URL",
     "FIRSTCALL_PUBLIC_BASE_URL",
+    "FIRSTCALL_API_PUBLIC_BASE_URL",
+    "FIRSTCALL_PAGE_URL",
     "FIRSTCALL_HEALTH_URL",
 }
 
-# Read by the worker/correlator but fine at their defaults in a deployment.
-DEFAULT_IS_FINE = re.compile(r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL)$")
-SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|SID|DSN|^FIRSTCALL_DB$|API_KEY|PRIVATE)", re.I)
+# Read by the commands but fine at their defaults in a deployment (the outreach service listens
+# on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine).
+DEFAULT_IS_FINE = re.compile(
+    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST)$"
+)
+# A pager webhook URL usually carries its token: a secret too.
+SECRET_NAME = re.compile(
+    r"(PASSWORD|SECRET|TOKEN|SID|DSN|^FIRSTCALL_DB$|API_KEY|PRIVATE|PAGE_URL)", re.I
+)
 
 
 def load_yaml(path: Path) -> Any:
@@ -91,9 +91,10 @@ SUFFIXES = {
 }
 
 
-# The metric sets the processes export (each a dataclass with a `create(registry)`); when
-# another process exports its own (e.g. the outreach runner), add its class here.
-METRIC_SOURCES: tuple[Any, ...] = (Metrics,)
+# The metric sets the processes export (each a dataclass with a `create(registry)`): the
+# workers and the correlator (monitor/metrics.py), `firstcall outreach` (outreach/metrics.py)
+# and the desk, `firstcall serve` (monitor/web/desk_metrics.py). A new one: add its class here.
+METRIC_SOURCES: tuple[Any, ...] = (Metrics, OutreachMetrics, DeskMetrics)
 
 
 def exported_series() -> dict[str, set[str]]:
@@ -204,15 +205,37 @@ class RecordingEnviron(dict[str, str]):
         return super().__contains__(key)
 
 
+COMMANDS = ("worker", "correlator", "db", "serve", "outreach")
+
+
 def env_read_by(command: str) -> set[str]:
-    """FIRSTCALL_* names `firstcall worker|correlator|db upgrade` read at startup."""
+    """FIRSTCALL_* names `firstcall worker|correlator|db upgrade|serve|outreach` read at startup.
+
+    Names read directly are recorded on a stand-in environment; `serve` also reads whole
+    sections of monitor/settings.py (load_settings walks the environment), so the sections it
+    looks up count with every variable they have.
+    """
     recorder = RecordingEnviron()
+    sections: set[str] = set()
+    lookup = settings_module.Settings.__getitem__
+
+    def recording_getitem(self: settings_module.Settings, section: str) -> Any:
+        sections.add(section)
+        return lookup(self, section)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(os, "environ", recorder)
+        mp.setattr(settings_module.Settings, "__getitem__", recording_getitem)
         parser = argparse.ArgumentParser()
         if command == "db":
             db_cli.add_arguments(parser)
             parser.parse_args(["upgrade"])
+        elif command == "serve":
+            serve.add_arguments(parser)
+            serve.options(parser.parse_args([]))
+        elif command == "outreach":
+            live_cli.add_arguments(parser)
+            live_cli.options_from(parser.parse_args([]))
         else:
             add, group_field = {
                 "worker": (cli.add_worker_arguments, "worker_group"),
@@ -220,14 +243,15 @@ def env_read_by(command: str) -> set[str]:
             }[command]
             add(parser)
             cli.settings_from(parser.parse_args([]), group_field)
-    return {n for n in recorder.read if n.startswith("FIRSTCALL_")}
+    from_sections = {
+        env_name(s, f) for s in sections for f in settings_module.SECTIONS[s].model_fields
+    }
+    return {n for n in recorder.read | from_sections if n.startswith("FIRSTCALL_")}
 
 
 def required_env(command: str) -> set[str]:
     """What a deployment must set for `firstcall <command>` (defaults that are wrong there)."""
-    if command in PLANNED_ENV:
-        return PLANNED_ENV[command]
-    return {n for n in env_read_by(command) if not DEFAULT_IS_FINE.match(n)}
+    return {n for n in env_read_by(command) - OPTIONAL_ENV if not DEFAULT_IS_FINE.match(n)}
 
 
 def is_secret_name(name: str) -> bool:
@@ -257,7 +281,7 @@ def script_topics(env: dict[str, str]) -> dict[str, tuple[int, dict[str, str]]]:
 
 
 def known_env() -> set[str]:
-    """Every FIRSTCALL_* name the code reads or will read (a deployment setting another: typo)."""
+    """Every FIRSTCALL_* name the code reads (a deployment setting another one: a typo)."""
     in_code = set()
     for package in ("monitor", "detectors", "outreach"):
         for path in (ROOT / package).rglob("*.py"):
@@ -265,13 +289,5 @@ def known_env() -> set[str]:
     thresholds = {
         ENV_PREFIX + f.name.upper() for cls in (DetectionConfig, PolicyConfig) for f in fields(cls)
     }
-    planned = set().union(*PLANNED_ENV.values())
-    return (
-        thresholds
-        | set(all_env_names())
-        | in_code
-        | planned
-        | PLANNED_OPTIONAL_ENV
-        | env_read_by("worker")
-        | env_read_by("correlator")
-    )
+    read = set().union(*(env_read_by(c) for c in COMMANDS))
+    return thresholds | set(all_env_names()) | in_code | read

@@ -15,11 +15,15 @@ import pytest
 from monitor.cli import SUBCOMMANDS, build_parser
 from monitor.kafka.settings import KafkaSettings
 from monitor.kafka.topics import topic_specs
+from monitor.settings import all_env_names
 from tests.deploy_support import (
+    COMMANDS,
     COMPOSE,
     DEPLOY,
+    OPTIONAL_ENV,
     PENDING_COMMANDS,
     TOPICS_SCRIPT,
+    env_read_by,
     is_secret_name,
     known_env,
     load_yaml,
@@ -27,7 +31,7 @@ from tests.deploy_support import (
     script_topics,
 )
 
-ONE_SHOT = {"kafka-init", "migrate"}
+ONE_SHOT = {"kafka-init", "migrate", "config-check"}
 
 
 def services() -> dict[str, dict[str, Any]]:
@@ -54,6 +58,8 @@ def role(service: dict[str, Any]) -> str | None:
 
 
 FIRSTCALL_SERVICES = [n for n, s in services().items() if role(s)]
+# The services running a command whose environment the tests know (not `config check`).
+COMMAND_SERVICES = [n for n in FIRSTCALL_SERVICES if role(services()[n]) in COMMANDS]
 
 
 def test_every_service_has_an_image_and_firstcall_ones_build_it() -> None:
@@ -68,9 +74,11 @@ def test_every_service_has_an_image_and_firstcall_ones_build_it() -> None:
 
 def test_the_stack_has_every_part() -> None:
     roles = {role(s) for s in services().values()}
-    assert {"worker", "correlator", "api", "chat-gateway", "db"} <= roles
+    assert {"worker", "correlator", "serve", "outreach", "db", "config"} <= roles
     assert {"kafka", "kafka-init", "postgres", "prometheus", "grafana"} <= services().keys()
     assert services()["worker"]["deploy"]["replicas"] == 2
+    # one outreach process: the chat gateway keeps the families' connections in-process
+    assert services()["outreach"].get("deploy", {}).get("replicas", 1) == 1
 
 
 def test_kafka_runs_in_kraft_mode_without_auto_created_topics() -> None:
@@ -97,10 +105,31 @@ def test_one_shot_jobs_finish_before_their_dependents() -> None:
             assert cond["condition"] == expected, (name, dep)
 
 
-@pytest.mark.parametrize("name", FIRSTCALL_SERVICES)
+@pytest.mark.parametrize("name", COMMAND_SERVICES)
 def test_every_env_var_the_command_needs_is_set(name: str) -> None:
     missing = required_env(role(services()[name]) or "") - env(name).keys()
     assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_app_services_start_after_the_migration_and_the_config_check() -> None:
+    for name in COMMAND_SERVICES:
+        if name in ONE_SHOT:
+            continue
+        deps = services()[name]["depends_on"]
+        assert "config-check" in deps or "migrate" in deps, name
+        if role(services()[name]) in {"serve", "outreach"}:
+            assert deps["migrate"]["condition"] == "service_completed_successfully", name
+    assert "config-check" in services()["migrate"]["depends_on"]
+
+
+def test_config_check_sees_the_settings_the_services_get() -> None:
+    assert services()["config-check"]["command"] == ["config", "check"]
+    settings = set(all_env_names())
+    checked = env("config-check")
+    for name in COMMAND_SERVICES:
+        for key, value in env(name).items():
+            if key in settings and key not in OPTIONAL_ENV and not is_secret_name(key):
+                assert checked.get(key) == value, (name, key)
 
 
 def test_every_firstcall_variable_set_is_one_the_code_reads() -> None:
@@ -123,9 +152,10 @@ def test_no_secret_value_is_written_in_the_file(name: str) -> None:
 
 def test_workers_and_topic_job_agree_on_the_partitions() -> None:
     init = env("kafka-init")
-    for name in ("worker", "correlator", "api", "chat-gateway"):
+    for name in COMMAND_SERVICES:
         for key in ("FIRSTCALL_PARTITIONS", "FIRSTCALL_FINDINGS_PARTITIONS"):
-            assert env(name)[key] == init[key], (name, key)
+            if key in env_read_by(role(services()[name]) or "") or key in env(name):
+                assert env(name)[key] == init[key], (name, key)
     for name in ("worker", "correlator"):
         assert "--no-create-topics" in services()[name]["command"], name
 
@@ -207,13 +237,18 @@ def test_topic_script_refuses_a_topic_with_other_partitions(tmp_path: Path) -> N
     assert "class.telemetry has 3 partitions" in result.stderr
 
 
-def test_prometheus_scrapes_each_worker_on_its_probe_port() -> None:
+def test_prometheus_scrapes_each_process_where_it_serves_metrics() -> None:
     prom = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
     jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
-    for service, job in (("worker", "firstcall-worker"), ("correlator", "firstcall-correlator")):
-        (sd,) = jobs[job]["dns_sd_configs"]
+    for service in ("worker", "correlator", "outreach"):
+        (sd,) = jobs[f"firstcall-{service}"]["dns_sd_configs"]
         assert sd["names"] == [service]
         assert str(sd["port"]) == env(service)["FIRSTCALL_PROBE_PORT"]
+    # the desk serves /metrics on its HTTP port
+    desk = jobs["firstcall-serve"]
+    (static,) = desk["static_configs"]
+    assert static["targets"] == [f"serve:{interpolate(env('serve')['FIRSTCALL_API_PORT'])}"]
+    assert desk.get("metrics_path", "/metrics") == "/metrics"
 
 
 def test_prometheus_and_grafana_mount_files_that_exist() -> None:
@@ -227,16 +262,20 @@ def test_prometheus_and_grafana_mount_files_that_exist() -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "variable"),
-    [("api", "FIRSTCALL_API_PORT"), ("chat-gateway", "FIRSTCALL_CHAT_PORT")],
+    ("service", "variables", "health"),
+    [
+        ("serve", ["FIRSTCALL_API_PORT"], "FIRSTCALL_API_PORT"),
+        ("outreach", ["FIRSTCALL_CALLBACK_PORT", "FIRSTCALL_CHAT_PORT"], "FIRSTCALL_PROBE_PORT"),
+    ],
 )
-def test_published_port_and_healthcheck_follow_the_port_variable(
-    service: str, variable: str
+def test_published_ports_and_healthcheck_follow_the_port_variables(
+    service: str, variables: list[str], health: str
 ) -> None:
-    port = interpolate(env(service)[variable])
+    ports = [interpolate(env(service)[v]) for v in variables]
     published = [interpolate(p) for p in services()[service]["ports"]]
-    assert published == [f"{port}:{port}"]
-    assert variable in " ".join(services()[service]["healthcheck"]["test"])
+    assert published == [f"{port}:{port}" for port in ports]
+    check = " ".join(services()[service]["healthcheck"]["test"])
+    assert health in check and "/healthz" in check
 
 
 def test_env_example_lists_every_variable_compose_requires() -> None:
@@ -269,7 +308,7 @@ def test_compose_file_follows_the_compose_specification() -> None:
 @pytest.mark.parametrize("name", FIRSTCALL_SERVICES)
 def test_firstcall_accepts_the_arguments_compose_gives(name: str) -> None:
     command = services()[name]["command"]
-    if command[0] in SUBCOMMANDS:
-        build_parser().parse_args(command)
-    else:
-        assert command[0] in PENDING_COMMANDS, f"firstcall has no subcommand {command[0]}"
+    if command[0] in PENDING_COMMANDS:
+        return
+    assert command[0] in SUBCOMMANDS, f"firstcall has no subcommand {command[0]}"
+    build_parser(available_only=False).parse_args(command)

@@ -77,11 +77,34 @@ def test_dashboard_shows_what_operations_watch() -> None:
         "firstcall_rebalances_total",
         "firstcall_outreach_decisions_total",
         "firstcall_ready",
+        # the outreach service (outreach/metrics.py)
+        "firstcall_outreach_live_decisions_total",
+        "firstcall_outreach_suppressions_total",
+        "firstcall_outreach_attempts_total",
+        "firstcall_outreach_outcomes_total",
+        "firstcall_outreach_lesson_minutes_lost_total",
+        "firstcall_infra_pages_total",
+        # the desk (monitor/web/desk_metrics.py)
+        "firstcall_queue_depth",
+        "firstcall_queue_oldest_wait_seconds",
+        "firstcall_queue_breached",
+        "firstcall_first_contact_seconds_bucket",
     } <= used
     latency = " ".join(e for e in exprs if "decision_latency" in e)
     for since in ("event", "arrival"):
         for q in ("0.5", "0.99"):
             assert f"histogram_quantile({q}" in latency and f'since="{since}"' in latency
+    contact = " ".join(e for e in exprs if "first_contact" in e)
+    assert "histogram_quantile(0.5," in contact and "histogram_quantile(0.95," in contact
+    attempts = " ".join(e for e in exprs if "outreach_attempts" in e)
+    assert "by (channel, status)" in attempts
+    assert "by (reason)" in " ".join(e for e in exprs if "outreach_suppressions" in e)
+
+
+def test_every_scraped_job_has_a_panel_of_its_own() -> None:
+    up = " ".join(t["expr"] for p in panels() for t in p["targets"] if "up{" in t["expr"])
+    for job in ("firstcall-outreach", "firstcall-serve"):
+        assert f'job="{job}"' in up, job
 
 
 def test_provisioned_datasource_is_the_dashboards_default() -> None:

@@ -52,8 +52,19 @@ def config() -> dict[str, str]:
 
 
 def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Init containers and app containers."""
     spec = workload["spec"]["template"]["spec"]
     return spec.get("initContainers", []) + spec["containers"]
+
+
+def app_container(workload: dict[str, Any]) -> dict[str, Any]:
+    """The one container running the workload's command (init containers aside)."""
+    (c,) = workload["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def port_named(container: dict[str, Any], name: str) -> int:
+    return next(p["containerPort"] for p in container["ports"] if p["name"] == name)
 
 
 def pod_labels(workload: dict[str, Any]) -> dict[str, str]:
@@ -113,14 +124,16 @@ def test_the_manifests_have_every_part() -> None:
         ("Deployment", "firstcall-worker"),
         ("ScaledObject", "firstcall-worker"),
         ("Deployment", "firstcall-correlator"),
-        ("Deployment", "firstcall-api"),
-        ("Service", "firstcall-api"),
-        ("Deployment", "firstcall-chat-gateway"),
-        ("Service", "firstcall-chat-gateway"),
+        ("Deployment", "firstcall-serve"),
+        ("Service", "firstcall-serve"),
+        ("Deployment", "firstcall-outreach"),
+        ("Service", "firstcall-outreach-callbacks"),
+        ("Service", "firstcall-outreach-chat"),
         ("Job", "firstcall-db-migrate"),
         ("Job", "firstcall-create-topics"),
     } <= names
     assert len(of_kind("PodDisruptionBudget")) >= 4
+    assert not [n for n in names if n[1] in {"firstcall-api", "firstcall-chat-gateway"}]
 
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=IDS)
@@ -150,7 +163,7 @@ def test_pods_run_as_non_root_without_privilege_escalation(workload: dict[str, A
 
 @pytest.mark.parametrize("workload", of_kind(*LONG_RUNNING), ids=lambda w: w["metadata"]["name"])
 def test_long_running_pods_have_probes_on_declared_ports(workload: dict[str, Any]) -> None:
-    for c in containers(workload):
+    for c in workload["spec"]["template"]["spec"]["containers"]:
         ports = {p["name"] for p in c["ports"]} | {p["containerPort"] for p in c["ports"]}
         for probe in ("livenessProbe", "readinessProbe"):
             handler = c[probe].get("httpGet") or c[probe].get("tcpSocket")
@@ -158,34 +171,78 @@ def test_long_running_pods_have_probes_on_declared_ports(workload: dict[str, Any
             assert handler["port"] in ports, f"{c['name']}: {probe} port {handler['port']}"
 
 
-@pytest.mark.parametrize("name", ["firstcall-worker", "firstcall-correlator"])
+@pytest.mark.parametrize("name", ["firstcall-worker", "firstcall-correlator", "firstcall-outreach"])
 def test_kafka_processes_probe_healthz_and_readyz_on_the_probe_port(name: str) -> None:
-    (c,) = containers(named("Deployment", name))
+    c = app_container(named("Deployment", name))
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    (port,) = c["ports"]
-    assert str(port["containerPort"]) == container_env(c)["FIRSTCALL_PROBE_PORT"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert c[probe]["httpGet"]["port"] == "probe"
+    assert str(port_named(c, "probe")) == container_env(c)["FIRSTCALL_PROBE_PORT"]
     assert (
         named("Deployment", name)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 30
     )
 
 
-def test_api_probes_paths_the_web_app_serves() -> None:
+def test_outreach_probes_the_port_its_command_serves_probes_on() -> None:
+    # `firstcall outreach` serves /healthz, /readyz and /metrics on --probe-port, whose
+    # default is FIRSTCALL_PROBE_PORT or 0 (a random free port): it must be set.
+    source = (ROOT / "outreach" / "live_cli.py").read_text()
+    assert 'env("FIRSTCALL_PROBE_PORT"' in source
+    c = app_container(named("Deployment", "firstcall-outreach"))
+    assert int(container_env(c)["FIRSTCALL_PROBE_PORT"]) > 0
+
+
+def test_serve_probes_paths_the_web_app_serves() -> None:
     source = (ROOT / "monitor" / "web" / "app.py").read_text()
-    (c,) = containers(named("Deployment", "firstcall-api"))
+    c = app_container(named("Deployment", "firstcall-serve"))
     for probe in ("livenessProbe", "readinessProbe"):
         path = c[probe]["httpGet"]["path"]
         assert f'Route("{path}"' in source, f"{probe}: monitor/web/app.py has no route {path}"
+    readiness = "/readyz" if 'Route("/readyz"' in source else "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == readiness
 
 
 @pytest.mark.parametrize(
-    ("name", "variable"),
-    [("firstcall-api", "FIRSTCALL_API_PORT"), ("firstcall-chat-gateway", "FIRSTCALL_CHAT_PORT")],
+    ("name", "port", "variable"),
+    [
+        ("firstcall-serve", "http", "FIRSTCALL_API_PORT"),
+        ("firstcall-outreach", "callbacks", "FIRSTCALL_CALLBACK_PORT"),
+        ("firstcall-outreach", "chat", "FIRSTCALL_CHAT_PORT"),
+        ("firstcall-outreach", "probe", "FIRSTCALL_PROBE_PORT"),
+    ],
 )
-def test_servers_listen_where_the_config_says(name: str, variable: str) -> None:
-    (c,) = containers(named("Deployment", name))
-    (port,) = c["ports"]
-    assert str(port["containerPort"]) == container_env(c)[variable]
+def test_servers_listen_where_the_config_says(name: str, port: str, variable: str) -> None:
+    c = app_container(named("Deployment", name))
+    assert str(port_named(c, port)) == container_env(c)[variable]
+
+
+@pytest.mark.parametrize("name", ["firstcall-serve", "firstcall-outreach"])
+def test_single_instance_processes_run_one_replica(name: str) -> None:
+    # The desk builds its live views in memory from one consumer group and the chat gateway
+    # keeps connections in-process: a second replica would split them.
+    workload = named("Deployment", name)
+    assert workload["spec"]["replicas"] == 1
+    pdb = next(
+        p
+        for p in of_kind("PodDisruptionBudget")
+        if p["spec"]["selector"]["matchLabels"].items() <= pod_labels(workload).items()
+    )
+    assert "maxUnavailable" in pdb["spec"], "minAvailable: 1 of one replica blocks drains"
+
+
+def test_outreach_is_replaced_never_doubled_and_serves_callbacks_and_chat() -> None:
+    workload = named("Deployment", "firstcall-outreach")
+    assert workload["spec"]["strategy"]["type"] == "Recreate"
+    targets = {
+        s["metadata"]["name"]: {p["targetPort"] for p in s["spec"]["ports"]}
+        for s in of_kind("Service")
+        if s["spec"]["selector"].items() <= pod_labels(workload).items()
+    }
+    assert targets == {
+        "firstcall-outreach-callbacks": {"callbacks"},
+        "firstcall-outreach-chat": {"chat"},
+    }
 
 
 @pytest.mark.parametrize("workload", of_kind(*LONG_RUNNING), ids=lambda w: w["metadata"]["name"])
@@ -201,8 +258,8 @@ def selects(selector: dict[str, str]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("service", of_kind("Service"), ids=lambda s: s["metadata"]["name"])
 def test_service_selects_pods_that_have_its_target_ports(service: dict[str, Any]) -> None:
     (workload,) = selects(service["spec"]["selector"])
-    ports = {p.get("name") for c in containers(workload) for p in c["ports"]}
-    ports |= {p["containerPort"] for c in containers(workload) for p in c["ports"]}
+    declared = app_container(workload)["ports"]
+    ports = {p.get("name") for p in declared} | {p["containerPort"] for p in declared}
     for p in service["spec"]["ports"]:
         assert p["targetPort"] in ports
 
@@ -216,8 +273,8 @@ def test_disruption_budget_covers_one_deployment(pdb: dict[str, Any]) -> None:
 ROLES = {
     "firstcall-worker": "worker",
     "firstcall-correlator": "correlator",
-    "firstcall-api": "api",
-    "firstcall-chat-gateway": "chat-gateway",
+    "firstcall-serve": "serve",
+    "firstcall-outreach": "outreach",
     "firstcall-db-migrate": "db",
 }
 
@@ -225,10 +282,19 @@ ROLES = {
 @pytest.mark.parametrize(("name", "command"), ROLES.items())
 def test_every_env_var_the_command_needs_is_provided(name: str, command: str) -> None:
     kind = "Job" if name.endswith("migrate") else "Deployment"
-    (c,) = containers(named(kind, name))
+    c = app_container(named(kind, name))
     assert c["args"][0] == command
     missing = required_env(command) - container_env(c).keys()
     assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", [n for n in ROLES if not n.endswith("migrate")])
+def test_config_check_runs_first_with_the_apps_config(name: str) -> None:
+    workload = named("Deployment", name)
+    inits = workload["spec"]["template"]["spec"].get("initContainers", [])
+    (check,) = [c for c in inits if c["args"] == ["config", "check"]]
+    assert check["image"] == app_container(workload)["image"]
+    assert check["envFrom"] == app_container(workload)["envFrom"]
 
 
 def test_every_firstcall_variable_set_is_one_the_code_reads() -> None:
@@ -244,10 +310,10 @@ def test_firstcall_accepts_the_arguments_the_deployment_gives(workload: dict[str
         if not c["image"].startswith("firstcall:"):
             continue
         args = c["args"]
-        if args[0] not in SUBCOMMANDS:
-            assert args[0] in PENDING_COMMANDS, f"firstcall has no subcommand {args[0]}"
+        if args[0] in PENDING_COMMANDS:
             continue
-        build_parser().parse_args(args)
+        assert args[0] in SUBCOMMANDS, f"firstcall has no subcommand {args[0]}"
+        build_parser(available_only=False).parse_args(args)
 
 
 def test_config_map_holds_no_secret() -> None:
@@ -300,8 +366,7 @@ def test_keda_scales_the_worker_on_its_consumer_group_lag() -> None:
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "kafka"
     meta = trigger["metadata"]
-    (c,) = containers(worker)
-    env = container_env(c)
+    env = container_env(app_container(worker))
     assert env[meta["consumerGroupFromEnv"]] == config()["FIRSTCALL_WORKER_GROUP"]
     assert env[meta["bootstrapServersFromEnv"]] == config()["FIRSTCALL_KAFKA_BOOTSTRAP"]
     assert meta["topic"] == Topics().telemetry
@@ -319,15 +384,26 @@ def test_pod_monitor_scrapes_the_probe_port_with_the_alerts_job_names() -> None:
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     job_label = monitor["spec"]["jobLabel"]
     jobs = set()
-    for name in ("firstcall-worker", "firstcall-correlator"):
+    for name in ("firstcall-worker", "firstcall-correlator", "firstcall-outreach"):
         workload = named("Deployment", name)
         labels = pod_labels(workload)
         expr = monitor["spec"]["selector"]["matchExpressions"][0]
         assert labels[expr["key"]] in expr["values"]
-        assert endpoint["port"] in {p["name"] for c in containers(workload) for p in c["ports"]}
+        assert endpoint["port"] in {p["name"] for p in app_container(workload)["ports"]}
         jobs.add(labels[job_label])
-    assert jobs == {"firstcall-worker", "firstcall-correlator"}
-    assert "firstcall-worker" in ALERTS.read_text() and "firstcall-correlator" in ALERTS.read_text()
+    assert jobs == {"firstcall-worker", "firstcall-correlator", "firstcall-outreach"}
+    for job in jobs | {"firstcall-serve"}:
+        assert job in ALERTS.read_text(), job
+
+
+def test_desk_pod_monitor_scrapes_its_http_port() -> None:
+    monitor = named("PodMonitor", "firstcall-serve")
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    (workload,) = selects(monitor["spec"]["selector"]["matchLabels"])
+    assert workload["metadata"]["name"] == "firstcall-serve"
+    assert endpoint["port"] == "http" and endpoint["path"] == "/metrics"
+    assert 'Route("/metrics"' in (ROOT / "monitor" / "web" / "app.py").read_text()
+    assert pod_labels(workload)[monitor["spec"]["jobLabel"]] == "firstcall-serve"
 
 
 def render_prometheus_rule() -> dict[str, Any]:
