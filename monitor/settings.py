@@ -157,6 +157,21 @@ class ApiSection(_Section):
     public_base_url: str = Field("", description="public URL (Twilio callbacks are signed on it)")
 
 
+class ServiceSection(_Section):
+    """The live outreach service (`firstcall outreach`)."""
+
+    env_names: ClassVar[dict[str, str]] = {
+        "group": "OUTREACH_GROUP", "callback_host": "CALLBACK_HOST",
+        "callback_port": "CALLBACK_PORT", "public_base_url": "PUBLIC_BASE_URL",
+        "page_url": "PAGE_URL",
+    }
+    group: str = Field("firstcall-outreach", description="consumer group of the service")
+    callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
+    callback_port: int = Field(8090, ge=0, le=65535, description="Twilio status-callback port")
+    public_base_url: str = Field("", description="public URL Twilio calls back (signed on it)")
+    page_url: str = Field("", description="infrastructure pager webhook (line incidents)")
+
+
 class ProbeSection(_Section):
     """Metrics and health endpoints of workers (/metrics, /healthz, /readyz)."""
 
@@ -181,6 +196,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "twilio": TwilioSection,
     "chat": ChatSection,
     "api": ApiSection,
+    "service": ServiceSection,
     "probe": ProbeSection,
     "logging": LoggingSection,
 }

@@ -10,6 +10,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run one phase in a fresh process so memory figures do not mix."""
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        result: dict[str, Any] = pool.apply(fn, args)
+    """Run one phase in a fresh process so memory figures do not mix (fails if it dies)."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        result: dict[str, Any] = pool.submit(fn, *args).result()
     return result
 
 
@@ -112,7 +112,8 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
         lines += ["### Memory per tracked session (engine + line correlator + policy)", "",
                   "| sessions | traced bytes/session | RSS bytes/session |", "|---:|---:|---:|"]
         for row in mem:
-            lines.append(f"| {row['sessions']:,} | {row['traced_bytes_per_session']:,} | "
+            traced = row["traced_bytes_per_session"]
+            lines.append(f"| {row['sessions']:,} | {'-' if traced is None else f'{traced:,}'} | "
                          f"{row['rss_bytes_per_session']:,} |")
         lines.append("")
     d = results.get("delay")

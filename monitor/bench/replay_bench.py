@@ -12,7 +12,7 @@ import os
 import resource
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -114,10 +114,9 @@ def throughput_phase(path: str, repeat: int = 3) -> dict[str, Any]:
     return rows
 
 
-def _session_events(n: int, t0: int) -> list[list[bytes]]:
-    """`n` concurrent sessions: a join and a full lag window of stats each."""
+def _session_events(n: int, t0: int, batch: int = 4096) -> Iterator[list[bytes]]:
+    """`n` concurrent sessions: a join and a full lag window of stats each (lazily)."""
     enc = orjson.dumps
-    batches: list[list[bytes]] = []
     cur: list[bytes] = []
     edges, isps = 40, 12
     for i in range(n):
@@ -127,8 +126,8 @@ def _session_events(n: int, t0: int) -> list[list[bytes]]:
                         "client": {"app_version": "5.2.1", "os": "ios", "device": "ipad"},
                         "network": {"conn": "wifi", "isp": f"isp-{i % isps}",
                                     "region": f"region-{i % 5}", "edge": f"edge-{i % edges}"}}))
-        if len(cur) >= 4096:
-            batches.append(cur)
+        if len(cur) >= batch:
+            yield cur
             cur = []
     for k in range(1, 9):
         for i in range(n):
@@ -139,12 +138,11 @@ def _session_events(n: int, t0: int) -> list[list[bytes]]:
                             "rtt_ms": 40.0 + i % 30, "jitter_ms": 2.0, "loss_pct": 0.1,
                             "recv_kbps": 850.0, "fps": 24.0, "freeze_ms": 0,
                             "audio_stall_ms": 0}))
-            if len(cur) >= 4096:
-                batches.append(cur)
+            if len(cur) >= batch:
+                yield cur
                 cur = []
     if cur:
-        batches.append(cur)
-    return batches
+        yield cur
 
 
 def _rss_bytes() -> int:
@@ -152,24 +150,29 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def memory_phase(sessions: int) -> dict[str, Any]:
-    """Bytes per tracked session with `sessions` live at once (engine + line + policy)."""
-    batches = _session_events(sessions, 1_767_258_000_000)
+def memory_phase(sessions: int, traced_up_to: int = 200_000) -> dict[str, Any]:
+    """Bytes per tracked session with `sessions` live at once (engine + line + policy).
+
+    RSS growth is measured always; Python's own allocation tracing (exact, but slow
+    and memory-hungry itself) only up to `traced_up_to` sessions.
+    """
+    trace = sessions <= traced_up_to
     gc.collect()
     rss0 = _rss_bytes()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
+    if trace:
+        tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0] if trace else 0
     p = Pipeline(lambda r: None, DetectionConfig())
-    for b in batches:
+    for b in _session_events(sessions, 1_767_258_000_000):
         p.feed_raw(b)
-    del batches
     gc.collect()
-    traced = tracemalloc.get_traced_memory()[0] - base
-    tracemalloc.stop()
+    traced = tracemalloc.get_traced_memory()[0] - base if trace else 0
+    if trace:
+        tracemalloc.stop()
     rss = _rss_bytes() - rss0
     tracked = len(p.engine.sessions)
     return {
         "sessions": tracked,
-        "traced_bytes_per_session": round(traced / tracked),
+        "traced_bytes_per_session": round(traced / tracked) if trace else None,
         "rss_bytes_per_session": round(rss / tracked),
     }
