@@ -61,11 +61,18 @@ async def test_malformed_records_land_in_dlq_with_reason_and_original_bytes(
     for r in dead:
         assert header(r.headers, REASON_HEADER) == BAD[r.value].encode()
         assert header(r.headers, SOURCE_HEADER).startswith(s.topics.telemetry.encode())
-    for raw, reason in BAD.items():
-        del raw
+    for reason in BAD.values():
         assert (
             metrics.registry.get_sample_value("firstcall_bad_records_total", {"reason": reason})
             == 1
         )
     assert metrics.registry.get_sample_value("firstcall_events_total", {"type": "stats"}) == 5
     assert sum(p.events for p in procs.values()) == len(good)
+    sample = metrics.registry.get_sample_value
+    assert sample("firstcall_rebalances_total", {"event": "assigned"}) >= 1
+    assert sample("firstcall_batch_size_count") >= 1
+    lags = [
+        sample("firstcall_consumer_lag", {"topic": s.topics.telemetry, "partition": str(p)})
+        for p in range(4)
+    ]
+    assert [lag for lag in lags if lag is not None] == [0.0], "caught up on the one busy partition"
