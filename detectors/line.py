@@ -70,12 +70,14 @@ class LineCorrelator:
         self.now = 0
         self._winding: set[str] = set()
 
-    def feed(self, f: Finding) -> None:
-        """Take one finding of a session, for both of its lines."""
-        t = max(f.ts, f.detected_at)
-        if t > self.now:
-            self.now = t
-        for key in f.line_keys:
+    def feed(self, f: Finding, keys: tuple[str, ...] | None = None) -> None:
+        """Take one finding of a session, for `keys` (default: both of its lines).
+
+        Incidents already due to close are closed first, so a late finding cannot
+        join an incident that had ended.
+        """
+        self.advance(max(f.ts, f.detected_at))
+        for key in f.line_keys if keys is None else keys:
             ls = self.lines.get(key)
             if ls is None:
                 ls = self.lines[key] = LineState(_line_of(key, f))

@@ -116,3 +116,28 @@ def test_thresholds_are_configuration() -> None:
     cfg = DetectionConfig(line_min_sessions=3, line_min_classrooms=1)
     run = Run(cfg).feed(*school(6, rooms=1, down=wave(first(3), T0 + 10_001)))
     assert len(run.of("line", "open")) == 2
+
+
+def test_a_finding_after_the_rejoin_gap_does_not_join_an_incident_that_was_due_to_close() -> None:
+    from detectors.findings import Finding
+    from detectors.line import LineCorrelator
+    from monitor.records import Incident
+
+    out: list[Incident] = []
+    c = LineCorrelator(DetectionConfig(line_min_sessions=2, line_min_classrooms=1), out.append)
+
+    def f(kind: str, sid: str, ts: int, episode: str = "disconnect") -> Finding:
+        return Finding(kind, sid, "c1", "e1", "isp1", "r1", ts,  # type: ignore[arg-type]
+                       ts, episode, f"d-{sid}")
+
+    for sid in ("a", "b", "c"):
+        c.feed(f("join", sid, T0))
+    c.feed(f("episode_start", "a", T0 + 1000))
+    c.feed(f("episode_start", "b", T0 + 2000))
+    c.feed(f("episode_end", "a", T0 + 5000))  # 1 left in trouble < 2: winding down
+    # Nothing happens until a late episode start 70 s later: the incident closes first.
+    c.feed(f("episode_start", "c", T0 + 75_000))
+    states = [(i.line.get("edge") is not None, i.state) for i in out]
+    assert (True, "closed") in states
+    closed_edge = next(i for i in out if i.state == "closed" and "edge" in i.line)
+    assert closed_edge.sessions == ["a", "b"] and closed_edge.ended_at == T0 + 5000
