@@ -172,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
                                     "--quix" if args.quix else "--no-quix"])
         print("kafka phase (raw aiokafka, workers, latency, Quix) ...", file=sys.stderr)
         results["kafka"] = kafka_bench.run_phase(kargs)
-        results["kafka_report"] = kafka_bench.report(results["kafka"], ["firstcall bench", *sys.argv[2:]])
+        results["kafka_report"] = kafka_bench.report(
+            results["kafka"], ["firstcall bench", *sys.argv[2:]])
     text = report(results, sys.argv[2:] if len(sys.argv) > 2 else [])
     print(text)
     if args.write:
