@@ -11,7 +11,7 @@ episode; a new qualifying window within `line_rejoin_ms` of its end joins it.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from typing import Any
 
@@ -156,30 +156,38 @@ class LineCorrelator:
             self._maybe_wind_down(key, ls, f.ts)
 
     def _maybe_open(self, ls: LineState, f: Finding) -> None:
+        """Open a line incident if a window holding this start qualifies (linear time)."""
         cfg = self.cfg
         starts = ls.starts
         w = cfg.line_window_ms
-        for i, (t0, *_rest) in enumerate(starts):
-            if t0 < f.ts - w:
-                continue
+        lo = bisect_left(starts, (f.ts - w,))
+        per_session: dict[str, int] = {}
+        per_room: dict[str, int] = {}
+        j = lo
+        for i in range(lo, len(starts)):
+            t0 = starts[i][0]
             if t0 > f.ts:
                 break
-            sessions: dict[str, str] = {}
-            kinds: dict[str, int] = {}
-            for t, sid, room, episode in starts[i:]:
-                if t > t0 + w:
-                    break
-                if sid not in sessions:
-                    sessions[sid] = room
-                    kinds[episode] = kinds.get(episode, 0) + 1
-            n = len(sessions)
+            while j < len(starts) and starts[j][0] <= t0 + w:
+                _, sid, room, _ep = starts[j]
+                per_session[sid] = per_session.get(sid, 0) + 1
+                if per_session[sid] == 1:
+                    per_room[room] = per_room.get(room, 0) + 1
+                j += 1
+            n = len(per_session)
             active = max(len(ls.active), n)
-            rooms = len(set(sessions.values()))
             if (
                 n >= cfg.line_min_sessions
                 and n >= cfg.line_min_share * active
-                and rooms >= cfg.line_min_classrooms
+                and len(per_room) >= cfg.line_min_classrooms
             ):
+                sessions: dict[str, str] = {}
+                kinds: dict[str, int] = {}
+                for _t, sid, room, episode in starts[i:j]:
+                    if sid not in sessions:
+                        sessions[sid] = room
+                        kinds[episode] = kinds.get(episode, 0) + 1
+                rooms = len(per_room)
                 members = sorted(sessions)
                 iid = incident_id_for("line", line_id(ls.line), t0)
                 evidence = {
@@ -199,6 +207,15 @@ class LineCorrelator:
                 ls.incident = inc
                 self._emit(ls, inc, "open", None)
                 return
+            _, sid, room, _ep = starts[i]
+            left = per_session[sid] - 1
+            if left:
+                per_session[sid] = left
+            else:
+                del per_session[sid]
+                per_room[room] -= 1
+                if not per_room[room]:
+                    del per_room[room]
 
     def _grow(self, key: str, ls: LineState, inc: LineIncidentState, sid: str, f: Finding) -> None:
         changed = False
