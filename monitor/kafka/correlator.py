@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Iterable
 from typing import Any, Final
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from detectors.config import DetectionConfig
@@ -24,6 +23,7 @@ from detectors.findings import Finding
 from detectors.line import LineCorrelator
 from monitor.kafka.backoff import Backoff, retry_forever
 from monitor.kafka.output import Out, Sender, make_producer
+from monitor.kafka.rebalance import DelegatingListener
 from monitor.kafka.settings import KafkaSettings
 from monitor.kafka.wire import (
     FINDING,
@@ -149,17 +149,6 @@ class LinePartition:
         )
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: CorrelatorWorker) -> None:
-        self.owner = owner
-
-    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self.owner.on_revoked(list(revoked))
-
-    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        await self.owner.on_assigned(list(assigned))
-
-
 class CorrelatorWorker:
     """Consumer-group member on the findings topic; rebuilds a partition from its start."""
 
@@ -247,7 +236,7 @@ class CorrelatorWorker:
 
         await retry_forever(self.producer.start, retry_on=(KafkaError, OSError), on_error=failed)
         await retry_forever(self.consumer.start, retry_on=(KafkaError, OSError), on_error=failed)
-        self.consumer.subscribe([self.s.topics.findings], listener=_Listener(self))
+        self.consumer.subscribe([self.s.topics.findings], listener=DelegatingListener(self))
         self.log.info("correlator_started", topic=self.s.topics.findings)
         health = asyncio.create_task(self._health_loop(stop))
         try:

@@ -8,13 +8,14 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from monitor.kafka.backoff import Backoff, retry_forever
 from monitor.kafka.dlq import dlq_headers
 from monitor.kafka.output import Out, Sender, make_producer
 from monitor.kafka.protocols import PartitionProcessor, ProcessorFactory
+from monitor.kafka.rebalance import DelegatingListener
 from monitor.kafka.settings import KafkaSettings
 from monitor.kafka.state import StateStore
 from monitor.logging import get_logger
@@ -23,19 +24,6 @@ from monitor.telemetry import BadRecord, Event, TelemetryDecoder
 
 Clock = Callable[[], float]
 MAX_INFLIGHT_BATCHES = 2
-
-
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Flushes and commits before partitions leave; restores state when they arrive."""
-
-    def __init__(self, worker: TelemetryWorker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self.worker.on_revoked(list(revoked))
-
-    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        await self.worker.on_assigned(list(assigned))
 
 
 class TelemetryWorker:
@@ -130,7 +118,7 @@ class TelemetryWorker:
 
         await retry_forever(self.producer.start, retry_on=(KafkaError, OSError), on_error=failed)
         await retry_forever(self.consumer.start, retry_on=(KafkaError, OSError), on_error=failed)
-        self.consumer.subscribe([self.s.topics.telemetry], listener=_Listener(self))
+        self.consumer.subscribe([self.s.topics.telemetry], listener=DelegatingListener(self))
         self._set_broker(True)
         self.log.info("worker_started", topic=self.s.topics.telemetry, clock=self.s.clock)
 

@@ -24,8 +24,9 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from outreach.channels.base import SendResult
+from outreach.channels.base import OutboundMessage, SendResult
 from outreach.circuit import CircuitBreaker
+from outreach.redact import mask_phone
 from outreach.retry import RetryPolicy, retryable_status
 
 TWILIO_API: Final = "https://api.twilio.com"
@@ -209,3 +210,39 @@ class TwilioSender:
             if attempt < self.policy.max_attempts:
                 await self.sleep(self.policy.delay(attempt, self.rng))
         return SendResult("failed", retryable=True, reason=reason, attempts=attempt)
+
+
+class TwilioChannelBase:
+    """What the Twilio voice and SMS channels share: masked logs, no-number check, send."""
+
+    name: str
+
+    def __init__(self, settings: TwilioSettings, sender: TwilioSender) -> None:
+        self.settings = settings
+        self.sender = sender
+
+    def create_params(self, message: OutboundMessage) -> dict[str, Any]:
+        """Arguments for the resource's `create_async`."""
+        raise NotImplementedError
+
+    async def _create(self, client: Client, params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Hand the message to Twilio; `queued` with its SID when Twilio accepted it."""
+        logger = log.bind(
+            case_id=message.case_id, message_id=message.message_id, to=mask_phone(message.to),
+            channel=self.name,
+        )
+        if not message.to:
+            return SendResult("failed", reason="no_phone_number")
+        params = self.create_params(message)
+
+        async def create(client: Client) -> Any:
+            return await self._create(client, params)
+
+        return await self.sender.run(create, logger)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self.sender.aclose()

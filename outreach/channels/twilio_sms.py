@@ -7,22 +7,25 @@ from typing import Any
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import ChannelName, OutboundMessage, SendResult
-from outreach.channels.twilio_client import TwilioSender, TwilioSettings, with_query
-from outreach.redact import mask_phone
+from outreach.channels.base import ChannelName, OutboundMessage
+from outreach.channels.twilio_client import (
+    TwilioChannelBase,
+    TwilioSender,
+    TwilioSettings,
+    with_query,
+)
 from outreach.scripts import message_text
 
 log = structlog.get_logger(__name__)
 
 
-class TwilioSmsChannel:
+class TwilioSmsChannel(TwilioChannelBase):
     """Sends the SMS; delivery reports come back through the status callback app."""
 
     name: ChannelName = "sms"
 
     def __init__(self, settings: TwilioSettings, sender: TwilioSender | None = None) -> None:
-        self.settings = settings
-        self.sender = sender or TwilioSender(settings, retry_unknown=True)
+        super().__init__(settings, sender or TwilioSender(settings, retry_unknown=True))
 
     def create_params(self, message: OutboundMessage) -> dict[str, Any]:
         """Arguments for `messages.create_async`."""
@@ -40,20 +43,5 @@ class TwilioSmsChannel:
             params["status_callback"] = with_query(self.settings.status_callback_url, query)
         return params
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send the text; `queued` with the Message SID when Twilio accepted it."""
-        logger = log.bind(
-            case_id=message.case_id, message_id=message.message_id, to=mask_phone(message.to)
-        )
-        if not message.to:
-            return SendResult("failed", reason="no_phone_number")
-        params = self.create_params(message)
-
-        async def create(client: Client) -> Any:
-            return await client.messages.create_async(**params)
-
-        return await self.sender.run(create, logger)
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.sender.aclose()
+    async def _create(self, client: Client, params: dict[str, Any]) -> Any:
+        return await client.messages.create_async(**params)

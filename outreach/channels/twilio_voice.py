@@ -7,24 +7,27 @@ from typing import Any, Final
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import ChannelName, OutboundMessage, SendResult
-from outreach.channels.twilio_client import TwilioSender, TwilioSettings, with_query
-from outreach.redact import mask_phone
+from outreach.channels.base import ChannelName, OutboundMessage
+from outreach.channels.twilio_client import (
+    TwilioChannelBase,
+    TwilioSender,
+    TwilioSettings,
+    with_query,
+)
 from outreach.scripts import call_twiml
 
 log = structlog.get_logger(__name__)
 CALL_EVENTS: Final = ["initiated", "ringing", "answered", "completed"]
 
 
-class TwilioVoiceChannel:
+class TwilioVoiceChannel(TwilioChannelBase):
     """Places the outbound call; answers come back through the status callback app."""
 
     name: ChannelName = "call"
 
     def __init__(self, settings: TwilioSettings, sender: TwilioSender | None = None) -> None:
-        self.settings = settings
         # No blind retry after a timeout: the call may already be ringing.
-        self.sender = sender or TwilioSender(settings, retry_unknown=False)
+        super().__init__(settings, sender or TwilioSender(settings, retry_unknown=False))
 
     def callback_params(self, message: OutboundMessage) -> dict[str, str]:
         """Query parameters that tie a Twilio callback back to the case and attempt."""
@@ -58,20 +61,5 @@ class TwilioVoiceChannel:
             params["status_callback_method"] = "POST"
         return params
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Place the call; `queued` with the Call SID when Twilio accepted it."""
-        logger = log.bind(
-            case_id=message.case_id, message_id=message.message_id, to=mask_phone(message.to)
-        )
-        if not message.to:
-            return SendResult("failed", reason="no_phone_number")
-        params = self.create_params(message)
-
-        async def create(client: Client) -> Any:
-            return await client.calls.create_async(**params)
-
-        return await self.sender.run(create, logger)
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.sender.aclose()
+    async def _create(self, client: Client, params: dict[str, Any]) -> Any:
+        return await client.calls.create_async(**params)
