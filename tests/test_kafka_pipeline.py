@@ -23,6 +23,12 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(150)]
 
 
 LINE_DETECTED_TOLERANCE_MS = 2_000
+# Messy delivery: each partition's clock is its own (replay has one for all), so a
+# line incident's end may move within the lateness bound and one session whose
+# episode begins at its edge may fall on either side (telemetry.md: "the same
+# incidents ... within a few seconds").
+MESSY_END_TOLERANCE_MS = 5_000
+MESSY_EDGE_SESSIONS = 1
 
 
 def incident_view(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -145,6 +151,12 @@ def assert_same(
     for iid, want in want_lines.items():
         got = got_lines[iid]
         assert abs(got.pop("detected_at") - want.pop("detected_at")) <= LINE_DETECTED_TOLERANCE_MS
+        if not exact_outreach:  # messy delivery: the same incident within the lateness
+            got_end, want_end = got.pop("ended_at", None), want.pop("ended_at", None)
+            assert (got_end is None) == (want_end is None), iid
+            assert abs((got_end or 0) - (want_end or 0)) <= MESSY_END_TOLERANCE_MS, iid
+            got_s, want_s = set(got.pop("sessions", [])), set(want.pop("sessions", []))
+            assert len(got_s ^ want_s) <= MESSY_EDGE_SESSIONS, (iid, got_s ^ want_s)
         assert got == want, iid
 
 
