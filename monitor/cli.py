@@ -12,11 +12,14 @@ FirstCall watches live-class telemetry and reaches a family seconds after their
 child's class starts to stutter or drops, before they have to call support.
 
 common jobs:
-  firstcall demo                    a simulated school, live, on this machine
-  firstcall simulate -o day.jsonl   write a simulated school day (plus ground truth)
-  firstcall replay day.jsonl        backtest: incidents and outreach decisions of a recording
-  firstcall worker                  Kafka consumer-group worker (production)
-  firstcall bench                   throughput and memory benchmarks
+  firstcall demo                      a simulated school, live, with the agent console
+  firstcall simulate --out day.jsonl  write a simulated school day (plus ground truth)
+  firstcall replay day.jsonl          backtest: incidents and outreach decisions of a recording
+  firstcall config check              is this configuration (file + env) valid?
+  firstcall bench                     throughput, memory and latency benchmarks
+
+production: firstcall db upgrade; firstcall worker; firstcall correlator;
+            firstcall outreach; firstcall serve (each with --help)
 
 Settings come from --config FILE (TOML/JSON), FIRSTCALL_* environment variables
 and --set KEY=VALUE, in rising order of precedence.
@@ -53,8 +56,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def build_parser(available_only: bool = True) -> argparse.ArgumentParser:
-    """The argument parser with every subcommand whose module is installed."""
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="firstcall", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -62,12 +65,7 @@ def build_parser(available_only: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, add, run, help_text) in SUBCOMMANDS.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if available_only and exc.name and exc.name.startswith(module.split(".")[0]):
-                continue
-            raise
+        mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_text, description=help_text)
         getattr(mod, add)(p)
         p.set_defaults(_run=getattr(mod, run))

@@ -311,4 +311,4 @@ def test_firstcall_accepts_the_arguments_compose_gives(name: str) -> None:
     if command[0] in PENDING_COMMANDS:
         return
     assert command[0] in SUBCOMMANDS, f"firstcall has no subcommand {command[0]}"
-    build_parser(available_only=False).parse_args(command)
+    build_parser().parse_args(command)

@@ -313,7 +313,7 @@ def test_firstcall_accepts_the_arguments_the_deployment_gives(workload: dict[str
         if args[0] in PENDING_COMMANDS:
             continue
         assert args[0] in SUBCOMMANDS, f"firstcall has no subcommand {args[0]}"
-        build_parser(available_only=False).parse_args(args)
+        build_parser().parse_args(args)
 
 
 def test_config_map_holds_no_secret() -> None:
