@@ -1,12 +1,14 @@
 #!/bin/sh
 # Debian packages the test suite drives: Chromium + ChromeDriver (agent console in a
-# real browser) and Prometheus' promtool (alert rules). Installed only when missing
+# real browser), a CJK font for its screenshots, and Prometheus' promtool (alert rules). Installed only when missing
 # and only where we may (root with apt-get); otherwise the tests that need them say so.
 set -u
 need=""
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+# Mandarin is the default script language: let the browser screenshots show it.
+[ -d /usr/share/fonts/opentype/noto ] || need="$need fonts-noto-cjk"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing Debian packages:$need"
