@@ -194,11 +194,12 @@ def test_outreach_probes_the_port_its_command_serves_probes_on() -> None:
 
 
 def test_serve_probes_paths_the_web_app_serves() -> None:
-    source = (ROOT / "monitor" / "web" / "app.py").read_text()
+    web = ROOT / "monitor" / "web"
+    source = (web / "app.py").read_text() + (web / "serve.py").read_text()
     c = app_container(named("Deployment", "firstcall-serve"))
     for probe in ("livenessProbe", "readinessProbe"):
         path = c[probe]["httpGet"]["path"]
-        assert f'Route("{path}"' in source, f"{probe}: monitor/web/app.py has no route {path}"
+        assert f'Route("{path}"' in source, f"{probe}: the served app has no route {path}"
     readiness = "/readyz" if 'Route("/readyz"' in source else "/healthz"
     assert c["readinessProbe"]["httpGet"]["path"] == readiness
 

@@ -16,14 +16,17 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from monitor.kafka.backoff import Backoff
 from monitor.records import decode_record
 from monitor.settings import ConfigError, load_settings
 from monitor.web.app import create_app
@@ -63,7 +66,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default=None)
 
 
-async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str) -> None:
+@dataclass
+class FollowState:
+    """Whether the desk is following Kafka right now (what /readyz reports)."""
+
+    needed: bool = False
+    ready: bool = False
+
+
+async def follow_kafka_forever(desk: Desk, ring: TelemetryRing, bootstrap: str,
+                               state: FollowState, backoff: Backoff | None = None) -> None:
+    """Follow Kafka; when the broker is away, say so, wait with backoff and follow again."""
+    from aiokafka.errors import KafkaError
+
+    b = backoff or Backoff(base=0.5, cap=15.0)
+    state.needed = True
+
+    def ready() -> None:
+        state.ready = True
+        b.reset()
+        log.info("desk_following_kafka", bootstrap=bootstrap)
+
+    while True:
+        try:
+            await follow_kafka(desk, ring, bootstrap, on_ready=ready)
+        except (KafkaError, OSError) as exc:
+            state.ready = False
+            delay = b.next_delay()
+            log.warning("desk_kafka_unavailable", bootstrap=bootstrap, error=str(exc),
+                        retry_in_s=round(delay, 1))
+            await asyncio.sleep(delay)
+
+
+def readiness_route(state: FollowState) -> Route:
+    """/readyz: 200 while the desk follows Kafka (or needs none), 503 while it cannot."""
+
+    async def readyz(_request: Request) -> Response:
+        ok = state.ready or not state.needed
+        return JSONResponse({"ready": ok, "kafka": state.ready if state.needed else None},
+                            status_code=200 if ok else 503)
+
+    return Route("/readyz", readyz)
+
+
+async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
+                       on_ready: Callable[[], None] = lambda: None) -> None:
     """Apply incident/outreach records to the desk and feed the ring, until cancelled."""
     from aiokafka import AIOKafkaConsumer
 
@@ -75,8 +122,14 @@ async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str) -> None:
                                auto_offset_reset="earliest")
     telemetry = AIOKafkaConsumer(topics.telemetry, bootstrap_servers=bootstrap,
                                  group_id="firstcall-desk-charts", auto_offset_reset="latest")
-    await records.start()
-    await telemetry.start()
+    try:
+        await records.start()
+        await telemetry.start()
+    except BaseException:
+        await records.stop()
+        await telemetry.stop()
+        raise
+    on_ready()
 
     async def charts() -> None:
         while True:
@@ -164,11 +217,14 @@ async def build(args: argparse.Namespace, opts: Options) -> tuple[
 async def serve(args: argparse.Namespace, opts: Options) -> None:
     """Serve until SIGTERM/SIGINT."""
     engine, desk, ring, routes = await build(args, opts)
-    app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000, extra_routes=routes)
+    follow = FollowState()
+    app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000,
+                     extra_routes=[*routes, readiness_route(follow)])
     server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
                                            log_level="warning", lifespan="on"))
     background = [asyncio.create_task(
-        follow_kafka(desk, ring, opts.bootstrap) if opts.bootstrap else tick_forever(desk))]
+        follow_kafka_forever(desk, ring, opts.bootstrap, follow) if opts.bootstrap
+        else tick_forever(desk))]
     log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
              twilio=opts.twilio is not None)
     try:
