@@ -22,6 +22,7 @@ from detectors.config import DetectionConfig
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
 from monitor.kafka.backoff import Backoff, retry_forever
+from monitor.kafka.health import broker_health_loop
 from monitor.kafka.output import Out, Sender, make_producer
 from monitor.kafka.rebalance import DelegatingListener
 from monitor.kafka.settings import KafkaSettings
@@ -286,17 +287,7 @@ class CorrelatorWorker:
         return n
 
     async def _health_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(self.consumer.topics(), timeout=3)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                if self.broker_ok:
-                    self.log.warning("broker_health_check_failed", error=repr(exc))
-                self.metrics.broker_errors.labels("health").inc()
-                self._set_broker(False)
-            else:
-                self._set_broker(True)
-            await asyncio.sleep(2)
+        await broker_health_loop(self, stop)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         backoff = Backoff(cap=2.0)

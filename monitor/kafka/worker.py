@@ -13,6 +13,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from monitor.kafka.backoff import Backoff, retry_forever
 from monitor.kafka.dlq import dlq_headers
+from monitor.kafka.health import broker_health_loop
 from monitor.kafka.output import Out, Sender, make_producer
 from monitor.kafka.protocols import PartitionProcessor, ProcessorFactory
 from monitor.kafka.rebalance import DelegatingListener
@@ -421,17 +422,7 @@ class TelemetryWorker:
                 self.metrics.consumer_lag.labels(topic, str(p)).set(max(0, high - nxt))
 
     async def _health_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(self.consumer.topics(), timeout=3)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                if self.broker_ok:
-                    self.log.warning("broker_health_check_failed", error=repr(exc))
-                self.metrics.broker_errors.labels("health").inc()
-                self._set_broker(False)
-            else:
-                self._set_broker(True)
-            await asyncio.sleep(2)
+        await broker_health_loop(self, stop)
 
 
 def _by_partition(batch: dict[TopicPartition, list[Any]]) -> dict[int, list[Any]]:

@@ -8,7 +8,7 @@ next channel from what the family's side did (or did not do), with a named reaso
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from outreach.decision import DO_NOT_CONTACT, QUIET_HOURS, RATE_LIMITED
 
@@ -33,20 +33,7 @@ Signal = Literal[
 ]
 StepAction = Literal["wait", "call", "sms", "agent_queue", "done"]
 
-SIGNALS: Final[tuple[Signal, ...]] = (
-    "delivered",
-    "fine",
-    "help",
-    "answered",
-    "timeout",
-    "no_answer",
-    "busy",
-    "canceled",
-    "machine",
-    "failed",
-    "undelivered",
-    "send_failed",
-)
+SIGNALS: Final[tuple[Signal, ...]] = get_args(Signal)
 
 # Named reasons of the steps (labels of the fallback metric).
 FAMILY_SAYS_FINE: Final = "family_says_fine"
