@@ -23,7 +23,6 @@ from outreach.cases.db import open_database
 from outreach.channels.base import ChannelName, OutboundMessage, SendResult
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_voice import TwilioVoiceChannel
-from outreach.desk_models import ensure_desk_tables
 from outreach.twilio_standin import TwilioStandIn
 
 TEACHERS = ("Ms. Berg", "Mr. Lund", "Ms. Dahl", "Mr. Haugen", "Ms. Strand", "Mr. Moe")
@@ -117,7 +116,6 @@ async def start_web(args: argparse.Namespace, start_ms: int) -> DemoWeb:
     db = args.dir / "demo.db"
     db.unlink(missing_ok=True)
     engine = await open_database(str(db))
-    await ensure_desk_tables(engine)
     clock = SimClock(start_ms)
     users = UserStore(engine, clock)
     agent_token = await users.add("demo-agent", "agent")

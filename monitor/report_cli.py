@@ -12,7 +12,6 @@ from pathlib import Path
 from monitor.reports import GROUPS, build_report, csv_text, parse_since, table_text
 from outreach.cases.db import DEFAULT_DSN, open_database
 from outreach.clock import now_ms
-from outreach.desk_models import ensure_desk_tables
 
 DB_ENV = "FIRSTCALL_DB"
 
@@ -34,7 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def _build(args: argparse.Namespace, since: int, until: int | None, now: int) -> str:
     engine = await open_database(args.db)
     try:
-        await ensure_desk_tables(engine)
         rows = await build_report(engine, args.by, since, now, until)
     finally:
         await engine.dispose()

@@ -9,7 +9,6 @@ import sys
 
 from monitor.web.users import ROLES, UserStore
 from outreach.cases.db import DEFAULT_DSN, open_database
-from outreach.desk_models import ensure_desk_tables
 
 DB_ENV = "FIRSTCALL_DB"
 
@@ -32,7 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def _run(args: argparse.Namespace) -> int:
     engine = await open_database(args.db)
     try:
-        await ensure_desk_tables(engine)
         users = UserStore(engine)
         if args.user_command == "add":
             try:

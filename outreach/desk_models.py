@@ -1,13 +1,12 @@
 """Tables of the support desk: the call queue, session context of cases, console users.
 
-Kept apart from the case store's Alembic-migrated tables (same database, own
-MetaData, created with `CREATE TABLE IF NOT EXISTS` by :func:`ensure_desk_tables`).
+Same database as the case store, own MetaData; created by the Alembic migrations
+(revision `0002_desk_tables`, `firstcall db upgrade`), like every other table.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 desk_metadata = sa.MetaData()
 
@@ -52,8 +51,3 @@ web_users = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
 )
 
-
-async def ensure_desk_tables(engine: AsyncEngine) -> None:
-    """Create the desk tables if they are missing (idempotent)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(desk_metadata.create_all, checkfirst=True)

@@ -26,7 +26,6 @@ from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
 from outreach.chat import ChatGateway, Outbox
 from outreach.decision import PolicyConfig
-from outreach.desk_models import ensure_desk_tables
 from outreach.directory import DirectoryStore
 from outreach.live import LiveConfig, LiveOutreach
 from outreach.live_kafka import DEFAULT_GROUP, KafkaOutreach
@@ -121,7 +120,6 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
     async with AsyncExitStack() as stack:
         engine = await open_database(opts.db)
         stack.push_async_callback(engine.dispose)
-        await ensure_desk_tables(engine)
         cases, metrics = CaseStore(engine), OutreachMetrics.create()
         sink = KafkaOutcomeSink.connect(settings.bootstrap, settings.topics.outcomes)
         await sink.start()

@@ -21,7 +21,6 @@ from monitor.web.live import LiveDesk, LiveOptions, SimClock
 from monitor.web.users import UserStore
 from outreach.cases.db import make_engine, upgrade
 from outreach.channels.base import ChannelName, OutboundMessage, SendResult
-from outreach.desk_models import ensure_desk_tables
 
 T0 = 1_767_258_000_000  # 2026-01-01 09:00 UTC
 LESSON_END = T0 + 40 * 60_000
@@ -122,7 +121,6 @@ async def scripted_desk(tmp_path: Path, engine: AsyncEngine | None = None) -> As
     if engine is None:
         engine = make_engine(str(tmp_path / "desk.db"))
         await upgrade(engine)
-    await ensure_desk_tables(engine)
     calls = Phones()
     live = LiveDesk(engine, SimClock(T0),
                     LiveOptions(call_channel=calls, phone_of=phone_of))

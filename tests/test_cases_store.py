@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.records import Incident, case_id_for
 from outreach.cases import CaseStore, Refusal, db_cli, make_engine, upgrade
-from outreach.cases.models import metadata
+from outreach.cases.db import head_revision
+from outreach.cases.schema import SCHEMA
 from tests.casedb import PG_DSN, case_engine, drop_schema, postgres_schema  # noqa: F401
 
 POLICY = {"hold_off_s": 20, "quiet_hours": ["21:00", "08:00"], "version": 3}
@@ -50,7 +51,7 @@ def clock(start: int = 2_000_000) -> Any:
 
 async def test_migrations_match_the_models(case_engine: AsyncEngine) -> None:  # noqa: F811
     def diff(conn: Connection) -> list[Any]:
-        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+        return list(compare_metadata(MigrationContext.configure(conn), list(SCHEMA)))
 
     async with case_engine.connect() as conn:
         assert await conn.run_sync(diff) == []
@@ -172,7 +173,7 @@ def test_db_upgrade_cli(tmp_path: Path) -> None:
         tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
         version = conn.execute("select version_num from alembic_version").fetchone()
     assert {"cases", "case_events", "chat_outbox", "students", "guardians"} <= tables
-    assert version == ("0001",)
+    assert version == (head_revision(),)
     assert db_cli.run(parser.parse_args(["upgrade", "--db", str(path)])) == 0  # idempotent
 
 
@@ -182,7 +183,7 @@ async def test_concurrent_upgrades_of_a_fresh_database(tmp_path: Path) -> None:
         await asyncio.gather(*(upgrade(e) for e in engines))
         async with engines[0].connect() as conn:
             version = (await conn.exec_driver_sql("select version_num from alembic_version")).all()
-        assert [tuple(r) for r in version] == [("0001",)]
+        assert [tuple(r) for r in version] == [(head_revision(),)]
     finally:
         for e in engines:
             await e.dispose()

@@ -7,7 +7,6 @@ from pathlib import Path
 from monitor.records import Incident, Outreach
 from monitor.web.live import LiveDesk, SimClock
 from outreach.cases.db import make_engine, upgrade
-from outreach.desk_models import ensure_desk_tables
 from tests.desk_scenario import T0, scripted_desk
 
 
@@ -52,7 +51,6 @@ async def test_a_lag_that_outlives_the_chat_goes_to_the_queue_and_a_failed_call_
 async def test_a_recovered_case_nobody_took_is_closed_after_the_grace(tmp_path: Path) -> None:
     engine = make_engine(str(tmp_path / "d.db"))
     await upgrade(engine)
-    await ensure_desk_tables(engine)
     live = LiveDesk(engine, SimClock(T0))
     desk = live.desk
     await desk.apply(incident("lag", "open", "lag-r1"))
@@ -71,7 +69,6 @@ async def test_a_recovered_case_nobody_took_is_closed_after_the_grace(tmp_path: 
 async def test_a_flapping_that_begins_with_a_disconnect_joins_its_case(tmp_path: Path) -> None:
     engine = make_engine(str(tmp_path / "d.db"))
     await upgrade(engine)
-    await ensure_desk_tables(engine)
     desk = LiveDesk(engine, SimClock(T0)).desk
     await desk.apply(incident("disconnect", "open", "disconnect-same"))
     await desk.apply(incident("flapping", "open", "flapping-same"))
@@ -92,7 +89,6 @@ async def test_a_flapping_that_begins_with_a_disconnect_joins_its_case(tmp_path:
 async def test_suppressed_calls_are_counted_by_reason(tmp_path: Path) -> None:
     engine = make_engine(str(tmp_path / "d.db"))
     await upgrade(engine)
-    await ensure_desk_tables(engine)
     desk = LiveDesk(engine, SimClock(T0)).desk
     await desk.apply(incident("lag", "open", "lag-s1"))
     await desk.apply(Outreach("lag-s1", "case-s1", "s9", "stu-9", "none",
@@ -107,7 +103,6 @@ async def test_suppressed_calls_are_counted_by_reason(tmp_path: Path) -> None:
 async def test_beside_the_live_outreach_process_the_desk_only_watches(tmp_path: Path) -> None:
     engine = make_engine(str(tmp_path / "d.db"))
     await upgrade(engine)
-    await ensure_desk_tables(engine)
     live = LiveDesk(engine, SimClock(T0))
     desk = live.desk
     desk.owns_cases = False

@@ -18,7 +18,6 @@ from outreach.channels.twilio_callbacks import CallbackEvent, MenuChoice, classi
 from outreach.chat.gateway import ChatReply
 from outreach.chat.intents import intent_of
 from outreach.decision import PolicyConfig
-from outreach.desk_models import ensure_desk_tables
 from outreach.live_kafka import KafkaOutreach
 from outreach.policy import OutreachPolicy
 from outreach.queue_db import QueueStore
@@ -409,7 +408,6 @@ async def test_phone_numbers_never_reach_the_logs(h: Harness) -> None:
 
 
 async def test_a_case_an_agent_holds_ends_with_the_agent_outcome(h: Harness) -> None:
-    await ensure_desk_tables(h.engine)
     queue = QueueStore(h.engine, h.cases)
     h.runner.queue = queue
     inc = incident(1)
@@ -432,7 +430,6 @@ async def test_a_case_an_agent_holds_ends_with_the_agent_outcome(h: Harness) -> 
 
 
 async def test_lesson_minutes_lost_stop_at_the_end_of_the_lesson(h: Harness) -> None:
-    await ensure_desk_tables(h.engine)
     queue = QueueStore(h.engine, h.cases)
     h.runner.queue = queue
     inc = incident(1)  # 60 s without class, but the lesson ended after 30 s

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.records import Incident
 from outreach.cases import CaseStore, Refusal
-from outreach.desk_models import ensure_desk_tables
 from outreach.queue_db import QueueStore
 from tests.casedb import case_engine  # noqa: F401
 
@@ -23,7 +22,6 @@ def incident(iid: str = "lag-q1", student: str = "stu-1", ended_at: int | None =
 
 async def queued(engine: AsyncEngine, iid: str = "lag-q1", student: str = "stu-1") -> tuple[
         QueueStore, str]:
-    await ensure_desk_tables(engine)
     store = CaseStore(engine, lambda: T + 60_000)
     queue = QueueStore(engine, store, lambda: T + 60_000)
     case = await store.record_incident(incident(iid, student), {})

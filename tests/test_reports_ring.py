@@ -11,7 +11,6 @@ from monitor.reports import build_report, parse_since
 from monitor.web.ring import TelemetryRing
 from outreach.cases import CaseStore
 from outreach.cases.db import make_engine, upgrade
-from outreach.desk_models import ensure_desk_tables
 from outreach.queue_db import QueueStore
 from tests.desk_scenario import T0, batch_at, join, stats
 
@@ -43,7 +42,6 @@ async def test_minutes_lost_stop_at_the_lesson_end_and_line_incidents_only_count
         tmp_path: Path) -> None:
     engine = make_engine(str(tmp_path / "r.db"))
     await upgrade(engine)
-    await ensure_desk_tables(engine)
     store = CaseStore(engine, lambda: NOW)
     queue = QueueStore(engine, store, lambda: NOW)
     for inc, ctx in (

@@ -38,7 +38,6 @@ from outreach.cases.db import open_database
 from outreach.cases.store import CaseStore
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.clock import now_ms
-from outreach.desk_models import ensure_desk_tables
 from outreach.queue import DEFAULT_SLA_MS
 from outreach.queue_db import QueueStore
 
@@ -202,7 +201,6 @@ async def build(args: argparse.Namespace, opts: Options) -> tuple[
         AsyncEngine, Desk, TelemetryRing, list[BaseRoute]]:
     """Open the database and assemble the desk on the wall clock (with Twilio if configured)."""
     engine = await open_database(opts.dsn)
-    await ensure_desk_tables(engine)
     store = CaseStore(engine, now_ms)
     ring = TelemetryRing()
     desk = Desk(store, QueueStore(engine, store, now_ms), ring, now_ms,
