@@ -163,7 +163,7 @@ class ServiceSection(_Section):
     env_names: ClassVar[dict[str, str]] = {
         "group": "OUTREACH_GROUP", "callback_host": "CALLBACK_HOST",
         "callback_port": "CALLBACK_PORT", "public_base_url": "PUBLIC_BASE_URL",
-        "page_url": "PAGE_URL",
+        "page_url": "PAGE_URL", "sms_reply_path": "SMS_REPLY_PATH",
     }
     group: str = Field("firstcall-outreach", description="consumer group of the service")
     callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
@@ -173,6 +173,9 @@ class ServiceSection(_Section):
 
 
 class ProbeSection(_Section):
+    sms_reply_path: str = Field("/twilio/sms", pattern="^/",
+                                description="path of the incoming-SMS webhook (families' "
+                                "replies) on the callback app; Twilio posts to public URL + path")
     """Metrics and health endpoints of workers (/metrics, /healthz, /readyz)."""
 
     env_prefix: ClassVar[str] = "PROBE_"

@@ -14,6 +14,7 @@ ALREADY_CONTACTED: Final = "already_contacted"
 QUIET_HOURS: Final = "quiet_hours"
 RATE_LIMITED: Final = "rate_limited"
 DO_NOT_CONTACT: Final = "do_not_contact"
+SMS_OPTED_OUT: Final = "sms_opted_out"  # the family answered STOP: phone or chat instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class FamilyPrefs:
     quiet_end: str | None = None
     do_not_call: bool = False
     preferred_channel: str | None = None  # "call" | "sms" | "chat"
+    sms_opted_out: bool = False  # a guardian replied STOP to our SMS
 
 
 @dataclass(frozen=True, slots=True)

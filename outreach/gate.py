@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from outreach.decision import Decision, DecisionContext, FamilyPrefs, PolicyConfig
+from outreach.decision import SMS_OPTED_OUT, Decision, DecisionContext, FamilyPrefs, PolicyConfig
 from outreach.stages.channel_choice import choose_channel
 from outreach.stages.quiet_hours import quiet_hours
 from outreach.stages.rate_limit import rate_limit
@@ -24,7 +24,7 @@ def gate(
     ctx: DecisionContext,
     cfg: PolicyConfig,
 ) -> Decision:
-    """The decision after the family stages: unchanged, moved to SMS, or suppressed (named)."""
+    """The decision after the family stages: unchanged, moved to SMS or call, or suppressed."""
     if decision.action not in ("call", "sms"):
         return decision
     for stage in FAMILY_STAGES:
@@ -32,7 +32,7 @@ def gate(
         if d is not None:
             return d
     chosen = choose_channel(ctx, cfg)
-    if chosen.action == "none":
+    if chosen.action == "none" or chosen.reason == SMS_OPTED_OUT:
         return chosen
     return Decision(chosen.action, decision.reason)
 

@@ -39,7 +39,7 @@ from outreach.live_signals import Letter, Mailbox, callback_signal, reply_signal
 from outreach.metrics import OutreachMetrics
 from outreach.outcome_rules import facts_from, outcome_for
 from outreach.outcome_sink import OutcomeSink
-from outreach.stages.retry_fallback import Reach
+from outreach.stages.retry_fallback import Reach, Signal, next_step
 
 log = structlog.get_logger(__name__)
 __all__ = ["AgentQueue", "LiveConfig", "LiveOutreach", "Pager"]
@@ -242,6 +242,14 @@ class LiveOutreach:
         posted = self.mailbox.post(event.case_id, Letter(event.message_id, signal))
         if not posted and signal == "help":
             await self._escalate(event.case_id, "family_asked_for_help")
+
+    async def family_signal(self, case_id: str, signal: Signal) -> None:
+        """The family answered outside the chat (an SMS): to the case's chain, else queue it."""
+        if self.mailbox.post(case_id, Letter(None, signal)):
+            return
+        step = next_step("sms", signal, Reach())  # no chain: the step the family's answer asks
+        if step.action == "agent_queue":
+            await self._escalate(case_id, step.reason)
 
     async def on_reply(self, reply: ChatReply) -> None:
         """A chat reply: onto the case (resolving or queueing it), then to its chain."""

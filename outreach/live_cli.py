@@ -18,6 +18,7 @@ import signal
 from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.logging import configure
 from outreach.cases.db import DEFAULT_DSN
+from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
 from outreach.live import LiveConfig
 from outreach.live_chain import Waits
 from outreach.live_kafka import DEFAULT_GROUP
@@ -66,6 +67,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=env("FIRSTCALL_PUBLIC_BASE_URL"),
         help="the URL Twilio reaches the callback app at (behind a proxy)",
     )
+    p.add_argument(
+        "--sms-reply-path",
+        default=env("FIRSTCALL_SMS_REPLY_PATH", DEFAULT_SMS_PATH),
+        help="path of the incoming-SMS webhook on the callback app (Twilio number's "
+        "'A message comes in' URL: public URL + this path)",
+    )
     p.add_argument("--chat-host", default=env("FIRSTCALL_CHAT_HOST", "0.0.0.0"))
     p.add_argument("--chat-port", type=int, default=int(env("FIRSTCALL_CHAT_PORT", "8765")))
     p.add_argument(
@@ -103,7 +110,8 @@ def options_from(args: argparse.Namespace) -> tuple[KafkaSettings, ServiceOption
     opts = ServiceOptions(
         db=args.db, group=args.group, decide=args.decide, live=LiveConfig(waits),
         callback_host=args.callback_host, callback_port=args.callback_port,
-        public_url=args.public_url, twilio=twilio_from_env(base.rstrip("/")),
+        public_url=args.public_url, sms_reply_path=args.sms_reply_path,
+        twilio=twilio_from_env(base.rstrip("/")),
         chat_host=args.chat_host, chat_port=args.chat_port,
         chat_secret=secret.encode() if secret else None, page_url=args.page_url,
         probe_host=args.probe_host, probe_port=args.probe_port,

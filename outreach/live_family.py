@@ -8,6 +8,7 @@ limits hold across worker partitions and restarts), under the policy frozen on t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -20,6 +21,7 @@ from outreach.decision import Decision, DecisionContext, FamilyPrefs, PolicyConf
 from outreach.directory import DirectoryStore, Student, family_prefs
 from outreach.dispatch import reachable_guardian
 from outreach.gate import gate, phone_context
+from outreach.sms_optouts import SmsOptOuts
 from outreach.stages.quiet_hours import in_quiet_hours
 from outreach.stages.retry_fallback import Reach
 
@@ -39,10 +41,14 @@ class FamilyCheck:
         self.cases = cases
         self.directory = directory
         self.wall = wall
+        self.opt_outs = SmsOptOuts(cases.engine)
 
     async def _family(self, student_id: str) -> tuple[Student | None, FamilyPrefs | None]:
         student = await self.directory.get(student_id)
-        return student, None if student is None else family_prefs(student)
+        if student is None:
+            return None, None
+        stopped = await self.opt_outs.opted_out(g.phone for g in student.guardians)
+        return student, replace(family_prefs(student), sms_opted_out=bool(stopped))
 
     async def _calls(self, student_id: str, room: str | None, prefs: FamilyPrefs | None) -> Any:
         tz = prefs.time_zone if prefs is not None else "UTC"
@@ -86,4 +92,5 @@ class FamilyCheck:
             calls_left=min(cfg.max_calls_per_lesson - lesson, cfg.max_calls_per_day - day),
             notice_only=covered,
             incident_closed=closed or ended,
+            sms_opted_out=prefs is not None and prefs.sms_opted_out,
         )

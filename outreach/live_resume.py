@@ -11,6 +11,7 @@ from outreach.cases.store import CaseEvent
 from outreach.channels.base import ChannelName
 from outreach.channels.twilio_callbacks import CallbackEvent, CallbackKind, MenuChoice
 from outreach.live_signals import callback_signal, reply_signal
+from outreach.sms_intents import sms_signal
 from outreach.stages.retry_fallback import Signal
 
 CALLBACK_KINDS: dict[str, tuple[str, CallbackKind]] = {
@@ -52,6 +53,8 @@ def _signal(e: CaseEvent, message_id: str) -> Signal | None:
     d: dict[str, Any] = e.data
     if e.kind == "chat_reply":
         return reply_signal(d.get("intent", "unknown"))
+    if e.kind == "sms_reply":
+        return sms_signal(str(d.get("intent", "")))
     if d.get("message_id") != message_id:
         return None
     if e.kind == "menu_choice":

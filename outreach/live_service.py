@@ -21,6 +21,7 @@ from outreach.channels.base import Channel, ChannelName
 from outreach.channels.chat import ChatChannel
 from outreach.channels.twilio_callbacks import create_app, timeline_sink
 from outreach.channels.twilio_client import TwilioSettings
+from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
 from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
@@ -33,6 +34,7 @@ from outreach.metrics import OutreachMetrics
 from outreach.outcomes_kafka import KafkaOutcomeSink
 from outreach.policy import OutreachPolicy
 from outreach.queue_db import QueueStore
+from outreach.sms_replies import SmsReplies
 
 log = structlog.get_logger(__name__)  # a lazy proxy: follows `configure()` made later
 
@@ -49,6 +51,7 @@ class ServiceOptions:
     callback_host: str = "127.0.0.1"
     callback_port: int = 8090
     public_url: str | None = None
+    sms_reply_path: str = DEFAULT_SMS_PATH
     twilio: TwilioSettings | None = None
     chat_host: str = "127.0.0.1"
     chat_port: int = 8765
@@ -94,8 +97,9 @@ class Service:
 async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: LiveOutreach) -> str:
     token = opts.twilio.auth_token if opts.twilio is not None else ""
     app = create_app(
-        token, timeline_sink(runner.cases, runner.on_callback), public_base_url=opts.public_url
-    )
+        token, timeline_sink(runner.cases, runner.on_callback), public_base_url=opts.public_url,
+        on_sms=SmsReplies(runner.cases, runner, runner.metrics), sms_path=opts.sms_reply_path,
+    )  # fmt: skip
     server = uvicorn.Server(
         uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")
     )

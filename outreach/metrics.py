@@ -20,6 +20,7 @@ class OutreachMetrics:
     minutes_lost: Counter
     pages: Counter
     duplicates: Counter
+    sms_replies: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
@@ -75,6 +76,13 @@ class OutreachMetrics:
                 "Records not acted on: redelivered (incident, outreach) or a decision whose "
                 "incident never came (orphan).",
                 ["record"],
+                registry=reg,
+            ),
+            sms_replies=Counter(
+                "firstcall_outreach_sms_replies",
+                "SMS from families, by intent and what was done (queued, resolved, follow_up, "
+                "recorded, opted_out, opted_in, no_case, unknown_sender, duplicate).",
+                ["intent", "result"],
                 registry=reg,
             ),
         )

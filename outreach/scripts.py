@@ -112,6 +112,21 @@ REPLY_HINT: Final[dict[Language, str]] = {
     "en": 'Reply "please help" if you would like help, or "it is fine now" if it works again.',
 }
 
+# Our answer to a family's SMS reply, by what they asked for (no answer to STOP / START:
+# Twilio sends its own confirmation).
+SMS_REPLY: Final[dict[Language, dict[str, str]]] = {
+    "zh-CN": {
+        "callback_requested": "好的，技术人员会尽快给您回电话。",
+        "solved": "太好了，谢谢您告诉我们！祝孩子上课顺利。",
+        "unclear": "收到您的消息，技术人员会尽快看一下并联系您。",
+    },
+    "en": {
+        "callback_requested": "Thank you. A technician will call you back soon.",
+        "solved": "Wonderful, thank you for letting us know! Enjoy the class.",
+        "unclear": "Thank you for your message. A technician will read it and get back to you.",
+    },
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Script:
@@ -151,6 +166,11 @@ def message_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGU
         return script.text
     sep = "" if script.language == "zh-CN" else " "
     return script.text + sep + REPLY_HINT[script.language]
+
+
+def sms_reply_text(intent: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """The short, kind answer to an SMS reply of this intent; None when we do not answer."""
+    return SMS_REPLY[language_of(language)].get(intent)
 
 
 def _say(node: VoiceResponse | Gather, text: str, lang: Language) -> None:

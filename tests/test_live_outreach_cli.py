@@ -7,7 +7,9 @@ import asyncio
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
+from twilio.request_validator import RequestValidator
 
 from monitor.cli import build_parser
 from monitor.records import Incident, Outreach, case_id_for, encode
@@ -38,12 +40,14 @@ def test_twilio_and_the_callback_url_come_from_the_deployment_env(
     monkeypatch.setenv("FIRSTCALL_TWILIO_FROM_NUMBER", "+14155550100")
     monkeypatch.setenv("FIRSTCALL_PUBLIC_BASE_URL", "https://firstcall.example.org/")
     monkeypatch.setenv("FIRSTCALL_CHAT_SECRET", "s3cret")
+    monkeypatch.setenv("FIRSTCALL_SMS_REPLY_PATH", "/in/sms")
     settings, opts = options_from(
         parse("--db", "x.db", "--topic-prefix", "p.", "--chat-wait-s", "30")
     )
     assert opts.twilio is not None and opts.twilio.account_sid == "AC1"
     assert opts.twilio.status_callback_url == "https://firstcall.example.org/twilio/status"
     assert opts.chat_secret == b"s3cret" and opts.live.waits.chat_s == 30
+    assert opts.sms_reply_path == "/in/sms"
     assert settings.topics.incidents == "p.support.incidents" and opts.db == "x.db"
 
 
@@ -102,6 +106,14 @@ async def test_the_service_calls_and_publishes_the_outcome(
                     await asyncio.sleep(0.05)
             await produce(kafka_bootstrap, s.topics.incidents, [(b"sess-1", encode(closed))])
             records = values(await collect(kafka_bootstrap, s.topics.outcomes, until=2))
+            # Families' SMS replies come in, signed, on the same callback app.
+            url = f"{service.callback_url}/twilio/sms"
+            form = {"From": "+14155550199", "Body": "1", "MessageSid": "SM1"}
+            signed = RequestValidator(standin.auth_token).compute_signature(url, form)
+            async with httpx.AsyncClient() as client:
+                ok = await client.post(url, data=form, headers={"X-Twilio-Signature": signed})
+                forged = await client.post(url, data=form, headers={"X-Twilio-Signature": "x"})
+            assert (ok.status_code, forged.status_code) == (200, 403)
             stop.set()
             await feed
     [outcome] = [r for r in records if r["record"] == "outcome"]

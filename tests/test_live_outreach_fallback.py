@@ -55,7 +55,7 @@ def test_the_call_budget_does_not_stop_the_sms_after_a_missed_call() -> None:
     assert next_step("call", "no_answer", Reach(quiet_hours=True)) == Step("done", "quiet_hours")
 
 
-@pytest.mark.parametrize("signal", [s for s in SIGNALS if s not in ("fine", "help")])
+@pytest.mark.parametrize("signal", [s for s in SIGNALS if s not in ("fine", "help", "unclear")])
 def test_a_line_notice_and_a_closed_incident_go_no_further(signal: Signal) -> None:
     for channel in ("chat", "call", "sms"):
         assert next_step(channel, signal, Reach(notice_only=True)).action == "done"  # type: ignore[arg-type]
@@ -66,6 +66,18 @@ def test_a_line_notice_and_a_closed_incident_go_no_further(signal: Signal) -> No
 def test_the_family_answer_wins_even_after_the_incident_closed() -> None:
     assert next_step("chat", "fine", Reach(incident_closed=True)).reason == "family_says_fine"
     assert next_step("call", "help", Reach(notice_only=True)).action == "agent_queue"
+    unclear = next_step("sms", "unclear", Reach(incident_closed=True))
+    assert unclear == Step("agent_queue", "family_reply_unclear")  # a person reads it
+
+
+def test_a_family_that_answered_stop_gets_a_person_instead_of_an_sms() -> None:
+    assert next_step("call", "no_answer", Reach(sms_opted_out=True)) == Step(
+        "agent_queue", "sms_opted_out"
+    )
+    assert next_step("call", "no_answer", Reach(sms_opted_out=True, do_not_call=True)) == Step(
+        "done", "do_not_contact"
+    )
+    assert next_step("chat", "timeout", Reach(sms_opted_out=True)).action == "call"
 
 
 def test_the_line_book_covers_a_session_around_its_line_incident_then_forgets() -> None:

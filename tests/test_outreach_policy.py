@@ -152,6 +152,14 @@ def test_do_not_call_and_sms_preference() -> None:
     assert decide(ctx(family=sms), PolicyConfig())[1].action == "sms"
 
 
+def test_a_family_that_answered_stop_is_called_instead_of_texted() -> None:
+    stopped = FamilyPrefs(preferred_channel="sms", sms_opted_out=True)
+    assert decide(ctx(family=stopped), PolicyConfig())[1] == Decision("call", "sms_opted_out")
+    assert decide(ctx(family=stopped, session_dropped=False), PolicyConfig())[1].action == "chat"
+    no_phone = FamilyPrefs(preferred_channel="sms", sms_opted_out=True, do_not_call=True)
+    assert decide(ctx(family=no_phone), PolicyConfig())[1] == Decision("none", "do_not_contact")
+
+
 def test_memory_of_old_decisions_is_bounded_but_a_day_of_dedup_is_kept() -> None:
     pol = Policy()
     pol.feed(incident(), now=T0 + 20_000)

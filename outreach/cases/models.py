@@ -1,4 +1,4 @@
-"""Tables of the case database (cases, timeline, chat outbox, family directory)."""
+"""Tables of the case database (cases, timeline, chat outbox, family directory, SMS opt-outs)."""
 
 from __future__ import annotations
 
@@ -95,4 +95,14 @@ guardians = sa.Table(
     sa.Column("quiet_start", sa.String(5)),
     sa.Column("quiet_end", sa.String(5)),
     sa.Column("do_not_call", sa.Boolean(), nullable=False),
+)
+
+# Numbers that answered STOP (Twilio's opt-out): no SMS to them until they send START.
+# Kept by number, apart from the directory, so a directory re-import does not undo it.
+sms_opt_outs = sa.Table(
+    "sms_opt_outs",
+    metadata,
+    sa.Column("phone", sa.String(16), primary_key=True),
+    sa.Column("opted_out_at", sa.BigInteger(), nullable=False),
+    sa.Column("message_sid", sa.String(64), nullable=False),
 )

@@ -13,6 +13,7 @@ Outcome = Literal[
     "escalated",
     "infra_incident",
     "do_not_contact",
+    "resolved_by_sms",
 ]
 
 OUTCOMES: Final[tuple[Outcome, ...]] = (
@@ -23,6 +24,7 @@ OUTCOMES: Final[tuple[Outcome, ...]] = (
     "escalated",
     "infra_incident",
     "do_not_contact",
+    "resolved_by_sms",
 )
 
 

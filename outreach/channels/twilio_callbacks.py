@@ -2,24 +2,25 @@
 
 Every request must carry a valid `X-Twilio-Signature` (HMAC-SHA1 of the URL Twilio
 called plus the sorted form parameters, keyed by the auth token); anything else gets 403.
+SMS replies from families come in on the same app (`outreach.channels.twilio_inbound`).
 """
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import structlog
 from starlette.applications import Starlette
-from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from outreach.cases.store import CaseStore
+from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH, SmsHandler, sms_route
+from outreach.channels.twilio_signature import verified_form
 from outreach.scripts import DEFAULT_QUEUE, gather_reply_twiml
 
 log = structlog.get_logger(__name__)
@@ -83,39 +84,20 @@ Sink = Callable[[CallbackEvent | MenuChoice], Awaitable[None]]
 DETAIL_KEYS: Final = ("CallDuration", "AnsweredBy", "ErrorCode", "SipResponseCode", "Digits")
 
 
-def signed_url(request: Request, public_base_url: str | None) -> str:
-    """The URL Twilio signed: as requested, or under `public_base_url` behind a proxy."""
-    if not public_base_url:
-        return str(request.url)
-    query = f"?{request.url.query}" if request.url.query else ""
-    return public_base_url.rstrip("/") + request.url.path + query
-
-
 def create_app(
     auth_token: str,
     on_event: Sink,
     *,
     public_base_url: str | None = None,
     queue: str = DEFAULT_QUEUE,
+    on_sms: SmsHandler | None = None,
+    sms_path: str = DEFAULT_SMS_PATH,
 ) -> Starlette:
-    """The callback app: `POST /twilio/status` and `POST /twilio/gather`."""
+    """The callback app: `POST /twilio/status`, `/twilio/gather` (and SMS in at `sms_path`)."""
     validator = RequestValidator(auth_token)
 
-    async def verified_form(request: Request) -> FormData | None:
-        signature = request.headers.get("X-Twilio-Signature", "")
-        # Parsed here (no python-multipart needed): Twilio posts urlencoded forms.
-        body = (await request.body()).decode("utf-8", "replace")
-        pairs: list[tuple[str, str | UploadFile]] = []
-        pairs.extend(urllib.parse.parse_qsl(body, keep_blank_values=True))
-        form = FormData(pairs)
-        url = signed_url(request, public_base_url)
-        if not signature or not validator.validate(url, form, signature):
-            log.warning("twilio_signature_rejected", path=request.url.path)
-            return None
-        return form
-
     async def status(request: Request) -> Response:
-        form = await verified_form(request)
+        form = await verified_form(request, validator, public_base_url)
         if form is None:
             return PlainTextResponse("forbidden", status_code=403)
         q = request.query_params
@@ -136,7 +118,7 @@ def create_app(
         return Response(status_code=204)
 
     async def gather(request: Request) -> Response:
-        form = await verified_form(request)
+        form = await verified_form(request, validator, public_base_url)
         if form is None:
             return PlainTextResponse("forbidden", status_code=403)
         q = request.query_params
@@ -153,12 +135,13 @@ def create_app(
         twiml = gather_reply_twiml(digits, q.get("lang", "zh-CN"), queue=queue)
         return Response(twiml, media_type="application/xml")
 
-    return Starlette(
-        routes=[
-            Route("/twilio/status", status, methods=["POST"]),
-            Route("/twilio/gather", gather, methods=["POST"]),
-        ]
-    )
+    routes = [
+        Route("/twilio/status", status, methods=["POST"]),
+        Route("/twilio/gather", gather, methods=["POST"]),
+    ]
+    if on_sms is not None:
+        routes.append(sms_route(sms_path, validator, on_sms, public_base_url=public_base_url))
+    return Starlette(routes=routes)
 
 
 def timeline_sink(store: CaseStore, then: Sink | None = None) -> Sink:

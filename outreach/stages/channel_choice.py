@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from outreach.decision import DO_NOT_CONTACT, Decision, DecisionContext, PolicyConfig
+from outreach.decision import (
+    DO_NOT_CONTACT,
+    SMS_OPTED_OUT,
+    Decision,
+    DecisionContext,
+    PolicyConfig,
+)
 
 
 def choose_channel(ctx: DecisionContext, cfg: PolicyConfig) -> Decision:
-    """In-app chat if the student is still connected; otherwise a call (or SMS if preferred)."""
+    """Chat if the student is still in class; else a call, or SMS if preferred and not opted out."""
     fam = ctx.family
     if not ctx.session_dropped:
         return Decision("chat", ctx.kind)
     if fam is not None and fam.do_not_call:
         return Decision("none", DO_NOT_CONTACT)
     if fam is not None and fam.preferred_channel == "sms":
-        return Decision("sms", ctx.kind)
+        return Decision("call", SMS_OPTED_OUT) if fam.sms_opted_out else Decision("sms", ctx.kind)
     return Decision("call", ctx.kind)

@@ -10,17 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from outreach.decision import DO_NOT_CONTACT, QUIET_HOURS, RATE_LIMITED
+from outreach.decision import DO_NOT_CONTACT, QUIET_HOURS, RATE_LIMITED, SMS_OPTED_OUT
 
 Channel = Literal["chat", "call", "sms"]
 # What happened after a send: `delivered` (accepted or shown, no answer yet), `fine` and
-# `help` (the family's answer), `answered` (a person heard the call), `timeout` (nothing
-# within the wait), a call's end without anyone (`no_answer`, `busy`, `canceled`, `machine`,
-# `failed`), an SMS that did not arrive (`undelivered`), or `send_failed` (never sent).
+# `help` (the family's answer), `unclear` (an answer a person must read), `answered` (a
+# person heard the call), `timeout` (nothing within the wait), a call's end without anyone
+# (`no_answer`, `busy`, `canceled`, `machine`, `failed`), an SMS that did not arrive
+# (`undelivered`), or `send_failed` (never sent).
 Signal = Literal[
     "delivered",
     "fine",
     "help",
+    "unclear",
     "answered",
     "timeout",
     "no_answer",
@@ -38,6 +40,7 @@ SIGNALS: Final[tuple[Signal, ...]] = get_args(Signal)
 # Named reasons of the steps (labels of the fallback metric).
 FAMILY_SAYS_FINE: Final = "family_says_fine"
 FAMILY_ASKED_FOR_HELP: Final = "family_asked_for_help"
+FAMILY_REPLY_UNCLEAR: Final = "family_reply_unclear"
 FAMILY_REACHED_BY_CALL: Final = "family_reached_by_call"
 WAITING_FOR_ANSWER: Final = "waiting_for_answer"
 CHAT_UNANSWERED: Final = "chat_unanswered"
@@ -58,6 +61,7 @@ class Reach:
     calls_left: int = 1
     notice_only: bool = False  # a line incident: the in-app notice is all we send
     incident_closed: bool = False
+    sms_opted_out: bool = False  # the family answered STOP: a person calls instead of an SMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,11 @@ def _phone_block(reach: Reach, *, counts_as_call: bool) -> str | None:
 
 def _to_phone(action: Literal["call", "sms"], reason: str, reach: Reach) -> Step:
     blocked = _phone_block(reach, counts_as_call=action == "call")
-    return Step("done", blocked) if blocked else Step(action, reason)
+    if blocked:
+        return Step("done", blocked)
+    if action == "sms" and reach.sms_opted_out:
+        return Step("agent_queue", SMS_OPTED_OUT)
+    return Step(action, reason)
 
 
 def next_step(channel: Channel, signal: Signal, reach: Reach) -> Step:
@@ -92,6 +100,8 @@ def next_step(channel: Channel, signal: Signal, reach: Reach) -> Step:
         return Step("done", FAMILY_SAYS_FINE)
     if signal == "help":
         return Step("agent_queue", FAMILY_ASKED_FOR_HELP)
+    if signal == "unclear":
+        return Step("agent_queue", FAMILY_REPLY_UNCLEAR)
     if reach.incident_closed:
         return Step("done", INCIDENT_CLOSED)
     if reach.notice_only:
