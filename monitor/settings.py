@@ -105,6 +105,9 @@ class KafkaSection(_Section):
     topic_prefix: str = Field("", description="prefix in front of every topic name")
     max_batch: int = Field(5000, ge=1, description="records per getmany batch at most")
     poll_ms: int = Field(100, ge=1, description="getmany timeout")
+    record_path: str = Field("lean", pattern="^(lean|stock)$",
+                             description="'lean': aiokafka's decoded records without building "
+                             "ConsumerRecord objects (faster); 'stock': plain getmany records")
 
 
 class TopicsSection(_Section):
@@ -170,17 +173,19 @@ class ServiceSection(_Section):
     callback_port: int = Field(8090, ge=0, le=65535, description="Twilio status-callback port")
     public_base_url: str = Field("", description="public URL Twilio calls back (signed on it)")
     page_url: str = Field("", description="infrastructure pager webhook (line incidents)")
-
-
-class ProbeSection(_Section):
     sms_reply_path: str = Field("/twilio/sms", pattern="^/",
                                 description="path of the incoming-SMS webhook (families' "
                                 "replies) on the callback app; Twilio posts to public URL + path")
+
+
+class ProbeSection(_Section):
     """Metrics and health endpoints of workers (/metrics, /healthz, /readyz)."""
 
     env_prefix: ClassVar[str] = "PROBE_"
-    host: str = Field("127.0.0.1", description="listen address")
-    port: int = Field(9100, ge=0, le=65535, description="listen port")
+    host: str = Field("0.0.0.0", description="listen address (all interfaces: the kubelet and "
+                      "Prometheus must reach it)")
+    port: int = Field(0, ge=-1, le=65535,
+                      description="listen port (0: pick a free one, logged; -1: no probes)")
 
 
 class LoggingSection(_Section):

@@ -58,12 +58,15 @@ OPTIONAL_ENV = {
     "FIRSTCALL_API_PUBLIC_BASE_URL",
     "FIRSTCALL_PAGE_URL",
     "FIRSTCALL_HEALTH_URL",
+    "FIRSTCALL_CONFIG",  # the manifests configure by environment, not by a file
 }
 
 # Read by the commands but fine at their defaults in a deployment (the outreach service listens
-# on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine).
+# on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine), and the
+# workers' tuning knobs.
 DEFAULT_IS_FINE = re.compile(
-    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST)$"
+    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST"
+    r"|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH))$"
 )
 # A pager webhook URL usually carries its token: a secret too.
 SECRET_NAME = re.compile(

@@ -26,10 +26,11 @@ BAD = {
 }
 
 
+@pytest.mark.parametrize("record_path", ["lean", "stock"])
 async def test_malformed_records_land_in_dlq_with_reason_and_original_bytes(
-    kafka_bootstrap: str,
+    kafka_bootstrap: str, record_path: str
 ) -> None:
-    s = isolated_settings(kafka_bootstrap, clock="event")
+    s = isolated_settings(kafka_bootstrap, clock="event", record_path=record_path)
     await create_topics(s)
     good = [
         encode(join("s1", T0)),
@@ -46,6 +47,7 @@ async def test_malformed_records_land_in_dlq_with_reason_and_original_bytes(
         return procs[p]
 
     worker = TelemetryWorker(s, factory, metrics)
+    assert worker.lean is (record_path == "lean")
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:

@@ -35,6 +35,8 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from monitor.bench import quix_bench
 from monitor.bench.kafka_broker import TansuBroker, find_tansu, free_port
+from monitor.kafka.lean import install as install_lean_records
+from monitor.kafka.lean import lean_values
 from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.kafka.topics import ensure_topics, topic_specs
 
@@ -160,11 +162,21 @@ async def fill(bootstrap: str, topic: str, messages: Iterator[Keyed]) -> int:
     return n
 
 
-async def raw_consume(bootstrap: str, topic: str, total: int) -> dict[str, Any]:
-    """aiokafka getmany over the whole topic, counting records: the ceiling."""
+async def raw_consume(bootstrap: str, topic: str, total: int, lean: bool = False) -> dict[
+    str, Any
+]:
+    """aiokafka getmany over the whole topic, counting records: the ceiling.
+
+    `lean`: the same on the worker's lean record path (no ConsumerRecord objects).
+    """
+    extra: dict[str, Any] = {}
+    if lean:
+        if not install_lean_records():
+            raise RuntimeError("the lean record path is not available with this aiokafka")
+        extra["value_deserializer"] = lean_values
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=16 * 1024 * 1024, **extra,
     )  # fmt: skip
     await consumer.start()
     try:
@@ -197,12 +209,14 @@ async def committed(bootstrap: str, group: str, topic: str) -> int:
         await admin.close()
 
 
-def _worker_cmd(bootstrap: str, prefix: str, group: str, clock: str, probe: int) -> list[str]:
+def _worker_cmd(
+    bootstrap: str, prefix: str, group: str, clock: str, probe: int, record_path: str = "lean"
+) -> list[str]:
     return [
         sys.executable, "-m", "monitor.kafka", "worker", "--bootstrap", bootstrap,
         "--topic-prefix", prefix, "--group", group, "--clock", clock,
         "--probe-port", str(probe), "--probe-host", "127.0.0.1", "--log-level", "WARNING",
-        "--no-create-topics",
+        "--no-create-topics", "--record-path", record_path,
     ]  # fmt: skip
 
 
@@ -210,29 +224,34 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("FIRSTCALL_TOPIC_")}
 
 
-async def worker_rate(bootstrap: str, prefix: str, topic: str, total: int, procs: int) -> dict[
-    str, Any
-]:
+async def worker_rate(
+    bootstrap: str, prefix: str, topic: str, total: int, procs: int, record_path: str = "lean"
+) -> dict[str, Any]:
     """Run `procs` worker processes in a fresh group over the topic; committed records/s."""
     group = f"bench-{procs}p-{uuid.uuid4().hex[:6]}"
-    cmd = _worker_cmd(bootstrap, prefix, group, "event", -1)
+    cmd = _worker_cmd(bootstrap, prefix, group, "event", -1, record_path)
     running = [
         subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
         for _ in range(procs)
     ]
     try:
-        first_t, first_n = 0.0, 0
+        first_t, first_n, first_cpu = 0.0, 0, 0.0
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             n = await committed(bootstrap, group, topic)
             now = time.perf_counter()
             if n and not first_t:
                 first_t, first_n = now, n
+                first_cpu = sum(cpu_seconds(p.pid) for p in running)
             if n >= total:
                 seconds = now - first_t
-                rate = (n - first_n) / seconds if seconds > 0 else float("nan")
+                cpu = sum(cpu_seconds(p.pid) for p in running) - first_cpu
+                done = n - first_n
+                rate = done / seconds if seconds > 0 else float("nan")
                 return {"processes": procs, "records": n, "seconds": round(seconds, 2),
-                        "per_s": int(rate)}  # fmt: skip
+                        "per_s": int(rate), "cpu_s": round(cpu, 2),
+                        "cpu_us_per_record": round(cpu / done * 1e6, 2) if done else None,
+                        "record_path": record_path}  # fmt: skip
             await asyncio.sleep(0.1)
         raise RuntimeError("worker did not finish in 600 s")
     finally:
@@ -243,6 +262,16 @@ async def worker_rate(bootstrap: str, prefix: str, topic: str, total: int, procs
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0.0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _read_metrics(port: int) -> str:
@@ -407,6 +436,10 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     print(f"filled {n:,} messages in {fill_s:.1f} s", file=sys.stderr)
     raw = await raw_consume(bootstrap, topic, n)
     print(f"raw aiokafka: {raw}", file=sys.stderr)
+    raw_lean = await raw_consume(bootstrap, topic, n, lean=True)
+    print(f"raw aiokafka, lean records: {raw_lean}", file=sys.stderr)
+    stock = await worker_rate(bootstrap, prefix, topic, n, 1, "stock")
+    print(f"worker x1, stock records: {stock}", file=sys.stderr)
     one = await worker_rate(bootstrap, prefix, topic, n, 1)
     print(f"worker x1: {one}", file=sys.stderr)
     two = await worker_rate(bootstrap, prefix, topic, n, 2)

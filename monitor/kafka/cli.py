@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any, Protocol
 
 from aiokafka.errors import KafkaError
 
@@ -23,61 +26,84 @@ from monitor.kafka.verdicts import VerdictBoard, follow_verdicts
 from monitor.kafka.worker import TelemetryWorker
 from monitor.logging import configure, get_logger
 from monitor.metrics import Metrics
+from monitor.settings import ConfigError, Settings, load_settings
+from outreach.decision import PolicyConfig
+
+
+class _Job(Protocol):
+    @property
+    def ready(self) -> bool: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
+    """Flags both jobs share; each defaults to its setting (file < FIRSTCALL_* env)."""
     parser.add_argument(
-        "--bootstrap",
-        default=env("FIRSTCALL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers (env FIRSTCALL_KAFKA_BOOTSTRAP)",
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("FIRSTCALL_CONFIG"),
+        help="TOML/JSON config file (docs/configuration.md; env FIRSTCALL_CONFIG); "
+        "FIRSTCALL_* variables override it, and these flags override both",
     )
     parser.add_argument(
-        "--topic-prefix",
-        default=env("FIRSTCALL_TOPIC_PREFIX", ""),
-        help="prefix for every topic name (env FIRSTCALL_TOPIC_PREFIX)",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one detection or outreach setting, e.g. --set silence_ms=8000",
+    )
+    parser.add_argument("--bootstrap", help="Kafka bootstrap servers ([kafka] bootstrap)")
+    parser.add_argument(
+        "--topic-prefix", help="prefix for every topic name ([kafka] topic_prefix)"
     )
     parser.add_argument(
         "--partitions",
         type=int,
-        default=int(env("FIRSTCALL_PARTITIONS", "4")),
-        help="partitions of class.telemetry (and of the state topic)",
+        help="partitions of class.telemetry and of the state topic ([kafka] "
+        "telemetry_partitions)",
     )
     parser.add_argument(
         "--findings-partitions",
         type=int,
-        default=int(env("FIRSTCALL_FINDINGS_PARTITIONS", "4")),
-        help="partitions of the internal re-keyed findings topic",
+        help="partitions of the internal re-keyed findings topic ([kafka] findings_partitions)",
     )
     parser.add_argument(
         "--clock",
         choices=("wall", "event"),
-        default=env("FIRSTCALL_CLOCK", "wall"),
-        help="wall: live (silence by the wall clock); event: replay speed, deterministic",
+        help="wall: live (silence by the wall clock); event: replay speed, deterministic "
+        "([kafka] clock)",
     )
-    parser.add_argument(
-        "--probe-host", default=env("FIRSTCALL_PROBE_HOST", "0.0.0.0"), help="probe bind address"
-    )
+    parser.add_argument("--probe-host", help="bind address of the probes ([probe] host)")
     parser.add_argument(
         "--probe-port",
         type=int,
-        default=int(env("FIRSTCALL_PROBE_PORT", "0")),
-        help="port of /metrics, /healthz, /readyz (0: pick a free one; -1: none)",
+        help="port of /metrics, /healthz, /readyz (0: pick a free one; -1: none) ([probe] port)",
     )
     parser.add_argument(
         "--no-create-topics", action="store_true", help="do not create missing topics"
     )
-    parser.add_argument("--log-level", default=env("FIRSTCALL_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", help="debug, info, warning or error ([logging] level)")
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `firstcall worker`."""
     _common(parser)
+    parser.add_argument("--group", help="consumer group ([kafka] worker_group)")
+    parser.add_argument("--max-batch", type=int, help="records per getmany ([kafka] max_batch)")
     parser.add_argument(
-        "--group", default=os.environ.get("FIRSTCALL_WORKER_GROUP", "firstcall-worker")
+        "--record-path",
+        choices=("lean", "stock"),
+        help="lean: take aiokafka's decoded records without building ConsumerRecord objects "
+        "(faster; falls back to stock if aiokafka differs); stock: plain getmany records "
+        "([kafka] record_path)",
     )
-    parser.add_argument("--max-batch", type=int, default=5000, help="records per getmany")
-    parser.add_argument("--lateness-ms", type=int, default=5000, help="live clock lateness")
+    parser.add_argument(
+        "--lateness-ms",
+        type=int,
+        help="live clock: how far behind the wall clock silence is judged "
+        "([detection] lateness_ms)",
+    )
     parser.add_argument(
         "--processor",
         choices=("detect", "null"),
@@ -89,31 +115,74 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
 def add_correlator_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `firstcall correlator`."""
     _common(parser)
-    parser.add_argument(
-        "--group",
-        default=os.environ.get("FIRSTCALL_CORRELATOR_GROUP", "firstcall-correlator"),
-    )
+    parser.add_argument("--group", help="consumer group ([kafka] correlator_group)")
 
 
-def settings_from(args: argparse.Namespace, group_field: str) -> KafkaSettings:
-    """KafkaSettings from parsed flags."""
-    extra = {group_field: args.group}
-    if hasattr(args, "max_batch"):
-        extra["max_batch"] = args.max_batch
+def job_settings(args: argparse.Namespace) -> Settings:
+    """Every setting of this process: defaults < --config file < FIRSTCALL_* < --set."""
+    return load_settings(getattr(args, "config", None), overrides=getattr(args, "set", None) or ())
+
+
+def _pick(flag: Any, setting: Any) -> Any:
+    return setting if flag is None else flag
+
+
+def settings_from(
+    args: argparse.Namespace, group_field: str, st: Settings | None = None
+) -> KafkaSettings:
+    """KafkaSettings: a flag where given, else the configured setting."""
+    st = st or job_settings(args)
+    k = st["kafka"].model_dump()
+    topics = Topics(**st["topics"].model_dump())
+    extra: dict[str, Any] = {group_field: _pick(args.group, k[group_field])}
+    if group_field == "worker_group":
+        extra["max_batch"] = _pick(getattr(args, "max_batch", None), k["max_batch"])
+        extra["record_path"] = _pick(getattr(args, "record_path", None), k["record_path"])
     return KafkaSettings(
-        bootstrap=args.bootstrap,
-        topics=Topics.from_env(args.topic_prefix),
-        telemetry_partitions=args.partitions,
-        findings_partitions=args.findings_partitions,
-        clock=args.clock,
+        bootstrap=_pick(args.bootstrap, k["bootstrap"]),
+        topics=topics.prefixed(_pick(args.topic_prefix, k["topic_prefix"])),
+        telemetry_partitions=_pick(args.partitions, k["telemetry_partitions"]),
+        findings_partitions=_pick(args.findings_partitions, k["findings_partitions"]),
+        clock=_pick(args.clock, k["clock"]),
+        poll_ms=k["poll_ms"],
         **extra,
     )
 
 
-async def _prepare(args: argparse.Namespace, s: KafkaSettings) -> None:
-    configure(args.log_level)
-    if args.no_create_topics:
+@dataclass(frozen=True)
+class JobOptions:
+    """What `firstcall worker` / `correlator` run with, resolved from flags and settings."""
+
+    kafka: KafkaSettings
+    detection: DetectionConfig
+    policy: PolicyConfig
+    lateness_ms: int
+    probe_host: str
+    probe_port: int
+    log_level: str
+
+
+def job_options(args: argparse.Namespace, group_field: str) -> JobOptions:
+    """Flags over settings, for one job (ConfigError lists every problem)."""
+    st = job_settings(args)
+    detection = st.detection_config()
+    probe = st["probe"].model_dump()
+    return JobOptions(
+        kafka=settings_from(args, group_field, st),
+        detection=detection,
+        policy=st.policy_config(),
+        lateness_ms=_pick(getattr(args, "lateness_ms", None), detection.lateness_ms),
+        probe_host=_pick(args.probe_host, probe["host"]),
+        probe_port=_pick(args.probe_port, probe["port"]),
+        log_level=_pick(args.log_level, st["logging"].model_dump()["level"]),
+    )
+
+
+async def _prepare(opts: JobOptions, create_topics: bool) -> None:
+    configure(opts.log_level)
+    if not create_topics:
         return
+    s = opts.kafka
     log = get_logger("topics")
     await retry_forever(
         partial(ensure_topics, s.bootstrap, topic_specs(s)),
@@ -131,11 +200,11 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def _serve(
-    args: argparse.Namespace, metrics: Metrics, ready: Callable[[], bool]
+    opts: JobOptions, metrics: Metrics, ready: Callable[[], bool]
 ) -> ProbeServer | None:
-    if args.probe_port < 0:
+    if opts.probe_port < 0:
         return None
-    probe = ProbeServer(metrics.registry, ready, host=args.probe_host, port=args.probe_port)
+    probe = ProbeServer(metrics.registry, ready, host=opts.probe_host, port=opts.probe_port)
     await probe.start()
     get_logger("probe").info("probe_listening", host=probe.host, port=probe.port)
     return probe
@@ -147,6 +216,7 @@ def build_worker(
     processor: str = "detect",
     lateness_ms: int = 5000,
     detection: DetectionConfig | None = None,
+    policy: PolicyConfig | None = None,
 ) -> TelemetryWorker:
     """A telemetry worker with its verdict feed (for the outreach hold-off)."""
     board = VerdictBoard()
@@ -155,7 +225,7 @@ def build_worker(
     def factory(p: int) -> PartitionProcessor:
         if processor == "null":
             return NullProcessor(p)
-        return DetectProcessor(p, s, board, metrics, detection)
+        return DetectProcessor(p, s, board, metrics, detection, policy)
 
     async def feed() -> None:
         try:
@@ -167,50 +237,63 @@ def build_worker(
     return TelemetryWorker(s, factory, metrics, lateness_ms=lateness_ms, background=background)
 
 
-async def _run_worker(args: argparse.Namespace) -> int:
-    s = settings_from(args, "worker_group")
-    await _prepare(args, s)
+def worker_from(opts: JobOptions, metrics: Metrics, processor: str = "detect") -> TelemetryWorker:
+    """The worker `firstcall worker` runs, with the configured thresholds and policy."""
+    return build_worker(
+        opts.kafka, metrics, processor, opts.lateness_ms, opts.detection, opts.policy
+    )
+
+
+async def _run(
+    opts: JobOptions, create_topics: bool, make: Callable[[Metrics], _Job]
+) -> int:
+    await _prepare(opts, create_topics)
     metrics = Metrics.create()
-    worker = build_worker(s, metrics, args.processor, args.lateness_ms)
-    probe = await _serve(args, metrics, lambda: worker.ready)
+    job = make(metrics)
+    probe = await _serve(opts, metrics, lambda: job.ready)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        await worker.run(stop)
+        await job.run(stop)
     finally:
         if probe is not None:
             await probe.stop()
     return 0
 
 
-async def _run_correlator(args: argparse.Namespace) -> int:
-    s = settings_from(args, "correlator_group")
-    await _prepare(args, s)
-    metrics = Metrics.create()
-    corr = CorrelatorWorker(s, metrics)
-    probe = await _serve(args, metrics, lambda: corr.ready)
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
+def _options_or_exit(args: argparse.Namespace, group_field: str) -> JobOptions | None:
     try:
-        await corr.run(stop)
-    finally:
-        if probe is not None:
-            await probe.stop()
-    return 0
+        return job_options(args, group_field)
+    except ConfigError as exc:
+        print("configuration problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return None
 
 
 def run_worker(args: argparse.Namespace) -> int:
     """Run `firstcall worker` until SIGTERM/SIGINT."""
-    return asyncio.run(_run_worker(args))
+    opts = _options_or_exit(args, "worker_group")
+    if opts is None:
+        return 2
+    return asyncio.run(
+        _run(opts, not args.no_create_topics, lambda m: worker_from(opts, m, args.processor))
+    )
 
 
 def run_correlator(args: argparse.Namespace) -> int:
     """Run `firstcall correlator` until SIGTERM/SIGINT."""
-    return asyncio.run(_run_correlator(args))
+    opts = _options_or_exit(args, "correlator_group")
+    if opts is None:
+        return 2
+    return asyncio.run(
+        _run(opts, not args.no_create_topics,
+             lambda m: CorrelatorWorker(opts.kafka, m, opts.detection))
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m monitor.kafka worker|correlator ...` (until wired into `firstcall`)."""
+    """`python -m monitor.kafka worker|correlator ...` (what `firstcall` runs too)."""
     parser = argparse.ArgumentParser(prog="python -m monitor.kafka")
     sub = parser.add_subparsers(dest="command", required=True)
     add_worker_arguments(sub.add_parser("worker", help="telemetry worker"))

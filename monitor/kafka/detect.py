@@ -95,17 +95,22 @@ class DetectProcessor:
 
     def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
         """Process events with their records (offset; record time = arrival, ms)."""
-        engine = self.engine
-        feed = engine.feed
+        if len(events) != len(records):
+            raise ValueError("one record per event")
+        feed = self.engine.feed
         first = self.first_offset
-        live = self.live_mode
-        for ev, rec in zip(events, records, strict=True):
-            self._current = rec
-            if ev.session_id not in first:
-                first[ev.session_id] = rec.offset
-            if live:
+        # Two copies of the loop so that the hot path has no per-event branch on the mode.
+        if self.live_mode:
+            for ev, rec in zip(events, records, strict=False):  # lengths checked above
+                self._current = rec
+                if ev.session_id not in first:
+                    first[ev.session_id] = rec.offset
                 feed(ev, rec.timestamp)
-            else:
+        else:
+            for ev, rec in zip(events, records, strict=False):  # lengths checked above
+                self._current = rec
+                if ev.session_id not in first:
+                    first[ev.session_id] = rec.offset
                 feed(ev)
         self._current = None
         if records:

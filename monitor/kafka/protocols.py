@@ -10,7 +10,8 @@ from monitor.telemetry import Event
 
 
 class Fetched(Protocol):
-    """What the processors read of a consumed record (aiokafka's ConsumerRecord)."""
+    """What the processors read of a consumed record (aiokafka's ConsumerRecord or, on the
+    lean record path, the record object aiokafka decoded from the fetched batch)."""
 
     @property
     def offset(self) -> int:

@@ -59,3 +59,4 @@ class KafkaSettings:
     retention_ms: int = 24 * 3600 * 1000
     verdict_max_wait_ms: int = 30_000  # wall-clock mode: release held outreach anyway
     client_id: str = "firstcall"
+    record_path: str = "lean"  # "lean": aiokafka's decoded records as they are; "stock"

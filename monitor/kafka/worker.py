@@ -14,6 +14,8 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from monitor.kafka.backoff import Backoff, retry_forever
 from monitor.kafka.dlq import dlq_headers
 from monitor.kafka.health import broker_health_loop
+from monitor.kafka.lean import install as install_lean_records
+from monitor.kafka.lean import lean_values
 from monitor.kafka.output import Out, Sender, make_producer
 from monitor.kafka.protocols import PartitionProcessor, ProcessorFactory
 from monitor.kafka.rebalance import DelegatingListener
@@ -63,6 +65,9 @@ class TelemetryWorker:
         self.processed = 0
         self.batches = 0
         self.producer = make_producer(settings.bootstrap, settings.client_id)
+        self.lean = settings.record_path == "lean" and install_lean_records()
+        if self.lean:  # records arrive as aiokafka decoded them, without ConsumerRecord
+            consumer_extra = {"value_deserializer": lean_values, **(consumer_extra or {})}
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap,
             group_id=settings.worker_group,
@@ -121,7 +126,12 @@ class TelemetryWorker:
         await retry_forever(self.consumer.start, retry_on=(KafkaError, OSError), on_error=failed)
         self.consumer.subscribe([self.s.topics.telemetry], listener=DelegatingListener(self))
         self._set_broker(True)
-        self.log.info("worker_started", topic=self.s.topics.telemetry, clock=self.s.clock)
+        self.log.info(
+            "worker_started",
+            topic=self.s.topics.telemetry,
+            clock=self.s.clock,
+            record_path="lean" if self.lean else "stock",
+        )
 
     async def stop(self) -> None:
         """Flush, commit and leave the group."""
