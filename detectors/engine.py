@@ -128,10 +128,12 @@ class SessionEngine:
         config: DetectionConfig,
         on_incident: IncidentSink,
         on_finding: FindingSink | None = None,
+        on_session: Callable[[str], None] | None = None,
     ) -> None:
         self.cfg = config
         self.on_incident = on_incident
         self.on_finding = on_finding
+        self.on_session = on_session  # told each time a session starts being tracked
         self.sessions: dict[str, Session] = {}
         self.now = 0
         self.counters: dict[str, int] = {
@@ -219,6 +221,8 @@ class SessionEngine:
             self.counters["events_without_join"] += 1
         s = Session(ev.session_id, ctx, ev.ts)
         self.sessions[ev.session_id] = s
+        if self.on_session is not None:
+            self.on_session(ev.session_id)
         self._emit_finding(s, "join", ev.ts)
         self._schedule(s, ev.ts + self.cfg.silence_ms + max(self.now - ev.ts, 0))
         return s

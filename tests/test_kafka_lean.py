@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer import fetcher
+from aiokafka.errors import CorruptRecordException
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.memory_records import MemoryRecords
+from aiokafka.record.util import calc_crc32c_py
 from aiokafka.structs import ConsumerRecord
 
 from monitor.kafka import lean
@@ -35,15 +37,35 @@ def _batch(base_offset: int, rows: list[Any]) -> bytes:
     return struct.pack(">q", base_offset) + raw[8:]
 
 
+def _control(batch: bytes) -> bytes:
+    """The same batch marked as a control batch (attributes bit 5), with its CRC redone."""
+    raw = bytearray(batch)
+    attributes = struct.unpack_from(">h", raw, 21)[0] | 0x20
+    struct.pack_into(">h", raw, 21, attributes)
+    struct.pack_into(">I", raw, 17, calc_crc32c_py(raw[21:]))
+    return bytes(raw)
+
+
+def _corrupt(batch: bytes) -> bytes:
+    raw = bytearray(batch)
+    raw[-1] ^= 0xFF
+    return bytes(raw)
+
+
 def _fields(r: Any) -> tuple[Any, ...]:
     return (r.offset, r.timestamp, r.key, r.value, list(r.headers))
 
 
-def _read(data: bytes, fetch_offset: int, value_deserializer: Any) -> list[Any]:
-    records = fetcher.PartitionRecords(
-        TP, MemoryRecords(data), [], fetch_offset, None, value_deserializer, True, 0
+def _records(
+    data: bytes, fetch_offset: int, value_deserializer: Any, isolation: int = 0
+) -> Any:
+    return fetcher.PartitionRecords(
+        TP, MemoryRecords(data), [], fetch_offset, None, value_deserializer, True, isolation
     )
-    return list(records)
+
+
+def _read(data: bytes, fetch_offset: int, value_deserializer: Any, isolation: int = 0) -> list[Any]:
+    return list(_records(data, fetch_offset, value_deserializer, isolation))
 
 
 def test_the_installed_aiokafka_is_the_verified_one() -> None:
@@ -67,6 +89,48 @@ def test_records_before_the_fetch_offset_are_skipped_as_stock_does() -> None:
     data = _batch(10, ROWS)
     assert [r.offset for r in _read(data, 12, lean.lean_values)] == [12, 13]
     assert [r.offset for r in _read(data, 12, None)] == [12, 13]
+
+
+def test_control_batches_are_skipped_and_the_position_moves_past_them() -> None:
+    lean.install()
+    data = _batch(0, ROWS) + _control(_batch(4, ROWS[:1])) + _batch(5, ROWS)
+    for deserializer in (None, lean.lean_values):
+        records = _records(data, 0, deserializer)
+        assert [r.offset for r in records] == [0, 1, 2, 3, 5, 6, 7, 8]
+        assert records.next_fetch_offset == 9
+
+
+def test_a_batch_with_a_bad_crc_is_refused_as_stock_refuses_it() -> None:
+    lean.install()
+    data = _batch(0, ROWS) + _corrupt(_batch(4, ROWS))
+    for deserializer in (None, lean.lean_values):
+        with pytest.raises(CorruptRecordException):
+            _read(data, 0, deserializer)
+
+
+def test_a_partial_read_leaves_the_position_where_stock_leaves_it() -> None:
+    lean.install()
+    data = _batch(0, ROWS) + _batch(4, ROWS)
+    positions = []
+    for deserializer in (None, lean.lean_values):
+        records = _records(data, 0, deserializer)
+        taken = []
+        for r in records:  # as aiokafka's FetchResult.getall(max_records=5) does
+            taken.append(r.offset)
+            if len(taken) >= 5:
+                break
+        positions.append((taken, records.next_fetch_offset))
+        assert [r.offset for r in records] == [5, 6, 7], "the next getmany resumes there"
+    assert positions[0] == positions[1] == ([0, 1, 2, 3, 4], 5)
+
+
+def test_read_committed_consumers_keep_the_stock_loop_and_still_get_lean_records() -> None:
+    lean.install()
+    data = _batch(0, ROWS)
+    stock = _read(data, 0, None, isolation=1)
+    slim = _read(data, 0, lean.lean_values, isolation=1)
+    assert [_fields(r) for r in slim] == [_fields(r) for r in stock]
+    assert not any(isinstance(r, ConsumerRecord) for r in slim)
 
 
 def test_other_consumers_keep_their_deserializer_and_consumer_records() -> None:
@@ -97,10 +161,29 @@ def test_an_aiokafka_that_differs_is_not_patched() -> None:
         def _consumer_record(self, record: Any) -> Any:
             return record
 
+    class NoPosition(lean_like()):  # type: ignore[misc]
+        def __init__(self, tp: Any, records: Any, value_deserializer: Any) -> None:
+            self._tp, self._records, self._value_deserializer = tp, records, value_deserializer
+            self._check_crcs = self._isolation_level = self._records_iterator = None
+
     assert not lean._looks_verified(Renamed, Renamed._consumer_record)
     assert not lean._looks_verified(OtherSignature, OtherSignature._consumer_record)
+    assert not lean._looks_verified(NoPosition, NoPosition._consumer_record)
     stock = fetcher.PartitionRecords.__mro__[-2]  # the class the lean one derives from
     assert lean._looks_verified(stock, stock._consumer_record)
+
+
+def lean_like() -> type:
+    """A class shaped like aiokafka's PartitionRecords, for the version check."""
+
+    class Shaped:
+        def _consumer_record(self, tp: Any, record: Any) -> Any:
+            return record
+
+        def _unpack_records(self) -> Any:
+            yield from ()
+
+    return Shaped
 
 
 def test_without_the_lean_path_the_marker_is_an_identity_deserializer() -> None:

@@ -62,7 +62,9 @@ class DetectProcessor:
         self.metrics = metrics
         self.wall = wall
         self.live_mode = settings.clock == "wall"
-        self.engine = SessionEngine(detection or DetectionConfig(), self._incident, self._finding)
+        self.engine = SessionEngine(
+            detection or DetectionConfig(), self._incident, self._finding, self._session_started
+        )
         self.policy = OutreachPolicy(policy or PolicyConfig(), self._outreach)
         self.outs: list[Out] = []
         self.emitted: set[bytes] = set()
@@ -98,19 +100,14 @@ class DetectProcessor:
         if len(events) != len(records):
             raise ValueError("one record per event")
         feed = self.engine.feed
-        first = self.first_offset
         # Two copies of the loop so that the hot path has no per-event branch on the mode.
         if self.live_mode:
             for ev, rec in zip(events, records, strict=False):  # lengths checked above
                 self._current = rec
-                if ev.session_id not in first:
-                    first[ev.session_id] = rec.offset
                 feed(ev, rec.timestamp)
         else:
             for ev, rec in zip(events, records, strict=False):  # lengths checked above
                 self._current = rec
-                if ev.session_id not in first:
-                    first[ev.session_id] = rec.offset
                 feed(ev)
         self._current = None
         if records:
@@ -201,6 +198,12 @@ class DetectProcessor:
         if rec is None or rec.offset < self.resume_offset:
             return None
         return rec.timestamp
+
+    def _session_started(self, session_id: str) -> None:
+        """The engine tracks a new session: remember the offset its state starts at."""
+        rec = self._current
+        if rec is not None and session_id not in self.first_offset:
+            self.first_offset[session_id] = rec.offset
 
     def _once(self, key: bytes) -> bool:
         """True the first time a record id is produced (and remember it in the state topic)."""
