@@ -113,12 +113,16 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
         lines += ["", f"Peak RSS of the replay process: {rp['peak_rss_mb']} MB.", ""]
     mem = results.get("memory")
     if mem:
-        lines += ["### Memory per tracked session (engine + line correlator + policy)", "",
-                  "| sessions | traced bytes/session | RSS bytes/session |", "|---:|---:|---:|"]
+        lines += ["### Memory and time per tracked session (engine + line correlator + policy)",
+                  "", "Each session joins and sends 8 stats intervals, all sessions live at once; "
+                  "time is decode + detect + line + policy per event with that many sessions "
+                  "held (how cost grows with sessions).", "",
+                  "| sessions | traced bytes/session | RSS bytes/session | us/event |",
+                  "|---:|---:|---:|---:|"]
         for row in mem:
             traced = row["traced_bytes_per_session"]
             lines.append(f"| {row['sessions']:,} | {'-' if traced is None else f'{traced:,}'} | "
-                         f"{row['rss_bytes_per_session']:,} |")
+                         f"{row['rss_bytes_per_session']:,} | {row.get('us_per_event', '-')} |")
         lines.append("")
     d = results.get("delay")
     if d:

@@ -41,6 +41,7 @@ from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.kafka.topics import ensure_topics, topic_specs
 
 PARTITIONS = 4
+DEFAULT_SWEEP = "0.1,0.25,0.5,0.75"
 T0 = 1_795_000_000_000
 
 
@@ -52,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency-seconds", type=float, default=20.0, help="latency run length")
     p.add_argument("--warmup-seconds", type=float, default=3.0,
                    help="latency samples of the first seconds are not counted")  # fmt: skip
+    p.add_argument("--rate-sweep", default=DEFAULT_SWEEP, metavar="FRACTIONS",
+                   help="live runs at these fractions of the measured 1-process capacity "
+                        "(latency and worker CPU per event; 0.5 is the latency target)")
+    p.add_argument("--sweep-seconds", type=float, default=10.0,
+                   help="length of each sweep run other than the half-capacity one")
     p.add_argument("--write", metavar="FILE", help="write the Markdown report to FILE")
     p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
                    help="also run Quix Streams (pass-through, stateful) on the topic")  # fmt: skip
@@ -303,6 +309,7 @@ async def latency(
                    (school.join(k, now_ms) for k in range(len(school.ids))))  # fmt: skip
         await _wait_ready(probe, 60)
         counted_from = int((time.time() + warmup) * 1000)
+        window: list[tuple[float, int, float]] = []  # (time, sent, worker CPU) at start, end
         tick = 0.01
         per_tick = max(1, int(rate * tick))
         n = len(school.ids)
@@ -312,6 +319,8 @@ async def latency(
         t_start = time.perf_counter()
         next_t = t_start
         while time.perf_counter() - t_start < seconds + warmup:
+            if not window and time.perf_counter() - t_start >= warmup:
+                window.append((time.perf_counter(), sent, cpu_seconds(worker.pid)))
             batches = {p: producer.create_batch() for p in range(PARTITIONS)}
             now_ms = int(time.time() * 1000)
             for _ in range(per_tick):
@@ -333,7 +342,9 @@ async def latency(
             next_t += tick
             await asyncio.sleep(max(0.0, next_t - time.perf_counter()))
         elapsed = time.perf_counter() - t_start
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(1.0)  # the worker finishes what was sent
+        window.append((time.perf_counter() - 1.0, sent, cpu_seconds(worker.pid)))
+        await asyncio.sleep(1.0)
         metrics_text = await _read_metrics(probe)
     finally:
         await producer.stop()
@@ -344,9 +355,13 @@ async def latency(
             worker.kill()
     lat = await _incident_latencies(bootstrap, s.topics.incidents, counted_from)
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
+    (w0, sent0, cpu0), (w1, sent1, cpu1) = window
+    counted = max(1, sent1 - sent0)
     return {
         "target_per_s": rate,
         "achieved_per_s": int(sent / elapsed),
+        "worker_cpu_share": round((cpu1 - cpu0) / (w1 - w0), 3),
+        "worker_cpu_us_per_event": round((cpu1 - cpu0) / counted * 1e6, 2),
         "incidents": len(lat),
         "p50_ms": round(q[49], 1),
         "p99_ms": round(q[98], 1),
@@ -448,25 +463,41 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     if getattr(args, "quix", True) and quix_bench.available():
         values = (m.value for m in school.history(messages))
         quix = await quix_bench.run_quix(bootstrap, topic, n, s.retention_ms, values)
-    half = max(1000, one["per_s"] // 2)
-    lat_s = KafkaSettings(bootstrap=bootstrap, topics=Topics().prefixed(f"lat{tag}."))
-    lat = await latency(
-        bootstrap,
-        lat_s,
-        half,
-        getattr(args, "latency_seconds", 20.0),
-        getattr(args, "warmup_seconds", 3.0),
-    )
-    print(f"latency: {lat}", file=sys.stderr)
+    sweep = []
+    for fraction in _fractions(getattr(args, "rate_sweep", DEFAULT_SWEEP)):
+        rate = max(1000, int(one["per_s"] * fraction))
+        lat_s = KafkaSettings(
+            bootstrap=bootstrap, topics=Topics().prefixed(f"lat{tag}x{int(fraction * 100)}.")
+        )
+        seconds = getattr(args, "latency_seconds", 20.0)
+        if fraction != 0.5:
+            seconds = getattr(args, "sweep_seconds", 10.0)
+        point = await latency(
+            bootstrap, lat_s, rate, seconds, getattr(args, "warmup_seconds", 3.0)
+        )
+        point["fraction"] = fraction
+        print(f"latency at {fraction} x capacity: {point}", file=sys.stderr)
+        sweep.append(point)
+    lat = next((p for p in sweep if p["fraction"] == 0.5), sweep[0])
     sample = list(school.history(sessions + 2000))[sessions:]
     avg = sum(len(m.value) for m in sample) / len(sample)
     return {
         "messages": n, "avg_bytes": int(avg), "partitions": PARTITIONS, "sessions": sessions,
         "fill_s": round(fill_s, 1), "raw_aiokafka": raw, "worker_1_process": one,
         "worker_2_processes": two,
+        "raw_aiokafka_lean": raw_lean, "worker_1_process_stock": stock,
         "worker_over_raw": round(one["per_s"] / raw["per_s"], 2),
-        "latency_at_half_capacity": lat, "quix": quix,
+        "stock_worker_over_raw": round(stock["per_s"] / raw["per_s"], 2),
+        "latency_at_half_capacity": lat, "rate_sweep": sweep, "quix": quix,
     }  # fmt: skip
+
+
+def _fractions(text: str) -> list[float]:
+    """'0.1,0.5' -> [0.1, 0.5] (0.5 always included: the latency target is there)."""
+    got = sorted({float(x) for x in text.split(",") if x.strip()} | {0.5})
+    if any(not 0 < f <= 1.5 for f in got):
+        raise ValueError(f"rate fractions must lie in (0, 1.5]: {text}")
+    return got
 
 
 def run_phase(args: argparse.Namespace) -> dict[str, Any]:
@@ -488,8 +519,13 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
 def report(result: dict[str, Any], argv: list[str]) -> str:
     """Markdown for docs/benchmarks.md."""
     raw, one, two = result["raw_aiokafka"], result["worker_1_process"], result["worker_2_processes"]
+    raw_lean, stock = result["raw_aiokafka_lean"], result["worker_1_process_stock"]
     lat = result["latency_at_half_capacity"]
     hist = lat.get("worker_histogram_arrival_to_ack") or {}
+
+    def cpu(row: dict[str, Any]) -> str:
+        return "-" if row.get("cpu_us_per_record") is None else f"{row['cpu_us_per_record']}"
+
     return "\n".join([
         f"## Kafka worker, run of {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
@@ -500,16 +536,23 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"{result['partitions']} partitions, {result['sessions']:,} sessions "
         f"(filled in {result['fill_s']} s)",
         "",
-        "| reader | records/s | seconds |",
-        "|---|---:|---:|",
+        "| reader | records/s | seconds | worker CPU us/record |",
+        "|---|---:|---:|---:|",
         f"| raw aiokafka `getmany` (no decoding; the ceiling) | {raw['per_s']:,} "
-        f"| {raw['seconds']} |",
-        f"| `firstcall worker`, 1 process (decode, detect, produce, commit) | {one['per_s']:,} "
-        f"| {one['seconds']} |",
-        f"| `firstcall worker`, 2 processes in one group | {two['per_s']:,} | {two['seconds']} |",
+        f"| {raw['seconds']} | |",
+        f"| raw aiokafka `getmany` on the lean record path (no decoding) "
+        f"| {raw_lean['per_s']:,} | {raw_lean['seconds']} | |",
+        f"| `firstcall worker`, 1 process, stock records (`--record-path stock`) "
+        f"| {stock['per_s']:,} | {stock['seconds']} | {cpu(stock)} |",
+        f"| `firstcall worker`, 1 process (decode, detect, produce, commit; lean records) "
+        f"| {one['per_s']:,} | {one['seconds']} | {cpu(one)} |",
+        f"| `firstcall worker`, 2 processes in one group | {two['per_s']:,} | {two['seconds']} "
+        f"| {cpu(two)} |",
         *quix_bench.report_rows(result.get("quix")),
         "",
-        f"Worker / raw (1 process): **{result['worker_over_raw']}** (target >= 0.6).",
+        f"Worker / raw aiokafka (1 process): **{result['worker_over_raw']}** (target >= 0.6); "
+        f"with stock records {result['stock_worker_over_raw']}. "
+        f"2 processes / 1: **{round(two['per_s'] / one['per_s'], 2)}** (target >= 1.7).",
         *quix_bench.report_ratio(result.get("quix"), one["per_s"]),
         "",
         f"Decision latency at half the measured 1-process capacity "
@@ -522,7 +565,29 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"histogram (arrival to broker ack): p50 <= {hist.get('p50_le_s', '?')} s, "
         f"p99 <= {hist.get('p99_le_s', '?')} s over {hist.get('count', '?')} incidents.",
         "",
+        *sweep_table(result.get("rate_sweep") or []),
     ])  # fmt: skip
+
+
+def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
+    """How the worker's cost and latency grow with the event rate (live clock)."""
+    if not sweep:
+        return []
+    lines = [
+        "How cost grows with the event rate (one worker, live clock, each rate a fresh run; "
+        "CPU is the worker process's own user+system time over the counted window):",
+        "",
+        "| load (x capacity) | asked/s | sent/s | worker CPU | CPU us/event | p50 ms | p99 ms "
+        "| lag incidents |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in sweep:
+        lines.append(
+            f"| {p['fraction']} | {p['target_per_s']:,} | {p['achieved_per_s']:,} "
+            f"| {p['worker_cpu_share'] * 100:.0f} % | {p['worker_cpu_us_per_event']} "
+            f"| {p['p50_ms']} | {p['p99_ms']} | {p['incidents']} |"
+        )
+    return [*lines, ""]
 
 
 def _cpu() -> str:
