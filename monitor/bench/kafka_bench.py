@@ -253,10 +253,10 @@ async def worker_rate(
                 seconds = now - first_t
                 cpu = sum(cpu_seconds(p.pid) for p in running) - first_cpu
                 done = n - first_n
-                rate = done / seconds if seconds > 0 else float("nan")
+                timed = seconds > 0 and done > 0  # else all of it came in one commit
                 return {"processes": procs, "records": n, "seconds": round(seconds, 2),
-                        "per_s": int(rate), "cpu_s": round(cpu, 2),
-                        "cpu_us_per_record": round(cpu / done * 1e6, 2) if done else None,
+                        "per_s": int(done / seconds) if timed else None, "cpu_s": round(cpu, 2),
+                        "cpu_us_per_record": round(cpu / done * 1e6, 2) if timed else None,
                         "record_path": record_path}  # fmt: skip
             await asyncio.sleep(0.1)
         raise RuntimeError("worker did not finish in 600 s")
@@ -457,6 +457,9 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     print(f"worker x1, stock records: {stock}", file=sys.stderr)
     one = await worker_rate(bootstrap, prefix, topic, n, 1)
     print(f"worker x1: {one}", file=sys.stderr)
+    if one["per_s"] is None or stock["per_s"] is None:
+        raise RuntimeError(f"{n:,} messages went by in one commit: too few to time the "
+                           "worker; use more --messages")
     two = await worker_rate(bootstrap, prefix, topic, n, 2)
     print(f"worker x2: {two}", file=sys.stderr)
     quix = None

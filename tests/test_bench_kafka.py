@@ -1,0 +1,53 @@
+"""`firstcall bench --phases kafka` runs end to end on a small topic (figures are not judged)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from monitor.bench import kafka_bench
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
+
+
+async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
+    kafka_bootstrap: str,
+) -> None:
+    args = argparse.Namespace(
+        messages=150_000, kafka_sessions=2000, quix=False, rate_sweep="0.2",
+        latency_seconds=2.0, sweep_seconds=2.0, warmup_seconds=1.0,
+    )  # fmt: skip
+    result = await kafka_bench._run(args, kafka_bootstrap)
+
+    n = result["messages"]
+    assert n == 150_000
+    for key in ("raw_aiokafka", "raw_aiokafka_lean"):
+        assert result[key]["records"] >= n
+    for key in ("worker_1_process_stock", "worker_1_process", "worker_2_processes"):
+        row = result[key]
+        assert row["records"] == n, f"{key} committed everything"
+        assert row["per_s"] > 0
+        assert row["cpu_us_per_record"] is not None and row["cpu_us_per_record"] > 0
+    assert result["worker_1_process_stock"]["record_path"] == "stock"
+    assert result["worker_1_process"]["record_path"] == "lean"
+
+    sweep = result["rate_sweep"]
+    assert [p["fraction"] for p in sweep] == [0.2, 0.5], "half capacity is always measured"
+    for point in sweep:
+        assert point["achieved_per_s"] > 0
+        assert 0 < point["worker_cpu_share"] < 2
+        assert point["worker_cpu_us_per_event"] > 0
+    assert result["latency_at_half_capacity"] is sweep[1]
+
+    text = kafka_bench.report(result, ["firstcall", "bench"])
+    assert "raw aiokafka `getmany` on the lean record path" in text
+    assert "How cost grows with the event rate" in text
+    assert text.count("\n| 0.") == 2, "one sweep row per rate"
+
+
+def test_rate_fractions_always_include_half_capacity_and_refuse_nonsense() -> None:
+    assert kafka_bench._fractions("0.75,0.1") == [0.1, 0.5, 0.75]
+    assert kafka_bench._fractions("0.5") == [0.5]
+    with pytest.raises(ValueError, match="fractions"):
+        kafka_bench._fractions("0,0.5")
