@@ -146,7 +146,8 @@ class ChatSection(_Section):
     """The in-app chat gateway (websockets)."""
 
     env_prefix: ClassVar[str] = "CHAT_"
-    host: str = Field("127.0.0.1", description="listen address")
+    host: str = Field("0.0.0.0", description="listen address (all interfaces: the class app "
+                      "connects from outside)")
     port: int = Field(8765, ge=0, le=65535, description="listen port")
     secret: SecretStr = Field(SecretStr(""), description="HMAC secret of app tokens (secret)")
 

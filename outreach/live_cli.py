@@ -3,9 +3,11 @@
 Reads `support.incidents` and the workers' outreach decisions from Kafka,
 carries the decisions out (Twilio for calls and SMS, the chat gateway for the
 class app), pages infrastructure for line incidents, and publishes every
-case's outcome to `support.outcomes`. Twilio comes from FIRSTCALL_TWILIO_ACCOUNT_SID,
-_AUTH_TOKEN, _FROM_NUMBER (and _API_BASE_URL for a proxy or the local stand-in;
-plain TWILIO_* names work too); the chat secret from FIRSTCALL_CHAT_SECRET.
+case's outcome to `support.outcomes`. Settings as for every job (docs/configuration.md):
+defaults < --config file < FIRSTCALL_* variables < flags. Twilio comes from the
+[twilio] section (FIRSTCALL_TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM_NUMBER, and
+_API_BASE_URL for a proxy or the local stand-in; plain TWILIO_* names work too);
+the chat secret from [chat] secret (FIRSTCALL_CHAT_SECRET).
 """
 
 from __future__ import annotations
@@ -14,71 +16,72 @@ import argparse
 import asyncio
 import os
 import signal
+import sys
+from typing import Any
 
 from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.logging import configure
+from monitor.settings import ConfigError, load_settings
 from outreach.cases.db import DEFAULT_DSN
-from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
+from outreach.channels.twilio_client import TwilioSettings
 from outreach.live import LiveConfig
 from outreach.live_chain import Waits
-from outreach.live_kafka import DEFAULT_GROUP
 from outreach.live_service import ServiceOptions, serve, twilio_from_env
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of `firstcall outreach`."""
-    env = os.environ.get
+    """Options of `firstcall outreach`; each defaults to its setting (file < FIRSTCALL_* env)."""
     p.add_argument(
-        "--db",
-        default=env("FIRSTCALL_DB", DEFAULT_DSN),
-        help=f"case database DSN or SQLite path (default: $FIRSTCALL_DB or {DEFAULT_DSN})",
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("FIRSTCALL_CONFIG"),
+        help="TOML/JSON config file (docs/configuration.md; env FIRSTCALL_CONFIG); "
+        "FIRSTCALL_* variables override it, and these flags override both",
     )
     p.add_argument(
-        "--bootstrap",
-        default=env("FIRSTCALL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers (env FIRSTCALL_KAFKA_BOOTSTRAP)",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one outreach setting (with --decide), e.g. --set hold_off_ms=20000",
     )
     p.add_argument(
-        "--topic-prefix",
-        default=env("FIRSTCALL_TOPIC_PREFIX", ""),
-        help="prefix for every topic name (env FIRSTCALL_TOPIC_PREFIX)",
+        "--db", help=f"case database DSN or SQLite path ([database] dsn, default {DEFAULT_DSN})"
     )
-    p.add_argument("--group", default=env("FIRSTCALL_OUTREACH_GROUP", DEFAULT_GROUP))
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers ([kafka] bootstrap)")
+    p.add_argument("--topic-prefix", help="prefix for every topic name ([kafka] topic_prefix)")
+    p.add_argument("--group", help="consumer group ([service] group)")
     p.add_argument(
         "--decide",
         action="store_true",
-        help="run the outreach policy here instead of reading the workers' decisions",
+        help="run the outreach policy ([outreach] settings) here instead of reading the "
+        "workers' decisions",
     )
     p.add_argument(
         "--clock",
         choices=("wall", "event"),
-        default=env("FIRSTCALL_CLOCK", "wall"),
-        help="with --decide: hold-off on the wall clock (live) or on event time",
+        help="with --decide: hold-off on the wall clock (live) or on event time ([kafka] clock)",
     )
-    p.add_argument("--callback-host", default=env("FIRSTCALL_CALLBACK_HOST", "0.0.0.0"))
+    p.add_argument("--callback-host", help="listen address of the Twilio callback app")
     p.add_argument(
         "--callback-port",
         type=int,
-        default=int(env("FIRSTCALL_CALLBACK_PORT", "8090")),
-        help="port of the Twilio status-callback app (/twilio/status, /twilio/gather)",
+        help="port of the Twilio callback app (/twilio/status, /twilio/gather, SMS replies)",
     )
     p.add_argument(
         "--public-url",
-        default=env("FIRSTCALL_PUBLIC_BASE_URL"),
-        help="the URL Twilio reaches the callback app at (behind a proxy)",
+        help="the URL Twilio reaches the callback app at, behind a proxy "
+        "([service] public_base_url)",
     )
     p.add_argument(
         "--sms-reply-path",
-        default=env("FIRSTCALL_SMS_REPLY_PATH", DEFAULT_SMS_PATH),
         help="path of the incoming-SMS webhook on the callback app (Twilio number's "
-        "'A message comes in' URL: public URL + this path)",
+        "'A message comes in' URL: public URL + this path) ([service] sms_reply_path)",
     )
-    p.add_argument("--chat-host", default=env("FIRSTCALL_CHAT_HOST", "0.0.0.0"))
-    p.add_argument("--chat-port", type=int, default=int(env("FIRSTCALL_CHAT_PORT", "8765")))
+    p.add_argument("--chat-host", help="listen address of the chat gateway ([chat] host)")
+    p.add_argument("--chat-port", type=int, help="port of the chat gateway ([chat] port)")
     p.add_argument(
-        "--page-url",
-        default=env("FIRSTCALL_PAGE_URL"),
-        help="webhook that pages infrastructure for line incidents",
+        "--page-url", help="webhook that pages infrastructure for line incidents"
     )
     p.add_argument("--chat-wait-s", type=float, default=120.0, help="chat unanswered -> call")
     p.add_argument("--call-wait-s", type=float, default=120.0, help="no call status -> SMS")
@@ -89,40 +92,65 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=4 * 3600,
         help="close cases whose incident never ended after this long (0: never)",
     )
-    p.add_argument("--probe-host", default=env("FIRSTCALL_PROBE_HOST", "0.0.0.0"))
+    p.add_argument("--probe-host", help="bind address of the probes ([probe] host)")
     p.add_argument(
         "--probe-port",
         type=int,
-        default=int(env("FIRSTCALL_PROBE_PORT", "0")),
         help="port of /metrics, /healthz, /readyz (0: pick a free one; -1: none)",
     )
-    p.add_argument("--log-level", default=env("FIRSTCALL_LOG_LEVEL", "INFO"))
+    p.add_argument("--log-level", help="debug, info, warning or error ([logging] level)")
+
+
+def _pick(flag: Any, setting: Any) -> Any:
+    return setting if flag is None else flag
 
 
 def options_from(args: argparse.Namespace) -> tuple[KafkaSettings, ServiceOptions]:
-    """Kafka settings and service options from parsed flags and the environment."""
-    settings = KafkaSettings(
-        bootstrap=args.bootstrap, topics=Topics.from_env(args.topic_prefix), clock=args.clock
+    """Kafka settings and service options: flags over settings (ConfigError lists problems)."""
+    st = load_settings(args.config, overrides=args.set)
+    kafka, service, chat, probe, tw = (
+        st[name].model_dump() for name in ("kafka", "service", "chat", "probe", "twilio")
     )
-    base = args.public_url or f"http://{args.callback_host}:{args.callback_port}"
-    secret = os.environ.get("FIRSTCALL_CHAT_SECRET")
+    topics = Topics(**st["topics"].model_dump())
+    settings = KafkaSettings(
+        bootstrap=_pick(args.bootstrap, kafka["bootstrap"]),
+        topics=topics.prefixed(_pick(args.topic_prefix, kafka["topic_prefix"])),
+        clock=_pick(args.clock, kafka["clock"]),
+    )
+    host = _pick(args.callback_host, service["callback_host"])
+    port = _pick(args.callback_port, service["callback_port"])
+    public_url = _pick(args.public_url, service["public_base_url"] or None)
+    base = public_url or f"http://{host}:{port}"
+    secret = chat["secret"].get_secret_value()
     waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s)
+    twilio = twilio_from_env(base.rstrip("/"))  # also the plain TWILIO_* names
+    if tw["account_sid"] and tw["from_number"]:
+        twilio = TwilioSettings(
+            tw["account_sid"], tw["auth_token"].get_secret_value(), tw["from_number"],
+            api_base_url=tw["api_base_url"],
+            status_callback_url=f"{base.rstrip('/')}/twilio/status",
+            gather_action_url=f"{base.rstrip('/')}/twilio/gather",
+        )  # fmt: skip
     opts = ServiceOptions(
-        db=args.db, group=args.group, decide=args.decide, live=LiveConfig(waits),
-        callback_host=args.callback_host, callback_port=args.callback_port,
-        public_url=args.public_url, sms_reply_path=args.sms_reply_path,
-        twilio=twilio_from_env(base.rstrip("/")),
-        chat_host=args.chat_host, chat_port=args.chat_port,
-        chat_secret=secret.encode() if secret else None, page_url=args.page_url,
-        probe_host=args.probe_host, probe_port=args.probe_port,
+        db=_pick(args.db, st["database"].model_dump()["dsn"]),
+        group=_pick(args.group, service["group"]), decide=args.decide,
+        policy=st.policy_config(), live=LiveConfig(waits),
+        callback_host=host, callback_port=port, public_url=public_url,
+        sms_reply_path=_pick(args.sms_reply_path, service["sms_reply_path"]),
+        twilio=twilio,
+        chat_host=_pick(args.chat_host, chat["host"]),
+        chat_port=_pick(args.chat_port, chat["port"]),
+        chat_secret=secret.encode() if secret else None,
+        page_url=_pick(args.page_url, service["page_url"] or None),
+        probe_host=_pick(args.probe_host, probe["host"]),
+        probe_port=_pick(args.probe_port, probe["port"]),
         close_after_s=args.close_after_s,
     )  # fmt: skip
     return settings, opts
 
 
-async def _main(args: argparse.Namespace) -> int:
-    configure(args.log_level)
-    settings, opts = options_from(args)
+async def _main(args: argparse.Namespace, settings: KafkaSettings, opts: ServiceOptions) -> int:
+    configure(args.log_level or load_settings(args.config)["logging"].model_dump()["level"])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -133,4 +161,11 @@ async def _main(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run `firstcall outreach` until SIGTERM/SIGINT."""
-    return asyncio.run(_main(args))
+    try:
+        settings, opts = options_from(args)
+    except ConfigError as exc:
+        print("configuration problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    return asyncio.run(_main(args, settings, opts))

@@ -211,20 +211,53 @@ class RecordingEnviron(dict[str, str]):
 COMMANDS = ("worker", "correlator", "db", "serve", "outreach")
 
 
+class _RecordingFields(dict[str, Any]):
+    """A section's values that remember which settings a command looked up."""
+
+    def __init__(self, section: str, values: dict[str, Any], read: set[tuple[str, str]]) -> None:
+        super().__init__(values)
+        self.section, self.read = section, read
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add((self.section, key))
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.add((self.section, key))
+        return super().get(key, default)
+
+
+class _RecordingSection:
+    """A settings section whose fields, read by attribute or through model_dump, are recorded."""
+
+    def __init__(self, section: str, model: Any, read: set[tuple[str, str]]) -> None:
+        self._section, self._model, self._read = section, model, read
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        values = self._model.model_dump(**kwargs)
+        if self._section == "topics":  # splatted into Topics(**...): every name is used
+            self._read.update((self._section, k) for k in values)
+        return _RecordingFields(self._section, values, self._read)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self._model).model_fields:
+            self._read.add((self._section, name))
+        return getattr(self._model, name)
+
+
 def env_read_by(command: str) -> set[str]:
     """FIRSTCALL_* names `firstcall worker|correlator|db upgrade|serve|outreach` read at startup.
 
-    Names read directly are recorded on a stand-in environment; `serve` also reads whole
-    sections of monitor/settings.py (load_settings walks the environment), so the sections it
-    looks up count with every variable they have.
+    Names read directly are recorded on a stand-in environment; the settings a command looks
+    up in monitor/settings.py sections (load_settings walks the whole environment) count with
+    their variables, setting by setting.
     """
     recorder = RecordingEnviron()
-    sections: set[str] = set()
+    fields_read: set[tuple[str, str]] = set()
     lookup = settings_module.Settings.__getitem__
 
     def recording_getitem(self: settings_module.Settings, section: str) -> Any:
-        sections.add(section)
-        return lookup(self, section)
+        return _RecordingSection(section, lookup(self, section), fields_read)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(os, "environ", recorder)
@@ -246,9 +279,7 @@ def env_read_by(command: str) -> set[str]:
             }[command]
             add(parser)
             cli.settings_from(parser.parse_args([]), group_field)
-    from_sections = {
-        env_name(s, f) for s in sections for f in settings_module.SECTIONS[s].model_fields
-    }
+    from_sections = {env_name(s, f) for s, f in fields_read}
     return {n for n in recorder.read | from_sections if n.startswith("FIRSTCALL_")}
 
 

@@ -5,6 +5,7 @@ and selectors, Services and ports, env the commands need, secrets by reference o
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 
 from monitor.cli import SUBCOMMANDS, build_parser
 from monitor.kafka.settings import Topics
+from outreach import live_cli
 from tests.deploy_support import (
     ALERTS,
     K8S,
@@ -184,13 +186,20 @@ def test_kafka_processes_probe_healthz_and_readyz_on_the_probe_port(name: str) -
     )
 
 
-def test_outreach_probes_the_port_its_command_serves_probes_on() -> None:
-    # `firstcall outreach` serves /healthz, /readyz and /metrics on --probe-port, whose
-    # default is FIRSTCALL_PROBE_PORT or 0 (a random free port): it must be set.
-    source = (ROOT / "outreach" / "live_cli.py").read_text()
-    assert 'env("FIRSTCALL_PROBE_PORT"' in source
+def test_outreach_probes_the_port_its_command_serves_probes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `firstcall outreach` serves /healthz, /readyz and /metrics on [probe] port
+    # (FIRSTCALL_PROBE_PORT), whose default is 0 (a random free port): it must be set.
     c = app_container(named("Deployment", "firstcall-outreach"))
-    assert int(container_env(c)["FIRSTCALL_PROBE_PORT"]) > 0
+    port = container_env(c)["FIRSTCALL_PROBE_PORT"]
+    assert int(port) > 0
+    monkeypatch.setenv("FIRSTCALL_PROBE_PORT", port)
+    monkeypatch.delenv("FIRSTCALL_CONFIG", raising=False)
+    parser = argparse.ArgumentParser()
+    live_cli.add_arguments(parser)
+    _, opts = live_cli.options_from(parser.parse_args([]))
+    assert opts.probe_port == int(port)
 
 
 def test_serve_probes_paths_the_web_app_serves() -> None:
