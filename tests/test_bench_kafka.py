@@ -15,7 +15,7 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     kafka_bootstrap: str,
 ) -> None:
     args = argparse.Namespace(
-        messages=150_000, kafka_sessions=2000, quix=False, rate_sweep="0.2",
+        messages=150_000, kafka_sessions=2000, quix=False, rate_sweep="0.2", kafka_rounds=1,
         latency_seconds=2.0, sweep_seconds=2.0, warmup_seconds=1.0,
     )  # fmt: skip
     result = await kafka_bench._run(args, kafka_bootstrap)
@@ -44,6 +44,15 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert "raw aiokafka `getmany` on the lean record path" in text
     assert "How cost grows with the event rate" in text
     assert text.count("\n| 0.") == 2, "one sweep row per rate"
+
+
+def test_rounds_are_summarised_by_the_median_run_and_paired_ratios() -> None:
+    rows = [{"per_s": 300, "cpu": "c"}, {"per_s": 100, "cpu": "a"}, {"per_s": 200, "cpu": "b"}]
+    assert kafka_bench._median_row(rows) == {"per_s": 200, "cpu": "b",
+                                             "all_per_s": [300, 100, 200]}
+    raw = [{"per_s": 600}, {"per_s": 200}, {"per_s": 400}]
+    paired = kafka_bench._paired(rows, raw)
+    assert paired == {"median": 0.5, "min": 0.5, "max": 0.5, "rounds": 3}, "same round, same odds"
 
 
 def test_rate_fractions_always_include_half_capacity_and_refuse_nonsense() -> None:
