@@ -283,6 +283,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_jiffies() -> tuple[int, int, int]:
+    """(busy, steal, total) CPU ticks of the whole machine so far (Linux /proc/stat)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return (0, 0, 0)
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    steal = fields[7] if len(fields) > 7 else 0
+    total = sum(fields[:8])
+    return (total - idle - steal, steal, total)
+
+
 async def _read_metrics(port: int) -> str:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -313,6 +326,7 @@ async def latency(
         await _wait_ready(probe, 60)
         counted_from = int((time.time() + warmup) * 1000)
         window: list[tuple[float, int, float]] = []  # (time, sent, worker CPU) at start, end
+        machine: list[tuple[int, int, int]] = []  # (busy, steal, total) jiffies at start, end
         tick = 0.01
         per_tick = max(1, int(rate * tick))
         n = len(school.ids)
@@ -324,6 +338,7 @@ async def latency(
         while time.perf_counter() - t_start < seconds + warmup:
             if not window and time.perf_counter() - t_start >= warmup:
                 window.append((time.perf_counter(), sent, cpu_seconds(worker.pid)))
+                machine.append(machine_jiffies())
             batches = {p: producer.create_batch() for p in range(PARTITIONS)}
             now_ms = int(time.time() * 1000)
             for _ in range(per_tick):
@@ -347,6 +362,7 @@ async def latency(
         elapsed = time.perf_counter() - t_start
         await asyncio.sleep(1.0)  # the worker finishes what was sent
         window.append((time.perf_counter() - 1.0, sent, cpu_seconds(worker.pid)))
+        machine.append(machine_jiffies())
         await asyncio.sleep(1.0)
         metrics_text = await _read_metrics(probe)
     finally:
@@ -360,11 +376,15 @@ async def latency(
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
     (w0, sent0, cpu0), (w1, sent1, cpu1) = window
     counted = max(1, sent1 - sent0)
+    (busy0, steal0, total0), (busy1, steal1, total1) = machine
+    ticks = max(1, total1 - total0)
     return {
         "target_per_s": rate,
         "achieved_per_s": int(sent / elapsed),
         "worker_cpu_share": round((cpu1 - cpu0) / (w1 - w0), 3),
         "worker_cpu_us_per_event": round((cpu1 - cpu0) / counted * 1e6, 2),
+        "machine_busy_share": round((busy1 - busy0) / ticks, 3),  # of all cores
+        "machine_steal_share": round((steal1 - steal0) / ticks, 3),
         "incidents": len(lat),
         "p50_ms": round(q[49], 1),
         "p99_ms": round(q[98], 1),
@@ -618,14 +638,16 @@ def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
         "How cost grows with the event rate (one worker, live clock, each rate a fresh run; "
         "CPU is the worker process's own user+system time over the counted window):",
         "",
-        "| load (x capacity) | asked/s | sent/s | worker CPU | CPU us/event | p50 ms | p99 ms "
-        "| lag incidents |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| load (x capacity) | asked/s | sent/s | worker CPU (of one core) | CPU us/event "
+        "| machine busy (all cores) | steal | p50 ms | p99 ms | lag incidents |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in sweep:
         lines.append(
             f"| {p['fraction']} | {p['target_per_s']:,} | {p['achieved_per_s']:,} "
             f"| {p['worker_cpu_share'] * 100:.0f} % | {p['worker_cpu_us_per_event']} "
+            f"| {p.get('machine_busy_share', 0) * 100:.0f} % "
+            f"| {p.get('machine_steal_share', 0) * 100:.0f} % "
             f"| {p['p50_ms']} | {p['p99_ms']} | {p['incidents']} |"
         )
     return [*lines, ""]
