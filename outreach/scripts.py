@@ -2,7 +2,8 @@
 """What FirstCall says (pure): calm, caregiver-friendly words by fault, device and language.
 
 Mandarin (zh-CN) is the default; English (en) is available. The same words feed the
-phone call (as TwiML with a one-key menu), the SMS and the in-app chat message.
+phone call (as TwiML with a one-key menu), the SMS (answered with one digit) and the
+in-app chat message (answered in words).
 """
 
 from __future__ import annotations
@@ -112,6 +113,24 @@ REPLY_HINT: Final[dict[Language, str]] = {
     "en": 'Reply "please help" if you would like help, or "it is fine now" if it works again.',
 }
 
+# The SMS asks for one digit, the simplest answer on any phone; each digit's line says
+# what it does, and the reply parser (outreach/sms_intents.py) must read the digit as
+# that intent (tests/test_sms_wording.py holds the two together).
+SMS_DIGITS: Final[dict[str, str]] = {"1": "callback_requested", "2": "solved"}
+SMS_CHOICE: Final[dict[Language, dict[str, str]]] = {
+    "zh-CN": {"1": "需要技术人员给您打电话，请回复1；", "2": "孩子的课已经好了，请回复2。"},
+    "en": {
+        "1": "Reply 1 and a technician will call you.",
+        "2": "Reply 2 if the class works again.",
+    },
+}
+# The short opt-out line carriers expect on automated SMS, and the word it offers.
+SMS_OPT_OUT: Final[dict[Language, str]] = {
+    "zh-CN": "回复TD退订",
+    "en": "Reply STOP to stop these messages.",
+}
+SMS_STOP_WORD: Final[dict[Language, str]] = {"zh-CN": "TD", "en": "STOP"}
+
 # Our answer to a family's SMS reply, by what they asked for (no answer to STOP / START:
 # Twilio sends its own confirmation).
 SMS_REPLY: Final[dict[Language, dict[str, str]]] = {
@@ -160,12 +179,23 @@ def script_for(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAG
 
 
 def message_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE) -> str:
-    """The SMS / chat wording: the script plus how to reply."""
+    """The chat wording: the script plus how to reply in words (the SMS has `sms_text`)."""
     script = script_for(fault, device, language)
     if fault == "line":
         return script.text
     sep = "" if script.language == "zh-CN" else " "
     return script.text + sep + REPLY_HINT[script.language]
+
+
+def sms_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE) -> str:
+    """The SMS wording: the script, one digit per answer (none for a line), the opt-out line."""
+    script = script_for(fault, device, language)
+    lang = script.language
+    parts = [script.text]
+    if fault != "line":
+        parts.extend(SMS_CHOICE[lang][digit] for digit in SMS_DIGITS)
+    parts.append(SMS_OPT_OUT[lang])
+    return ("" if lang == "zh-CN" else " ").join(parts)
 
 
 def sms_reply_text(intent: str, language: str = DEFAULT_LANGUAGE) -> str | None:

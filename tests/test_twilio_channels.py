@@ -13,6 +13,7 @@ from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.circuit import CircuitBreaker
 from outreach.retry import RetryPolicy
+from outreach.scripts import sms_text
 from outreach.testing import FakeClock, FakeSleep
 from outreach.twilio_standin import TwilioStandIn
 
@@ -100,7 +101,9 @@ async def test_sms_is_sent_in_the_guardians_language(
     assert result.status == "queued" and (result.provider_id or "").startswith("SM")
     [req] = standin.requests
     assert req.path.endswith("/Messages.json")
-    assert "drop out of the class" in (req.param("Body") or "")
+    body = req.param("Body") or ""
+    assert body == sms_text("disconnect", "ipad", "en")  # the SMS wording: answer with a digit
+    assert "drop out of the class" in body and "Reply 1" in body and "Reply STOP" in body
     assert "channel=sms" in (req.param("StatusCallback") or "")
 
 

@@ -14,7 +14,7 @@ from outreach.channels.twilio_client import (
     TwilioSettings,
     with_query,
 )
-from outreach.scripts import message_text
+from outreach.scripts import sms_text
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +32,7 @@ class TwilioSmsChannel(TwilioChannelBase):
         params: dict[str, Any] = {
             "to": message.to,
             "from_": self.settings.from_number,
-            "body": message.text or message_text(message.fault, message.device, message.language),
+            "body": message.text or sms_text(message.fault, message.device, message.language),
         }
         if self.settings.status_callback_url:
             query = {
