@@ -7,7 +7,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import structlog
 import uvicorn
@@ -98,7 +98,8 @@ async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: LiveOu
     token = opts.twilio.auth_token if opts.twilio is not None else ""
     app = create_app(
         token, timeline_sink(runner.cases, runner.on_callback), public_base_url=opts.public_url,
-        on_sms=SmsReplies(runner.cases, runner, runner.metrics), sms_path=opts.sms_reply_path,
+        on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
+        sms_path=opts.sms_reply_path,
     )  # fmt: skip
     server = uvicorn.Server(
         uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")

@@ -8,20 +8,23 @@
 
 The case is the family's newest open case, else one closed within `recent_ms`. A case
 closed already cannot wait in the queue again, so a request about it opens a follow-up
-case (`case-reply-<MessageSid>`) that does. Every reply lands on the case's timeline
-(`sms_reply`, once per MessageSid: Twilio may post a message twice).
+case (`case-reply-<MessageSid>`) that does. A family asking for help (call me, or
+anything unclear) with no such case is never ignored: a case of kind `family_request`
+(same id scheme) opens for them and waits in the queue; "solved" with no case does
+nothing. Every reply lands on the case's timeline (`sms_reply`, once per MessageSid:
+Twilio may post a message twice, and opens one case).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 import structlog
 from twilio.twiml.messaging_response import MessagingResponse
 
-from monitor.records import Incident, case_id_for
 from outreach.cases.models import cases as cases_table
 from outreach.cases.models import guardians
 from outreach.cases.states import Refusal
@@ -30,13 +33,16 @@ from outreach.channels.twilio_inbound import InboundSms
 from outreach.metrics import OutreachMetrics
 from outreach.redact import mask_phone
 from outreach.scripts import DEFAULT_LANGUAGE, sms_reply_text
+from outreach.sms_cases import family_request, follow_up, opened_by, student_to_help
 from outreach.sms_intents import SmsIntent, resubscribes, sms_intent, sms_signal
 from outreach.sms_optouts import SmsOptOuts
 from outreach.stages.retry_fallback import FAMILY_SAYS_FINE, Signal
 
 log = structlog.get_logger(__name__)
 RECENT_MS: Final = 24 * 3_600_000
-ANSWERED: Final = frozenset({"queued", "follow_up", "resolved", "recorded", "duplicate"})
+ANSWERED: Final = frozenset(
+    {"queued", "follow_up", "new_case", "resolved", "recorded", "duplicate"}
+)
 
 
 class FamilySignals(Protocol):
@@ -76,11 +82,13 @@ class SmsReplies:
         metrics: OutreachMetrics,
         *,
         recent_ms: int = RECENT_MS,
+        policy: Mapping[str, Any] | None = None,
     ) -> None:
         self.cases = cases
         self.signals = signals
         self.metrics = metrics
         self.recent_ms = recent_ms
+        self.policy = dict(policy or {})  # frozen on the cases a request opens
         self.opt_outs = SmsOptOuts(cases.engine, cases.clock)
 
     async def __call__(self, sms: InboundSms) -> str:
@@ -106,8 +114,10 @@ class SmsReplies:
             return Handled(intent, "unknown_sender")
         language = next(iter(family.values()))
         case = await self._case_of(list(family))
-        if case is None:
+        if case is None and intent == "solved":
             return Handled(intent, "no_case", language=language)
+        if case is None:
+            return await self._request(family, sms, intent)
         if case.student_id in family:
             language = family[case.student_id]
         result, case_id = await self._act(case, sms, intent)
@@ -115,9 +125,11 @@ class SmsReplies:
 
     async def _act(self, case: Case, sms: InboundSms, intent: SmsIntent) -> tuple[str, str]:
         events = await self.cases.timeline(case.case_id)
-        if sms.message_sid and any(
-            e.kind == "sms_reply" and e.data.get("message_sid") == sms.message_sid for e in events
-        ):
+        if sms.message_sid and (
+            opened_by(case, sms)  # its `sms_reply` may not be written yet
+            or any(e.kind == "sms_reply" and e.data.get("message_sid") == sms.message_sid
+                   for e in events)
+        ):  # fmt: skip
             return "duplicate", case.case_id
         data = {"text": sms.body, "intent": intent, "message_sid": sms.message_sid,
                 "from": mask_phone(sms.from_number)}
@@ -127,13 +139,23 @@ class SmsReplies:
             return await self._solved(case), case.case_id
         signal = sms_signal(intent) or "unclear"
         if case.state == "closed":
-            follow = await self._follow_up(case, sms)
+            follow = (await follow_up(self.cases, case, sms, intent)).case.case_id
             await self.signals.family_signal(follow, signal)
             return "follow_up", follow
         if case.state == "resolved":  # it broke again after all: open it so it can wait
             await self.cases.transition(case.case_id, "open", reason="family_replied_by_sms")
         await self.signals.family_signal(case.case_id, signal)
         return "queued", case.case_id
+
+    async def _request(self, family: dict[str, str], sms: InboundSms, intent: SmsIntent) -> Handled:
+        """A family with no recent case asks for help: open a case and queue it."""
+        student = await student_to_help(self.cases, list(family))
+        opened = await family_request(self.cases, student, sms, intent, self.policy)
+        case_id = opened.case.case_id
+        if not opened.created:
+            return Handled(intent, "duplicate", case_id, family[student])
+        await self.signals.family_signal(case_id, sms_signal(intent) or "unclear")
+        return Handled(intent, "new_case", case_id, family[student])
 
     async def _solved(self, case: Case) -> str:
         if case.state == "closed" or case.owner is not None:
@@ -175,21 +197,3 @@ class SmsReplies:
         async with self.cases.engine.connect() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else case_from_row(row)
-
-    async def _follow_up(self, case: Case, sms: InboundSms) -> str:
-        """A new case for a request about a closed one (same family and session)."""
-        now = self.cases.clock()
-        inc = Incident(
-            incident_id=f"{case.kind}-reply-{sms.message_sid}", kind=case.kind,  # type: ignore[arg-type]
-            state="closed", started_at=now, detected_at=now, ended_at=now, line={},
-            evidence={"follow_up_of": case.case_id, "message_sid": sms.message_sid},
-            session_id=case.session_id, student_id=case.student_id,
-            classroom_id=case.classroom_id,
-        )  # fmt: skip
-        opened = await self.cases.open_case(inc, case.policy, at=now)
-        data = {"text": sms.body, "intent": sms_intent(sms.body), "message_sid": sms.message_sid,
-                "follow_up_of": case.case_id}
-        if opened.created:
-            await self.cases.add_event(opened.case.case_id, "sms_reply", data,
-                                       actor=f"family:{case.student_id}")
-        return case_id_for(inc.incident_id)

@@ -7,9 +7,10 @@ token, over the URL and the form), the runner uses fake channels (outreach.testi
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
@@ -20,16 +21,18 @@ from twilio.request_validator import RequestValidator
 from monitor.logging import REDACTED, configure
 from monitor.records import case_id_for
 from monitor.settings import ServiceSection
-from outreach.cases.models import sms_opt_outs
+from outreach.cases.models import cases, sms_opt_outs
+from outreach.cases.states import Refusal
 from outreach.channels.twilio_callbacks import CallbackEvent, create_app, timeline_sink
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
+from outreach.directory import import_file
 from outreach.live_chain import Waits
 from outreach.queue import Agent, rank
 from outreach.queue_db import QueueStore
 from outreach.sms_replies import SmsReplies
 from outreach.testing import serve_asgi
 from tests.casedb import sqlite_engine
-from tests.live_support import Harness, decision, harness, incident, until
+from tests.live_support import HEADER, Harness, decision, harness, incident, until
 
 TOKEN = "twilio-auth-token-for-tests"
 OUR_NUMBER = "+14155550100"
@@ -37,6 +40,7 @@ JOE = "+14155550123"  # stu-sms's grandfather: prefers SMS, English
 GRANNY = "+8613812345678"  # stu-1's grandmother: prefers calls, Mandarin
 STRANGER = "+14155550199"
 LISTENING = Waits(chat_s=30, call_s=30, sms_s=30)  # the chain waits for the family's answer
+TWO_DAYS_MS = 2 * 86_400_000
 
 
 @dataclass
@@ -75,8 +79,8 @@ async def d(tmp_path: Path) -> AsyncIterator[Desk]:
     h = await harness(engine, tmp_path, LISTENING)
     queue = QueueStore(engine, h.cases)
     h.runner.queue = queue
-    app = create_app(TOKEN, timeline_sink(h.cases, h.runner.on_callback),
-                     on_sms=SmsReplies(h.cases, h.runner, h.metrics))
+    replies = SmsReplies(h.cases, h.runner, h.metrics, policy=asdict(h.runner.policy))
+    app = create_app(TOKEN, timeline_sink(h.cases, h.runner.on_callback), on_sms=replies)
     try:
         async with serve_asgi(app) as base:
             yield Desk(h, queue, base)
@@ -259,3 +263,115 @@ async def test_the_webhook_path_is_a_setting(tmp_path: Path) -> None:
         assert (await moved.text_us(JOE, "ok", "SM-1")).status_code == 200
         assert (await Desk(h, moved.queue, base).text_us(JOE, "ok", "SM-2")).status_code == 404
     await engine.dispose()
+
+
+# -- a family asking for help is never ignored -----------------------------------------
+
+
+async def helped_two_days_ago(d: Desk, n: int, student: str, agent: str) -> str:
+    """Incident `n` of `student` went to the queue, `agent` took it and closed it 2 days ago."""
+    inc = incident(n, student=student)
+    await d.h.runner.handle(inc)
+    await d.h.runner.handle(decision(inc, "agent_queue", "test"))
+    case_id = case_id_for(inc.incident_id)
+    then = d.h.cases.clock() - TWO_DAYS_MS
+    assert await d.queue.claim(case_id, agent, at=then) is None
+    assert not isinstance(await d.queue.resolve(case_id, agent, "resolved_by_call", at=then),
+                          Refusal)
+    return case_id
+
+
+async def test_help_asked_with_no_recent_case_opens_one_queued_for_the_last_helper(
+    d: Desk,
+) -> None:
+    await helped_two_days_ago(d, 1, "stu-sms", "agent-li")  # too long ago to be "this" problem
+
+    answer = await d.text_us(JOE, "1", "SM-out-of-the-blue")
+
+    assert "<Message>Thank you. A technician will call you back soon.</Message>" in answer.text
+    [row] = await d.queue.rows()
+    assert (row.case_id, row.reason, row.student_id, row.kind) == (
+        "case-reply-SM-out-of-the-blue", "family_asked_for_help", "stu-sms", "family_request")
+    agents = [Agent("agent-wu", online=True, idle_since=1),
+              Agent("agent-li", online=True, idle_since=5)]
+    helpers = await d.queue.last_helpers(["stu-sms"])
+    assert rank([row.waiting()], d.h.cases.clock(), agents, helpers)[0].offered_to == "agent-li"
+    case = await d.h.cases.get(row.case_id)
+    assert case is not None and case.state == "waiting_agent" and case.session_id is None
+    assert case.policy == asdict(d.h.runner.policy)  # the policy in force, frozen on it
+    assert await d.replies(row.case_id) == [{"text": "1", "intent": "callback_requested",
+                                             "message_sid": "SM-out-of-the-blue",
+                                             "from": "+14*****0123"}]
+    assert d.counted("callback_requested", "new_case") == 1
+    assert all(not fake.sent for fake in d.h.fakes.values())  # a person calls, not a robot
+
+
+async def test_twilio_posting_the_request_again_opens_no_second_case(d: Desk) -> None:
+    first = await d.text_us(JOE, "please call me", "SM-twice")
+    again = await d.text_us(JOE, "please call me", "SM-twice")
+    # ... and two posts of one message at the same moment (another family).
+    both = await asyncio.gather(*(d.text_us(GRANNY, "帮忙", "SM-race") for _ in range(2)))
+
+    assert again.text == first.text and "call you back" in first.text
+    assert all("技术人员会尽快给您回电话" in r.text for r in both)
+    assert sorted(r.case_id for r in await d.queue.rows()) == ["case-reply-SM-race",
+                                                               "case-reply-SM-twice"]
+    async with d.h.engine.connect() as conn:
+        assert len((await conn.execute(cases.select())).all()) == 2
+    assert len(await d.replies("case-reply-SM-twice")) == 1
+    assert len(await d.replies("case-reply-SM-race")) == 1
+    assert d.counted("callback_requested", "new_case") == 2
+    assert d.counted("callback_requested", "duplicate") == 2
+
+
+async def test_a_later_message_joins_the_case_the_first_one_opened(d: Desk) -> None:
+    await d.text_us(JOE, "hello?", "SM-1")
+    await d.text_us(JOE, "1", "SM-2")
+    [row] = await d.queue.rows()
+    assert row.case_id == "case-reply-SM-1"
+    assert [r["message_sid"] for r in await d.replies(row.case_id)] == ["SM-1", "SM-2"]
+    assert d.counted("callback_requested", "queued") == 1
+
+
+async def test_an_unclear_message_with_no_recent_case_is_queued_for_a_person_to_read(
+    d: Desk,
+) -> None:
+    answer = await d.text_us(GRANNY, "你好，请问是哪位？", "SM-who-is-it")  # never had a case
+    assert "<Message>收到您的消息，技术人员会尽快看一下并联系您。</Message>" in answer.text
+    [row] = await d.queue.rows()
+    assert (row.case_id, row.reason, row.student_id) == (
+        "case-reply-SM-who-is-it", "family_reply_unclear", "stu-1")
+    assert d.counted("unclear", "new_case") == 1
+
+
+async def test_fixed_with_no_recent_case_changes_nothing(d: Desk) -> None:
+    await helped_two_days_ago(d, 1, "stu-sms", "agent-li")
+    answer = await d.text_us(JOE, "2", "SM-fine")
+    assert answer.status_code == 200 and "<Message>" not in answer.text
+    assert await d.queue.rows() == []
+    async with d.h.engine.connect() as conn:
+        assert len((await conn.execute(cases.select())).all()) == 1
+    assert d.counted("solved", "no_case") == 1
+
+
+async def test_a_grandparent_of_siblings_is_routed_to_the_agent_who_helped_the_family(
+    d: Desk, tmp_path: Path
+) -> None:
+    siblings = tmp_path / "siblings.csv"
+    siblings.write_text(HEADER + (
+        "stu-ann,Ann,Grandpa Lee,+14155550777,grandfather,call,en,America/New_York,,no\n"
+        "stu-ben,Ben,Grandpa Lee,+14155550777,grandfather,call,en,America/New_York,,no\n"
+    ), encoding="utf-8")
+    assert (await import_file(siblings, d.h.directory)).imported
+    await helped_two_days_ago(d, 1, "stu-ben", "agent-li")
+    later = incident(2, student="stu-ann")  # a newer problem of Ann's nobody had to take
+    await d.h.runner.handle(later)
+    await d.h.runner.handle(decision(later, "agent_queue", "test"))
+    await d.h.cases.close(case_id_for(later.incident_id), "escalated",
+                        at=d.h.cases.clock() - TWO_DAYS_MS + 1)
+    await d.queue.drop(case_id_for(later.incident_id))
+
+    await d.text_us("+14155550777", "yes", "SM-lee")
+
+    [row] = await d.queue.rows()
+    assert (row.case_id, row.student_id) == ("case-reply-SM-lee", "stu-ben")
