@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
-import sys
-from typing import Any
 
+from monitor.job_config import add_config_arguments, pick, print_problems, settings_of
 from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.logging import configure
 from monitor.settings import ConfigError, load_settings
@@ -31,19 +29,8 @@ from outreach.live_service import ServiceOptions, serve, twilio_from_env
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `firstcall outreach`; each defaults to its setting (file < FIRSTCALL_* env)."""
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        default=os.environ.get("FIRSTCALL_CONFIG"),
-        help="TOML/JSON config file (docs/configuration.md; env FIRSTCALL_CONFIG); "
-        "FIRSTCALL_* variables override it, and these flags override both",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one outreach setting (with --decide), e.g. --set hold_off_ms=20000",
+    add_config_arguments(
+        p, "override one outreach setting (with --decide), e.g. --set hold_off_ms=20000"
     )
     p.add_argument(
         "--db", help=f"case database DSN or SQLite path ([database] dsn, default {DEFAULT_DSN})"
@@ -101,25 +88,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", help="debug, info, warning or error ([logging] level)")
 
 
-def _pick(flag: Any, setting: Any) -> Any:
-    return setting if flag is None else flag
-
-
 def options_from(args: argparse.Namespace) -> tuple[KafkaSettings, ServiceOptions]:
     """Kafka settings and service options: flags over settings (ConfigError lists problems)."""
-    st = load_settings(args.config, overrides=args.set)
+    st = settings_of(args)
     kafka, service, chat, probe, tw = (
         st[name].model_dump() for name in ("kafka", "service", "chat", "probe", "twilio")
     )
     topics = Topics(**st["topics"].model_dump())
     settings = KafkaSettings(
-        bootstrap=_pick(args.bootstrap, kafka["bootstrap"]),
-        topics=topics.prefixed(_pick(args.topic_prefix, kafka["topic_prefix"])),
-        clock=_pick(args.clock, kafka["clock"]),
+        bootstrap=pick(args.bootstrap, kafka["bootstrap"]),
+        topics=topics.prefixed(pick(args.topic_prefix, kafka["topic_prefix"])),
+        clock=pick(args.clock, kafka["clock"]),
     )
-    host = _pick(args.callback_host, service["callback_host"])
-    port = _pick(args.callback_port, service["callback_port"])
-    public_url = _pick(args.public_url, service["public_base_url"] or None)
+    host = pick(args.callback_host, service["callback_host"])
+    port = pick(args.callback_port, service["callback_port"])
+    public_url = pick(args.public_url, service["public_base_url"] or None)
     base = public_url or f"http://{host}:{port}"
     secret = chat["secret"].get_secret_value()
     waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s)
@@ -132,18 +115,18 @@ def options_from(args: argparse.Namespace) -> tuple[KafkaSettings, ServiceOption
             gather_action_url=f"{base.rstrip('/')}/twilio/gather",
         )  # fmt: skip
     opts = ServiceOptions(
-        db=_pick(args.db, st["database"].model_dump()["dsn"]),
-        group=_pick(args.group, service["group"]), decide=args.decide,
+        db=pick(args.db, st["database"].model_dump()["dsn"]),
+        group=pick(args.group, service["group"]), decide=args.decide,
         policy=st.policy_config(), live=LiveConfig(waits),
         callback_host=host, callback_port=port, public_url=public_url,
-        sms_reply_path=_pick(args.sms_reply_path, service["sms_reply_path"]),
+        sms_reply_path=pick(args.sms_reply_path, service["sms_reply_path"]),
         twilio=twilio,
-        chat_host=_pick(args.chat_host, chat["host"]),
-        chat_port=_pick(args.chat_port, chat["port"]),
+        chat_host=pick(args.chat_host, chat["host"]),
+        chat_port=pick(args.chat_port, chat["port"]),
         chat_secret=secret.encode() if secret else None,
-        page_url=_pick(args.page_url, service["page_url"] or None),
-        probe_host=_pick(args.probe_host, probe["host"]),
-        probe_port=_pick(args.probe_port, probe["port"]),
+        page_url=pick(args.page_url, service["page_url"] or None),
+        probe_host=pick(args.probe_host, probe["host"]),
+        probe_port=pick(args.probe_port, probe["port"]),
         close_after_s=args.close_after_s,
     )  # fmt: skip
     return settings, opts
@@ -164,8 +147,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings, opts = options_from(args)
     except ConfigError as exc:
-        print("configuration problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
+        return print_problems(exc)
     return asyncio.run(_main(args, settings, opts))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from detectors.config import DetectionConfig
 from monitor.http_probe import ProbeServer
+from monitor.job_config import add_config_arguments, pick, print_problems, settings_of
 from monitor.kafka.backoff import retry_forever
 from monitor.kafka.correlator import CorrelatorWorker
 from monitor.kafka.detect import DetectProcessor
@@ -26,7 +25,7 @@ from monitor.kafka.verdicts import VerdictBoard, follow_verdicts
 from monitor.kafka.worker import TelemetryWorker
 from monitor.logging import configure, get_logger
 from monitor.metrics import Metrics
-from monitor.settings import ConfigError, Settings, load_settings
+from monitor.settings import ConfigError, Settings
 from outreach.decision import PolicyConfig
 
 
@@ -39,20 +38,7 @@ class _Job(Protocol):
 
 def _common(parser: argparse.ArgumentParser) -> None:
     """Flags both jobs share; each defaults to its setting (file < FIRSTCALL_* env)."""
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=os.environ.get("FIRSTCALL_CONFIG"),
-        help="TOML/JSON config file (docs/configuration.md; env FIRSTCALL_CONFIG); "
-        "FIRSTCALL_* variables override it, and these flags override both",
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one detection or outreach setting, e.g. --set silence_ms=8000",
-    )
+    add_config_arguments(parser)
     parser.add_argument("--bootstrap", help="Kafka bootstrap servers ([kafka] bootstrap)")
     parser.add_argument(
         "--topic-prefix", help="prefix for every topic name ([kafka] topic_prefix)"
@@ -118,32 +104,23 @@ def add_correlator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", help="consumer group ([kafka] correlator_group)")
 
 
-def job_settings(args: argparse.Namespace) -> Settings:
-    """Every setting of this process: defaults < --config file < FIRSTCALL_* < --set."""
-    return load_settings(getattr(args, "config", None), overrides=getattr(args, "set", None) or ())
-
-
-def _pick(flag: Any, setting: Any) -> Any:
-    return setting if flag is None else flag
-
-
 def settings_from(
     args: argparse.Namespace, group_field: str, st: Settings | None = None
 ) -> KafkaSettings:
     """KafkaSettings: a flag where given, else the configured setting."""
-    st = st or job_settings(args)
+    st = st or settings_of(args)
     k = st["kafka"].model_dump()
     topics = Topics(**st["topics"].model_dump())
-    extra: dict[str, Any] = {group_field: _pick(args.group, k[group_field])}
+    extra: dict[str, Any] = {group_field: pick(args.group, k[group_field])}
     if group_field == "worker_group":
-        extra["max_batch"] = _pick(getattr(args, "max_batch", None), k["max_batch"])
-        extra["record_path"] = _pick(getattr(args, "record_path", None), k["record_path"])
+        extra["max_batch"] = pick(getattr(args, "max_batch", None), k["max_batch"])
+        extra["record_path"] = pick(getattr(args, "record_path", None), k["record_path"])
     return KafkaSettings(
-        bootstrap=_pick(args.bootstrap, k["bootstrap"]),
-        topics=topics.prefixed(_pick(args.topic_prefix, k["topic_prefix"])),
-        telemetry_partitions=_pick(args.partitions, k["telemetry_partitions"]),
-        findings_partitions=_pick(args.findings_partitions, k["findings_partitions"]),
-        clock=_pick(args.clock, k["clock"]),
+        bootstrap=pick(args.bootstrap, k["bootstrap"]),
+        topics=topics.prefixed(pick(args.topic_prefix, k["topic_prefix"])),
+        telemetry_partitions=pick(args.partitions, k["telemetry_partitions"]),
+        findings_partitions=pick(args.findings_partitions, k["findings_partitions"]),
+        clock=pick(args.clock, k["clock"]),
         poll_ms=k["poll_ms"],
         **extra,
     )
@@ -164,17 +141,17 @@ class JobOptions:
 
 def job_options(args: argparse.Namespace, group_field: str) -> JobOptions:
     """Flags over settings, for one job (ConfigError lists every problem)."""
-    st = job_settings(args)
+    st = settings_of(args)
     detection = st.detection_config()
     probe = st["probe"].model_dump()
     return JobOptions(
         kafka=settings_from(args, group_field, st),
         detection=detection,
         policy=st.policy_config(),
-        lateness_ms=_pick(getattr(args, "lateness_ms", None), detection.lateness_ms),
-        probe_host=_pick(args.probe_host, probe["host"]),
-        probe_port=_pick(args.probe_port, probe["port"]),
-        log_level=_pick(args.log_level, st["logging"].model_dump()["level"]),
+        lateness_ms=pick(getattr(args, "lateness_ms", None), detection.lateness_ms),
+        probe_host=pick(args.probe_host, probe["host"]),
+        probe_port=pick(args.probe_port, probe["port"]),
+        log_level=pick(args.log_level, st["logging"].model_dump()["level"]),
     )
 
 
@@ -261,21 +238,18 @@ async def _run(
     return 0
 
 
-def _options_or_exit(args: argparse.Namespace, group_field: str) -> JobOptions | None:
+def _options_or_exit(args: argparse.Namespace, group_field: str) -> JobOptions | int:
     try:
         return job_options(args, group_field)
     except ConfigError as exc:
-        print("configuration problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return None
+        return print_problems(exc)
 
 
 def run_worker(args: argparse.Namespace) -> int:
     """Run `firstcall worker` until SIGTERM/SIGINT."""
     opts = _options_or_exit(args, "worker_group")
-    if opts is None:
-        return 2
+    if isinstance(opts, int):
+        return opts
     return asyncio.run(
         _run(opts, not args.no_create_topics, lambda m: worker_from(opts, m, args.processor))
     )
@@ -284,8 +258,8 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_correlator(args: argparse.Namespace) -> int:
     """Run `firstcall correlator` until SIGTERM/SIGINT."""
     opts = _options_or_exit(args, "correlator_group")
-    if opts is None:
-        return 2
+    if isinstance(opts, int):
+        return opts
     return asyncio.run(
         _run(opts, not args.no_create_topics,
              lambda m: CorrelatorWorker(opts.kafka, m, opts.detection))
