@@ -25,6 +25,7 @@ from outreach.queue import Waiting
 
 log = structlog.get_logger(__name__)
 WAITING = "waiting_agent"
+UNKNOWN = "unknown"  # what session_context holds where the join was not seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,13 @@ class QueueStore:
         async with self.engine.connect() as conn:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None else int(value)
+
+    async def device(self, case_id: str) -> str | None:
+        """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
+        stmt = sa.select(session_context.c.device).where(session_context.c.case_id == case_id)
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(stmt)).scalar()
+        return None if value is None or value == UNKNOWN else str(value)
 
     async def save_context(self, case_id: str, values: dict[str, Any]) -> None:
         """Store where the case happened (device, app, line, teacher) once, for reports."""

@@ -9,12 +9,13 @@ in-app chat message (answered in words).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 Fault = Literal["lag", "disconnect", "flapping", "line"]
 Device = Literal["pc", "mac", "ipad", "android_pad", "phone"]
+DEVICES: Final[tuple[Device, ...]] = get_args(Device)
 Language = Literal["zh-CN", "en"]
 DEFAULT_LANGUAGE: Final[Language] = "zh-CN"
 DEFAULT_QUEUE: Final = "firstcall-technicians"
@@ -164,6 +165,11 @@ def language_of(language: str) -> Language:
     if language.lower().startswith("en"):
         return "en"
     return DEFAULT_LANGUAGE
+
+
+def known_device(device: str | None) -> Device:
+    """The device whose hints to give: the family's own when we know it, else the computer."""
+    return next((known for known in DEVICES if known == device), "pc")
 
 
 def script_for(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE) -> Script:

@@ -84,6 +84,17 @@ async def test_minutes_lost_stop_at_the_end_of_the_lesson(
     assert not isinstance(done, Refusal) and done.lesson_minutes_lost == 0.5
 
 
+async def test_the_case_device_is_the_one_the_desk_saw_and_none_when_it_saw_none(
+        case_engine: AsyncEngine) -> None:  # noqa: F811
+    queue, ipad_case = await queued(case_engine, "lag-ipad", "stu-ipad")
+    await queue.save_context(ipad_case, {"device": "ipad", "os": "ipados"})
+    assert await queue.device(ipad_case) == "ipad"
+    _, unseen = await queued(case_engine, "lag-unseen", "stu-unseen")
+    await queue.save_context(unseen, {"line": "e1/i/r"})  # no join seen: device left unknown
+    assert await queue.device(unseen) is None
+    assert await queue.device("case-without-context") is None
+
+
 async def test_the_last_helper_of_a_family_is_remembered(
         case_engine: AsyncEngine) -> None:  # noqa: F811
     queue, first = await queued(case_engine, "lag-a", "stu-7")

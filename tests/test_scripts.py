@@ -10,6 +10,7 @@ import pytest
 from outreach.scripts import (
     call_twiml,
     gather_reply_twiml,
+    known_device,
     language_of,
     message_text,
     script_for,
@@ -48,6 +49,11 @@ def test_mandarin_is_the_default_and_words_follow_fault_and_device() -> None:
     assert "press 1" in drop_pc.menu and "press 2" in drop_pc.menu
     assert script_for("lag", "toaster").text == script_for("lag", "pc").text
     assert "您不需要做任何操作" in script_for("line", "phone").text
+
+
+def test_the_familys_own_device_is_used_and_an_unknown_one_gets_the_computers_words() -> None:
+    assert [known_device(d) for d in DEVICES] == list(DEVICES)
+    assert [known_device(d) for d in (None, "unknown", "toaster", "")] == ["pc"] * 4
 
 
 def test_message_text_tells_how_to_reply() -> None:
