@@ -60,6 +60,10 @@ class AgentQueue(Protocol):
         """The scheduled end of the case's lesson, when the desk saw it."""
         ...
 
+    async def device(self, case_id: str) -> str | None:
+        """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LiveConfig:
@@ -105,6 +109,7 @@ class LiveOutreach:
             self._reach,
             self._escalate,
             self.config.waits,
+            self._device,
         )
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.event_now = 0  # the newest event time seen in a record
@@ -385,6 +390,10 @@ class LiveOutreach:
             case is not None and self.lines.covers(o.session_id, case.incident_started_at)
         )
         return await self.family.reach(case, o, event_now=event_now, closed=closed, covered=covered)
+
+    async def _device(self, case_id: str) -> str | None:
+        """The family's device for the words of the next contact (None: not known)."""
+        return None if self.queue is None else await self.queue.device(case_id)
 
     async def _escalate(self, case_id: str, reason: str) -> None:
         """Hand the case to the technicians' queue."""

@@ -3,7 +3,9 @@
 chat unanswered -> call -> SMS -> agent queue, driven by real signals (chat
 replies, Twilio status callbacks and menu keys) through the :class:`Mailbox`.
 Every send is announced on the case timeline (`sending`) before it goes out,
-so a redelivered decision never sends the same attempt twice.
+so a redelivered decision never sends the same attempt twice. The words name the
+family's own device (iPad, phone...) when the desk saw the session's join, and the
+computer's otherwise.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from outreach.live_resume import Waiting
 from outreach.live_signals import Mailbox
 from outreach.metrics import OutreachMetrics
 from outreach.redact import mask_phone
-from outreach.scripts import Fault
+from outreach.scripts import Fault, known_device
 from outreach.stages.retry_fallback import Reach, Signal, Step, next_step
 
 log = structlog.get_logger(__name__)
 SUPPRESSING: Final = frozenset({"do_not_contact", "quiet_hours", "rate_limited"})
 ReachOf = Callable[[str, Outreach, bool], Awaitable[Reach]]
 Escalate = Callable[[str, str], Awaitable[None]]
+DeviceOf = Callable[[str], Awaitable[str | None]]  # case id -> the family's device, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class ContactChain:
         reach: ReachOf,
         escalate: Escalate,
         waits: Waits,
+        device_of: DeviceOf,
     ) -> None:
         self.cases = cases
         self.directory = directory
@@ -83,6 +87,7 @@ class ContactChain:
         self.reach = reach
         self.escalate = escalate
         self.waits = waits
+        self.device_of = device_of
 
     async def run(
         self,
@@ -182,6 +187,7 @@ class ContactChain:
             channel=channel,
             fault=fault_of(case.kind, decision.reason),
             to=None if channel == "chat" or guardian is None else guardian.phone,
+            device=known_device(await self.device_of(case_id)),
             language=language,
         )
         result = await target.send(message)
