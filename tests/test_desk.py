@@ -29,6 +29,27 @@ async def test_the_chart_survives_on_the_case_when_the_ring_has_forgotten(tmp_pa
         assert data["points"]["rtt_ms"][-1] == 880.0  # the lag was already in the snapshot
 
 
+async def test_the_desk_keeps_the_familys_device_from_the_join_with_the_case(
+        tmp_path: Path) -> None:
+    async with scripted_desk(tmp_path) as desk:
+        await desk.run_to(150)  # s1 (a pc) lags, s2 (an ipad) drops out
+        queue = desk.live.desk.queue
+        devices = {r.kind: await queue.device(r.case_id) for r in await queue.rows()}
+        assert devices == {"lag": "pc", "disconnect": "ipad"}  # what the outreach's words use
+
+
+async def test_the_agents_call_names_the_familys_device_after_the_ring_forgot_it(
+        tmp_path: Path) -> None:
+    async with scripted_desk(tmp_path) as desk:
+        await desk.run_to(150)
+        [drop] = [r for r in await desk.live.desk.queue.rows() if r.kind == "disconnect"]
+        assert desk.calls.sent[0].device == "ipad"  # the desk's own call, from the ring
+        desk.live.ring.clear()  # as after a restart of the desk
+        await desk.live.desk.queue.claim(drop.case_id, "ann")
+        await desk.live.desk.call_guardian(drop.case_id, "ann")
+        assert desk.calls.sent[-1].device == "ipad"  # kept with the case
+
+
 async def test_a_lag_that_outlives_the_chat_goes_to_the_queue_and_a_failed_call_too(
         tmp_path: Path) -> None:
     async with scripted_desk(tmp_path) as desk:

@@ -28,6 +28,7 @@ from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.clock import Clock
 from outreach.queue_db import QueueStore
 from outreach.redact import mask_phone
+from outreach.scripts import known_device
 
 log = structlog.get_logger(__name__)
 PhoneLookup = Callable[[str], Awaitable[tuple[str, str | None, str]]]  # name, phone, language
@@ -236,11 +237,12 @@ class Desk:
         if case is not None and case.kind in ("lag", "disconnect", "flapping", "line"):
             fault = case.kind
         ctx = self.ring.context(case.session_id or "") if case else None
+        # The ring forgets (a restart); the device seen at the case's start stays with it.
+        device = ctx.device if ctx else await self.queue.device(case_id)
         message = OutboundMessage(
             message_id=uuid.uuid4().hex, case_id=case_id, student_id=student_id, channel="call",
             fault=fault,  # type: ignore[arg-type]
-            to=phone, device=(ctx.device if ctx else "pc"),  # type: ignore[arg-type]
-            language=language)
+            to=phone, device=known_device(device), language=language)
         result = await self.call_channel.send(message)
         await self.store.add_event(
             case_id, "call", {"to": mask_phone(phone), "guardian": name, "status": result.status,
