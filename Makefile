@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench lint typecheck clean system-deps
 
-$(STAMP): pyproject.toml
+# setup.py compiles these with mypyc: an edit rebuilds (until then the source runs).
+COMPILED := detectors/engine.py detectors/lag.py detectors/flapping.py detectors/disconnect.py
+
+$(STAMP): pyproject.toml setup.py $(COMPILED)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

@@ -136,6 +136,7 @@ class SessionEngine:
         self.on_session = on_session  # told each time a session starts being tracked
         self.sessions: dict[str, Session] = {}
         self.now = 0
+        self.position = -1  # index in the batch of the event being fed (-1: none, or a timer)
         self.counters: dict[str, int] = {
             "duplicates_or_late": 0,
             "events_after_leave": 0,
@@ -200,6 +201,24 @@ class SessionEngine:
             self._join(s, ev)  # type: ignore[arg-type]
         if self.now >= self._next_fire:
             self._fire()
+
+    def feed_batch(self, events: list[Event], arrivals: list[int] | None = None) -> None:
+        """Process events in order (`arrivals`: one per event live, None in replay).
+
+        While an event and the timers it fires are processed, :attr:`position` is its
+        index in `events`; a sink can use it to find the record the event came from.
+        """
+        if arrivals is None:
+            for i, ev in enumerate(events):
+                self.position = i
+                self.feed(ev)
+        else:
+            if len(arrivals) != len(events):
+                raise ValueError("one arrival time per event")
+            for i, ev in enumerate(events):
+                self.position = i
+                self.feed(ev, arrivals[i])
+        self.position = -1
 
     def advance(self, now_ms: int) -> None:
         """Move the clock to `now_ms` and run every timer that is due."""

@@ -99,6 +99,9 @@ def test_build_context_holds_what_the_dockerfile_copies_and_nothing_else() -> No
     for path in (".venv/bin/python", ".git/config", "tests/test_line.py", "docs/architecture.md"):
         assert not dockerignore_allows(path), path
     assert not dockerignore_allows("monitor/__pycache__/cli.cpython-311.pyc")
+    # A host's build of the compiled detectors stays out: the image compiles its own.
+    assert not dockerignore_allows("detectors/engine.cpython-311-x86_64-linux-gnu.so")
+    assert not dockerignore_allows("detectors/compiled_from.json")
 
 
 def test_every_packaged_directory_and_the_readme_are_copied() -> None:

@@ -25,3 +25,8 @@ def test_the_wheel_ships_traces_pages_and_migrations(tmp_path: Path) -> None:
     assert any(n.startswith("outreach/cases/migrations/versions/") and n.endswith(".py")
                for n in names)
     assert "detectors/py.typed" in names
+    # The per-event detectors, compiled (with the record of their source) and as source.
+    assert "detectors/compiled_from.json" in names
+    for module in ("engine", "lag", "flapping", "disconnect"):
+        assert f"detectors/{module}.py" in names
+        assert any(n.startswith(f"detectors/{module}.") and n.endswith(".so") for n in names)

@@ -79,7 +79,7 @@ class DetectProcessor:
         self._cursor = 0
         self._waiting: list[tuple[int, Incident]] = []
         self._own: deque[tuple[int, Incident]] = deque()
-        self._current: Fetched | None = None  # the record being processed
+        self._records: Sequence[Fetched] = ()  # the batch being fed (engine.position)
         self.resume_offset = 0
         self.sources = settings.telemetry_partitions  # the worker sets the topic's real count
         self.log = get_logger("detect", partition=partition)
@@ -99,17 +99,15 @@ class DetectProcessor:
         """Process events with their records (offset; record time = arrival, ms)."""
         if len(events) != len(records):
             raise ValueError("one record per event")
-        feed = self.engine.feed
-        # Two copies of the loop so that the hot path has no per-event branch on the mode.
-        if self.live_mode:
-            for ev, rec in zip(events, records, strict=False):  # lengths checked above
-                self._current = rec
-                feed(ev, rec.timestamp)
-        else:
-            for ev, rec in zip(events, records, strict=False):  # lengths checked above
-                self._current = rec
-                feed(ev)
-        self._current = None
+        self._records = records
+        batch = events if isinstance(events, list) else list(events)
+        try:
+            if self.live_mode:
+                self.engine.feed_batch(batch, [rec.timestamp for rec in records])
+            else:
+                self.engine.feed_batch(batch)
+        finally:
+            self._records = ()
         if records:
             self.next_offset = records[-1].offset + 1
 
@@ -192,16 +190,21 @@ class DetectProcessor:
                 state_record(self.t.state, self.partition, RESTART_KEY, str(restart).encode())
             )
 
+    def _record(self) -> Fetched | None:
+        """The record whose event the engine is processing (None: a timer, between batches)."""
+        i = self.engine.position
+        return self._records[i] if i >= 0 else None
+
     def _arrival(self) -> int | None:
         """Arrival time of the record being processed (None: a timer, or a rebuild)."""
-        rec = self._current
+        rec = self._record()
         if rec is None or rec.offset < self.resume_offset:
             return None
         return rec.timestamp
 
     def _session_started(self, session_id: str) -> None:
         """The engine tracks a new session: remember the offset its state starts at."""
-        rec = self._current
+        rec = self._record()
         if rec is not None and session_id not in self.first_offset:
             self.first_offset[session_id] = rec.offset
 
