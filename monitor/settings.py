@@ -108,6 +108,9 @@ class KafkaSection(_Section):
     record_path: str = Field("lean", pattern="^(lean|stock)$",
                              description="'lean': aiokafka's decoded records without building "
                              "ConsumerRecord objects (faster); 'stock': plain getmany records")
+    gc_threshold: int = Field(50_000, ge=0,
+                              description="young-generation GC threshold of the worker: a "
+                              "batch's records die before a collection (0: Python's 700)")
 
 
 class TopicsSection(_Section):

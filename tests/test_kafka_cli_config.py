@@ -25,6 +25,7 @@ telemetry_partitions = 12
 topic_prefix = "prod."
 max_batch = 2000
 record_path = "stock"
+gc_threshold = 20000
 [topics]
 incidents = "support.incidents.v2"
 [probe]
@@ -58,7 +59,7 @@ def test_the_worker_takes_every_section_of_the_config_file(config: str) -> None:
     k = opts.kafka
     assert (k.bootstrap, k.worker_group, k.telemetry_partitions) == ("kafka-a:9092",
                                                                      "school-workers", 12)
-    assert (k.max_batch, k.record_path) == (2000, "stock")
+    assert (k.max_batch, k.record_path, k.gc_threshold) == (2000, "stock", 20000)
     assert k.topics.telemetry == "prod.class.telemetry"
     assert k.topics.incidents == "prod.support.incidents.v2"
     assert opts.detection.silence_ms == 8000
@@ -78,8 +79,10 @@ def test_environment_beats_the_file_and_flags_beat_both(
     assert opts.detection.silence_ms == 9000
     assert opts.probe_port == 9300
     flags = ["--config", config, "--bootstrap", "kafka-flag:9092", "--probe-port", "-1",
-             "--set", "silence_ms=7000", "--group", "g2", "--lateness-ms", "1000"]  # fmt: skip
+             "--set", "silence_ms=7000", "--group", "g2", "--lateness-ms", "1000",
+             "--gc-threshold", "0"]  # fmt: skip
     opts = cli.job_options(_args("worker", flags), "worker_group")
+    assert opts.kafka.gc_threshold == 0, "0 keeps Python's own collector settings"
     assert opts.kafka.bootstrap == "kafka-flag:9092"
     assert opts.detection.silence_ms == 7000
     assert (opts.probe_port, opts.kafka.worker_group, opts.lateness_ms) == (-1, "g2", 1000)

@@ -85,6 +85,12 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "([kafka] record_path)",
     )
     parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        help="young-generation garbage-collection threshold: above a batch's allocations, "
+        "so its records die before a collection; 0 keeps Python's 700 ([kafka] gc_threshold)",
+    )
+    parser.add_argument(
         "--lateness-ms",
         type=int,
         help="live clock: how far behind the wall clock silence is judged "
@@ -115,6 +121,7 @@ def settings_from(
     if group_field == "worker_group":
         extra["max_batch"] = pick(getattr(args, "max_batch", None), k["max_batch"])
         extra["record_path"] = pick(getattr(args, "record_path", None), k["record_path"])
+        extra["gc_threshold"] = pick(getattr(args, "gc_threshold", None), k["gc_threshold"])
     return KafkaSettings(
         bootstrap=pick(args.bootstrap, k["bootstrap"]),
         topics=topics.prefixed(pick(args.topic_prefix, k["topic_prefix"])),

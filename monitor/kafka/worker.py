@@ -11,6 +11,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+import detectors
+from monitor.gc_tuning import tune_for_batches
 from monitor.kafka.backoff import Backoff, retry_forever
 from monitor.kafka.dlq import dlq_headers
 from monitor.kafka.health import broker_health_loop
@@ -126,11 +128,14 @@ class TelemetryWorker:
         await retry_forever(self.consumer.start, retry_on=(KafkaError, OSError), on_error=failed)
         self.consumer.subscribe([self.s.topics.telemetry], listener=DelegatingListener(self))
         self._set_broker(True)
+        gc_thresholds = tune_for_batches(self.s.gc_threshold)
         self.log.info(
             "worker_started",
             topic=self.s.topics.telemetry,
             clock=self.s.clock,
             record_path="lean" if self.lean else "stock",
+            detectors=detectors.build(),
+            gc_thresholds=list(gc_thresholds),
         )
 
     async def stop(self) -> None:
