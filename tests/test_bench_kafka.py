@@ -24,7 +24,8 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert n == 150_000
     for key in ("raw_aiokafka", "raw_aiokafka_lean"):
         assert result[key]["records"] >= n
-    for key in ("worker_1_process_stock", "worker_1_process", "worker_2_processes"):
+    for key in ("worker_1_process_stock", "worker_1_process_pure", "worker_1_process_gc_off",
+                "worker_1_process", "worker_2_processes"):
         row = result[key]
         assert row["records"] == n, f"{key} committed everything"
         assert row["per_s"] > 0
@@ -42,6 +43,9 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
 
     text = kafka_bench.report(result, ["firstcall", "bench"])
     assert "raw aiokafka `getmany` on the lean record path" in text
+    assert "detectors from their Python source" in text
+    assert "Python's default garbage collection" in text
+    assert "compiled / Python-source detectors" in text
     assert "How cost grows with the event rate" in text
     assert text.count("\n| 0.") == 2, "one sweep row per rate"
 

@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
+import detectors
 from monitor.bench import quix_bench
 from monitor.bench.kafka_broker import TansuBroker, find_tansu, free_port
 from monitor.kafka.lean import install as install_lean_records
@@ -42,7 +43,12 @@ from monitor.kafka.topics import ensure_topics, topic_specs
 
 PARTITIONS = 4
 DEFAULT_SWEEP = "0.1,0.25,0.5,0.75"
-CONTENDERS = ("raw", "raw_lean", "stock", "one", "two")
+CONTENDERS = ("raw", "raw_lean", "stock", "pure", "gc_off", "one", "two")
+# The one-process worker with one of its speed-ups undone (environment of the process).
+UNDONE = {
+    "pure": {"FIRSTCALL_PURE_PYTHON": "1"},  # detectors from their Python source, not mypyc
+    "gc_off": {"FIRSTCALL_KAFKA_GC_THRESHOLD": "0"},  # CPython's default collector thresholds
+}
 T0 = 1_795_000_000_000
 
 
@@ -229,18 +235,26 @@ def _worker_cmd(
     ]  # fmt: skip
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FIRSTCALL_TOPIC_")}
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FIRSTCALL_TOPIC_") and k not in ("FIRSTCALL_PURE_PYTHON",
+                                                                  "FIRSTCALL_KAFKA_GC_THRESHOLD")}
+    return {**env, **(extra or {})}
 
 
 async def worker_rate(
-    bootstrap: str, prefix: str, topic: str, total: int, procs: int, record_path: str = "lean"
+    bootstrap: str, prefix: str, topic: str, total: int, procs: int, record_path: str = "lean",
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run `procs` worker processes in a fresh group over the topic; committed records/s."""
+    """Run `procs` worker processes in a fresh group over the topic; committed records/s.
+
+    `env`: extra environment of the worker processes (to undo one speed-up).
+    """
     group = f"bench-{procs}p-{uuid.uuid4().hex[:6]}"
     cmd = _worker_cmd(bootstrap, prefix, group, "event", -1, record_path)
     running = [
-        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=_env(env))
         for _ in range(procs)
     ]
     try:
@@ -479,6 +493,8 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         rounds["raw"].append(await raw_consume(bootstrap, topic, n))
         rounds["raw_lean"].append(await raw_consume(bootstrap, topic, n, lean=True))
         rounds["stock"].append(await worker_rate(bootstrap, prefix, topic, n, 1, "stock"))
+        for name, env in UNDONE.items():
+            rounds[name].append(await worker_rate(bootstrap, prefix, topic, n, 1, env=env))
         rounds["one"].append(await worker_rate(bootstrap, prefix, topic, n, 1))
         rounds["two"].append(await worker_rate(bootstrap, prefix, topic, n, 2))
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]['per_s']}" for k, v in rounds.items()),
@@ -486,11 +502,13 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         if rounds["one"][-1]["per_s"] is None or rounds["stock"][-1]["per_s"] is None:
             raise RuntimeError(f"{n:,} messages went by in one commit: too few to time the "
                                "worker; use more --messages")
-    raw, raw_lean, stock, one, two = (_median_row(rounds[k]) for k in CONTENDERS)
+    raw, raw_lean, stock, pure, gc_off, one, two = (_median_row(rounds[k]) for k in CONTENDERS)
     ratios = {
         "worker_over_raw": _paired(rounds["one"], rounds["raw"]),
         "stock_worker_over_raw": _paired(rounds["stock"], rounds["raw"]),
         "lean_over_stock_worker": _paired(rounds["one"], rounds["stock"]),
+        "compiled_over_pure_worker": _paired(rounds["one"], rounds["pure"]),
+        "gc_tuned_over_default_worker": _paired(rounds["one"], rounds["gc_off"]),
         "two_over_one": _paired(rounds["two"], rounds["one"]),
     }
     quix = None
@@ -520,6 +538,8 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         "fill_s": round(fill_s, 1), "raw_aiokafka": raw, "worker_1_process": one,
         "worker_2_processes": two,
         "raw_aiokafka_lean": raw_lean, "worker_1_process_stock": stock,
+        "worker_1_process_pure": pure, "worker_1_process_gc_off": gc_off,
+        "detectors": detectors.build(),
         "rounds": len(rounds["raw"]), "ratios": ratios,
         "worker_over_raw": ratios["worker_over_raw"]["median"],
         "stock_worker_over_raw": ratios["stock_worker_over_raw"]["median"],
@@ -568,6 +588,10 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
     """Markdown for docs/benchmarks.md."""
     raw, one, two = result["raw_aiokafka"], result["worker_1_process"], result["worker_2_processes"]
     raw_lean, stock = result["raw_aiokafka_lean"], result["worker_1_process_stock"]
+    undone = [(result.get("worker_1_process_pure"), "detectors from their Python source "
+               "(`FIRSTCALL_PURE_PYTHON=1`)"),
+              (result.get("worker_1_process_gc_off"), "Python's default garbage collection "
+               "(`--gc-threshold 0`)")]
     lat = result["latency_at_half_capacity"]
     hist = lat.get("worker_histogram_arrival_to_ack") or {}
 
@@ -604,7 +628,10 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"| {raw_lean['per_s']:,} | {rates(raw_lean)} | |",
         f"| `firstcall worker`, 1 process, stock records (`--record-path stock`) "
         f"| {stock['per_s']:,} | {rates(stock)} | {cpu(stock)} |",
-        f"| `firstcall worker`, 1 process (decode, detect, produce, commit; lean records) "
+        *[f"| `firstcall worker`, 1 process, {what} | {row['per_s']:,} | {rates(row)} "
+          f"| {cpu(row)} |" for row, what in undone if row],
+        f"| `firstcall worker`, 1 process (decode, detect, produce, commit; lean records, "
+        f"{result.get('detectors', '?')} detectors, tuned GC) "
         f"| {one['per_s']:,} | {rates(one)} | {cpu(one)} |",
         f"| `firstcall worker`, 2 processes in one group | {two['per_s']:,} | {rates(two)} "
         f"| {cpu(two)} |",
@@ -612,7 +639,9 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         "",
         f"Worker / raw aiokafka (1 process, paired by round): **{ratio('worker_over_raw')}** "
         f"(target >= 0.6); with stock records {ratio('stock_worker_over_raw')}; lean / stock "
-        f"worker {ratio('lean_over_stock_worker')}. 2 processes / 1: "
+        f"worker {ratio('lean_over_stock_worker')}; compiled / Python-source detectors "
+        f"{ratio('compiled_over_pure_worker')}; tuned / default GC "
+        f"{ratio('gc_tuned_over_default_worker')}. 2 processes / 1: "
         f"**{ratio('two_over_one')}** (target >= 1.7).",
         *quix_bench.report_ratio(result.get("quix"), one["per_s"]),
         "",
