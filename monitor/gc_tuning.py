@@ -16,7 +16,7 @@ import gc
 from typing import Final
 
 PYTHON_DEFAULT: Final = 0  # keep CPython's own thresholds
-DEFAULT_YOUNG_THRESHOLD: Final = 50_000
+DEFAULT_YOUNG_THRESHOLD: Final = 100_000  # a 20,000-record batch: about 2 containers each
 
 
 def tune_for_batches(young_threshold: int = DEFAULT_YOUNG_THRESHOLD) -> tuple[int, int, int]:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.gc_tuning import DEFAULT_YOUNG_THRESHOLD, tune_for_batches
+from monitor.gc_tuning import tune_for_batches
+from monitor.kafka.settings import KafkaSettings
 
 
 @pytest.fixture(autouse=True)
@@ -28,11 +29,11 @@ def test_the_default_lets_a_worker_batch_die_without_a_collection() -> None:
     tune_for_batches()
     gc.collect()
     start = gc.get_stats()[0]["collections"]
-    for _ in range(20):  # batches of 5,000 records, each a few container objects
-        batch = [[{"offset": i}, (i, b"value")] for i in range(5000)]
+    size = KafkaSettings().max_batch
+    for _ in range(10):  # worker batches: a record object and its headers list per record
+        batch = [[{"offset": i}, (i, b"value")] for i in range(size)]
         del batch
     assert gc.get_stats()[0]["collections"] == start
-    assert DEFAULT_YOUNG_THRESHOLD > 4 * 5000
 
 
 def test_zero_keeps_pythons_own_collector() -> None:

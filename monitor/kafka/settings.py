@@ -53,11 +53,11 @@ class KafkaSettings:
     correlator_group: str = "firstcall-correlator"
     telemetry_partitions: int = 4
     findings_partitions: int = 4
-    max_batch: int = 5000
+    max_batch: int = 20_000
     poll_ms: int = 100
     clock: str = "wall"  # "wall" (live) or "event" (replay speed, deterministic)
     retention_ms: int = 24 * 3600 * 1000
     verdict_max_wait_ms: int = 30_000  # wall-clock mode: release held outreach anyway
     client_id: str = "firstcall"
     record_path: str = "lean"  # "lean": aiokafka's decoded records as they are; "stock"
-    gc_threshold: int = 50_000  # young-generation GC threshold (monitor/gc_tuning.py); 0: Python's
+    gc_threshold: int = 100_000  # young-generation GC threshold (monitor/gc_tuning.py); 0: Python's
