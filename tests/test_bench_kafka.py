@@ -30,6 +30,7 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
         assert row["records"] == n, f"{key} committed everything"
         assert row["per_s"] > 0
         assert row["cpu_us_per_record"] is not None and row["cpu_us_per_record"] > 0
+        assert 0 < row["machine_busy_share"] <= 1
     assert result["worker_1_process_stock"]["record_path"] == "stock"
     assert result["worker_1_process"]["record_path"] == "lean"
 
@@ -48,6 +49,8 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert "compiled / Python-source detectors" in text
     assert "How cost grows with the event rate" in text
     assert text.count("\n| 0.") == 2, "one sweep row per rate"
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len({line.count("|") for line in table[:8]}) == 1, "every throughput row has 5 cells"
 
 
 def test_rounds_are_summarised_by_the_median_run_and_paired_ratios() -> None:

@@ -42,7 +42,7 @@ from monitor.kafka.settings import KafkaSettings, Topics
 from monitor.kafka.topics import ensure_topics, topic_specs
 
 PARTITIONS = 4
-DEFAULT_SWEEP = "0.1,0.25,0.5,0.75"
+DEFAULT_SWEEP = "0.1,0.25,0.4,0.5,0.75"
 CONTENDERS = ("raw", "raw_lean", "stock", "pure", "gc_off", "one", "two")
 # The one-process worker with one of its speed-ups undone (environment of the process).
 UNDONE = {
@@ -259,6 +259,7 @@ async def worker_rate(
     ]
     try:
         first_t, first_n, first_cpu = 0.0, 0, 0.0
+        first_machine = (0, 0, 0)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             n = await committed(bootstrap, group, topic)
@@ -266,15 +267,19 @@ async def worker_rate(
             if n and not first_t:
                 first_t, first_n = now, n
                 first_cpu = sum(cpu_seconds(p.pid) for p in running)
+                first_machine = machine_jiffies()
             if n >= total:
                 seconds = now - first_t
                 cpu = sum(cpu_seconds(p.pid) for p in running) - first_cpu
+                busy1, _, total1 = machine_jiffies()
+                busy = (busy1 - first_machine[0]) / max(1, total1 - first_machine[2])
                 done = n - first_n
                 timed = seconds > 0 and done > 0  # else all of it came in one commit
                 return {"processes": procs, "records": n, "seconds": round(seconds, 2),
                         "per_s": int(done / seconds) if timed else None, "cpu_s": round(cpu, 2),
                         "cpu_us_per_record": round(cpu / done * 1e6, 2) if timed else None,
-                        "record_path": record_path}  # fmt: skip
+                        "record_path": record_path,
+                        "machine_busy_share": round(busy, 3)}  # fmt: skip
             await asyncio.sleep(0.1)
         raise RuntimeError("worker did not finish in 600 s")
     finally:
@@ -598,6 +603,10 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
     def cpu(row: dict[str, Any]) -> str:
         return "-" if row.get("cpu_us_per_record") is None else f"{row['cpu_us_per_record']}"
 
+    def busy(row: dict[str, Any]) -> str:
+        share = row.get("machine_busy_share")
+        return "" if share is None else f"{share * 100:.0f} %"
+
     def rates(row: dict[str, Any]) -> str:
         return " / ".join(f"{v:,}" for v in row.get("all_per_s", [row["per_s"]]))
 
@@ -620,21 +629,22 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"Throughput contenders ran in {result.get('rounds', 1)} interleaved rounds over the "
         "same topic; the median round is shown, with every round's rate.",
         "",
-        "| reader | records/s (median) | every round | worker CPU us/record |",
-        "|---|---:|---:|---:|",
+        "| reader | records/s (median) | every round | worker CPU us/record "
+        "| machine busy (all cores) |",
+        "|---|---:|---:|---:|---:|",
         f"| raw aiokafka `getmany` (no decoding; the ceiling) | {raw['per_s']:,} "
-        f"| {rates(raw)} | |",
+        f"| {rates(raw)} | | |",
         f"| raw aiokafka `getmany` on the lean record path (no decoding) "
-        f"| {raw_lean['per_s']:,} | {rates(raw_lean)} | |",
+        f"| {raw_lean['per_s']:,} | {rates(raw_lean)} | | |",
         f"| `firstcall worker`, 1 process, stock records (`--record-path stock`) "
-        f"| {stock['per_s']:,} | {rates(stock)} | {cpu(stock)} |",
+        f"| {stock['per_s']:,} | {rates(stock)} | {cpu(stock)} | {busy(stock)} |",
         *[f"| `firstcall worker`, 1 process, {what} | {row['per_s']:,} | {rates(row)} "
-          f"| {cpu(row)} |" for row, what in undone if row],
+          f"| {cpu(row)} | {busy(row)} |" for row, what in undone if row],
         f"| `firstcall worker`, 1 process (decode, detect, produce, commit; lean records, "
         f"{result.get('detectors', '?')} detectors, tuned GC) "
-        f"| {one['per_s']:,} | {rates(one)} | {cpu(one)} |",
+        f"| {one['per_s']:,} | {rates(one)} | {cpu(one)} | {busy(one)} |",
         f"| `firstcall worker`, 2 processes in one group | {two['per_s']:,} | {rates(two)} "
-        f"| {cpu(two)} |",
+        f"| {cpu(two)} | {busy(two)} |",
         *quix_bench.report_rows(result.get("quix")),
         "",
         f"Worker / raw aiokafka (1 process, paired by round): **{ratio('worker_over_raw')}** "

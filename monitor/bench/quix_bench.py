@@ -201,9 +201,9 @@ def report_rows(quix: dict[str, Any] | None) -> list[str]:
     p, s = quix["pass"], quix["stateful"]
     return [
         f"| Quix Streams pass-through (JSON deserialize, no state; its ceiling) "
-        f"| {p['per_s']:,} | one run, {p['seconds']} s | |",
+        f"| {p['per_s']:,} | one run, {p['seconds']} s | | |",
         f"| Quix Streams stateful `apply` (lag rule, RocksDB state + changelog) "
-        f"| {s['per_s']:,} | one run, {s['seconds']} s | |",
+        f"| {s['per_s']:,} | one run, {s['seconds']} s | | |",
     ]
 
 
