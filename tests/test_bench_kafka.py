@@ -7,18 +7,20 @@ import argparse
 import pytest
 
 from monitor.bench import kafka_bench
+from monitor.bench.kafka_broker import TansuBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
 
 async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
-    kafka_bootstrap: str,
+    kafka_broker: TansuBroker,
 ) -> None:
     args = argparse.Namespace(
         messages=150_000, kafka_sessions=2000, quix=False, rate_sweep="0.2", kafka_rounds=1,
         latency_seconds=2.0, sweep_seconds=2.0, warmup_seconds=1.0,
     )  # fmt: skip
-    result = await kafka_bench._run(args, kafka_bootstrap)
+    assert kafka_broker.proc is not None
+    result = await kafka_bench._run(args, kafka_broker.bootstrap, kafka_broker.proc.pid)
 
     n = result["messages"]
     assert n == 150_000
@@ -40,6 +42,8 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
         assert point["achieved_per_s"] > 0
         assert 0 < point["worker_cpu_share"] < 2
         assert point["worker_cpu_us_per_event"] > 0
+        assert 0 < point["generator_cpu_share"] < 2, "the load generator's own CPU"
+        assert 0 < point["broker_cpu_share"] < 2, "the broker's CPU"
     assert result["latency_at_half_capacity"] is sweep[1]
 
     text = kafka_bench.report(result, ["firstcall", "bench"])

@@ -325,9 +325,14 @@ async def _read_metrics(port: int) -> str:
 
 
 async def latency(
-    bootstrap: str, s: KafkaSettings, rate: int, seconds: float, warmup: float = 3.0
+    bootstrap: str, s: KafkaSettings, rate: int, seconds: float, warmup: float = 3.0,
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Live load at `rate` msg/s; latency of every lag incident from arrival to decision."""
+    """Live load at `rate` msg/s; latency of every lag incident from arrival to decision.
+
+    Also where the machine's CPU went over the counted window: the worker, this
+    process (the load generator) and, when its pid is given, the broker.
+    """
     await ensure_topics(bootstrap, topic_specs(s))
     prefix = s.topics.telemetry[: -len("class.telemetry")]
     probe = free_port()
@@ -345,6 +350,7 @@ async def latency(
         await _wait_ready(probe, 60)
         counted_from = int((time.time() + warmup) * 1000)
         window: list[tuple[float, int, float]] = []  # (time, sent, worker CPU) at start, end
+        others: list[tuple[float, float]] = []  # (generator CPU, broker CPU) at start, end
         machine: list[tuple[int, int, int]] = []  # (busy, steal, total) jiffies at start, end
         tick = 0.01
         per_tick = max(1, int(rate * tick))
@@ -358,6 +364,7 @@ async def latency(
             if not window and time.perf_counter() - t_start >= warmup:
                 window.append((time.perf_counter(), sent, cpu_seconds(worker.pid)))
                 machine.append(machine_jiffies())
+                others.append((time.process_time(), _broker_cpu(broker_pid)))
             batches = {p: producer.create_batch() for p in range(PARTITIONS)}
             now_ms = int(time.time() * 1000)
             for _ in range(per_tick):
@@ -382,6 +389,7 @@ async def latency(
         await asyncio.sleep(1.0)  # the worker finishes what was sent
         window.append((time.perf_counter() - 1.0, sent, cpu_seconds(worker.pid)))
         machine.append(machine_jiffies())
+        others.append((time.process_time(), _broker_cpu(broker_pid)))
         await asyncio.sleep(1.0)
         metrics_text = await _read_metrics(probe)
     finally:
@@ -396,12 +404,16 @@ async def latency(
     (w0, sent0, cpu0), (w1, sent1, cpu1) = window
     counted = max(1, sent1 - sent0)
     (busy0, steal0, total0), (busy1, steal1, total1) = machine
+    (gen0, broker0), (gen1, broker1) = others
+    span = max(1e-9, w1 - w0 + 1.0)  # the end sample waited 1 s for the worker to finish
     ticks = max(1, total1 - total0)
     return {
         "target_per_s": rate,
         "achieved_per_s": int(sent / elapsed),
         "worker_cpu_share": round((cpu1 - cpu0) / (w1 - w0), 3),
         "worker_cpu_us_per_event": round((cpu1 - cpu0) / counted * 1e6, 2),
+        "generator_cpu_share": round((gen1 - gen0) / span, 3),
+        "broker_cpu_share": round((broker1 - broker0) / span, 3) if broker_pid else None,
         "machine_busy_share": round((busy1 - busy0) / ticks, 3),  # of all cores
         "machine_steal_share": round((steal1 - steal0) / ticks, 3),
         "incidents": len(lat),
@@ -412,6 +424,10 @@ async def latency(
         "seconds": seconds,
         "worker_histogram_arrival_to_ack": _histogram_quantiles(metrics_text, "arrival"),
     }
+
+
+def _broker_cpu(pid: int | None) -> float:
+    return cpu_seconds(pid) if pid else 0.0
 
 
 async def _wait_ready(port: int, timeout_s: float) -> None:
@@ -477,7 +493,9 @@ def _histogram_quantiles(text: str, since: str) -> dict[str, str]:
     return out
 
 
-async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
+async def _run(
+    args: argparse.Namespace, bootstrap: str, broker_pid: int | None = None
+) -> dict[str, Any]:
     asked = getattr(args, "messages", None) or getattr(args, "events", None)
     messages = int(asked) if asked else 1_000_000
     sessions = int(getattr(args, "kafka_sessions", 5000) or 5000)
@@ -530,7 +548,7 @@ async def _run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         if fraction != 0.5:
             seconds = getattr(args, "sweep_seconds", 10.0)
         point = await latency(
-            bootstrap, lat_s, rate, seconds, getattr(args, "warmup_seconds", 3.0)
+            bootstrap, lat_s, rate, seconds, getattr(args, "warmup_seconds", 3.0), broker_pid
         )
         point["fraction"] = fraction
         print(f"latency at {fraction} x capacity: {point}", file=sys.stderr)
@@ -584,7 +602,7 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     broker = TansuBroker(binary)
     broker.start()
     try:
-        return asyncio.run(_run(args, broker.bootstrap))
+        return asyncio.run(_run(args, broker.bootstrap, broker.proc.pid if broker.proc else None))
     finally:
         broker.stop()
 
@@ -678,18 +696,24 @@ def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
         "CPU is the worker process's own user+system time over the counted window):",
         "",
         "| load (x capacity) | asked/s | sent/s | worker CPU (of one core) | CPU us/event "
-        "| machine busy (all cores) | steal | p50 ms | p99 ms | lag incidents |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| load generator CPU | broker CPU | machine busy (all cores) | steal | p50 ms "
+        "| p99 ms | lag incidents |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in sweep:
         lines.append(
             f"| {p['fraction']} | {p['target_per_s']:,} | {p['achieved_per_s']:,} "
             f"| {p['worker_cpu_share'] * 100:.0f} % | {p['worker_cpu_us_per_event']} "
+            f"| {_share(p.get('generator_cpu_share'))} | {_share(p.get('broker_cpu_share'))} "
             f"| {p.get('machine_busy_share', 0) * 100:.0f} % "
             f"| {p.get('machine_steal_share', 0) * 100:.0f} % "
             f"| {p['p50_ms']} | {p['p99_ms']} | {p['incidents']} |"
         )
     return [*lines, ""]
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f} %"
 
 
 def _cpu() -> str:
