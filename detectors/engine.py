@@ -208,17 +208,19 @@ class SessionEngine:
         While an event and the timers it fires are processed, :attr:`position` is its
         index in `events`; a sink can use it to find the record the event came from.
         """
-        if arrivals is None:
-            for i, ev in enumerate(events):
-                self.position = i
-                self.feed(ev)
-        else:
-            if len(arrivals) != len(events):
-                raise ValueError("one arrival time per event")
-            for i, ev in enumerate(events):
-                self.position = i
-                self.feed(ev, arrivals[i])
-        self.position = -1
+        if arrivals is not None and len(arrivals) != len(events):
+            raise ValueError("one arrival time per event")
+        try:
+            if arrivals is None:
+                for i, ev in enumerate(events):
+                    self.position = i
+                    self.feed(ev)
+            else:
+                for i, ev in enumerate(events):
+                    self.position = i
+                    self.feed(ev, arrivals[i])
+        finally:
+            self.position = -1  # also when a sink raised: no stale index afterwards
 
     def advance(self, now_ms: int) -> None:
         """Move the clock to `now_ms` and run every timer that is due."""

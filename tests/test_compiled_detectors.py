@@ -6,8 +6,10 @@ settled when `detectors` is first imported.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +56,17 @@ def messy_school(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "--seed", "11", "--events", "150000", "--fault-scale", "3", "--quiet"],
                    check=True, timeout=240, cwd=ROOT)
     return path
+
+
+def test_setup_and_the_makefile_compile_exactly_the_listed_modules() -> None:
+    """setup.py compiles, and the Makefile rebuilds on, what detectors/__init__ falls back for."""
+    wanted = {f"detectors/{name}.py" for name in detectors.COMPILED_MODULES}
+    setup = ast.parse((ROOT / "setup.py").read_text())
+    [listed] = [ast.literal_eval(node.value) for node in setup.body
+                if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "COMPILED"]
+    assert set(listed) == wanted and len(listed) == len(wanted)
+    make = re.search(r"^COMPILED := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert make is not None and set(make.group(1).split()) == wanted
 
 
 def test_this_checkout_runs_the_compiled_detectors() -> None:
