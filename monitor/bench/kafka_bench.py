@@ -349,9 +349,7 @@ async def latency(
                    (school.join(k, now_ms) for k in range(len(school.ids))))  # fmt: skip
         await _wait_ready(probe, 60)
         counted_from = int((time.time() + warmup) * 1000)
-        window: list[tuple[float, int, float]] = []  # (time, sent, worker CPU) at start, end
-        others: list[tuple[float, float]] = []  # (generator CPU, broker CPU) at start, end
-        machine: list[tuple[int, int, int]] = []  # (busy, steal, total) jiffies at start, end
+        start: CpuSample | None = None  # when the counted window opens
         tick = 0.01
         per_tick = max(1, int(rate * tick))
         n = len(school.ids)
@@ -361,10 +359,8 @@ async def latency(
         t_start = time.perf_counter()
         next_t = t_start
         while time.perf_counter() - t_start < seconds + warmup:
-            if not window and time.perf_counter() - t_start >= warmup:
-                window.append((time.perf_counter(), sent, cpu_seconds(worker.pid)))
-                machine.append(machine_jiffies())
-                others.append((time.process_time(), _broker_cpu(broker_pid)))
+            if start is None and time.perf_counter() - t_start >= warmup:
+                start = _sample(time.perf_counter(), sent, worker.pid, broker_pid)
             batches = {p: producer.create_batch() for p in range(PARTITIONS)}
             now_ms = int(time.time() * 1000)
             for _ in range(per_tick):
@@ -387,9 +383,7 @@ async def latency(
             await asyncio.sleep(max(0.0, next_t - time.perf_counter()))
         elapsed = time.perf_counter() - t_start
         await asyncio.sleep(1.0)  # the worker finishes what was sent
-        window.append((time.perf_counter() - 1.0, sent, cpu_seconds(worker.pid)))
-        machine.append(machine_jiffies())
-        others.append((time.process_time(), _broker_cpu(broker_pid)))
+        end = _sample(time.perf_counter() - 1.0, sent, worker.pid, broker_pid)
         await asyncio.sleep(1.0)
         metrics_text = await _read_metrics(probe)
     finally:
@@ -401,19 +395,20 @@ async def latency(
             worker.kill()
     lat = await _incident_latencies(bootstrap, s.topics.incidents, counted_from)
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
-    (w0, sent0, cpu0), (w1, sent1, cpu1) = window
-    counted = max(1, sent1 - sent0)
-    (busy0, steal0, total0), (busy1, steal1, total1) = machine
-    (gen0, broker0), (gen1, broker1) = others
-    span = max(1e-9, w1 - w0 + 1.0)  # the end sample waited 1 s for the worker to finish
+    if start is None:
+        raise RuntimeError("the live run ended before its warm-up")
+    counted = max(1, end.sent - start.sent)
+    worker_cpu = end.worker - start.worker
+    (busy0, steal0, total0), (busy1, steal1, total1) = start.machine, end.machine
+    span = max(1e-9, end.at - start.at + 1.0)  # the end sample waited 1 s for the worker
     ticks = max(1, total1 - total0)
     return {
         "target_per_s": rate,
         "achieved_per_s": int(sent / elapsed),
-        "worker_cpu_share": round((cpu1 - cpu0) / (w1 - w0), 3),
-        "worker_cpu_us_per_event": round((cpu1 - cpu0) / counted * 1e6, 2),
-        "generator_cpu_share": round((gen1 - gen0) / span, 3),
-        "broker_cpu_share": round((broker1 - broker0) / span, 3) if broker_pid else None,
+        "worker_cpu_share": round(worker_cpu / (end.at - start.at), 3),
+        "worker_cpu_us_per_event": round(worker_cpu / counted * 1e6, 2),
+        "generator_cpu_share": round((end.generator - start.generator) / span, 3),
+        "broker_cpu_share": round((end.broker - start.broker) / span, 3) if broker_pid else None,
         "machine_busy_share": round((busy1 - busy0) / ticks, 3),  # of all cores
         "machine_steal_share": round((steal1 - steal0) / ticks, 3),
         "incidents": len(lat),
@@ -426,8 +421,22 @@ async def latency(
     }
 
 
-def _broker_cpu(pid: int | None) -> float:
-    return cpu_seconds(pid) if pid else 0.0
+@dataclass(frozen=True, slots=True)
+class CpuSample:
+    """CPU counters at one moment of a live run."""
+
+    at: float  # perf_counter seconds
+    sent: int
+    worker: float  # CPU seconds of the worker process
+    generator: float  # CPU seconds of this process (the load generator)
+    broker: float  # CPU seconds of the broker (0.0 when its pid is unknown)
+    machine: tuple[int, int, int]  # (busy, steal, total) jiffies of the whole machine
+
+
+def _sample(at: float, sent: int, worker_pid: int, broker_pid: int | None) -> CpuSample:
+    broker = cpu_seconds(broker_pid) if broker_pid else 0.0
+    return CpuSample(at, sent, cpu_seconds(worker_pid), time.process_time(), broker,
+                     machine_jiffies())
 
 
 async def _wait_ready(port: int, timeout_s: float) -> None:
