@@ -20,7 +20,7 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
         latency_seconds=2.0, sweep_seconds=2.0, warmup_seconds=1.0,
     )  # fmt: skip
     assert kafka_broker.proc is not None
-    result = await kafka_bench._run(args, kafka_broker.bootstrap, kafka_broker.proc.pid)
+    result = await kafka_bench._run(args, kafka_broker.bootstrap, kafka_broker)
 
     n = result["messages"]
     assert n == 150_000
@@ -37,14 +37,18 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert result["worker_1_process"]["record_path"] == "lean"
 
     sweep = result["rate_sweep"]
-    assert [p["fraction"] for p in sweep] == [0.2, 0.5], "half capacity is always measured"
+    assert [(p["fraction"], p["broker"]) for p in sweep] == [
+        (0.5, "holding"), (0.2, "fresh"), (0.5, "fresh")
+    ], "half capacity is always measured, on a restarted broker and on the one left as it was"
     for point in sweep:
         assert point["achieved_per_s"] > 0
         assert 0 < point["worker_cpu_share"] < 2
         assert point["worker_cpu_us_per_event"] > 0
         assert 0 < point["generator_cpu_share"] < 2, "the load generator's own CPU"
         assert 0 < point["broker_cpu_share"] < 2, "the broker's CPU"
-    assert result["latency_at_half_capacity"] is sweep[1]
+        assert point["broker_rss_mb"] > 0
+    assert result["latency_at_half_capacity"] is sweep[2]
+    assert sweep[0]["broker_rss_mb"] > sweep[2]["broker_rss_mb"], "the restart emptied the broker"
 
     text = kafka_bench.report(result, ["firstcall", "bench"])
     assert "raw aiokafka `getmany` on the lean record path" in text
@@ -52,7 +56,9 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert "Python's default garbage collection" in text
     assert "compiled / Python-source detectors" in text
     assert "How cost grows with the event rate" in text
-    assert text.count("\n| 0.") == 2, "one sweep row per rate"
+    assert text.count("\n| 0.") == 3, "one sweep row per live run"
+    assert "as the throughput rounds left it" in text
+    assert "restarted, empty" in text
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert len({line.count("|") for line in table[:8]}) == 1, "every throughput row has 5 cells"
 

@@ -70,6 +70,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write", metavar="FILE", help="write the Markdown report to FILE")
     p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
                    help="also run Quix Streams (pass-through, stateful) on the topic")  # fmt: skip
+    p.add_argument("--fresh-broker", action=argparse.BooleanOptionalAction, default=True,
+                   help="restart the started tansu broker (empty) before each live run; the "
+                        "half-capacity rate also runs once on the broker as the throughput "
+                        "rounds left it, for comparison (tansu's memory storage never drops "
+                        "a message, and a fuller broker is slower)")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -302,6 +307,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> int | None:
+    """Resident memory of a process in MiB (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def machine_jiffies() -> tuple[int, int, int]:
     """(busy, steal, total) CPU ticks of the whole machine so far (Linux /proc/stat)."""
     try:
@@ -418,6 +435,7 @@ async def latency(
         "warmup_s": warmup,
         "seconds": seconds,
         "worker_histogram_arrival_to_ack": _histogram_quantiles(metrics_text, "arrival"),
+        "broker_rss_mb": rss_mb(broker_pid) if broker_pid else None,
     }
 
 
@@ -503,8 +521,9 @@ def _histogram_quantiles(text: str, since: str) -> dict[str, str]:
 
 
 async def _run(
-    args: argparse.Namespace, bootstrap: str, broker_pid: int | None = None
+    args: argparse.Namespace, bootstrap: str, broker: TansuBroker | None = None
 ) -> dict[str, Any]:
+    """Every Kafka figure, on the broker at `bootstrap` (`broker`: the one started here)."""
     asked = getattr(args, "messages", None) or getattr(args, "events", None)
     messages = int(asked) if asked else 1_000_000
     sessions = int(getattr(args, "kafka_sessions", 5000) or 5000)
@@ -547,22 +566,8 @@ async def _run(
     if getattr(args, "quix", True) and quix_bench.available():
         values = (m.value for m in school.history(messages))
         quix = await quix_bench.run_quix(bootstrap, topic, n, s.retention_ms, values)
-    sweep = []
-    for fraction in _fractions(getattr(args, "rate_sweep", DEFAULT_SWEEP)):
-        rate = max(1000, int(one["per_s"] * fraction))
-        lat_s = KafkaSettings(
-            bootstrap=bootstrap, topics=Topics().prefixed(f"lat{tag}x{int(fraction * 100)}.")
-        )
-        seconds = getattr(args, "latency_seconds", 20.0)
-        if fraction != 0.5:
-            seconds = getattr(args, "sweep_seconds", 10.0)
-        point = await latency(
-            bootstrap, lat_s, rate, seconds, getattr(args, "warmup_seconds", 3.0), broker_pid
-        )
-        point["fraction"] = fraction
-        print(f"latency at {fraction} x capacity: {point}", file=sys.stderr)
-        sweep.append(point)
-    lat = next((p for p in sweep if p["fraction"] == 0.5), sweep[0])
+    sweep = await _live_runs(args, bootstrap, broker, one["per_s"], tag)
+    lat = next((p for p in sweep if p["fraction"] == 0.5 and p["broker"] == "fresh"), sweep[0])
     sample = list(school.history(sessions + 2000))[sessions:]
     avg = sum(len(m.value) for m in sample) / len(sample)
     return {
@@ -577,6 +582,43 @@ async def _run(
         "stock_worker_over_raw": ratios["stock_worker_over_raw"]["median"],
         "latency_at_half_capacity": lat, "rate_sweep": sweep, "quix": quix,
     }  # fmt: skip
+
+
+async def _live_runs(
+    args: argparse.Namespace, bootstrap: str, broker: TansuBroker | None, capacity: int, tag: str
+) -> list[dict[str, Any]]:
+    """The rate sweep: one live run per fraction of the measured 1-process capacity.
+
+    With a broker started here (and --fresh-broker), each run gets a restarted, empty
+    broker, and the half-capacity rate first runs once on the broker as it is (holding the
+    throughput topic): tansu's memory storage keeps every message, and the fuller it is
+    the slower it serves, which a production Kafka with retention does not show.
+    """
+    fresh = broker is not None and getattr(args, "fresh_broker", True)
+    warmup = getattr(args, "warmup_seconds", 3.0)
+    plan: list[tuple[float, str]] = []
+    if fresh:
+        plan.append((0.5, "holding"))
+    plan += [(f, "fresh" if fresh else "shared") for f in _fractions(
+        getattr(args, "rate_sweep", DEFAULT_SWEEP))]
+    sweep = []
+    for i, (fraction, state) in enumerate(plan):
+        if state == "fresh" and broker is not None:
+            broker.restart()
+        rate = max(1000, int(capacity * fraction))
+        lat_s = KafkaSettings(
+            bootstrap=bootstrap, topics=Topics().prefixed(f"lat{tag}x{int(fraction * 100)}n{i}.")
+        )
+        seconds = getattr(args, "latency_seconds", 20.0)
+        if fraction != 0.5 or state == "holding":
+            seconds = getattr(args, "sweep_seconds", 10.0)
+        pid = broker.proc.pid if broker is not None and broker.proc is not None else None
+        point = await latency(bootstrap, lat_s, rate, seconds, warmup, pid)
+        point["fraction"] = fraction
+        point["broker"] = state
+        print(f"latency at {fraction} x capacity ({state} broker): {point}", file=sys.stderr)
+        sweep.append(point)
+    return sweep
 
 
 def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -611,7 +653,7 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     broker = TansuBroker(binary)
     broker.start()
     try:
-        return asyncio.run(_run(args, broker.bootstrap, broker.proc.pid if broker.proc else None))
+        return asyncio.run(_run(args, broker.bootstrap, broker))
     finally:
         broker.stop()
 
@@ -688,7 +730,9 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"of warm-up), arrival to decision p50 **{lat['p50_ms']} ms**, "
         f"p99 **{lat['p99_ms']} ms**, max {lat['max_ms']} ms (target p99 <= 250 ms). "
         f"Arrival = the deciding event's record time at the generator; decision = the "
-        f"incident record's create time at the worker's producer. The worker's own "
+        f"incident record's create time at the worker's producer. Broker: "
+        f"{_broker_state(lat)}.{_holding_note(result.get('rate_sweep') or [], lat)} "
+        f"The worker's own "
         f"histogram (arrival to broker ack): p50 <= {hist.get('p50_le_s', '?')} s, "
         f"p99 <= {hist.get('p99_le_s', '?')} s over {hist.get('count', '?')} incidents.",
         "",
@@ -696,22 +740,35 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
     ])  # fmt: skip
 
 
+def _holding_note(sweep: list[dict[str, Any]], lat: dict[str, Any]) -> str:
+    """The same rate on the broker as the throughput rounds left it, when that was run."""
+    held = next((p for p in sweep if p.get("broker") == "holding"), None)
+    if held is None:
+        return ""
+    return (f" The same rate on the broker as the throughput rounds left it "
+            f"({held.get('broker_rss_mb') or '?'} MiB resident against "
+            f"{lat.get('broker_rss_mb') or '?'} MiB): p50 {held['p50_ms']} ms, "
+            f"p99 {held['p99_ms']} ms.")
+
+
 def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
     """How the worker's cost and latency grow with the event rate (live clock)."""
     if not sweep:
         return []
     lines = [
-        "How cost grows with the event rate (one worker, live clock, each rate a fresh run; "
+        "How cost grows with the event rate (one worker, live clock, each rate a fresh run "
+        "with a fresh group and topic; "
         "CPU is the worker process's own user+system time over the counted window):",
         "",
-        "| load (x capacity) | asked/s | sent/s | worker CPU (of one core) | CPU us/event "
-        "| load generator CPU | broker CPU | machine busy (all cores) | steal | p50 ms "
-        "| p99 ms | lag incidents |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| load (x capacity) | broker | asked/s | sent/s | worker CPU (of one core) "
+        "| CPU us/event | load generator CPU | broker CPU | machine busy (all cores) | steal "
+        "| p50 ms | p99 ms | lag incidents |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in sweep:
         lines.append(
-            f"| {p['fraction']} | {p['target_per_s']:,} | {p['achieved_per_s']:,} "
+            f"| {p['fraction']} | {_broker_state(p)} | {p['target_per_s']:,} "
+            f"| {p['achieved_per_s']:,} "
             f"| {p['worker_cpu_share'] * 100:.0f} % | {p['worker_cpu_us_per_event']} "
             f"| {_share(p.get('generator_cpu_share'))} | {_share(p.get('broker_cpu_share'))} "
             f"| {p.get('machine_busy_share', 0) * 100:.0f} % "
@@ -719,6 +776,14 @@ def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
             f"| {p['p50_ms']} | {p['p99_ms']} | {p['incidents']} |"
         )
     return [*lines, ""]
+
+
+def _broker_state(point: dict[str, Any]) -> str:
+    """How the broker stood during a live run: restarted empty, or as earlier runs left it."""
+    state = {"fresh": "restarted, empty", "holding": "as the throughput rounds left it",
+             "shared": "shared with the earlier runs"}.get(point.get("broker", ""), "?")
+    rss = point.get("broker_rss_mb")
+    return state if rss is None else f"{state} ({rss:,} MiB at the end)"
 
 
 def _share(value: float | None) -> str:
