@@ -114,6 +114,10 @@ class KafkaSection(_Section):
     gc_threshold: int = Field(100_000, ge=0,
                               description="young-generation GC threshold of the worker: a "
                               "batch's records die before a collection (0: Python's 700)")
+    fetch_handoff: bool = Field(True,
+                                description="let aiokafka send the next fetch before a batch "
+                                "is processed, so the broker's round trip overlaps the work "
+                                "(false: the fetch waits for the batch)")
 
 
 class TopicsSection(_Section):

@@ -27,7 +27,7 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     for key in ("raw_aiokafka", "raw_aiokafka_lean"):
         assert result[key]["records"] >= n
     for key in ("worker_1_process_stock", "worker_1_process_pure", "worker_1_process_gc_off",
-                "worker_1_process", "worker_2_processes"):
+                "worker_1_process_no_handoff", "worker_1_process", "worker_2_processes"):
         row = result[key]
         assert row["records"] == n, f"{key} committed everything"
         assert row["per_s"] > 0
@@ -37,9 +37,10 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert result["worker_1_process"]["record_path"] == "lean"
 
     sweep = result["rate_sweep"]
-    assert [(p["fraction"], p["broker"]) for p in sweep] == [
-        (0.5, "holding"), (0.2, "fresh"), (0.5, "fresh")
-    ], "half capacity is always measured, on a restarted broker and on the one left as it was"
+    assert [(p["fraction"], p["broker"], p["fetch_handoff"]) for p in sweep] == [
+        (0.5, "holding", True), (0.2, "fresh", True), (0.5, "fresh", True), (0.5, "fresh", False)
+    ], ("half capacity is always measured: on a restarted broker, on the one left as it was, "
+        "and with the fetch hand-off undone")
     for point in sweep:
         assert point["achieved_per_s"] > 0
         assert 0 < point["worker_cpu_share"] < 2
@@ -56,8 +57,13 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert "Python's default garbage collection" in text
     assert "compiled / Python-source detectors" in text
     assert "How cost grows with the event rate" in text
-    assert text.count("\n| 0.") == 3, "one sweep row per live run"
+    assert text.count("\n| 0.") == 4, "one sweep row per live run"
+    assert "| 0.5 (no fetch hand-off) |" in text
+    assert "With the fetch hand-off undone" in text
+    assert "fetch hand-off / none" in text
     assert "as the throughput rounds left it" in text
+    assert result["latency_at_half_capacity"]["p99_ms_by_window"], "p99 per 5 s stretch"
+    assert "p99 over each 5 s of the counted window" in text
     assert "restarted, empty" in text
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert len({line.count("|") for line in table[:8]}) == 1, "every throughput row has 5 cells"
@@ -77,3 +83,11 @@ def test_rate_fractions_always_include_half_capacity_and_refuse_nonsense() -> No
     assert kafka_bench._fractions("0.5") == [0.5]
     with pytest.raises(ValueError, match="fractions"):
         kafka_bench._fractions("0,0.5")
+
+
+def test_p99_by_window_splits_the_counted_time_into_stretches_in_order() -> None:
+    start = 1_000_000
+    timed = [(start + 100 + i, 10.0) for i in range(50)]  # first 5 s: all fast
+    timed += [(start + 5_000 + i, 10.0 if i < 98 else 400.0) for i in range(100)]  # a slow tail
+    timed += [(start + 10_500, 30.0)]  # a lone incident is its own p99
+    assert kafka_bench.p99_by_window(timed, start, 5.0) == [10.0, pytest.approx(400.0), 30.0]

@@ -26,6 +26,7 @@ topic_prefix = "prod."
 max_batch = 2000
 record_path = "stock"
 gc_threshold = 20000
+fetch_handoff = false
 [topics]
 incidents = "support.incidents.v2"
 [probe]
@@ -60,6 +61,7 @@ def test_the_worker_takes_every_section_of_the_config_file(config: str) -> None:
     assert (k.bootstrap, k.worker_group, k.telemetry_partitions) == ("kafka-a:9092",
                                                                      "school-workers", 12)
     assert (k.max_batch, k.record_path, k.gc_threshold) == (2000, "stock", 20000)
+    assert k.fetch_handoff is False
     assert k.topics.telemetry == "prod.class.telemetry"
     assert k.topics.incidents == "prod.support.incidents.v2"
     assert opts.detection.silence_ms == 8000
@@ -80,9 +82,10 @@ def test_environment_beats_the_file_and_flags_beat_both(
     assert opts.probe_port == 9300
     flags = ["--config", config, "--bootstrap", "kafka-flag:9092", "--probe-port", "-1",
              "--set", "silence_ms=7000", "--group", "g2", "--lateness-ms", "1000",
-             "--gc-threshold", "0"]  # fmt: skip
+             "--gc-threshold", "0", "--fetch-handoff"]  # fmt: skip
     opts = cli.job_options(_args("worker", flags), "worker_group")
     assert opts.kafka.gc_threshold == 0, "0 keeps Python's own collector settings"
+    assert opts.kafka.fetch_handoff is True, "the flag beats the file's false"
     assert opts.kafka.bootstrap == "kafka-flag:9092"
     assert opts.detection.silence_ms == 7000
     assert (opts.probe_port, opts.kafka.worker_group, opts.lateness_ms) == (-1, "g2", 1000)

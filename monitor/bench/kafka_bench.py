@@ -43,11 +43,13 @@ from monitor.kafka.topics import ensure_topics, topic_specs
 
 PARTITIONS = 4
 DEFAULT_SWEEP = "0.1,0.25,0.4,0.5,0.75"
-CONTENDERS = ("raw", "raw_lean", "stock", "pure", "gc_off", "one", "two")
+WINDOW_S = 5.0  # the live run's p99 is also given per stretch of this length
+CONTENDERS = ("raw", "raw_lean", "stock", "pure", "gc_off", "no_handoff", "one", "two")
 # The one-process worker with one of its speed-ups undone (environment of the process).
 UNDONE = {
     "pure": {"FIRSTCALL_PURE_PYTHON": "1"},  # detectors from their Python source, not mypyc
     "gc_off": {"FIRSTCALL_KAFKA_GC_THRESHOLD": "0"},  # CPython's default collector thresholds
+    "no_handoff": {"FIRSTCALL_KAFKA_FETCH_HANDOFF": "false"},  # fetch only after each batch
 }
 T0 = 1_795_000_000_000
 
@@ -243,7 +245,8 @@ def _worker_cmd(
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FIRSTCALL_TOPIC_") and k not in ("FIRSTCALL_PURE_PYTHON",
-                                                                  "FIRSTCALL_KAFKA_GC_THRESHOLD")}
+                                                                  "FIRSTCALL_KAFKA_GC_THRESHOLD",
+                                                                  "FIRSTCALL_KAFKA_FETCH_HANDOFF")}
     return {**env, **(extra or {})}
 
 
@@ -343,18 +346,20 @@ async def _read_metrics(port: int) -> str:
 
 async def latency(
     bootstrap: str, s: KafkaSettings, rate: int, seconds: float, warmup: float = 3.0,
-    broker_pid: int | None = None,
+    broker_pid: int | None = None, env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Live load at `rate` msg/s; latency of every lag incident from arrival to decision.
 
     Also where the machine's CPU went over the counted window: the worker, this
-    process (the load generator) and, when its pid is given, the broker.
+    process (the load generator) and, when its pid is given, the broker. `env`: extra
+    environment of the worker process (to undo one speed-up).
     """
     await ensure_topics(bootstrap, topic_specs(s))
     prefix = s.topics.telemetry[: -len("class.telemetry")]
     probe = free_port()
     cmd = _worker_cmd(bootstrap, prefix, f"lat-{uuid.uuid4().hex[:6]}", "wall", probe)
-    worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=_env(env))
     school = School(sessions=max(2000, rate // 5))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0,
                                 max_batch_size=512 * 1024)  # fmt: skip
@@ -410,7 +415,8 @@ async def latency(
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-    lat = await _incident_latencies(bootstrap, s.topics.incidents, counted_from)
+    timed = await _incident_latencies(bootstrap, s.topics.incidents, counted_from)
+    lat = [ms for _, ms in timed]
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
     if start is None:
         raise RuntimeError("the live run ended before its warm-up")
@@ -432,11 +438,21 @@ async def latency(
         "p50_ms": round(q[49], 1),
         "p99_ms": round(q[98], 1),
         "max_ms": max(lat) if lat else None,
+        "p99_ms_by_window": p99_by_window(timed, counted_from, WINDOW_S),
         "warmup_s": warmup,
         "seconds": seconds,
         "worker_histogram_arrival_to_ack": _histogram_quantiles(metrics_text, "arrival"),
         "broker_rss_mb": rss_mb(broker_pid) if broker_pid else None,
     }
+
+
+def p99_by_window(timed: list[tuple[int, float]], start_ms: int, window_s: float) -> list[float]:
+    """p99 latency of each `window_s` stretch of the counted time (does it drift?)."""
+    windows: dict[int, list[float]] = {}
+    for at, ms in timed:
+        windows.setdefault(int((at - start_ms) // (window_s * 1000)), []).append(ms)
+    return [round(statistics.quantiles(v, n=100)[98] if len(v) >= 2 else v[0], 1)
+            for _, v in sorted(windows.items())]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,12 +490,14 @@ async def _wait_ready(port: int, timeout_s: float) -> None:
     raise RuntimeError("worker not ready")
 
 
-async def _incident_latencies(bootstrap: str, topic: str, since_ms: int) -> list[float]:
-    """ms from the deciding event's arrival (its time) to the incident record's creation."""
+async def _incident_latencies(
+    bootstrap: str, topic: str, since_ms: int
+) -> list[tuple[int, float]]:
+    """(arrival ms, ms from the deciding event's arrival to the incident record's creation)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest")  # fmt: skip
     await consumer.start()
-    out: list[float] = []
+    out: list[tuple[int, float]] = []
     try:
         tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         consumer.assign(tps)
@@ -496,7 +514,7 @@ async def _incident_latencies(bootstrap: str, topic: str, since_ms: int) -> list
                     and obj.get("state") == "open"
                     and obj["detected_at"] >= since_ms
                 ):
-                    out.append(float(r.timestamp - obj["detected_at"]))
+                    out.append((obj["detected_at"], float(r.timestamp - obj["detected_at"])))
     finally:
         await consumer.stop()
     return out
@@ -553,13 +571,15 @@ async def _run(
         if rounds["one"][-1]["per_s"] is None or rounds["stock"][-1]["per_s"] is None:
             raise RuntimeError(f"{n:,} messages went by in one commit: too few to time the "
                                "worker; use more --messages")
-    raw, raw_lean, stock, pure, gc_off, one, two = (_median_row(rounds[k]) for k in CONTENDERS)
+    raw, raw_lean, stock, pure, gc_off, no_handoff, one, two = (
+        _median_row(rounds[k]) for k in CONTENDERS)
     ratios = {
         "worker_over_raw": _paired(rounds["one"], rounds["raw"]),
         "stock_worker_over_raw": _paired(rounds["stock"], rounds["raw"]),
         "lean_over_stock_worker": _paired(rounds["one"], rounds["stock"]),
         "compiled_over_pure_worker": _paired(rounds["one"], rounds["pure"]),
         "gc_tuned_over_default_worker": _paired(rounds["one"], rounds["gc_off"]),
+        "handoff_over_none_worker": _paired(rounds["one"], rounds["no_handoff"]),
         "two_over_one": _paired(rounds["two"], rounds["one"]),
     }
     quix = None
@@ -567,7 +587,8 @@ async def _run(
         values = (m.value for m in school.history(messages))
         quix = await quix_bench.run_quix(bootstrap, topic, n, s.retention_ms, values)
     sweep = await _live_runs(args, bootstrap, broker, one["per_s"], tag)
-    lat = next((p for p in sweep if p["fraction"] == 0.5 and p["broker"] == "fresh"), sweep[0])
+    lat = next((p for p in sweep if p["fraction"] == 0.5 and p["broker"] == "fresh"
+                and p["fetch_handoff"]), sweep[0])
     sample = list(school.history(sessions + 2000))[sessions:]
     avg = sum(len(m.value) for m in sample) / len(sample)
     return {
@@ -576,6 +597,7 @@ async def _run(
         "worker_2_processes": two,
         "raw_aiokafka_lean": raw_lean, "worker_1_process_stock": stock,
         "worker_1_process_pure": pure, "worker_1_process_gc_off": gc_off,
+        "worker_1_process_no_handoff": no_handoff,
         "detectors": detectors.build(),
         "rounds": len(rounds["raw"]), "ratios": ratios,
         "worker_over_raw": ratios["worker_over_raw"]["median"],
@@ -596,13 +618,15 @@ async def _live_runs(
     """
     fresh = broker is not None and getattr(args, "fresh_broker", True)
     warmup = getattr(args, "warmup_seconds", 3.0)
-    plan: list[tuple[float, str]] = []
+    plan: list[tuple[float, str, bool]] = []  # (fraction, broker state, fetch hand-off)
     if fresh:
-        plan.append((0.5, "holding"))
-    plan += [(f, "fresh" if fresh else "shared") for f in _fractions(
-        getattr(args, "rate_sweep", DEFAULT_SWEEP))]
+        plan.append((0.5, "holding", True))
+    for f in _fractions(getattr(args, "rate_sweep", DEFAULT_SWEEP)):
+        plan.append((f, "fresh" if fresh else "shared", True))
+        if f == 0.5:  # the same conditions with the hand-off undone, right after
+            plan.append((f, "fresh" if fresh else "shared", False))
     sweep = []
-    for i, (fraction, state) in enumerate(plan):
+    for i, (fraction, state, handoff) in enumerate(plan):
         if state == "fresh" and broker is not None:
             broker.restart()
         rate = max(1000, int(capacity * fraction))
@@ -613,10 +637,13 @@ async def _live_runs(
         if fraction != 0.5 or state == "holding":
             seconds = getattr(args, "sweep_seconds", 10.0)
         pid = broker.proc.pid if broker is not None and broker.proc is not None else None
-        point = await latency(bootstrap, lat_s, rate, seconds, warmup, pid)
+        env = None if handoff else UNDONE["no_handoff"]
+        point = await latency(bootstrap, lat_s, rate, seconds, warmup, pid, env)
         point["fraction"] = fraction
         point["broker"] = state
-        print(f"latency at {fraction} x capacity ({state} broker): {point}", file=sys.stderr)
+        point["fetch_handoff"] = handoff
+        print(f"latency at {fraction} x capacity ({state} broker, fetch hand-off {handoff}): "
+              f"{point}", file=sys.stderr)
         sweep.append(point)
     return sweep
 
@@ -665,7 +692,9 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
     undone = [(result.get("worker_1_process_pure"), "detectors from their Python source "
                "(`FIRSTCALL_PURE_PYTHON=1`)"),
               (result.get("worker_1_process_gc_off"), "Python's default garbage collection "
-               "(`--gc-threshold 0`)")]
+               "(`--gc-threshold 0`)"),
+              (result.get("worker_1_process_no_handoff"), "next fetch only after each batch "
+               "(`--no-fetch-handoff`)")]
     lat = result["latency_at_half_capacity"]
     hist = lat.get("worker_histogram_arrival_to_ack") or {}
 
@@ -720,7 +749,8 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"(target >= 0.6); with stock records {ratio('stock_worker_over_raw')}; lean / stock "
         f"worker {ratio('lean_over_stock_worker')}; compiled / Python-source detectors "
         f"{ratio('compiled_over_pure_worker')}; tuned / default GC "
-        f"{ratio('gc_tuned_over_default_worker')}. 2 processes / 1: "
+        f"{ratio('gc_tuned_over_default_worker')}; fetch hand-off / none "
+        f"{ratio('handoff_over_none_worker')}. 2 processes / 1: "
         f"**{ratio('two_over_one')}** (target >= 1.7).",
         *quix_bench.report_ratio(result.get("quix"), one["per_s"]),
         "",
@@ -731,7 +761,10 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
         f"p99 **{lat['p99_ms']} ms**, max {lat['max_ms']} ms (target p99 <= 250 ms). "
         f"Arrival = the deciding event's record time at the generator; decision = the "
         f"incident record's create time at the worker's producer. Broker: "
-        f"{_broker_state(lat)}.{_holding_note(result.get('rate_sweep') or [], lat)} "
+        f"{_broker_state(lat)}.{_holding_note(result.get('rate_sweep') or [], lat)}"
+        f"{_no_handoff_note(result.get('rate_sweep') or [])} "
+        f"p99 over each {WINDOW_S:g} s of the counted window, in order: "
+        f"{' / '.join(f'{v:g}' for v in lat.get('p99_ms_by_window') or []) or '-'} ms. "
         f"The worker's own "
         f"histogram (arrival to broker ack): p50 <= {hist.get('p50_le_s', '?')} s, "
         f"p99 <= {hist.get('p99_le_s', '?')} s over {hist.get('count', '?')} incidents.",
@@ -751,6 +784,16 @@ def _holding_note(sweep: list[dict[str, Any]], lat: dict[str, Any]) -> str:
             f"p99 {held['p99_ms']} ms.")
 
 
+def _no_handoff_note(sweep: list[dict[str, Any]]) -> str:
+    """The half-capacity rate with the fetch hand-off undone, when that was run."""
+    off = next((p for p in sweep if p.get("fetch_handoff") is False), None)
+    if off is None:
+        return ""
+    return (f" With the fetch hand-off undone (`--no-fetch-handoff`, same rate, "
+            f"{_broker_state(off).split(' (')[0]} broker, right after): p50 {off['p50_ms']} ms, "
+            f"p99 {off['p99_ms']} ms.")
+
+
 def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
     """How the worker's cost and latency grow with the event rate (live clock)."""
     if not sweep:
@@ -767,7 +810,8 @@ def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
     ]
     for p in sweep:
         lines.append(
-            f"| {p['fraction']} | {_broker_state(p)} | {p['target_per_s']:,} "
+            f"| {p['fraction']}{'' if p.get('fetch_handoff', True) else ' (no fetch hand-off)'} "
+            f"| {_broker_state(p)} | {p['target_per_s']:,} "
             f"| {p['achieved_per_s']:,} "
             f"| {p['worker_cpu_share'] * 100:.0f} % | {p['worker_cpu_us_per_event']} "
             f"| {_share(p.get('generator_cpu_share'))} | {_share(p.get('broker_cpu_share'))} "

@@ -91,6 +91,14 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "so its records die before a collection; 0 keeps Python's 700 ([kafka] gc_threshold)",
     )
     parser.add_argument(
+        "--fetch-handoff",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let aiokafka send the next fetch before a batch is processed, so the broker's "
+        "round trip overlaps the work; --no-fetch-handoff fetches after the batch "
+        "([kafka] fetch_handoff)",
+    )
+    parser.add_argument(
         "--lateness-ms",
         type=int,
         help="live clock: how far behind the wall clock silence is judged "
@@ -122,6 +130,7 @@ def settings_from(
         extra["max_batch"] = pick(getattr(args, "max_batch", None), k["max_batch"])
         extra["record_path"] = pick(getattr(args, "record_path", None), k["record_path"])
         extra["gc_threshold"] = pick(getattr(args, "gc_threshold", None), k["gc_threshold"])
+        extra["fetch_handoff"] = pick(getattr(args, "fetch_handoff", None), k["fetch_handoff"])
     return KafkaSettings(
         bootstrap=pick(args.bootstrap, k["bootstrap"]),
         topics=topics.prefixed(pick(args.topic_prefix, k["topic_prefix"])),

@@ -60,4 +60,5 @@ class KafkaSettings:
     verdict_max_wait_ms: int = 30_000  # wall-clock mode: release held outreach anyway
     client_id: str = "firstcall"
     record_path: str = "lean"  # "lean": aiokafka's decoded records as they are; "stock"
+    fetch_handoff: bool = True  # the next fetch overlaps a batch's processing (worker.py)
     gc_threshold: int = 100_000  # young-generation GC threshold (monitor/gc_tuning.py); 0: Python's

@@ -274,7 +274,7 @@ class TelemetryWorker:
             await asyncio.sleep(0.5)
             return 0
         arrival_ms = int(self.clock() * 1000)
-        if batch:
+        if batch and self.s.fetch_handoff:
             await hand_off_to_fetcher()
         async with self.lock:
             return await self._process(batch, arrival_ms)
