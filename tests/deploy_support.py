@@ -66,7 +66,7 @@ OPTIONAL_ENV = {
 # workers' tuning knobs.
 DEFAULT_IS_FINE = re.compile(
     r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST"
-    r"|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH|GC_THRESHOLD))$"
+    r"|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH|GC_THRESHOLD|FETCH_HANDOFF))$"
 )
 # A pager webhook URL usually carries its token: a secret too.
 SECRET_NAME = re.compile(
