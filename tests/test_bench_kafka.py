@@ -91,3 +91,11 @@ def test_p99_by_window_splits_the_counted_time_into_stretches_in_order() -> None
     timed += [(start + 5_000 + i, 10.0 if i < 98 else 400.0) for i in range(100)]  # a slow tail
     timed += [(start + 10_500, 30.0)]  # a lone incident is its own p99
     assert kafka_bench.p99_by_window(timed, start, 5.0) == [10.0, pytest.approx(400.0), 30.0]
+
+
+def test_the_live_generators_templates_give_exactly_the_stats_messages() -> None:
+    school = kafka_bench.School(sessions=60)
+    for k in range(60):
+        for bad in (False, True):
+            ts = 1_795_000_000_123 + k
+            assert school.stats_bytes(k, ts, bad) == school.stats(k, ts, bad).value
