@@ -803,8 +803,7 @@ def _holding_note(sweep: list[dict[str, Any]], lat: dict[str, Any]) -> str:
     if held is None:
         return ""
     return (f" The same rate on the broker as the throughput rounds left it "
-            f"({held.get('broker_rss_mb') or '?'} MiB resident against "
-            f"{lat.get('broker_rss_mb') or '?'} MiB): p50 {held['p50_ms']} ms, "
+            f"({_mib(held)} resident against {_mib(lat)}): p50 {held['p50_ms']} ms, "
             f"p99 {held['p99_ms']} ms.")
 
 
@@ -844,6 +843,12 @@ def sweep_table(sweep: list[dict[str, Any]]) -> list[str]:
             f"| {p['p50_ms']} | {p['p99_ms']} | {p['incidents']} |"
         )
     return [*lines, ""]
+
+
+def _mib(point: dict[str, Any]) -> str:
+    """The broker's resident memory at the end of a live run, e.g. '1,058 MiB'."""
+    rss = point.get("broker_rss_mb")
+    return "? MiB" if rss is None else f"{rss:,} MiB"
 
 
 def _broker_state(point: dict[str, Any]) -> str:
