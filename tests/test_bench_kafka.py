@@ -99,3 +99,14 @@ def test_the_live_generators_templates_give_exactly_the_stats_messages() -> None
         for bad in (False, True):
             ts = 1_795_000_000_123 + k
             assert school.stats_bytes(k, ts, bad) == school.stats(k, ts, bad).value
+
+
+def test_latency_is_judged_at_half_capacity_as_shipped_never_on_the_held_broker() -> None:
+    def run(fraction: float, broker: str, handoff: bool = True) -> dict[str, object]:
+        return {"fraction": fraction, "broker": broker, "fetch_handoff": handoff}
+
+    restarted = [run(0.5, "holding"), run(0.1, "fresh"), run(0.5, "fresh"),
+                 run(0.5, "fresh", handoff=False)]  # fmt: skip
+    assert kafka_bench.half_capacity_point(restarted) is restarted[2]
+    shared = [run(0.1, "shared"), run(0.5, "shared"), run(0.5, "shared", handoff=False)]
+    assert kafka_bench.half_capacity_point(shared) is shared[1], "an external broker too"

@@ -18,7 +18,7 @@ def _fetch_in_flight(consumer: AIOKafkaConsumer) -> bool:
     return bool(consumer._fetcher._in_flight)  # aiokafka's own record of sent fetches
 
 
-async def _drained_consumer(bootstrap: str) -> tuple[AIOKafkaConsumer, Any]:
+async def _drained_consumer(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer that has just taken every buffered record of its partition."""
     topic = isolated_settings(bootstrap).topics.telemetry
     one_partition = TopicSpec(topic, 1, {"retention.ms": "3600000"})  # one fetch at a time
@@ -34,13 +34,13 @@ async def _drained_consumer(bootstrap: str) -> tuple[AIOKafkaConsumer, Any]:
     got = 0
     while got < 500:
         got += sum(len(rs) for rs in (await consumer.getmany(tp, timeout_ms=2_000)).values())
-    return consumer, tp
+    return consumer
 
 
 async def test_without_the_hand_off_the_next_fetch_waits_for_the_batch(
     kafka_broker: Any,
 ) -> None:
-    consumer, _ = await _drained_consumer(kafka_broker.bootstrap)
+    consumer = await _drained_consumer(kafka_broker.bootstrap)
     try:
         assert not _fetch_in_flight(consumer), "nothing is asked until the loop runs"
         await hand_off_to_fetcher(passes=0)
@@ -52,7 +52,7 @@ async def test_without_the_hand_off_the_next_fetch_waits_for_the_batch(
 async def test_the_hand_off_sends_the_next_fetch_before_processing_starts(
     kafka_broker: Any,
 ) -> None:
-    consumer, _ = await _drained_consumer(kafka_broker.bootstrap)
+    consumer = await _drained_consumer(kafka_broker.bootstrap)
     try:
         await hand_off_to_fetcher()
         assert _fetch_in_flight(consumer), "the broker works on the next fetch meanwhile"

@@ -611,8 +611,7 @@ async def _run(
         values = (m.value for m in school.history(messages))
         quix = await quix_bench.run_quix(bootstrap, topic, n, s.retention_ms, values)
     sweep = await _live_runs(args, bootstrap, broker, one["per_s"], tag)
-    lat = next((p for p in sweep if p["fraction"] == 0.5 and p["broker"] == "fresh"
-                and p["fetch_handoff"]), sweep[0])
+    lat = half_capacity_point(sweep)
     sample = list(school.history(sessions + 2000))[sessions:]
     avg = sum(len(m.value) for m in sample) / len(sample)
     return {
@@ -670,6 +669,13 @@ async def _live_runs(
               f"{point}", file=sys.stderr)
         sweep.append(point)
     return sweep
+
+
+def half_capacity_point(sweep: list[dict[str, Any]]) -> dict[str, Any]:
+    """The live run the latency target is judged on: 0.5x, the worker as shipped, and the
+    broker restarted for it (or shared, when it was not started here), not the held one."""
+    return next(p for p in sweep if p["fraction"] == 0.5 and p["fetch_handoff"]
+                and p["broker"] != "holding")
 
 
 def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -813,7 +819,7 @@ def _no_handoff_note(sweep: list[dict[str, Any]]) -> str:
     if off is None:
         return ""
     return (f" With the fetch hand-off undone (`--no-fetch-handoff`, same rate, "
-            f"{_broker_state(off).split(' (')[0]} broker, right after): p50 {off['p50_ms']} ms, "
+            f"{_state_name(off)} broker, right after): p50 {off['p50_ms']} ms, "
             f"p99 {off['p99_ms']} ms.")
 
 
@@ -851,12 +857,17 @@ def _mib(point: dict[str, Any]) -> str:
     return "? MiB" if rss is None else f"{rss:,} MiB"
 
 
-def _broker_state(point: dict[str, Any]) -> str:
+def _state_name(point: dict[str, Any]) -> str:
     """How the broker stood during a live run: restarted empty, or as earlier runs left it."""
-    state = {"fresh": "restarted, empty", "holding": "as the throughput rounds left it",
-             "shared": "shared with the earlier runs"}.get(point.get("broker", ""), "?")
-    rss = point.get("broker_rss_mb")
-    return state if rss is None else f"{state} ({rss:,} MiB at the end)"
+    return {"fresh": "restarted, empty", "holding": "as the throughput rounds left it",
+            "shared": "shared with the earlier runs"}.get(point.get("broker", ""), "?")
+
+
+def _broker_state(point: dict[str, Any]) -> str:
+    """The broker's state during a live run, with its resident memory at the end."""
+    if point.get("broker_rss_mb") is None:
+        return _state_name(point)
+    return f"{_state_name(point)} ({_mib(point)} at the end)"
 
 
 def _share(value: float | None) -> str:
