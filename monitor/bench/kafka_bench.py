@@ -75,8 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fresh-broker", action=argparse.BooleanOptionalAction, default=True,
                    help="restart the started tansu broker (empty) before each live run; the "
                         "half-capacity rate also runs once on the broker as the throughput "
-                        "rounds left it, for comparison (tansu's memory storage never drops "
-                        "a message, and a fuller broker is slower)")  # fmt: skip
+                        "rounds left it, for comparison (tansu's memory storage keeps what "
+                        "it is sent, and a fuller broker is slower)")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -636,8 +636,8 @@ async def _live_runs(
 
     With a broker started here (and --fresh-broker), each run gets a restarted, empty
     broker, and the half-capacity rate first runs once on the broker as it is (holding the
-    throughput topic): tansu's memory storage keeps every message, and the fuller it is
-    the slower it serves, which a production Kafka with retention does not show.
+    throughput topic): tansu's memory storage keeps what it is sent (retention does not
+    free it, DeleteRecords is refused), and the fuller it is the slower it serves.
     """
     fresh = broker is not None and getattr(args, "fresh_broker", True)
     warmup = getattr(args, "warmup_seconds", 3.0)
