@@ -26,16 +26,17 @@ demo: $(STAMP)
 	$(VENV)/bin/firstcall demo
 
 test: $(STAMP) system-deps
-	$(PY) -m ruff check monitor detectors outreach tests
+	$(PY) -m ruff check monitor detectors outreach bench tests
+	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
-	$(VENV)/bin/firstcall bench --phases replay,memory,delay,kafka --write docs/benchmarks.md
+	$(PY) -m bench --phases replay,memory,delay,kafka --write docs/benchmarks.md
 
 lint: $(STAMP)
-	$(PY) -m ruff check monitor detectors outreach tests
+	$(PY) -m ruff check monitor detectors outreach bench tests
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -4,7 +4,7 @@ Everything else about the package lives in pyproject.toml. The compiled
 modules are the same source, type-checked and turned into C by mypyc; the
 detectors run about 1.4x faster that way. Without a C compiler, or with
 FIRSTCALL_COMPILE=0, the install keeps the pure-Python modules, which behave
-identically (tests/test_compiled_detectors.py holds the two together).
+identically (tests/detectors/test_compiled_detectors.py holds the two together).
 """
 
 from __future__ import annotations

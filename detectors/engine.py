@@ -39,8 +39,8 @@ from detectors.lag import (
     entry_ts,
     pack,
 )
-from monitor.records import Incident, incident_id_for
-from monitor.telemetry import Disconnect, Event, Heartbeat, Join, Leave, Reconnect, Stats
+from detectors.records import Incident, incident_id_for
+from detectors.telemetry import Disconnect, Event, Heartbeat, Join, Leave, Reconnect, Stats
 
 _NEVER: Final = 1 << 62
 _FLAGS: Final = 0x1F

@@ -17,7 +17,7 @@ from typing import Any
 
 from detectors.config import DetectionConfig
 from detectors.findings import Finding
-from monitor.records import Incident, incident_id_for, line_id
+from detectors.records import Incident, incident_id_for, line_id
 
 
 class LineIncidentState:

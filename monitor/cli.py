@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from monitor import demo, replay
+from monitor.apps import (
+    config,
+    db,
+    directory,
+    kafka_jobs,
+    outreach,
+    report,
+    serve,
+    simulate,
+    user,
+)
 
 DESCRIPTION = """\
 FirstCall watches live-class telemetry and reaches a family seconds after their
@@ -16,7 +29,6 @@ common jobs:
   firstcall simulate --out day.jsonl  write a simulated school day (plus ground truth)
   firstcall replay day.jsonl          backtest: incidents and outreach decisions of a recording
   firstcall config check              is this configuration (file + env) valid?
-  firstcall bench                     throughput, memory and latency benchmarks
 
 production: firstcall db upgrade; firstcall worker; firstcall correlator;
             firstcall outreach; firstcall serve (each with --help)
@@ -25,34 +37,40 @@ Settings come from --config FILE (TOML/JSON), FIRSTCALL_* environment variables
 and --set KEY=VALUE, in rising order of precedence.
 """
 
-# name -> (module, add-arguments function, run function, one-line help)
-SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "replay": ("monitor.replay", "add_arguments", "run",
-               "run recorded telemetry through detectors and policy (backtest)"),
-    "simulate": ("monitor.simulate.cli", "add_arguments", "run",
-                 "simulate a school from real bandwidth traces; write telemetry + truth"),
-    "demo": ("monitor.demo", "add_arguments", "run",
-             "run a simulated school live through the in-process bus"),
-    "bench": ("monitor.bench.cli", "add_arguments", "run",
-              "measure replay throughput, memory per session, Kafka rates"),
-    "worker": ("monitor.kafka.cli", "add_worker_arguments", "run_worker",
-               "Kafka consumer-group worker: telemetry -> incidents"),
-    "correlator": ("monitor.kafka.cli", "add_correlator_arguments", "run_correlator",
-                   "Kafka consumer group correlating session findings into line incidents"),
-    "config": ("monitor.config_cli", "add_arguments", "run",
-               "check a configuration (file + FIRSTCALL_* variables) or show every setting"),
-    "db": ("outreach.cases.db_cli", "add_arguments", "run",
-           "case database: run the schema migrations (firstcall db upgrade)"),
-    "directory": ("outreach.directory_cli", "add_arguments", "run",
-                  "family directory: import students and guardians (CSV, JSON, JSONL)"),
-    "serve": ("monitor.web.serve", "add_arguments", "run",
-              "the support desk: API, agent console, ops dashboard and reports"),
-    "user": ("monitor.users_cli", "add_arguments", "run",
-             "console users: add NAME --role agent|ops|viewer (prints the token once), list"),
-    "report": ("monitor.report_cli", "add_arguments", "run",
-               "incidents, lesson minutes lost, contacts, outcomes by classroom, teacher, line..."),
-    "outreach": ("outreach.live_cli", "add_arguments", "run",
-                 "live outreach: calls, SMS, chat, infra pages, case outcomes"),
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One `firstcall` subcommand: its options and what runs it."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+SUBCOMMANDS: dict[str, Command] = {
+    "replay": Command("run recorded telemetry through detectors and policy (backtest)",
+                      replay.add_arguments, replay.run),
+    "simulate": Command("simulate a school from real bandwidth traces; write telemetry + truth",
+                        simulate.add_arguments, simulate.run),
+    "demo": Command("run a simulated school live through the in-process bus",
+                    demo.add_arguments, demo.run),
+    "worker": Command("Kafka consumer-group worker: telemetry -> incidents",
+                      kafka_jobs.add_worker_arguments, kafka_jobs.run_worker),
+    "correlator": Command("Kafka consumer group correlating session findings into line incidents",
+                          kafka_jobs.add_correlator_arguments, kafka_jobs.run_correlator),
+    "config": Command("check a configuration (file + FIRSTCALL_* variables) or show every setting",
+                      config.add_arguments, config.run),
+    "db": Command("case database: run the schema migrations (firstcall db upgrade)",
+                  db.add_arguments, db.run),
+    "directory": Command("family directory: import students and guardians (CSV, JSON, JSONL)",
+                         directory.add_arguments, directory.run),
+    "serve": Command("the support desk: API, agent console, ops dashboard and reports",
+                     serve.add_arguments, serve.run),
+    "user": Command("console users: add NAME --role agent|ops|viewer (prints the token once), list",
+                    user.add_arguments, user.run),
+    "report": Command("incidents, lesson minutes lost, contacts, outcomes by classroom, teacher, "
+                      "line...", report.add_arguments, report.run),
+    "outreach": Command("live outreach: calls, SMS, chat, infra pages, case outcomes",
+                        outreach.add_arguments, outreach.run),
 }
 
 
@@ -64,11 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, add, run, help_text) in SUBCOMMANDS.items():
-        mod = importlib.import_module(module)
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        getattr(mod, add)(p)
-        p.set_defaults(_run=getattr(mod, run))
+    for name, command in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(p)
+        p.set_defaults(_run=command.run)
     return parser
 
 

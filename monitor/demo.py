@@ -19,11 +19,11 @@ from typing import TextIO
 
 import orjson
 
-from monitor.bus import InProcessBus
+from detectors.records import Incident, Outreach, Record, encode
 from monitor.demo_web import start_web
-from monitor.pipeline import Pipeline
-from monitor.records import Incident, Outreach, Record, encode
-from outreach.clock import now_ms
+from monitor.streaming.bus import InProcessBus
+from monitor.streaming.pipeline import Pipeline
+from outreach.decide.clock import now_ms
 
 TELEMETRY = "class.telemetry"
 INCIDENTS = "support.incidents"
@@ -156,7 +156,7 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
         await bus.close(INCIDENTS)
 
     async def show() -> None:
-        from monitor.records import decode_record
+        from detectors.records import decode_record
         async for batch in bus.batches(INCIDENTS, "console"):
             for m in batch:
                 printer.show(decode_record(m.value))
@@ -184,7 +184,7 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
 def run(args: argparse.Namespace) -> int:
     """Run the demo until the lessons end (or --minutes, or Ctrl-C)."""
     if not args.no_web:
-        from monitor.logging import configure
+        from monitor.platform.logging import configure
 
         configure("WARNING")  # the terminal shows the school, not log lines
     counts = asyncio.run(run_demo(args, sys.stdout))

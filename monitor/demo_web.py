@@ -16,14 +16,15 @@ from typing import TextIO
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.web.app import create_app
-from monitor.web.live import LiveDesk, LiveOptions, SimClock
-from monitor.web.users import UserStore
-from outreach.cases.db import open_database
-from outreach.channels.base import ChannelName, OutboundMessage, SendResult
+from monitor.desk.app import create_app
+from monitor.desk.live import LiveDesk, LiveOptions, SimClock
+from monitor.simulate.twilio_standin import TwilioStandIn
+from outreach.channels.base import OutboundMessage, SendResult
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_voice import TwilioVoiceChannel
-from outreach.twilio_standin import TwilioStandIn
+from outreach.decide.decision import ChannelName
+from outreach.store.db import open_database
+from outreach.store.users import UserStore
 
 TEACHERS = ("Ms. Berg", "Mr. Lund", "Ms. Dahl", "Mr. Haugen", "Ms. Strand", "Mr. Moe")
 GUARDIANS = ("Grandma", "Grandpa", "Mum", "Dad")

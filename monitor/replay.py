@@ -13,11 +13,11 @@ from typing import BinaryIO
 
 import orjson
 
-from monitor.config import load_detection_config, load_policy_config
-from monitor.pipeline import Pipeline
-from monitor.progress import Progress
-from monitor.records import Record, encode
-from monitor.telemetry import BadRecord
+from detectors.records import Record, encode
+from detectors.telemetry import BadRecord
+from monitor.platform.progress import Progress
+from monitor.platform.thresholds import load_detection_config, load_policy_config
+from monitor.streaming.pipeline import Pipeline
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.kafka_broker import TansuBroker, find_tansu
-from tests.services import service_missing
+from tests.support.kafka_broker import TansuBroker, find_tansu
+from tests.support.services import service_missing
 
 
 @pytest.fixture(scope="session")

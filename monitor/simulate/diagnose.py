@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from monitor.score import Score, score
 from monitor.simulate.run import SimResult
+from monitor.simulate.score import Score, score
 from monitor.simulate.truth import find_episodes
 
 Row = dict[str, Any]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol, runtime_checkable
 
-from outreach.scripts import Device, Fault
+from outreach.decide.decision import ChannelName
+from outreach.scripts.wording import Device, Fault
 
-ChannelName = Literal["call", "sms", "chat"]
 SendStatus = Literal["delivered", "queued", "failed"]
 CHANNEL_NAMES: Final = ("call", "sms", "chat")
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from outreach.channels.base import ChannelName, OutboundMessage, SendResult
-from outreach.chat.gateway import ChatGateway
-from outreach.scripts import message_text
+from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.chat_gateway import ChatGateway
+from outreach.decide.decision import ChannelName
+from outreach.scripts.wording import message_text
 
 
 class ChatChannel:

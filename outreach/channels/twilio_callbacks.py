@@ -8,8 +8,7 @@ SMS replies from families come in on the same app (`outreach.channels.twilio_inb
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final
 
 import structlog
 from starlette.applications import Starlette
@@ -18,67 +17,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from outreach.cases.store import CaseStore
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH, SmsHandler, sms_route
 from outreach.channels.twilio_signature import verified_form
-from outreach.scripts import DEFAULT_QUEUE, gather_reply_twiml
+from outreach.channels.twilio_twiml import gather_reply_twiml
+from outreach.decide.signals import CallbackEvent, MenuChoice, classify, menu_choice
+from outreach.scripts.wording import DEFAULT_QUEUE
+from outreach.store.cases import CaseStore
 
 log = structlog.get_logger(__name__)
-
-CallbackKind = Literal["fallback", "attempt_outcome", "progress"]
-MenuChoiceName = Literal["technician", "call_back", "none"]
-FALLBACK: Final[dict[str, frozenset[str]]] = {
-    "call": frozenset({"no-answer", "busy", "failed", "canceled"}),
-    "sms": frozenset({"failed", "undelivered", "canceled"}),
-}
-FINAL_OK: Final[dict[str, frozenset[str]]] = {
-    "call": frozenset({"completed"}),
-    "sms": frozenset({"delivered", "read"}),
-}
-
-
-def classify(channel: str, status: str, answered_by: str = "") -> CallbackKind:
-    """no-answer/busy/failed/canceled -> fallback; completed (delivered) -> attempt outcome.
-
-    A call answered by a machine (answering machine detection on) counts as not answered.
-    """
-    if status in FALLBACK.get(channel, frozenset()):
-        return "fallback"
-    if channel == "call" and answered_by.startswith(("machine", "fax")):
-        return "fallback"
-    if status in FINAL_OK.get(channel, frozenset()):
-        return "attempt_outcome"
-    return "progress"
-
-
-def menu_choice(digits: str) -> MenuChoiceName:
-    """The caller's key press: 1 = a technician now, 2 = call back later."""
-    return {"1": "technician", "2": "call_back"}.get(digits.strip(), "none")  # type: ignore[return-value]
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackEvent:
-    """A call or message status report from Twilio, tied to its case and attempt."""
-
-    kind: CallbackKind
-    channel: str
-    status: str
-    provider_id: str
-    case_id: str
-    message_id: str
-    detail: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class MenuChoice:
-    """What the person on the phone pressed."""
-
-    choice: MenuChoiceName
-    digits: str
-    provider_id: str
-    case_id: str
-    message_id: str
-
 
 Sink = Callable[[CallbackEvent | MenuChoice], Awaitable[None]]
 DETAIL_KEYS: Final = ("CallDuration", "AnsweredBy", "ErrorCode", "SipResponseCode", "Digits")

@@ -25,9 +25,9 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from outreach.channels.base import OutboundMessage, SendResult
-from outreach.circuit import CircuitBreaker
-from outreach.redact import mask_phone
-from outreach.retry import RetryPolicy, retryable_status
+from outreach.channels.circuit import CircuitBreaker
+from outreach.channels.retry import RetryPolicy, retryable_status
+from outreach.decide.redact import mask_phone
 
 TWILIO_API: Final = "https://api.twilio.com"
 log = structlog.get_logger(__name__)

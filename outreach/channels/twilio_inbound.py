@@ -8,7 +8,6 @@ answers with the TwiML the handler returns (`<Response/>` for no reply).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Final
 
 from starlette.requests import Request
@@ -17,19 +16,10 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from outreach.channels.twilio_signature import verified_form
+from outreach.decide.sms_intents import InboundSms
 
 DEFAULT_SMS_PATH: Final = "/twilio/sms"
 EMPTY_TWIML: Final = '<?xml version="1.0" encoding="UTF-8"?><Response />'
-
-
-@dataclass(frozen=True, slots=True)
-class InboundSms:
-    """One SMS a family sent to our number."""
-
-    from_number: str
-    to_number: str
-    body: str
-    message_sid: str
 
 
 SmsHandler = Callable[[InboundSms], Awaitable[str]]

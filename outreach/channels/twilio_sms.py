@@ -7,14 +7,15 @@ from typing import Any
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import ChannelName, OutboundMessage
+from outreach.channels.base import OutboundMessage
 from outreach.channels.twilio_client import (
     TwilioChannelBase,
     TwilioSender,
     TwilioSettings,
     with_query,
 )
-from outreach.scripts import sms_text
+from outreach.decide.decision import ChannelName
+from outreach.scripts.wording import sms_text
 
 log = structlog.get_logger(__name__)
 

@@ -7,14 +7,15 @@ from typing import Any, Final
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import ChannelName, OutboundMessage
+from outreach.channels.base import OutboundMessage
 from outreach.channels.twilio_client import (
     TwilioChannelBase,
     TwilioSender,
     TwilioSettings,
     with_query,
 )
-from outreach.scripts import call_twiml
+from outreach.channels.twilio_twiml import call_twiml
+from outreach.decide.decision import ChannelName
 
 log = structlog.get_logger(__name__)
 CALL_EVENTS: Final = ["initiated", "ringing", "answered", "completed"]

@@ -1,7 +1,7 @@
 """Paging infrastructure: POST a JSON object to a configurable webhook URL, with retries.
 
 429, 5xx and connection failures are retried with exponential backoff and full
-jitter (`outreach.retry`); other answers are final. Every request carries an
+jitter (`outreach.channels.retry`); other answers are final. Every request carries an
 `Idempotency-Key` so a receiver can drop a page it already has.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from outreach.retry import RetryPolicy, retryable_status
+from outreach.channels.retry import RetryPolicy, retryable_status
 
 log = structlog.get_logger(__name__)
 Sleep = Callable[[float], Awaitable[None]]

@@ -2,7 +2,7 @@
 # Create FirstCall's Kafka topics, idempotently, with partitions and retention set explicitly.
 # Used by compose (service kafka-init) and by the Kubernetes Job firstcall-create-topics.
 # Runs in the apache/kafka image. Every `create` line is checked against the topics the
-# workers expect (monitor.kafka.topics.topic_specs) by tests/test_deploy_compose.py.
+# workers expect (monitor.streaming.topics.topic_specs) by tests/deploy/test_deploy_compose.py.
 #
 #   partitions = the most workers (or correlators) that can share the work; key = session_id
 #   on class.telemetry and support.*, key = line on firstcall.findings. The workers count

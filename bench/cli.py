@@ -1,0 +1,186 @@
+"""`python -m bench`: benchmark figures, side by side in one run, as a Markdown report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(os.environ.get("FIRSTCALL_BENCH_CACHE", Path.home() / ".cache" / "firstcall"))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `python -m bench`."""
+    p.add_argument("--events", type=int, default=1_000_000,
+                   help="minimum events in the simulated replay stream (default 1,000,000)")
+    p.add_argument("--sessions", default="100000",
+                   help="concurrent sessions for the memory phase, comma-separated "
+                        "(default 100000; e.g. 10000,100000,1000000)")
+    p.add_argument("--seed", type=int, default=7, help="simulator seed")
+    p.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
+    p.add_argument("--phases", default="replay,memory,delay",
+                   help="which phases: replay, memory, delay, kafka (comma-separated)")
+    p.add_argument("--kafka-messages", type=int, default=1_000_000,
+                   help="messages in the Kafka phase's topic (default 1,000,000)")
+    p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
+                   help="in the Kafka phase, also run Quix Streams (needs the bench extra)")
+    p.add_argument("--write", metavar="FILE",
+                   help="append the Markdown report to FILE (default: print only)")
+
+
+def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run one phase in a fresh process so memory figures do not mix (fails if it dies)."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        result: dict[str, Any] = pool.submit(fn, *args).result()
+    return result
+
+
+def simulated_day(min_events: int, seed: int) -> tuple[Path, int]:
+    """A simulated school day with at least `min_events` events, cached on disk."""
+    from monitor.simulate import SimConfig, iter_lines
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    classrooms = max(4, min_events // 4000)
+    while True:
+        path = CACHE / f"bench-seed{seed}-rooms{classrooms}.jsonl"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            n = 0
+            with open(tmp, "wb") as fh:
+                for raw in iter_lines(SimConfig(seed=seed, classrooms=classrooms)):
+                    fh.write(raw + b"\n")
+                    n += 1
+            tmp.rename(path)
+        with open(path, "rb") as fh:
+            n = sum(1 for _ in fh)
+        if n >= min_events:
+            return path, n
+        classrooms = int(classrooms * min_events / max(n, 1) * 1.05) + 1
+
+
+def delay_phase(seed: int) -> dict[str, Any]:
+    """Detection delay and accuracy against the simulator's ground truth."""
+    from monitor.simulate import SimConfig, simulate
+    from monitor.simulate.score import score
+    from monitor.streaming.pipeline import replay_records
+
+    sim = simulate(SimConfig(seed=seed, classrooms=60))
+    records = replay_records(sim.lines())
+    incidents = [r for r in records if r.get("record") == "incident"]
+    s = score(incidents, sim.truth)
+    return {"events": len(sim), "score": s.as_dict() if hasattr(s, "as_dict") else vars(s)}
+
+
+def machine() -> str:
+    """One line about this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def report(results: dict[str, Any], argv: list[str]) -> str:
+    """The Markdown report."""
+    lines = [
+        f"## Run of {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        f"- command: `python -m bench {' '.join(argv)}`".rstrip(),
+        f"- machine: {machine()}",
+        "",
+    ]
+    rp = results.get("replay")
+    if rp:
+        lines += [f"### Replay throughput ({rp['events']:,} simulated events, "
+                  f"{rp['bytes'] / 1e6:.0f} MB, one core, best of runs)", "",
+                  "| contender | events/s | seconds |", "|---|---:|---:|"]
+        for name, row in rp.items():
+            if isinstance(row, dict) and "events_per_s" in row:
+                lines.append(f"| {name} | {row['events_per_s']:,} | {row['seconds']} |")
+        lines += ["", f"Peak RSS of the replay process: {rp['peak_rss_mb']} MB.", ""]
+    mem = results.get("memory")
+    if mem:
+        lines += ["### Memory and time per tracked session (engine + line correlator + policy)",
+                  "", "Each session joins and sends 8 stats intervals, all sessions live at once; "
+                  "time is decode + detect + line + policy per event with that many sessions "
+                  "held (how cost grows with sessions).", "",
+                  "| sessions | traced bytes/session | RSS bytes/session | us/event |",
+                  "|---:|---:|---:|---:|"]
+        for row in mem:
+            traced = row["traced_bytes_per_session"]
+            lines.append(f"| {row['sessions']:,} | {'-' if traced is None else f'{traced:,}'} | "
+                         f"{row['rss_bytes_per_session']:,} | {row.get('us_per_event', '-')} |")
+        lines.append("")
+    d = results.get("delay")
+    if d:
+        lines += ["### Detection against the simulator's ground truth", "",
+                  f"{d['events']:,} events; scores and median delays by kind:", "",
+                  "```", _fmt(d["score"]), "```", ""]
+    k = results.get("kafka_report")
+    if k:
+        lines += [k, ""]
+    return "\n".join(lines)
+
+
+def _fmt(obj: Any, indent: int = 0) -> str:
+    pad = "  " * indent
+    if isinstance(obj, dict):
+        return "\n".join(
+            f"{pad}{k}:\n{_fmt(v, indent + 1)}" if isinstance(v, dict | list)
+            else f"{pad}{k}: {v}" for k, v in obj.items())
+    if isinstance(obj, list):
+        return "\n".join(_fmt(v, indent) for v in obj)
+    return f"{pad}{obj}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen phases and print (or write) the report."""
+    from bench import replay_bench
+    phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    results: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if "replay" in phases:
+        print(f"preparing a simulated day of >= {args.events:,} events ...", file=sys.stderr)
+        path, n = simulated_day(args.events, args.seed)
+        print(f"replay phase on {path} ({n:,} events) ...", file=sys.stderr)
+        results["replay"] = _in_child(replay_bench.throughput_phase, str(path), args.repeat)
+    if "memory" in phases:
+        results["memory"] = []
+        for n_sessions in (int(x) for x in args.sessions.split(",") if x.strip()):
+            print(f"memory phase with {n_sessions:,} sessions ...", file=sys.stderr)
+            results["memory"].append(_in_child(replay_bench.memory_phase, n_sessions))
+    if "delay" in phases:
+        print("detection delay phase ...", file=sys.stderr)
+        results["delay"] = _in_child(delay_phase, args.seed)
+    if "kafka" in phases:
+        import importlib
+
+        kafka_bench = importlib.import_module("bench.kafka_bench")
+        kparser = argparse.ArgumentParser()
+        kafka_bench.add_arguments(kparser)
+        kargs = kparser.parse_args(["--messages", str(args.kafka_messages),
+                                    "--quix" if args.quix else "--no-quix"])
+        print("kafka phase (raw aiokafka, workers, latency, Quix) ...", file=sys.stderr)
+        results["kafka"] = kafka_bench.run_phase(kargs)
+        results["kafka_report"] = kafka_bench.report(
+            results["kafka"], ["python -m bench", *sys.argv[1:]])
+    text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
+    print(text)
+    if args.write:
+        with open(args.write, "a") as fh:
+            fh.write(text + "\n")
+    print(f"bench done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return 0

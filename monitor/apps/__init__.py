@@ -1,0 +1,1 @@
+"""One module per `firstcall` command (imported explicitly by monitor.cli)."""

@@ -1,0 +1,60 @@
+"""`firstcall report --since 7d --by classroom|teacher|device|app_version|line`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from outreach.decide.clock import now_ms
+from outreach.store.db import DEFAULT_DSN, open_database
+from outreach.store.reports import GROUPS, build_report, csv_text, parse_since, table_text
+
+DB_ENV = "FIRSTCALL_DB"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `firstcall report`."""
+    parser.add_argument("--since", default="24h",
+                        help="start of the period: 90m, 2h, 7d ago, an ISO date, or epoch ms "
+                             "(default 24h)")
+    parser.add_argument("--until", default=None, help="end of the period (same forms; default now)")
+    parser.add_argument("--by", default="classroom", choices=GROUPS, help="group by (default "
+                        "classroom)")
+    parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    parser.add_argument("-o", "--out", type=Path, default=None, help="write here (default stdout)")
+    parser.add_argument("--db", default=os.environ.get(DB_ENV, DEFAULT_DSN),
+                        help=f"database DSN or SQLite path (default: ${DB_ENV} or {DEFAULT_DSN})")
+
+
+async def _build(args: argparse.Namespace, since: int, until: int | None, now: int) -> str:
+    engine = await open_database(args.db)
+    try:
+        rows = await build_report(engine, args.by, since, now, until)
+    finally:
+        await engine.dispose()
+    if args.format == "csv":
+        return csv_text(rows, args.by)
+    if args.format == "json":
+        return json.dumps([r.to_dict() for r in rows], indent=2) + "\n"
+    return table_text(rows, args.by)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print (or write) the report."""
+    now = now_ms()
+    try:
+        since = parse_since(args.since, now)
+        until = parse_since(args.until, now) if args.until else None
+    except ValueError as exc:
+        print(f"firstcall report: {exc}", file=sys.stderr)
+        return 2
+    text = asyncio.run(_build(args, since, until, now))
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

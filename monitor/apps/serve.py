@@ -1,0 +1,251 @@
+"""`firstcall serve`: the support desk (API, agent console, ops dashboard, reports) in production.
+
+Cases and users live in the case database (`--db`). With `--bootstrap`, the desk
+follows Kafka: incident and outreach records from `support.incidents` (consumer
+group `firstcall-desk`, committed after they are applied) and, for the agents'
+charts, the newest telemetry from `class.telemetry` (its own group, from the end).
+By default `firstcall outreach` keeps the cases and queues them (through
+`outreach.store.queue.QueueStore`); `--cases desk` makes this process do it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import structlog
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from detectors.records import decode_record
+from monitor.desk.app import create_app
+from monitor.desk.desk import Desk
+from monitor.desk.phones import twilio_wiring
+from monitor.desk.ring import TelemetryRing
+from monitor.platform.settings import ConfigError, load_settings
+from monitor.streaming.backoff import Backoff
+from outreach.channels.twilio_client import TwilioSettings
+from outreach.decide.clock import now_ms
+from outreach.decide.queue_rules import DEFAULT_SLA_MS
+from outreach.store.cases import CaseStore
+from outreach.store.db import open_database
+from outreach.store.queue import QueueStore
+from outreach.store.users import UserStore
+
+log = structlog.get_logger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `firstcall serve` (defaults from --config and FIRSTCALL_* settings)."""
+    p.add_argument("--config", default=None, help="config file (TOML/JSON), see "
+                   "docs/configuration.md; sections [api], [database], [twilio], [kafka]")
+    p.add_argument("--db", default=None, help="database DSN or SQLite path (default: settings)")
+    p.add_argument("--host", default=None, help="listen address (default: settings, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="listen port (default: settings, 8000)")
+    p.add_argument("--sla-s", type=int, default=DEFAULT_SLA_MS // 1000,
+                   help="service level: answer a queued case within this many seconds")
+    p.add_argument("--escalate-after-s", type=int, default=30,
+                   help="queue a case whose problem outlives the contact by this long")
+    p.add_argument("--bootstrap", default=None,
+                   help="Kafka bootstrap servers: follow support.incidents and class.telemetry "
+                        "(default: FIRSTCALL_KAFKA_BOOTSTRAP if set, else no Kafka)")
+    p.add_argument("--cases", choices=("outreach", "desk"), default="outreach",
+                   help="who opens, contacts and queues cases from the records: the live "
+                        "outreach process (`firstcall outreach`, default; the desk then only "
+                        "watches) or this desk (standalone, without `firstcall outreach`)")
+    p.add_argument("--log-level", default=None)
+
+
+@dataclass
+class FollowState:
+    """Whether the desk is following Kafka right now (what /readyz reports)."""
+
+    needed: bool = False
+    ready: bool = False
+
+
+async def follow_kafka_forever(desk: Desk, ring: TelemetryRing, bootstrap: str,
+                               state: FollowState, backoff: Backoff | None = None) -> None:
+    """Follow Kafka; when the broker is away, say so, wait with backoff and follow again."""
+    from aiokafka.errors import KafkaError
+
+    b = backoff or Backoff(base=0.5, cap=15.0)
+    state.needed = True
+
+    def ready() -> None:
+        state.ready = True
+        b.reset()
+        log.info("desk_following_kafka", bootstrap=bootstrap)
+
+    while True:
+        try:
+            await follow_kafka(desk, ring, bootstrap, on_ready=ready)
+        except (KafkaError, OSError) as exc:
+            state.ready = False
+            delay = b.next_delay()
+            log.warning("desk_kafka_unavailable", bootstrap=bootstrap, error=str(exc),
+                        retry_in_s=round(delay, 1))
+            await asyncio.sleep(delay)
+
+
+def readiness_route(state: FollowState) -> Route:
+    """/readyz: 200 while the desk follows Kafka (or needs none), 503 while it cannot."""
+
+    async def readyz(_request: Request) -> Response:
+        ok = state.ready or not state.needed
+        return JSONResponse({"ready": ok, "kafka": state.ready if state.needed else None},
+                            status_code=200 if ok else 503)
+
+    return Route("/readyz", readyz)
+
+
+async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
+                       on_ready: Callable[[], None] = lambda: None) -> None:
+    """Apply incident/outreach records to the desk and feed the ring, until cancelled."""
+    from aiokafka import AIOKafkaConsumer
+
+    from monitor.platform.kafka_settings import Topics
+
+    topics = Topics.from_env()
+    records = AIOKafkaConsumer(topics.incidents, bootstrap_servers=bootstrap,
+                               group_id="firstcall-desk", enable_auto_commit=False,
+                               auto_offset_reset="earliest")
+    telemetry = AIOKafkaConsumer(topics.telemetry, bootstrap_servers=bootstrap,
+                                 group_id="firstcall-desk-charts", auto_offset_reset="latest")
+    try:
+        await records.start()
+        await telemetry.start()
+    except BaseException:
+        await records.stop()
+        await telemetry.stop()
+        raise
+    on_ready()
+
+    async def charts() -> None:
+        while True:
+            got = await telemetry.getmany(timeout_ms=500, max_records=5000)
+            ring.feed_raw(m.value for batch in got.values() for m in batch)
+
+    chart_task = asyncio.create_task(charts())
+    try:
+        while True:
+            got = await records.getmany(timeout_ms=1000, max_records=500)
+            for batch in got.values():
+                for m in batch:
+                    try:
+                        await desk.apply(decode_record(m.value))
+                    except Exception:
+                        log.exception("desk_apply_failed", offset=m.offset)
+            await desk.tick()
+            if got:
+                await records.commit()
+    finally:
+        chart_task.cancel()
+        await records.stop()
+        await telemetry.stop()
+
+
+async def tick_forever(desk: Desk, every_s: float = 1.0) -> None:
+    """Escalations and recovered-case closing on the wall clock."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await desk.tick()
+        except Exception:
+            log.exception("desk_tick_failed")
+
+
+@dataclass
+class Options:
+    """What `serve` runs with, after settings and flags."""
+
+    dsn: str
+    host: str
+    port: int
+    bootstrap: str | None
+    public_base_url: str
+    twilio: TwilioSettings | None
+    log_level: str
+
+
+def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
+    """Flags over settings (file < environment)."""
+    env = os.environ if env is None else env
+    st = load_settings(args.config, env)
+    api, db, tw, logs = (st[k].model_dump() for k in ("api", "database", "twilio", "logging"))
+    twilio = None
+    if tw["account_sid"]:
+        twilio = TwilioSettings(tw["account_sid"], tw["auth_token"].get_secret_value(),
+                                tw["from_number"], api_base_url=tw["api_base_url"])
+    return Options(
+        dsn=args.db or db["dsn"],
+        host=args.host or api["host"],
+        port=args.port if args.port is not None else int(api["port"]),
+        bootstrap=args.bootstrap or env.get("FIRSTCALL_KAFKA_BOOTSTRAP"),
+        public_base_url=api["public_base_url"],
+        twilio=twilio,
+        log_level=args.log_level or logs["level"],
+    )
+
+
+async def build(args: argparse.Namespace, opts: Options) -> tuple[
+        AsyncEngine, Desk, TelemetryRing, list[BaseRoute]]:
+    """Open the database and assemble the desk on the wall clock (with Twilio if configured)."""
+    engine = await open_database(opts.dsn)
+    store = CaseStore(engine, now_ms)
+    ring = TelemetryRing()
+    desk = Desk(store, QueueStore(engine, store, now_ms), ring, now_ms,
+                escalate_after_ms=args.escalate_after_s * 1000,
+                owns_cases=args.cases == "desk")
+    routes: list[BaseRoute] = []
+    if opts.twilio is not None:
+        _voice, routes = twilio_wiring(desk, engine, opts.twilio, opts.public_base_url)
+    return engine, desk, ring, routes
+
+
+async def serve(args: argparse.Namespace, opts: Options) -> None:
+    """Serve until SIGTERM/SIGINT."""
+    engine, desk, ring, routes = await build(args, opts)
+    follow = FollowState()
+    app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000,
+                     extra_routes=[*routes, readiness_route(follow)])
+    server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
+                                           log_level="warning", lifespan="on"))
+    background = [asyncio.create_task(
+        follow_kafka_forever(desk, ring, opts.bootstrap, follow) if opts.bootstrap
+        else tick_forever(desk))]
+    log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
+             twilio=opts.twilio is not None)
+    try:
+        await server.serve()
+    finally:
+        for t in background:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await engine.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `firstcall serve`."""
+    from monitor.platform.logging import configure
+
+    try:
+        opts = options(args)
+    except ConfigError as exc:
+        print(f"firstcall serve: {exc}", file=sys.stderr)
+        return 2
+    configure(opts.log_level)
+    with contextlib.suppress(KeyboardInterrupt):  # SIGTERM ends it like Ctrl-C: exit 0
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        asyncio.run(serve(args, opts))
+    return 0

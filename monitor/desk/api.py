@@ -1,0 +1,308 @@
+"""The HTTP API: one table of endpoints (method, path, permission, handler, doc).
+
+The same table builds the routes, checks every request's role, and writes the
+OpenAPI description, so no endpoint can be added without a permission.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from monitor.desk.auth import authorize, error
+from monitor.desk.desk import Desk
+from monitor.desk.hub import Hub, Presence
+from monitor.desk.views import case_view, dashboard_view, queue_view
+from outreach.decide.case_states import Refusal
+from outreach.decide.outcomes import OUTCOMES
+from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent, rank
+from outreach.store.reports import GROUPS, build_report, csv_text, parse_since
+from outreach.store.users import User, UserStore
+
+log = structlog.get_logger(__name__)
+Handler = Callable[["Api", Request, User], Awaitable[Response]]
+REFUSAL_STATUS: Final[dict[str, int]] = {
+    "no_such_case": 404,
+    "unknown_outcome": 422,
+    "same_agent": 422,
+    "no_phone_provider": 503,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One API endpoint and who may call it."""
+
+    method: str
+    path: str
+    permission: str
+    handler: Handler
+    summary: str
+    body: dict[str, Any] = field(default_factory=dict)  # JSON schema properties
+    required: tuple[str, ...] = ()
+    query: tuple[str, ...] = ()
+
+
+@dataclass
+class Api:
+    """The API's dependencies."""
+
+    desk: Desk
+    users: UserStore
+    presence: Presence
+    hub: Hub
+    sla_ms: int = DEFAULT_SLA_MS
+
+    async def agents(self) -> list[Agent]:
+        """Agents known to routing: online ones with what they hold."""
+        holding = await self.desk.queue.holding()
+        names = set(self.presence.online()) | set(holding)
+        return [Agent(n, n in self.presence.connections, holding.get(n, 0),
+                      self.presence.idle_since.get(n, 0)) for n in sorted(names)]
+
+    def changed(self, case_id: str) -> None:
+        """Tell the consoles about a change to a case."""
+        self.hub.notify("queue")
+        self.hub.notify(f"case:{case_id}")
+        self.hub.notify("dashboard")
+
+
+def refused(r: Refusal) -> JSONResponse:
+    """The HTTP answer to a refusal (409 for conflicts unless mapped)."""
+    return error(REFUSAL_STATUS.get(r.reason, 409), r.reason, r.detail)
+
+
+async def json_body(request: Request, required: tuple[str, ...]) -> dict[str, Any] | JSONResponse:
+    """The request's JSON object, or a 400/422 saying what is wrong."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return error(400, "bad_json", "the body is not JSON")
+    if not isinstance(body, dict):
+        return error(400, "bad_json", "the body must be a JSON object")
+    missing = [k for k in required if not isinstance(body.get(k), str) or not body[k]]
+    if missing:
+        return error(422, "missing_field", ", ".join(missing))
+    return body
+
+
+async def keep_chart(api: Api, case_id: str, agent: str) -> None:
+    """Save the session's telemetry as it is now onto the agent's case (it outlives the ring)."""
+    case = await api.desk.store.get(case_id)
+    if case is not None and case.session_id and case.owner == agent:
+        await api.desk.snapshot(case_id, case.session_id, case.incident_started_at - 120_000)
+
+
+async def me(api: Api, request: Request, user: User) -> Response:
+    """Who the token belongs to."""
+    return JSONResponse({"name": user.name, "role": user.role})
+
+
+async def outcomes(api: Api, request: Request, user: User) -> Response:
+    """The outcome codes a case may be resolved with."""
+    return JSONResponse({"outcomes": list(OUTCOMES)})
+
+
+async def get_queue(api: Api, request: Request, user: User) -> Response:
+    """The ranked queue."""
+    return JSONResponse(await queue_view(api.desk, await api.agents(), api.sla_ms))
+
+
+async def take_next(api: Api, request: Request, user: User) -> Response:
+    """Claim the best case offered to this agent (or the best unoffered one)."""
+    rows = await api.desk.queue.rows(include_owned=False)
+    helpers = await api.desk.queue.last_helpers(sorted({r.student_id for r in rows
+                                                        if r.student_id}))
+    agents = [a for a in await api.agents() if a.name != user.name]
+    agents.append(Agent(user.name, True, 0, 0))
+    ranked = rank([r.waiting() for r in rows], api.desk.clock(), agents, helpers, api.sla_ms)
+    for r in ranked:
+        if r.offered_to in (user.name, None) and \
+                await api.desk.queue.claim(r.entry.case_id, user.name) is None:
+            api.changed(r.entry.case_id)
+            return JSONResponse({"case_id": r.entry.case_id})
+    return error(404, "queue_empty", "no case is waiting for you")
+
+
+async def _case_or_404(api: Api, request: Request) -> Any:
+    case = await api.desk.store.get(request.path_params["case_id"])
+    if case is None:
+        return error(404, "no_such_case", request.path_params["case_id"])
+    return case
+
+
+async def get_case(api: Api, request: Request, user: User) -> Response:
+    """Everything about a case at pickup."""
+    case = await _case_or_404(api, request)
+    if isinstance(case, Response):
+        return case
+    return JSONResponse(await case_view(api.desk, case))
+
+
+async def claim(api: Api, request: Request, user: User) -> Response:
+    """Take a waiting case; 409 if someone else has it."""
+    case_id = request.path_params["case_id"]
+    r = await api.desk.queue.claim(case_id, user.name)
+    api.desk.metrics.claims.labels("won" if r is None else "conflict").inc()
+    if r is not None:
+        return refused(r)
+    await keep_chart(api, case_id, user.name)
+    api.changed(case_id)
+    return JSONResponse({"case_id": case_id, "owner": user.name})
+
+
+async def release(api: Api, request: Request, user: User) -> Response:
+    """Put an owned case back in the queue."""
+    case_id = request.path_params["case_id"]
+    r = await api.desk.queue.release(case_id, user.name)
+    if r is not None:
+        return refused(r)
+    api.presence.idle(user.name)
+    api.changed(case_id)
+    return JSONResponse({"case_id": case_id, "owner": None})
+
+
+async def transfer(api: Api, request: Request, user: User) -> Response:
+    """Hand an owned case to another agent."""
+    body = await json_body(request, ("to",))
+    if isinstance(body, Response):
+        return body
+    target = str(body["to"])
+    if not any(u.name == target and u.role == "agent" for u in await api.users.list()):
+        return error(422, "unknown_agent", target)
+    case_id = request.path_params["case_id"]
+    r = await api.desk.queue.transfer(case_id, user.name, target)
+    if r is not None:
+        return refused(r)
+    api.presence.idle(user.name)
+    api.changed(case_id)
+    return JSONResponse({"case_id": case_id, "owner": target})
+
+
+async def resolve(api: Api, request: Request, user: User) -> Response:
+    """Close an owned case with an outcome code and a note."""
+    body = await json_body(request, ("outcome",))
+    if isinstance(body, Response):
+        return body
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 2000:
+        return error(422, "bad_note", "note must be a string of at most 2000 characters")
+    case_id = request.path_params["case_id"]
+    await keep_chart(api, case_id, user.name)
+    result = await api.desk.queue.resolve(case_id, user.name, str(body["outcome"]), note)
+    if isinstance(result, Refusal):
+        return refused(result)
+    api.desk.forget_queued(case_id)
+    api.desk.metrics.resolved.labels(str(result.outcome)).inc()
+    api.presence.idle(user.name)
+    api.changed(case_id)
+    return JSONResponse({"case_id": case_id, "state": result.state, "outcome": result.outcome,
+                         "lesson_minutes_lost": result.lesson_minutes_lost})
+
+
+async def call(api: Api, request: Request, user: User) -> Response:
+    """Ring the family's guardian through the phone provider (Twilio)."""
+    case_id = request.path_params["case_id"]
+    result = await api.desk.call_guardian(case_id, user.name)
+    if isinstance(result, Refusal):
+        return refused(result)
+    api.changed(case_id)
+    status = 202 if result.ok else 502
+    return JSONResponse({"case_id": case_id, "status": result.status,
+                         "provider_id": result.provider_id, "reason": result.reason},
+                        status_code=status)
+
+
+async def dashboard(api: Api, request: Request, user: User) -> Response:
+    """The ops overview."""
+    return JSONResponse(await dashboard_view(api.desk, await api.agents(), api.sla_ms))
+
+
+async def _report_rows(api: Api, request: Request) -> tuple[str, list[Any]] | Response:
+    q = request.query_params
+    by = q.get("by", "classroom")
+    if by not in GROUPS:
+        return error(400, "bad_by", f"by must be one of {', '.join(GROUPS)}")
+    now = api.desk.clock()
+    try:
+        since = parse_since(q.get("since", "24h"), now)
+        until = parse_since(q["until"], now) if q.get("until") else None
+    except ValueError as exc:
+        return error(400, "bad_since", str(exc))
+    return by, await build_report(api.desk.store.engine, by, since, now, until)
+
+
+async def report(api: Api, request: Request, user: User) -> Response:
+    """The report as JSON."""
+    got = await _report_rows(api, request)
+    if isinstance(got, Response):
+        return got
+    by, rows = got
+    return JSONResponse({"by": by, "rows": [r.to_dict() for r in rows]})
+
+
+async def report_csv(api: Api, request: Request, user: User) -> Response:
+    """The report as a CSV download."""
+    got = await _report_rows(api, request)
+    if isinstance(got, Response):
+        return got
+    by, rows = got
+    return Response(csv_text(rows, by), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="firstcall-{by}.csv"'})
+
+
+_CASE = "/api/cases/{case_id}"
+REPORT_QUERY = ("since", "until", "by")
+ENDPOINTS: Final[tuple[Endpoint, ...]] = (
+    Endpoint("GET", "/api/me", "me", me, "The caller's name and role"),
+    Endpoint("GET", "/api/outcomes", "me", outcomes, "Outcome codes for resolving a case"),
+    Endpoint("GET", "/api/queue", "queue:read", get_queue,
+             "Cases waiting for an agent, by priority, with service-level timers and routing"),
+    Endpoint("POST", "/api/queue/next", "case:act", take_next,
+             "Claim the best case offered to me"),
+    Endpoint("GET", _CASE, "case:read", get_case,
+             "A case at pickup: telemetry, device, line, timeline, earlier cases, script"),
+    Endpoint("POST", _CASE + "/claim", "case:act", claim, "Claim a waiting case (409 if taken)"),
+    Endpoint("POST", _CASE + "/release", "case:act", release, "Put my case back in the queue"),
+    Endpoint("POST", _CASE + "/transfer", "case:act", transfer, "Hand my case to another agent",
+             body={"to": {"type": "string"}}, required=("to",)),
+    Endpoint("POST", _CASE + "/resolve", "case:act", resolve,
+             "Close my case with an outcome code and a note",
+             body={"outcome": {"type": "string", "enum": list(OUTCOMES)},
+                   "note": {"type": "string", "maxLength": 2000}}, required=("outcome",)),
+    Endpoint("POST", _CASE + "/call", "case:act", call, "Call the family's guardian (Twilio)"),
+    Endpoint("GET", "/api/dashboard", "dashboard:read", dashboard,
+             "Live incidents, line heat map, queue figures, time to first contact, suppressions"),
+    Endpoint("GET", "/api/reports", "report:read", report,
+             "Incidents, lesson minutes lost, contacts, outcomes and top causes by group",
+             query=REPORT_QUERY),
+    Endpoint("GET", "/api/reports.csv", "report:read", report_csv, "The report as CSV",
+             query=REPORT_QUERY),
+)
+
+
+def routes(api: Api) -> list[Route]:
+    """Starlette routes for every endpoint, each behind its permission check."""
+
+    def wrap(ep: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            user = await authorize(request, api.users, ep.permission)
+            if isinstance(user, Response):
+                log.info("api_refused", path=request.url.path, status=user.status_code)
+                return user
+            ids = {"user": user.name, "role": user.role, **request.path_params}
+            with structlog.contextvars.bound_contextvars(**ids):
+                return await ep.handler(api, request, user)
+
+        endpoint.__name__ = ep.handler.__name__
+        return endpoint
+
+    return [Route(ep.path, wrap(ep), methods=[ep.method]) for ep in ENDPOINTS]

@@ -1,0 +1,126 @@
+"""The app factory: API, websocket hub and the static console, dashboard and reports pages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from importlib import resources
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from monitor.desk.api import Api, routes
+from monitor.desk.desk import Desk
+from monitor.desk.hub import Hub, Presence
+from monitor.desk.openapi import openapi
+from outreach.decide.queue_rules import DEFAULT_SLA_MS
+from outreach.store.users import UserStore
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+       "base-uri 'none'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Same-origin scripts only, no framing, no sniffing, no referrer (tokens stay home)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """Add the headers to every HTTP response."""
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+PAGES = {"/console": "console.html", "/dashboard": "dashboard.html", "/reports": "reports.html"}
+
+
+def static_dir() -> Path:
+    """Where the pages, scripts and styles live."""
+    return Path(str(resources.files("monitor.desk") / "static"))
+
+
+def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The whole web app over a desk (cases, queue, telemetry) and a user store.
+
+    `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth).
+    """
+    presence = Presence(desk.clock)
+    hub = Hub(users, presence)
+    desk.notify = hub.notify
+    api = Api(desk, users, presence, hub, sla_ms)
+    spec = openapi()
+
+    async def index(request: Request) -> Response:
+        return RedirectResponse("/console")
+
+    async def page(request: Request) -> Response:
+        return FileResponse(static_dir() / PAGES[request.url.path],
+                            headers={"Cache-Control": "no-store"})
+
+    async def spec_json(request: Request) -> Response:
+        return JSONResponse(spec)
+
+    async def metrics(request: Request) -> Response:
+        m = desk.metrics
+        rows = await desk.queue.rows()
+        now = desk.clock()
+        waits = [now - r.queued_at for r in rows if r.owner is None]
+        m.queue_depth.set(len(waits))
+        m.queue_held.set(len(rows) - len(waits))
+        m.queue_oldest_wait.set(max(waits, default=0) / 1000)
+        m.queue_breached.set(sum(1 for w in waits if w > sla_ms))
+        m.agents_online.set(len(presence.online()))
+        return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def ws(websocket: WebSocket) -> None:
+        await hub.serve(websocket)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "not_found", "detail": request.url.path}, status_code=404)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "method_not_allowed", "detail": request.method},
+                            status_code=405)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await hub.aclose()
+
+    app = Starlette(
+        middleware=[Middleware(SecurityHeaders)],
+        routes=[
+            Route("/", index),
+            *[Route(p, page) for p in PAGES],
+            Route("/api/openapi.json", spec_json),
+            Route("/healthz", health),
+            Route("/metrics", metrics),
+            *routes(api),
+            WebSocketRoute("/ws", ws),
+            *extra_routes,
+            Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+        ],
+        exception_handlers={404: not_found, 405: not_allowed},
+        lifespan=lifespan,
+    )
+    app.state.api = api
+    return app

@@ -1,0 +1,135 @@
+"""The JSON the console and the dashboard show: queue, case pickup view, ops overview."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from detectors.records import line_id
+from monitor.desk.desk import Desk, percentile
+from outreach.decide.case import Case, CaseEvent
+from outreach.decide.queue_rules import Agent, rank
+from outreach.scripts.wording import script_for
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    """A case as JSON."""
+    return asdict(case)
+
+
+def event_json(event: CaseEvent) -> dict[str, Any]:
+    """A timeline event as JSON (the telemetry snapshot left out: it is the chart)."""
+    out = asdict(event)
+    if event.kind == "telemetry":
+        out["data"] = {"points": len(event.data.get("points", {}).get("ts", []))}
+    return out
+
+
+async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, Any]:
+    """The ranked queue with who each case is offered to, and who holds what."""
+    rows = await desk.queue.rows()
+    now = desk.clock()
+    waiting = [r.waiting() for r in rows]
+    helpers = await desk.queue.last_helpers(sorted({r.student_id for r in rows if r.student_id}))
+    ranked = rank(waiting, now, agents, helpers, sla_ms)
+    by_id = {r.case_id: r for r in rows}
+    items = []
+    for r in ranked:
+        row = by_id[r.entry.case_id]
+        items.append({
+            "case_id": row.case_id, "kind": row.kind, "student_id": row.student_id,
+            "reason": row.reason, "queued_at": row.queued_at, "waited_ms": r.waited_ms,
+            "score": r.score, "sla_left_ms": r.sla_left_ms, "breached": r.breached,
+            "offered_to": r.offered_to, "last_helper": helpers.get(row.student_id or ""),
+            "recovered": row.case_id in desk.state.recovered,
+        })
+    held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
+             "queued_at": r.queued_at} for r in rows if r.owner is not None]
+    live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
+    return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
+            "agents": [asdict(a) | {"free": a.free} for a in agents],
+            "school": {
+                "in_class": sum(desk.ring.active_by_line().values()),
+                "problems": [{"kind": i.kind, "student_id": i.student_id,
+                              "classroom_id": i.classroom_id, "age_ms": now - i.started_at,
+                              "contacted": i.incident_id in desk.state.contacted}
+                             for i in live[:15]],
+                "problem_count": len(live)}}
+
+
+def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, Any]:
+    snapshot = next((e.data for e in reversed(timeline) if e.kind == "telemetry"), None)
+    live = desk.ring.series(case.session_id or "", since=case.incident_started_at - 120_000)
+    if live["points"]["ts"]:
+        ctx = desk.ring.context(case.session_id or "")
+        return {"context": ctx.to_dict() if ctx else (snapshot or {}).get("context"), **live}
+    if snapshot is not None:
+        return dict(snapshot)
+    return {"context": None, "points": {"ts": []}, "marks": []}
+
+
+async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
+    """Everything an agent needs at pickup, so the family is not asked twice."""
+    timeline = await desk.store.timeline(case.case_id)
+    telemetry = _telemetry(timeline, desk, case)
+    ctx: Mapping[str, Any] = telemetry.get("context") or {}
+    opened = next((e.data for e in timeline if e.kind == "opened"), {})
+    earlier = []
+    if case.student_id:
+        earlier = [case_json(c) for c in
+                   await desk.queue.family_cases(case.student_id, exclude=case.case_id)]
+    fault = case.kind if case.kind in ("lag", "disconnect", "flapping", "line") else "lag"
+    device = str(ctx.get("device") or "pc")
+    return {
+        "case": case_json(case),
+        "incident": opened,
+        "context": dict(ctx),
+        "line": line_id(opened.get("line") or ctx.get("line") or {}),
+        "telemetry": {"points": telemetry.get("points"), "marks": telemetry.get("marks", [])},
+        "timeline": [event_json(e) for e in timeline],
+        "earlier_cases": earlier,
+        "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]
+                   for lang in ("en", "zh-CN")},
+        "now": desk.clock(),
+    }
+
+
+async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, Any]:
+    """Live incidents, line incidents, heat map, queue figures, time to first contact."""
+    st = desk.state
+    now = desk.clock()
+    troubled: dict[tuple[str, str, str], int] = {}
+    for inc in st.live.values():
+        key = (inc.line.get("edge", "?"), inc.line.get("isp", "?"), inc.line.get("region", "?"))
+        troubled[key] = troubled.get(key, 0) + 1
+    active = desk.ring.active_by_line()
+    heat = []
+    for key in sorted(set(active) | set(troubled)):
+        n, bad = active.get(key, 0), troubled.get(key, 0)
+        heat.append({"edge": key[0], "isp": key[1], "region": key[2], "sessions": n,
+                     "in_trouble": bad, "share": round(bad / n, 3) if n else 1.0})
+    rows = await desk.queue.rows()
+    waits = [now - r.queued_at for r in rows if r.owner is None]
+    return {
+        "now": now,
+        "live_incidents": [
+            {"incident_id": i.incident_id, "kind": i.kind, "session_id": i.session_id,
+             "student_id": i.student_id, "classroom_id": i.classroom_id,
+             "line": line_id(i.line), "started_at": i.started_at, "age_ms": now - i.started_at}
+            for i in sorted(st.live.values(), key=lambda i: i.started_at)],
+        "line_incidents": [
+            {"incident_id": i.incident_id, "line": line_id(i.line), "started_at": i.started_at,
+             "sessions": len(i.sessions or []), "age_ms": now - i.started_at}
+            for i in st.lines.values()],
+        "heat_map": heat,
+        "queue": {"depth": len(waits), "held": len(rows) - len(waits),
+                  "oldest_wait_ms": max(waits, default=0),
+                  "breached": sum(1 for w in waits if w > sla_ms),
+                  "agents_online": sum(1 for a in agents if a.online),
+                  "agents_free": sum(1 for a in agents if a.free)},
+        "first_contact_ms": {"p50": percentile(st.first_contact_ms, 0.5),
+                             "p95": percentile(st.first_contact_ms, 0.95),
+                             "count": len(st.first_contact_ms)},
+        "suppressed": dict(st.suppressed.most_common()),
+    }

@@ -1,1 +1,0 @@
-"""Kafka streaming workers: telemetry worker, line correlator, DLQ, state, probes."""

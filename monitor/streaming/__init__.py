@@ -1,0 +1,1 @@
+"""Kafka streaming: telemetry worker, line correlator, DLQ, state, outreach adapters."""

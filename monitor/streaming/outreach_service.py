@@ -1,0 +1,202 @@
+"""`firstcall outreach` assembled: database, channels, callback app, chat gateway, Kafka feed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict, dataclass, field
+
+import structlog
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.platform.http_probe import ProbeServer
+from monitor.platform.kafka_settings import KafkaSettings
+from monitor.streaming.outcomes_kafka import KafkaOutcomeSink
+from monitor.streaming.outreach_kafka import DEFAULT_GROUP, KafkaOutreach
+from outreach.channels.base import Channel
+from outreach.channels.chat import ChatChannel
+from outreach.channels.chat_gateway import ChatGateway
+from outreach.channels.twilio_callbacks import create_app, timeline_sink
+from outreach.channels.twilio_client import TwilioSettings
+from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
+from outreach.channels.twilio_sms import TwilioSmsChannel
+from outreach.channels.twilio_voice import TwilioVoiceChannel
+from outreach.channels.webhook import WebhookPager
+from outreach.contact.metrics import OutreachMetrics
+from outreach.contact.runtime import LiveConfig, LiveOutreach
+from outreach.contact.sms_replies import SmsReplies
+from outreach.decide.decision import ChannelName, PolicyConfig
+from outreach.decide.policy import OutreachPolicy
+from outreach.store.cases import CaseStore
+from outreach.store.db import open_database
+from outreach.store.directory import DirectoryStore
+from outreach.store.outbox import Outbox
+from outreach.store.queue import QueueStore
+
+log = structlog.get_logger(__name__)  # a lazy proxy: follows `configure()` made later
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    """Everything the service needs besides Kafka settings (from flags and environment)."""
+
+    db: str
+    group: str = DEFAULT_GROUP
+    decide: bool = False
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+    callback_host: str = "127.0.0.1"
+    callback_port: int = 8090
+    public_url: str | None = None
+    sms_reply_path: str = DEFAULT_SMS_PATH
+    twilio: TwilioSettings | None = None
+    chat_host: str = "127.0.0.1"
+    chat_port: int = 8765
+    chat_secret: bytes | None = None
+    page_url: str | None = None
+    probe_host: str = "127.0.0.1"
+    probe_port: int = -1
+    close_after_s: float = 0.0
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """FIRSTCALL_TWILIO_<NAME> (the deployment's name), else TWILIO_<NAME>."""
+    return os.environ.get(f"FIRSTCALL_TWILIO_{name}") or os.environ.get(f"TWILIO_{name}", default)
+
+
+def twilio_from_env(callback_base: str) -> TwilioSettings | None:
+    """The Twilio account from FIRSTCALL_TWILIO_* (or TWILIO_*) variables; None if absent."""
+    sid, token, number = _env("ACCOUNT_SID"), _env("AUTH_TOKEN"), _env("FROM_NUMBER")
+    if not (sid and token and number):
+        return None
+    return TwilioSettings(
+        sid,
+        token,
+        number,
+        api_base_url=_env("API_BASE_URL") or "https://api.twilio.com",
+        status_callback_url=f"{callback_base}/twilio/status",
+        gather_action_url=f"{callback_base}/twilio/gather",
+    )
+
+
+@dataclass
+class Service:
+    """The running parts (for probes and tests)."""
+
+    engine: AsyncEngine
+    runner: LiveOutreach
+    feed: KafkaOutreach
+    metrics: OutreachMetrics
+    gateway: ChatGateway | None
+    callback_url: str
+
+
+async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: LiveOutreach) -> str:
+    token = opts.twilio.auth_token if opts.twilio is not None else ""
+    app = create_app(
+        token, timeline_sink(runner.cases, runner.on_callback), public_base_url=opts.public_url,
+        on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
+        sms_path=opts.sms_reply_path,
+    )  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def stop() -> None:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return f"http://{opts.callback_host}:{opts.callback_port}"
+
+
+@asynccontextmanager
+async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterator[Service]:
+    """Open everything, yield the service, and close it all again."""
+    async with AsyncExitStack() as stack:
+        engine = await open_database(opts.db)
+        stack.push_async_callback(engine.dispose)
+        cases, metrics = CaseStore(engine), OutreachMetrics.create()
+        sink = KafkaOutcomeSink.connect(settings.bootstrap, settings.topics.outcomes)
+        await sink.start()
+        stack.push_async_callback(sink.stop)
+        channels: dict[ChannelName, Channel] = {}
+        runner = LiveOutreach(
+            cases,
+            DirectoryStore(engine),
+            channels,
+            sink,
+            policy=opts.policy,
+            config=opts.live,
+            metrics=metrics,
+            pager=WebhookPager(opts.page_url) if opts.page_url else None,
+            queue=QueueStore(engine, cases),
+        )
+        stack.push_async_callback(runner.aclose)
+        gateway = None
+        if opts.chat_secret:
+            gateway = ChatGateway(
+                Outbox(engine), opts.chat_secret, runner.on_reply, host=opts.chat_host,
+                port=opts.chat_port,
+            )  # fmt: skip
+            await stack.enter_async_context(gateway)
+            channels["chat"] = ChatChannel(gateway)
+        if opts.twilio is not None:
+            voice, sms = TwilioVoiceChannel(opts.twilio), TwilioSmsChannel(opts.twilio)
+            stack.push_async_callback(voice.aclose)
+            stack.push_async_callback(sms.aclose)
+            channels["call"], channels["sms"] = voice, sms
+        if opts.twilio is None:
+            log.warning("phone_channels_off", reason="FIRSTCALL_TWILIO_* not set: no calls or SMS")
+        if not opts.page_url:
+            log.warning("infra_pager_off", reason="no --page-url: line incidents are not paged")
+        url = await _serve_app(stack, opts, runner)
+        await runner.resume()
+        await runner.publish_pending()
+        policy = OutreachPolicy(opts.policy, lambda _o: None) if opts.decide else None
+        feed = KafkaOutreach(settings, runner, group=opts.group, policy=policy)
+        if opts.probe_port >= 0:
+            probe = ProbeServer(
+                metrics.registry, lambda: feed.ready, host=opts.probe_host, port=opts.probe_port
+            )
+            await probe.start()
+            stack.push_async_callback(probe.stop)
+        log.info(
+            "outreach_started", channels=sorted(channels), callbacks=url, decide=opts.decide,
+            pager=bool(opts.page_url),
+        )  # fmt: skip
+        yield Service(engine, runner, feed, metrics, gateway, url)
+
+
+async def sweep_forever(runner: LiveOutreach, close_after_s: float, every_s: float = 60.0) -> None:
+    """Close cases left open `close_after_s`; publish outcomes of cases agents closed."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await runner.close_stale(int(close_after_s * 1000))
+            await runner.publish_pending()
+        except Exception:  # a failed sweep is tried again next time
+            log.exception("sweep_failed")
+
+
+async def serve(settings: KafkaSettings, opts: ServiceOptions, stop: asyncio.Event) -> None:
+    """Run until `stop` is set."""
+    async with running(settings, opts) as service:
+        tasks = []
+        if opts.close_after_s > 0:
+            tasks.append(asyncio.create_task(sweep_forever(service.runner, opts.close_after_s)))
+        try:
+            await service.feed.run(stop)
+        finally:
+            for task in tasks:
+                task.cancel()

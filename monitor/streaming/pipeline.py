@@ -1,0 +1,123 @@
+"""Decoder, detectors, line correlator and outreach policy wired in one process.
+
+Used by `firstcall replay` (as fast as the CPU allows, clock = watermark of
+event time) and by the demo's in-process bus. The Kafka worker runs the same
+objects split across consumer groups.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from detectors.config import DetectionConfig
+from detectors.engine import SessionEngine
+from detectors.findings import Finding
+from detectors.line import LineCorrelator
+from detectors.records import Incident, Outreach, Record
+from detectors.telemetry import BadRecord, TelemetryDecoder, iter_lines
+from outreach.decide.decision import PolicyConfig
+from outreach.decide.policy import FamilyLookup, OutreachPolicy
+
+RecordSink = Callable[[Record], None]
+DeadLetterSink = Callable[[BadRecord], None]
+
+
+@dataclass
+class PipelineStats:
+    """Counts kept while a pipeline runs."""
+
+    events: int = 0
+    events_by_type: Counter[str] = field(default_factory=Counter)
+    bad_by_reason: Counter[str] = field(default_factory=Counter)
+    incidents_by_kind: Counter[str] = field(default_factory=Counter)
+    outreach_by_action: Counter[str] = field(default_factory=Counter)
+    suppressed_by_reason: Counter[str] = field(default_factory=Counter)
+
+
+class Pipeline:
+    """Telemetry in, incident and outreach records out, in the order decided."""
+
+    def __init__(
+        self,
+        on_record: RecordSink,
+        detection: DetectionConfig | None = None,
+        policy: PolicyConfig | None = None,
+        on_bad: DeadLetterSink | None = None,
+        family: FamilyLookup | None = None,
+        count_types: bool = False,
+    ) -> None:
+        self.detection = detection or DetectionConfig()
+        self.stats = PipelineStats()
+        self._on_record = on_record
+        self._on_bad = on_bad
+        self._count_types = count_types
+        self.decoder = TelemetryDecoder()
+        self.policy = OutreachPolicy(policy or PolicyConfig(), self._outreach)
+        if family is not None:
+            self.policy.family = family
+        self.correlator = LineCorrelator(self.detection, self._incident)
+        self.policy.line_pressure = self.correlator.pressure
+        self.engine = SessionEngine(self.detection, self._incident, self._finding)
+        self._next_due = 1 << 62
+
+    # sinks -------------------------------------------------------------
+    def _incident(self, inc: Incident) -> None:
+        if inc.state == "open":
+            self.stats.incidents_by_kind[inc.kind] += 1
+        self._on_record(inc)
+        self.policy.on_incident(inc)
+        due = min(self.policy.next_due(), self.correlator.next_due())
+        if due < self._next_due:
+            self._next_due = due
+
+    def _finding(self, f: Finding) -> None:
+        self.correlator.feed(f)
+
+    def _outreach(self, o: Outreach) -> None:
+        self.stats.outreach_by_action[o.action] += 1
+        if o.action == "none" or o.reason == "covered_by_line_incident":
+            self.stats.suppressed_by_reason[o.reason] += 1
+        self._on_record(o)
+
+    # input -------------------------------------------------------------
+    def feed_raw(self, raws: list[bytes], arrival_ms: int | None = None) -> None:
+        """Decode and process a batch of raw telemetry records."""
+        engine = self.engine
+        stats = self.stats
+        by_type = stats.events_by_type if self._count_types else None
+        for ev in self.decoder.decode_batch(raws):
+            if type(ev) is BadRecord:
+                stats.bad_by_reason[ev.reason] += 1
+                if self._on_bad is not None:
+                    self._on_bad(ev)
+                continue
+            if by_type is not None:
+                by_type[ev.__class__.__name__.lower()] += 1
+            engine.feed(ev, arrival_ms)  # type: ignore[arg-type]
+            if engine.now >= self._next_due:
+                self.tick(engine.now)
+        stats.events += len(raws)
+
+    def tick(self, now_ms: int) -> None:
+        """Advance every clock to `now_ms` (event-time watermark or wall clock)."""
+        self.engine.advance(now_ms)
+        self.correlator.advance(now_ms)
+        self.policy.advance(now_ms)
+        self._next_due = min(self.policy.next_due(), self.correlator.next_due())
+
+    def finish(self) -> None:
+        """End of input."""
+        self.engine.finish()
+
+
+def replay_records(lines: Iterable[bytes], detection: DetectionConfig | None = None,
+                   policy: PolicyConfig | None = None) -> list[dict[str, object]]:
+    """Replay JSON Lines telemetry; returns the contract records in decision order."""
+    out: list[dict[str, object]] = []
+    p = Pipeline(lambda r: out.append(r.to_dict()), detection, policy)
+    for batch in iter_lines(lines):
+        p.feed_raw(batch)
+    p.finish()
+    return out

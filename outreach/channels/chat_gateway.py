@@ -1,0 +1,229 @@
+"""The chat gateway: a websockets server the family's class app connects to.
+
+Protocol (JSON text frames):
+
+- connect to `ws://host:port/?token=<student_id.expiry.signature>` (or send the token as
+  `Authorization: Bearer <token>`); a bad or expired token is refused with HTTP 401.
+- server -> app: `{"type": "message", "id", "case_id", "text", "sent_at"}`. Delivery is
+  at least once: every un-acked message is sent again on reconnect, in order, so the app
+  must ignore an `id` it has already shown.
+- app -> server: `{"type": "ack", "id"}` once shown; `{"type": "reply", "id", "text",
+  "in_reply_to"?}` for a family's answer, acknowledged with `{"type": "ack", "id"}` once
+  it has been handled (the app resends un-acked replies; duplicates are dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from outreach.channels.chat_tokens import TokenError, verify_token
+from outreach.decide.chat_intents import Intent, intent_of
+from outreach.store.outbox import Outbox, OutboxMessage
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    """A family's answer in the chat, with its meaning and the case it belongs to."""
+
+    reply_id: str
+    student_id: str
+    text: str
+    intent: Intent
+    case_id: str | None
+    in_reply_to: str | None
+
+
+ReplyHandler = Callable[[ChatReply], Awaitable[None]]
+
+
+def token_of(request: Request) -> str:
+    """The token from `?token=` or an `Authorization: Bearer` header."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+    if query.get("token"):
+        return query["token"][0]
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+class ChatGateway:
+    """Pushes proactive messages to connected apps, keeps un-acked ones, routes replies."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        secret: bytes,
+        on_reply: ReplyHandler | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock_s: Callable[[], float] = time.time,
+    ) -> None:
+        self.outbox = outbox
+        self.secret = secret
+        self.on_reply = on_reply
+        self.host = host
+        self.port = port
+        self.clock_s = clock_s
+        self._server: Server | None = None
+        self._students: dict[ServerConnection, str] = {}
+        self._connections: dict[str, set[ServerConnection]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._acked: dict[str, asyncio.Event] = {}
+        self._seen_replies: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def url(self) -> str:
+        """`ws://host:port/` once started."""
+        assert self._server is not None, "start() first"
+        sockname = next(iter(self._server.sockets)).getsockname()
+        return f"ws://{sockname[0]}:{sockname[1]}/"
+
+    async def start(self) -> ChatGateway:
+        """Listen for apps."""
+        self._server = await serve(
+            self._handle, self.host, self.port, process_request=self._authenticate
+        )
+        return self
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> ChatGateway:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def connected(self, student_id: str) -> bool:
+        """Is the student's app connected now?"""
+        return bool(self._connections.get(student_id))
+
+    async def push(
+        self,
+        student_id: str,
+        text: str,
+        *,
+        case_id: str | None = None,
+        message_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> OutboxMessage:
+        """Store the message in the outbox, then send it if the app is connected."""
+        async with self._lock(student_id):
+            message = await self.outbox.add(
+                student_id,
+                {"text": text, **(extra or {})},
+                case_id=case_id,
+                message_id=message_id,
+            )
+            if message.acked_at is None:
+                for ws in list(self._connections.get(student_id, ())):
+                    await self._send(ws, message)
+        log.info("chat_pushed", case_id=case_id, message_id=message.message_id)
+        return message
+
+    async def wait_acked(self, message_id: str, timeout_s: float) -> bool:
+        """Wait until the app acks `message_id` (True), or `timeout_s` passes (False)."""
+        event = self._acked.setdefault(message_id, asyncio.Event())
+        try:
+            stored = await self.outbox.get(message_id)
+            if stored is not None and stored.acked_at is not None:
+                return True
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        finally:
+            self._acked.pop(message_id, None)
+        return True
+
+    def _lock(self, student_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(student_id, asyncio.Lock())
+
+    def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
+        checked = verify_token(token_of(request), self.secret, self.clock_s())
+        if isinstance(checked, TokenError):
+            log.info("chat_refused", reason=checked.reason)
+            return connection.respond(HTTPStatus.UNAUTHORIZED, f"{checked.reason}\n")
+        self._students[connection] = checked
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        student_id = self._students.pop(ws)
+        async with self._lock(student_id):
+            self._connections.setdefault(student_id, set()).add(ws)
+            try:
+                for message in await self.outbox.pending(student_id):
+                    await self._send(ws, message)
+            except ConnectionClosed:
+                pass
+        log.info("chat_connected", student_id=student_id)
+        try:
+            async for raw in ws:
+                await self._on_frame(ws, student_id, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._connections.get(student_id, set()).discard(ws)
+            log.info("chat_disconnected", student_id=student_id)
+
+    async def _send(self, ws: ServerConnection, message: OutboxMessage) -> None:
+        try:
+            await ws.send(json.dumps(message.frame(), ensure_ascii=False))
+        except ConnectionClosed:
+            return  # stays in the outbox: sent again on reconnect
+        await self.outbox.mark_sent(message.message_id)
+
+    async def _on_frame(self, ws: ServerConnection, student_id: str, raw: str | bytes) -> None:
+        try:
+            frame = json.loads(raw)
+            kind, frame_id = frame["type"], str(frame["id"])
+        except (ValueError, KeyError, TypeError):
+            await ws.send(json.dumps({"type": "error", "reason": "bad_frame"}))
+            return
+        if kind == "ack":
+            if await self.outbox.ack(frame_id, student_id) and frame_id in self._acked:
+                self._acked[frame_id].set()
+        elif kind == "reply":
+            await self._on_reply(student_id, frame_id, frame)
+            await ws.send(json.dumps({"type": "ack", "id": frame_id}))
+        else:
+            await ws.send(json.dumps({"type": "error", "reason": "unknown_type", "id": frame_id}))
+
+    async def _on_reply(self, student_id: str, reply_id: str, frame: dict[str, Any]) -> None:
+        key = f"{student_id}/{reply_id}"
+        if key in self._seen_replies:
+            return
+        self._seen_replies[key] = None
+        if len(self._seen_replies) > 10_000:
+            self._seen_replies.popitem(last=False)
+        in_reply_to = frame.get("in_reply_to")
+        case_id: str | None = None
+        if in_reply_to:
+            original = await self.outbox.get(str(in_reply_to))
+            if original is not None and original.student_id == student_id:
+                case_id = original.case_id
+        if case_id is None:
+            case_id = await self.outbox.latest_case(student_id)
+        text = str(frame.get("text", ""))
+        reply = ChatReply(reply_id, student_id, text, intent_of(text), case_id, in_reply_to)
+        log.info("chat_reply", case_id=case_id, intent=reply.intent)
+        if self.on_reply is not None:
+            await self.on_reply(reply)

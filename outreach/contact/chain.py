@@ -1,0 +1,215 @@
+"""One case's contact chain: send, wait for the family's side, take the next step.
+
+chat unanswered -> call -> SMS -> agent queue, driven by real signals (chat
+replies, Twilio status callbacks and menu keys) through the :class:`Mailbox`.
+Every send is announced on the case timeline (`sending`) before it goes out,
+so a redelivered decision never sends the same attempt twice. The words name the
+family's own device (iPad, phone...) when the desk saw the session's join, and the
+computer's otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import structlog
+
+from detectors.records import Outreach
+from outreach.channels.base import Channel, OutboundMessage, SendResult
+from outreach.contact.dispatch import reachable_guardian
+from outreach.contact.metrics import OutreachMetrics
+from outreach.contact.signals import Mailbox
+from outreach.decide.case_states import Refusal
+from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, ChannelName
+from outreach.decide.redact import mask_phone
+from outreach.decide.resume import Waiting
+from outreach.decide.stages.retry_fallback import Reach, Signal, Step, next_step
+from outreach.scripts.wording import Fault, known_device
+from outreach.store.cases import CaseStore
+from outreach.store.directory import DirectoryStore
+
+log = structlog.get_logger(__name__)
+SUPPRESSING: Final = frozenset({"do_not_contact", "quiet_hours", "rate_limited"})
+ReachOf = Callable[[str, Outreach, bool], Awaitable[Reach]]
+Escalate = Callable[[str, str], Awaitable[None]]
+DeviceOf = Callable[[str], Awaitable[str | None]]  # case id -> the family's device, if known
+
+
+@dataclass(frozen=True, slots=True)
+class Waits:
+    """How long to wait for the family's side after each channel (seconds)."""
+
+    chat_s: float = 120.0
+    call_s: float = 120.0
+    sms_s: float = 600.0
+
+    def of(self, channel: ChannelName) -> float:
+        """The wait after a send on `channel`."""
+        return {"chat": self.chat_s, "call": self.call_s, "sms": self.sms_s}[channel]
+
+
+def first_signal(result: SendResult) -> Signal | None:
+    """What a send result alone says: failed, delivered, or nothing yet (queued)."""
+    if not result.ok:
+        return "send_failed"
+    return "delivered" if result.status == "delivered" else None
+
+
+def fault_of(kind: str, reason: str) -> Fault:
+    """Which script to use: a line notice, or the session's own problem."""
+    if reason == COVERED_BY_LINE_INCIDENT or kind not in ("lag", "disconnect", "flapping"):
+        return "line"
+    return kind  # type: ignore[return-value]
+
+
+class ContactChain:
+    """Runs chains for cases; one `run` per case at a time (the runner sees to that)."""
+
+    def __init__(
+        self,
+        cases: CaseStore,
+        directory: DirectoryStore,
+        channels: Mapping[ChannelName, Channel],
+        mailbox: Mailbox,
+        metrics: OutreachMetrics,
+        reach: ReachOf,
+        escalate: Escalate,
+        waits: Waits,
+        device_of: DeviceOf,
+    ) -> None:
+        self.cases = cases
+        self.directory = directory
+        self.channels = channels
+        self.mailbox = mailbox
+        self.metrics = metrics
+        self.reach = reach
+        self.escalate = escalate
+        self.waits = waits
+        self.device_of = device_of
+
+    async def run(
+        self,
+        case_id: str,
+        decision: Outreach,
+        first: ChannelName,
+        *,
+        waiting: Waiting | None = None,
+    ) -> None:
+        """Contact the family on `first` (or carry on `waiting`), then follow the chain."""
+        logger = log.bind(case_id=case_id, session_id=decision.session_id)
+        channel: ChannelName = first
+        self.mailbox.open(case_id)
+        try:
+            while True:
+                if waiting is not None:
+                    channel, message_id, signal = (
+                        waiting.channel,
+                        waiting.message_id,
+                        waiting.signal,
+                    )
+                    waiting = None
+                else:
+                    sent = await self._send(case_id, decision, channel)
+                    if sent is None:
+                        return
+                    message_id, signal = sent[0], first_signal(sent[1])
+                step = await self._follow(case_id, decision, channel, message_id, signal)
+                logger.info("fallback_step", channel=channel, step=step.action, reason=step.reason)
+                if step.action == "agent_queue":
+                    await self.escalate(case_id, step.reason)
+                    return
+                if step.action not in ("call", "sms"):
+                    return
+                channel = step.action
+        finally:
+            self.mailbox.close(case_id)
+
+    async def _follow(
+        self,
+        case_id: str,
+        decision: Outreach,
+        channel: ChannelName,
+        message_id: str,
+        signal: Signal | None,
+    ) -> Step:
+        """Wait for signals after a send until the chain moves on."""
+        closed = False
+        while True:
+            if signal is None:
+                letter = await self.mailbox.next(case_id, message_id, self.waits.of(channel))
+                closed = letter is not None and letter.signal is None
+                signal = "timeout" if letter is None or letter.signal is None else letter.signal
+            step = next_step(channel, signal, await self.reach(case_id, decision, closed))
+            self.metrics.fallbacks.labels(channel, step.action, step.reason).inc()
+            if step.action != "wait":
+                break
+            signal = None
+        if step.reason in SUPPRESSING:
+            self.metrics.suppressions.labels(step.reason).inc()
+        data = {"channel": channel, "message_id": message_id, "signal": signal}
+        await self.cases.add_event(
+            case_id, "fallback", {**data, "step": step.action, "reason": step.reason}
+        )
+        return step
+
+    async def _send(
+        self, case_id: str, decision: Outreach, channel: ChannelName
+    ) -> tuple[str, SendResult] | None:
+        """Announce, send and record one attempt; None when the case may not be contacted."""
+        case = await self.cases.get(case_id)
+        if case is None or case.state in ("resolved", "closed"):
+            return None
+        student = await self.directory.get(decision.student_id)
+        guardian = None if student is None else reachable_guardian(student, channel)
+        n = sum(1 for e in await self.cases.timeline(case_id) if e.kind == "sending")
+        message_id = f"{case_id}:{channel}:{n + 1}"
+        target = self.channels.get(channel)
+        if target is None or (channel != "chat" and guardian is None):
+            reason = "no_channel" if target is None else "no_reachable_guardian"
+            await self.cases.add_event(
+                case_id, "attempt_impossible", {"channel": channel, "reason": reason}
+            )
+            return message_id, SendResult("failed", reason=reason)
+        moved = await self.cases.transition(case_id, "contacting", reason=decision.reason)
+        if isinstance(moved, Refusal):
+            return None
+        announce = {"channel": channel, "message_id": message_id}
+        await self.cases.add_event(case_id, "sending", announce)
+        language = guardian.language if guardian is not None else "zh-CN"
+        if guardian is None and student is not None:
+            language = student.language
+        message = OutboundMessage(
+            message_id=message_id,
+            case_id=case_id,
+            student_id=decision.student_id,
+            channel=channel,
+            fault=fault_of(case.kind, decision.reason),
+            to=None if channel == "chat" or guardian is None else guardian.phone,
+            device=known_device(await self.device_of(case_id)),
+            language=language,
+        )
+        result = await target.send(message)
+        await self.cases.record_attempt(
+            case_id,
+            channel,
+            {
+                "message_id": message_id,
+                "to": mask_phone(message.to),
+                "status": result.status,
+                "provider_id": result.provider_id,
+                "reason": result.reason,
+                "tries": result.attempts,
+            },
+        )
+        self.metrics.attempts.labels(channel, result.status).inc()
+        log.info(
+            "attempt_sent",
+            case_id=case_id,
+            session_id=decision.session_id,
+            channel=channel,
+            status=result.status,
+            to=mask_phone(message.to),
+        )
+        return message_id, result

@@ -1,0 +1,94 @@
+"""Line incidents in the live runner: which sessions they cover, and paging infrastructure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from detectors.records import Incident, line_id
+from outreach.channels.webhook import PageResult
+from outreach.contact.metrics import OutreachMetrics
+from outreach.store.cases import CaseStore
+
+
+class Pager(Protocol):
+    """Pages infrastructure (e.g. :class:`outreach.channels.webhook.WebhookPager`)."""
+
+    async def page(self, key: str, payload: Mapping[str, Any]) -> PageResult:
+        """Send one page."""
+        ...
+
+
+@dataclass(slots=True)
+class _Cover:
+    incident_id: str
+    started_at: int
+    ended_at: int | None = None
+
+
+class LineBook:
+    """The line incidents each session was part of (in memory; decisions carry it too)."""
+
+    def __init__(self, grace_ms: int) -> None:
+        self.grace_ms = grace_ms
+        self._covers: dict[str, list[_Cover]] = {}
+
+    def take(self, inc: Incident) -> None:
+        """Note a line incident record (open, update with more sessions, or closed)."""
+        for sid in inc.sessions or []:
+            covers = self._covers.setdefault(sid, [])
+            found = next((c for c in covers if c.incident_id == inc.incident_id), None)
+            if found is None:
+                found = _Cover(inc.incident_id, inc.started_at)
+                covers.append(found)
+            if inc.state == "closed":
+                found.ended_at = inc.ended_at if inc.ended_at is not None else inc.detected_at
+
+    def prune(self, before: int) -> None:
+        """Forget line incidents that ended before `before` (event time)."""
+        for sid in list(self._covers):
+            kept = [c for c in self._covers[sid] if c.ended_at is None or c.ended_at >= before]
+            if kept:
+                self._covers[sid] = kept
+            else:
+                del self._covers[sid]
+
+    def covers(self, session_id: str | None, started_at: int) -> bool:
+        """Was a problem of this session that began at `started_at` part of a line incident?"""
+        grace = self.grace_ms
+        return any(
+            c.started_at - grace <= started_at
+            and (c.ended_at is None or started_at <= c.ended_at + grace)
+            for c in self._covers.get(session_id or "", [])
+        )
+
+
+def page_payload(case_id: str, inc: Incident) -> dict[str, Any]:
+    """The JSON the infrastructure team's webhook receives."""
+    return {
+        "kind": "line_incident",
+        "incident_id": inc.incident_id,
+        "case_id": case_id,
+        "line": inc.line,
+        "line_id": line_id(inc.line),
+        "sessions": len(inc.sessions or []),
+        "started_at": inc.started_at,
+        "detected_at": inc.detected_at,
+        "evidence": inc.evidence,
+    }
+
+
+async def page_once(
+    pager: Pager | None, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident
+) -> None:
+    """Page infrastructure once per line incident (the case timeline remembers it)."""
+    if any(e.kind == "paged" for e in await cases.timeline(case_id)):
+        return
+    if pager is None:
+        await cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager"})
+        metrics.pages.labels("no_pager").inc()
+        return
+    result = await pager.page(inc.incident_id, page_payload(case_id, inc))
+    await cases.add_event(case_id, "paged", asdict(result), actor="pager")
+    metrics.pages.labels("sent" if result.ok else "failed").inc()

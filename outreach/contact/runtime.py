@@ -1,0 +1,466 @@
+"""The live outreach runner: incidents and decisions in; cases, contacts and outcomes out.
+
+Idempotent by incident id: a redelivered incident adds nothing to its case, and a
+redelivered decision is recorded and carried out once (the case timeline is the
+memory, so this holds across restarts too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Protocol
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from detectors.records import Incident, Outreach, case_id_for
+from outreach.channels.base import Channel
+from outreach.channels.chat_gateway import ChatReply
+from outreach.contact.chain import ContactChain, Waits
+from outreach.contact.chat_routing import route_reply
+from outreach.contact.family import FamilyCheck
+from outreach.contact.lines import LineBook, Pager, page_once
+from outreach.contact.metrics import OutreachMetrics
+from outreach.contact.outcome_sink import OutcomeSink
+from outreach.contact.signals import Letter, Mailbox
+from outreach.decide.case import Case, CaseEvent
+from outreach.decide.case_states import Refusal
+from outreach.decide.clock import Clock, now_ms
+from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, ChannelName, Decision, PolicyConfig
+from outreach.decide.outcome_rules import facts_from, outcome_for
+from outreach.decide.outcomes import OutcomeRecord, lesson_minutes_lost
+from outreach.decide.resume import Waiting, decision_of, resume_point
+from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
+from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
+from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.directory import DirectoryStore
+from outreach.store.models import case_events
+from outreach.store.models import cases as cases_table
+
+log = structlog.get_logger(__name__)
+__all__ = ["AgentQueue", "LiveConfig", "LiveOutreach", "Pager"]
+
+
+class AgentQueue(Protocol):
+    """The technicians' queue (e.g. :class:`outreach.store.queue.QueueStore`)."""
+
+    async def enqueue(self, case: Case, reason: str, *, at: int | None = None) -> bool:
+        """Queue the case (state `waiting_agent`)."""
+        ...
+
+    async def drop(self, case_id: str, *, at: int | None = None) -> None:
+        """Take the case out of the queue."""
+        ...
+
+    async def lesson_end(self, case_id: str) -> int | None:
+        """The scheduled end of the case's lesson, when the desk saw it."""
+        ...
+
+    async def device(self, case_id: str) -> str | None:
+        """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """Waits of the contact chain, and how long closing waits for a chain to stop."""
+
+    waits: Waits = field(default_factory=Waits)
+    close_wait_s: float = 30.0
+
+
+class LiveOutreach:
+    """Turns incident records and outreach decisions into cases, contacts and outcomes."""
+
+    def __init__(
+        self,
+        cases: CaseStore,
+        directory: DirectoryStore,
+        channels: Mapping[ChannelName, Channel],
+        sink: OutcomeSink,
+        *,
+        policy: PolicyConfig | None = None,
+        config: LiveConfig | None = None,
+        metrics: OutreachMetrics | None = None,
+        pager: Pager | None = None,
+        queue: AgentQueue | None = None,
+        wall: Clock = now_ms,
+    ) -> None:
+        self.cases = cases
+        self.directory = directory
+        self.sink = sink
+        self.policy = policy or PolicyConfig()
+        self.config = config or LiveConfig()
+        self.metrics = metrics or OutreachMetrics.create()
+        self.pager = pager
+        self.queue = queue
+        self.wall = wall
+        self.mailbox = Mailbox()
+        self.chain = ContactChain(
+            cases,
+            directory,
+            channels,
+            self.mailbox,
+            self.metrics,
+            self._reach,
+            self._escalate,
+            self.config.waits,
+            self._device,
+        )
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.event_now = 0  # the newest event time seen in a record
+        self._started: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._orphans: dict[str, list[Outreach]] = {}
+        self._orphaned_at: dict[str, int] = {}  # incident id -> wall time the first came
+        self.lines = LineBook(self.policy.line_coverage_grace_ms)
+        self.family = FamilyCheck(cases, directory, wall)
+
+    # -- records in ----------------------------------------------------------------
+
+    async def handle(self, record: Incident | Outreach) -> None:
+        """Take one record of `support.incidents` (or a decision)."""
+        seen = record.decided_at if isinstance(record, Outreach) else record.detected_at
+        self.event_now = max(self.event_now, seen, getattr(record, "ended_at", None) or 0)
+        if isinstance(record, Outreach):
+            await self.on_decision(record)
+        else:
+            await self.on_incident(record)
+
+    async def close_stale(self, older_than_ms: int) -> list[str]:
+        """Close cases left open past `older_than_ms` (unless an agent holds them)."""
+        # The student never came back (minutes lost count up to the newest event time
+        # seen), or no decision ever came.
+        c = cases_table.c
+        stmt = sa.select(cases_table).where(
+            c.state != "closed", c.owner.is_(None), c.opened_at <= self.wall() - older_than_ms
+        )
+        async with self.cases.engine.connect() as conn:
+            stale = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        for case in stale:
+            if case.incident_ended_at is None:
+                await self._finish(
+                    case.case_id, reason="incident_never_ended", until=self.event_now
+                )
+            else:
+                await self._finish(case.case_id, reason="no_decision")
+        self.lines.prune(self.event_now - older_than_ms)
+        return [case.case_id for case in stale]
+
+    async def publish_pending(self, within_ms: int = 86_400_000) -> list[str]:
+        """Publish outcomes of cases closed lately but not published (an agent closed them)."""
+        c, e = cases_table.c, case_events.c
+        published = sa.select(e.case_id).where(e.kind == "outcome_published")
+        stmt = sa.select(cases_table).where(
+            c.state == "closed",
+            c.closed_at >= self.wall() - within_ms,
+            c.case_id.not_in(published),
+        )
+        async with self.cases.engine.connect() as conn:
+            found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        for case in found:
+            await self._finish(case.case_id)
+        return [case.case_id for case in found]
+
+    async def resume(self) -> list[str]:
+        """Carry on the contact chains a stopped runner left half-way (at start-up)."""
+        # Nothing announced is sent again: a chain waiting on a send waits again (or takes
+        # the answer the timeline already holds); a decided next step is taken.
+        stmt = sa.select(cases_table).where(cases_table.c.state == "contacting")
+        async with self.cases.engine.connect() as conn:
+            found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        resumed = []
+        for case in found:
+            if case.case_id in self.tasks:
+                continue
+            if case.incident_ended_at is not None:
+                await self._finish_if_decided(case.case_id)
+                continue
+            events = await self.cases.timeline(case.case_id)
+            o = decision_of(events, case.incident_id)
+            point = resume_point(events)
+            if o is None or point is None:
+                continue
+            resumed.append(case.case_id)
+            log.info("chain_resumed", case_id=case.case_id, session_id=case.session_id)
+            if isinstance(point, Waiting):
+                self._start(case.case_id, o, point.channel, waiting=point)
+            elif point.step == "agent_queue":
+                await self._escalate(case.case_id, "resumed")
+            elif point.step in ("call", "sms"):
+                self._start(case.case_id, o, "call" if point.step == "call" else "sms")
+        return resumed
+
+    async def on_incident(self, inc: Incident) -> None:
+        """Open, update or close the incident's case (once per record)."""
+        case_id = case_id_for(inc.incident_id)
+        if inc.kind == "line":
+            self.lines.take(inc)
+        async with self._lock(case_id):
+            fresh = await self._record(inc)
+            if inc.kind == "line" and fresh and inc.state != "closed":
+                await page_once(self.pager, self.cases, self.metrics, case_id, inc)
+        self._orphaned_at.pop(inc.incident_id, None)
+        for decision in self._orphans.pop(inc.incident_id, []):
+            await self.on_decision(decision)
+        if inc.state == "closed" and inc.kind == "line":
+            await self._finish(case_id)  # no decision comes for a line incident
+        elif inc.state == "closed" and await self._owns(case_id, inc.incident_id):
+            await self._finish_if_decided(case_id)
+
+    async def on_decision(self, o: Outreach) -> None:
+        """Record the decision on its case and carry it out (once)."""
+        case = await self.cases.get(o.case_id)
+        if case is None:  # the incident record has not arrived yet
+            self._orphans.setdefault(o.incident_id, []).append(o)
+            self._orphaned_at.setdefault(o.incident_id, self.wall())
+            return
+        async with self._lock(o.case_id):
+            events = await self.cases.timeline(o.case_id)
+            fresh = not any(
+                e.kind == "decision" and e.data.get("incident_id") == o.incident_id for e in events
+            )
+            if fresh:
+                data = {**o.to_dict(), "stage": o.detail.get("stage", "")}
+                await self.cases.add_event(o.case_id, "decision", data, actor="policy")
+            else:
+                self.metrics.duplicates.labels("outreach").inc()
+            # One contact chain per case: a redelivery (or a second incident joining the
+            # case) never sends again once a send has been announced.
+            busy = o.case_id in self.tasks or any(e.kind == "sending" for e in events)
+            ended = await self._ended(case.case_id)
+            await self._carry_out(case, o, count=fresh, send=not (busy or ended))
+        if ended and o.incident_id == case.incident_id:
+            await self._finish(case.case_id)
+
+    # -- signals from the family's side --------------------------------------------
+
+    async def on_callback(self, event: CallbackEvent | MenuChoice) -> None:
+        """A Twilio status callback or menu key (after `timeline_sink` recorded it)."""
+        signal = callback_signal(event)
+        if signal is None or not event.case_id:
+            return
+        posted = self.mailbox.post(event.case_id, Letter(event.message_id, signal))
+        if not posted and signal == "help":
+            await self._escalate(event.case_id, "family_asked_for_help")
+
+    async def family_signal(self, case_id: str, signal: Signal) -> None:
+        """The family answered outside the chat (an SMS): to the case's chain, else queue it."""
+        if self.mailbox.post(case_id, Letter(None, signal)):
+            return
+        step = next_step("sms", signal, Reach())  # no chain: the step the family's answer asks
+        if step.action == "agent_queue":
+            await self._escalate(case_id, step.reason)
+
+    async def on_reply(self, reply: ChatReply) -> None:
+        """A chat reply: onto the case (resolving or queueing it), then to its chain."""
+        if reply.case_id is None:
+            return
+        async with self._lock(reply.case_id):
+            await route_reply(self.cases, reply)
+        signal = reply_signal(reply.intent)
+        if signal is None or self.mailbox.post(reply.case_id, Letter(None, signal)):
+            return
+        if signal == "help":
+            await self._escalate(reply.case_id, "family_asked_for_help")
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def orphans(self) -> int:
+        """Decisions still waiting for their incident record."""
+        return sum(len(v) for v in self._orphans.values())
+
+    def drop_orphans(self, older_than_ms: int) -> list[str]:
+        """Give up on decisions whose incident never came (logged and counted)."""
+        cutoff = self.wall() - older_than_ms
+        gone = [iid for iid, t in self._orphaned_at.items() if t <= cutoff]
+        for iid in gone:
+            del self._orphaned_at[iid]
+            for o in self._orphans.pop(iid, []):
+                self.metrics.duplicates.labels("orphan").inc()
+                log.warning("decision_without_incident", case_id=o.case_id, session_id=o.session_id)
+        return gone
+
+    async def drain(self) -> None:
+        """Wait until every running chain has finished."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop every chain (they resume from the timeline only as far as no resend)."""
+        for task in list(self.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _lock(self, case_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(case_id, asyncio.Lock())
+
+    async def _record(self, inc: Incident) -> bool:
+        """Put the incident record on its case; False when it was there already."""
+        frozen = asdict(self.policy)
+        try:
+            opened = await self.cases.open_case(inc, frozen)
+        except IntegrityError:
+            return await self._join(inc)
+        if opened.created:
+            if inc.state == "open":
+                return True
+        elif inc.state == "open" or await self._seen(opened.case.case_id, inc):
+            self.metrics.duplicates.labels("incident").inc()
+            return False
+        await self.cases.record_incident(inc, frozen)
+        return True
+
+    async def _join(self, inc: Incident) -> bool:
+        """An incident whose case id another one has (a flapping that starts with a disconnect)."""
+        case_id = case_id_for(inc.incident_id)
+        if await self._seen(case_id, inc):
+            self.metrics.duplicates.labels("incident").inc()
+            return False
+        await self.cases.add_event(case_id, f"incident_{inc.state}", inc.to_dict())
+        log.info("incident_joined_case", case_id=case_id, incident_id=inc.incident_id)
+        return True
+
+    async def _ended(self, case_id: str) -> bool:
+        """Has the case's own incident closed? (Then nobody is contacted about it any more.)"""
+        case = await self.cases.get(case_id)
+        return case is not None and (case.incident_ended_at is not None or case.state == "closed")
+
+    async def _finish_if_decided(self, case_id: str) -> None:
+        """Close the case once its own incident has both ended and been decided on."""
+        # On Kafka the decision often arrives after the close (the policy waits for the
+        # line verdict), and the outcome depends on it (e.g. covered by a line incident).
+        case = await self.cases.get(case_id)
+        if case is None:
+            return
+        for e in await self.cases.timeline(case_id):
+            if e.kind == "decision" and e.data.get("incident_id") == case.incident_id:
+                await self._finish(case_id)
+                return
+
+    async def _owns(self, case_id: str, incident_id: str) -> bool:
+        case = await self.cases.get(case_id)
+        return case is not None and case.incident_id == incident_id
+
+    async def _seen(self, case_id: str, inc: Incident) -> bool:
+        kind, data = f"incident_{inc.state}", inc.to_dict()
+        return any(e.kind == kind and e.data == data for e in await self.cases.timeline(case_id))
+
+    async def _carry_out(self, case: Case, o: Outreach, *, count: bool, send: bool) -> None:
+        decision = Decision(o.action, o.reason)
+        if decision.action in ("call", "sms") and (count or send):
+            decision = await self.family.gate(case, o, decision)
+        if count:
+            self.metrics.decisions.labels(decision.action, decision.reason).inc()
+            if decision.action == "none" or decision.reason == COVERED_BY_LINE_INCIDENT:
+                self.metrics.suppressions.labels(decision.reason).inc()
+        if not send or decision.action == "none" or case.state in ("resolved", "closed"):
+            return
+        if decision.action == "agent_queue":
+            await self._escalate(case.case_id, decision.reason)
+            return
+        self._start(case.case_id, o, decision.action)
+
+    def _start(
+        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None = None
+    ) -> None:
+        self._started[case_id] = self.wall()
+        task = asyncio.create_task(self.chain.run(case_id, o, first, waiting=waiting))
+        self.tasks[case_id] = task
+        task.add_done_callback(partial(self._done, case_id))
+
+    def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(case_id) is task:
+            del self.tasks[case_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("chain_failed", case_id=case_id, error=repr(task.exception()))
+
+    async def _reach(self, case_id: str, o: Outreach, closed: bool) -> Reach:
+        """What limits the next phone contact of this case, now."""
+        case = await self.cases.get(case_id)
+        event_now = o.decided_at + self.wall() - self._started.get(case_id, self.wall())
+        covered = o.reason == COVERED_BY_LINE_INCIDENT or (
+            case is not None and self.lines.covers(o.session_id, case.incident_started_at)
+        )
+        return await self.family.reach(case, o, event_now=event_now, closed=closed, covered=covered)
+
+    async def _device(self, case_id: str) -> str | None:
+        """The family's device for the words of the next contact (None: not known)."""
+        return None if self.queue is None else await self.queue.device(case_id)
+
+    async def _escalate(self, case_id: str, reason: str) -> None:
+        """Hand the case to the technicians' queue."""
+        case = await self.cases.get(case_id)
+        if case is None or case.state == "closed":
+            return
+        if self.queue is not None:
+            await self.queue.enqueue(case, reason)
+        elif case.state != "waiting_agent":
+            await self.cases.transition(case_id, "waiting_agent", reason=reason)
+        log.info("case_escalated", case_id=case_id, session_id=case.session_id, reason=reason)
+
+    async def _finish(
+        self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
+    ) -> None:
+        """The incident ended: stop the chain, close the case with its outcome, publish it."""
+        task = self.tasks.get(case_id)
+        if task is not None:
+            self.mailbox.post(case_id, Letter(None, None))
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), self.config.close_wait_s)
+            if not task.done():
+                task.cancel()
+        async with self._lock(case_id):
+            case = await self.cases.get(case_id)
+            if case is None:
+                return
+            events = await self.cases.timeline(case_id)
+            if case.state == "closed":
+                record = case.outcome_record()
+            elif case.owner is not None:
+                log.info("case_left_to_agent", case_id=case_id, owner=case.owner)
+                return
+            else:
+                record = await self._close(case, events, reason, until)
+            if record is not None and not any(e.kind == "outcome_published" for e in events):
+                await self.sink.publish(record)
+                data = {"outcome": record.outcome}
+                await self.cases.add_event(case_id, "outcome_published", data)
+        if record is not None:  # the case is over: forget it
+            self._started.pop(case_id, None)
+            self._locks.pop(case_id, None)
+
+    async def _close(
+        self, case: Case, events: list[CaseEvent], reason: str, until: int | None
+    ) -> OutcomeRecord | None:
+        covered = self.lines.covers(case.session_id, case.incident_started_at)
+        outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
+        end = until if until is not None else case.incident_ended_at
+        lesson_end = None if self.queue is None else await self.queue.lesson_end(case.case_id)
+        minutes = (
+            None if end is None else lesson_minutes_lost(case.incident_started_at, end, lesson_end)
+        )
+        closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
+        if isinstance(closed, Refusal):
+            log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)
+            return None
+        if self.queue is not None:
+            await self.queue.drop(case.case_id)  # no-op unless it still waits there
+        self.metrics.outcomes.labels(outcome).inc()
+        self.metrics.minutes_lost.labels(outcome).inc(closed.lesson_minutes_lost)
+        log.info(
+            "case_closed",
+            case_id=case.case_id,
+            session_id=case.session_id,
+            outcome=outcome,
+            minutes_lost=closed.lesson_minutes_lost,
+        )
+        return closed

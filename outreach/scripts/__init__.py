@@ -1,0 +1,1 @@
+"""Wording: what the family reads and hears (chat, call, SMS), by fault, device and language."""

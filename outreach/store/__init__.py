@@ -1,0 +1,1 @@
+"""The only SQL of FirstCall: one MetaData; cases, queue, directory, users, reports."""

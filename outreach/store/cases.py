@@ -1,0 +1,341 @@
+"""The case store: one case per incident, its timeline, owner, state and outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from detectors.records import Incident, case_id_for
+from outreach.decide.case import Case, CaseEvent, Opened
+from outreach.decide.case_states import NEEDS_OUTCOME, CaseState, Refusal, check_transition
+from outreach.decide.clock import Clock, now_ms
+from outreach.decide.outcomes import OUTCOMES, Outcome, OutcomeRecord, lesson_minutes_lost
+from outreach.store.models import case_events, cases
+
+log = structlog.get_logger(__name__)
+
+
+def case_from_row(row: sa.Row[Any]) -> Case:
+    """A Case from a row selected from the `cases` table (for queries of other modules)."""
+    m = row._mapping
+    return Case(**{name: m[name] for name in Case.__dataclass_fields__})
+
+
+_case = case_from_row
+
+
+class CaseStore:
+    """Cases in the case database; every change is one transaction and one timeline event."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def _insert(self) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(cases)
+        return sqlite.insert(cases)
+
+    async def open_case(
+        self, incident: Incident, policy: Mapping[str, Any], *, at: int | None = None
+    ) -> Opened:
+        """Open the case of `incident` once; later calls return the same case (created=False)."""
+        now = self.clock() if at is None else at
+        case_id = case_id_for(incident.incident_id)
+        stmt = (
+            self._insert()
+            .values(
+                case_id=case_id,
+                incident_id=incident.incident_id,
+                kind=incident.kind,
+                session_id=incident.session_id,
+                student_id=incident.student_id,
+                classroom_id=incident.classroom_id,
+                state="open",
+                policy=dict(policy),
+                attempts=0,
+                incident_started_at=incident.started_at,
+                incident_ended_at=incident.ended_at,
+                opened_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["incident_id"])
+        )
+        async with self.engine.begin() as conn:
+            created = (await conn.execute(stmt)).rowcount == 1
+            if created:
+                await self._event(conn, case_id, now, "opened", "system", incident.to_dict())
+            row = (
+                await conn.execute(
+                    sa.select(cases).where(cases.c.incident_id == incident.incident_id)
+                )
+            ).one()
+        if created:
+            log.info("case_opened", case_id=case_id, incident_id=incident.incident_id)
+        return Opened(_case(row), created)
+
+    async def record_incident(
+        self, incident: Incident, policy: Mapping[str, Any], *, at: int | None = None
+    ) -> Case:
+        """Apply an incident record: open the case if new, else add the update to its timeline."""
+        opened = await self.open_case(incident, policy, at=at)
+        if opened.created:
+            return opened.case
+        now = self.clock() if at is None else at
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                cases.update()
+                .where(cases.c.case_id == opened.case.case_id)
+                .values(incident_ended_at=incident.ended_at, updated_at=now)
+            )
+            await self._event(
+                conn,
+                opened.case.case_id,
+                now,
+                f"incident_{incident.state}",
+                "system",
+                incident.to_dict(),
+            )
+        return await self._require(opened.case.case_id)
+
+    async def get(self, case_id: str) -> Case | None:
+        """The case, or None."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).first()
+        return None if row is None else _case(row)
+
+    async def by_incident(self, incident_id: str) -> Case | None:
+        """The case of an incident, or None."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(cases).where(cases.c.incident_id == incident_id))
+            ).first()
+        return None if row is None else _case(row)
+
+    async def active_for_student(self, student_id: str) -> list[Case]:
+        """The student's cases that are not closed, newest first."""
+        stmt = (
+            sa.select(cases)
+            .where(cases.c.student_id == student_id, cases.c.state != "closed")
+            .order_by(cases.c.opened_at.desc())
+        )
+        async with self.engine.connect() as conn:
+            return [_case(r) for r in (await conn.execute(stmt)).all()]
+
+    async def timeline(self, case_id: str) -> list[CaseEvent]:
+        """Every event of the case, oldest first."""
+        stmt = (
+            sa.select(case_events)
+            .where(case_events.c.case_id == case_id)
+            .order_by(case_events.c.event_id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [CaseEvent(**dict(r._mapping)) for r in rows]
+
+    async def add_event(
+        self,
+        case_id: str,
+        kind: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        actor: str = "system",
+        at: int | None = None,
+    ) -> Refusal | None:
+        """Append an event (a reply, an agent note, ...) to the timeline."""
+        now = self.clock() if at is None else at
+        async with self.engine.begin() as conn:
+            found = await conn.execute(
+                cases.update().where(cases.c.case_id == case_id).values(updated_at=now)
+            )
+            if found.rowcount == 0:
+                return Refusal("no_such_case", case_id)
+            await self._event(conn, case_id, now, kind, actor, dict(data or {}))
+        return None
+
+    async def record_attempt(
+        self,
+        case_id: str,
+        channel: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        at: int | None = None,
+    ) -> Refusal | None:
+        """Count one contact attempt and put it on the timeline."""
+        now = self.clock() if at is None else at
+        async with self.engine.begin() as conn:
+            found = await conn.execute(
+                cases.update()
+                .where(cases.c.case_id == case_id, cases.c.state != "closed")
+                .values(attempts=cases.c.attempts + 1, updated_at=now)
+            )
+            if found.rowcount == 0:
+                return await self._missing_or_closed(conn, case_id)
+            await self._event(
+                conn, case_id, now, "attempt", "system", {"channel": channel, **(data or {})}
+            )
+        return None
+
+    async def claim(self, case_id: str, owner: str, *, at: int | None = None) -> Refusal | None:
+        """Make `owner` the case's one owner; refused if someone else holds it."""
+        now = self.clock() if at is None else at
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                cases.update()
+                .where(
+                    cases.c.case_id == case_id,
+                    cases.c.state != "closed",
+                    sa.or_(cases.c.owner.is_(None), cases.c.owner == owner),
+                )
+                .values(owner=owner, updated_at=now)
+            )
+            if done.rowcount == 0:
+                row = (
+                    await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))
+                ).first()
+                if row is None:
+                    return Refusal("no_such_case", case_id)
+                if row.state == "closed":
+                    return Refusal("case_closed", case_id)
+                return Refusal("owned_by_other", str(row.owner))
+            await self._event(conn, case_id, now, "claimed", owner, {"owner": owner})
+        log.info("case_claimed", case_id=case_id, owner=owner)
+        return None
+
+    async def release(self, case_id: str, owner: str, *, at: int | None = None) -> Refusal | None:
+        """Give the case up; only its owner may."""
+        now = self.clock() if at is None else at
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                cases.update()
+                .where(cases.c.case_id == case_id, cases.c.owner == owner)
+                .values(owner=None, updated_at=now)
+            )
+            if done.rowcount == 0:
+                row = (
+                    await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))
+                ).first()
+                return (
+                    Refusal("no_such_case", case_id)
+                    if row is None
+                    else Refusal("not_owner", str(row.owner))
+                )
+            await self._event(conn, case_id, now, "released", owner, {"owner": owner})
+        return None
+
+    async def transition(
+        self,
+        case_id: str,
+        target: CaseState | str,
+        *,
+        actor: str = "system",
+        by_owner: str | None = None,
+        outcome: Outcome | None = None,
+        reason: str = "",
+        minutes_lost: float | None = None,
+        at: int | None = None,
+    ) -> Case | Refusal:
+        """Move the case to `target` if the transition table allows it (else a named Refusal).
+
+        `by_owner` is checked against the case's owner (None: a system action, always
+        allowed). Entering `resolved` or `closed` needs an outcome (given now or before);
+        closing stores the lesson minutes lost (given, or from the incident's times).
+        """
+        now = self.clock() if at is None else at
+        if outcome is not None and outcome not in OUTCOMES:
+            return Refusal("unknown_outcome", str(outcome))
+        async with self.engine.begin() as conn:
+            query = sa.select(cases).where(cases.c.case_id == case_id)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None:
+                return Refusal("no_such_case", case_id)
+            current = _case(row)
+            refusal = check_transition(current.state, target)
+            if refusal is None and by_owner is not None and current.owner not in (None, by_owner):
+                refusal = Refusal("owned_by_other", str(current.owner))
+            final_outcome = outcome or current.outcome
+            if refusal is None and target in NEEDS_OUTCOME and final_outcome is None:
+                refusal = Refusal("outcome_required", target)
+            if refusal is not None:
+                log.info("case_transition_refused", case_id=case_id, reason=refusal.reason)
+                return refusal
+            values: dict[str, Any] = {"state": target, "updated_at": now, "outcome": final_outcome}
+            if target == "open":
+                values["outcome"] = None
+            if target == "closed":
+                end = current.incident_ended_at or now
+                values["closed_at"] = now
+                values["owner"] = None
+                values["lesson_minutes_lost"] = (
+                    minutes_lost
+                    if minutes_lost is not None
+                    else lesson_minutes_lost(current.incident_started_at, end)
+                )
+            done = await conn.execute(
+                cases.update()
+                .where(cases.c.case_id == case_id, cases.c.state == current.state)
+                .values(**values)
+            )
+            if done.rowcount == 0:
+                return Refusal("concurrent_change", case_id)
+            data = {"from": current.state, "to": target, "reason": reason}
+            if values["outcome"] is not None and target in NEEDS_OUTCOME:
+                data["outcome"] = values["outcome"]
+            await self._event(conn, case_id, now, "state", actor, data)
+            row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).one()
+        log.info("case_state", case_id=case_id, state=target, reason=reason)
+        return _case(row)
+
+    async def close(
+        self,
+        case_id: str,
+        outcome: Outcome | None = None,
+        *,
+        actor: str = "system",
+        minutes_lost: float | None = None,
+        reason: str = "",
+        at: int | None = None,
+    ) -> OutcomeRecord | Refusal:
+        """Close the case with its outcome; returns the record for `support.outcomes`."""
+        result = await self.transition(
+            case_id,
+            "closed",
+            actor=actor,
+            outcome=outcome,
+            reason=reason,
+            minutes_lost=minutes_lost,
+            at=at,
+        )
+        if isinstance(result, Refusal):
+            return result
+        record = result.outcome_record()
+        assert record is not None
+        return record
+
+    async def _require(self, case_id: str) -> Case:
+        case = await self.get(case_id)
+        if case is None:
+            raise LookupError(case_id)
+        return case
+
+    @staticmethod
+    async def _missing_or_closed(conn: AsyncConnection, case_id: str) -> Refusal:
+        row = (
+            await conn.execute(sa.select(cases.c.state).where(cases.c.case_id == case_id))
+        ).first()
+        return Refusal("no_such_case", case_id) if row is None else Refusal("case_closed", case_id)
+
+    @staticmethod
+    async def _event(
+        conn: AsyncConnection, case_id: str, at: int, kind: str, actor: str, data: dict[str, Any]
+    ) -> None:
+        await conn.execute(
+            case_events.insert().values(case_id=case_id, at=at, kind=kind, actor=actor, data=data)
+        )

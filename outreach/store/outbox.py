@@ -1,0 +1,145 @@
+"""The chat outbox (in the case database): every pushed message until the app acks it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outreach.decide.clock import Clock, now_ms
+from outreach.store.models import chat_outbox
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message for a student's class app."""
+
+    message_id: str
+    student_id: str
+    case_id: str | None
+    payload: dict[str, Any]
+    created_at: int
+    acked_at: int | None
+    deliveries: int
+
+    def frame(self) -> dict[str, Any]:
+        """The JSON frame sent to the app."""
+        return {
+            **self.payload,
+            "type": "message",
+            "id": self.message_id,
+            "case_id": self.case_id,
+            "sent_at": self.created_at,
+        }
+
+
+def _message(row: sa.Row[Any]) -> OutboxMessage:
+    m = row._mapping
+    return OutboxMessage(**{name: m[name] for name in OutboxMessage.__dataclass_fields__})
+
+
+class Outbox:
+    """Un-acked messages per student, in the order they were pushed."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    async def add(
+        self,
+        student_id: str,
+        payload: Mapping[str, Any],
+        *,
+        case_id: str | None = None,
+        message_id: str | None = None,
+    ) -> OutboxMessage:
+        """Store a message (idempotent by `message_id`) and return it as stored."""
+        mid = message_id or uuid.uuid4().hex
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = (
+            insert(chat_outbox)
+            .values(
+                message_id=mid,
+                student_id=student_id,
+                case_id=case_id,
+                payload=dict(payload),
+                created_at=self.clock(),
+                deliveries=0,
+            )
+            .on_conflict_do_nothing(index_elements=["message_id"])
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+            row = (
+                await conn.execute(sa.select(chat_outbox).where(chat_outbox.c.message_id == mid))
+            ).one()
+        return _message(row)
+
+    async def get(self, message_id: str) -> OutboxMessage | None:
+        """A message by id, or None."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(chat_outbox).where(chat_outbox.c.message_id == message_id)
+                )
+            ).first()
+        return None if row is None else _message(row)
+
+    async def pending(self, student_id: str) -> list[OutboxMessage]:
+        """The student's un-acked messages, oldest first."""
+        stmt = (
+            sa.select(chat_outbox)
+            .where(chat_outbox.c.student_id == student_id, chat_outbox.c.acked_at.is_(None))
+            .order_by(chat_outbox.c.seq)
+        )
+        async with self.engine.connect() as conn:
+            return [_message(r) for r in (await conn.execute(stmt)).all()]
+
+    async def latest_case(self, student_id: str) -> str | None:
+        """The case of the newest message sent to the student (to route a bare reply)."""
+        stmt = (
+            sa.select(chat_outbox.c.case_id)
+            .where(chat_outbox.c.student_id == student_id, chat_outbox.c.case_id.is_not(None))
+            .order_by(chat_outbox.c.seq.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar_one_or_none()
+
+    async def mark_sent(self, message_id: str) -> None:
+        """Count one delivery attempt."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                chat_outbox.update()
+                .where(chat_outbox.c.message_id == message_id)
+                .values(deliveries=chat_outbox.c.deliveries + 1)
+            )
+
+    async def ack(self, message_id: str, student_id: str) -> bool:
+        """Mark the student's message acknowledged; False if unknown, not theirs, or acked."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                chat_outbox.update()
+                .where(
+                    chat_outbox.c.message_id == message_id,
+                    chat_outbox.c.student_id == student_id,
+                    chat_outbox.c.acked_at.is_(None),
+                )
+                .values(acked_at=self.clock())
+            )
+        return done.rowcount == 1
+
+    async def purge_acked(self, before_ms: int) -> int:
+        """Delete messages acked before `before_ms`; returns how many went."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                chat_outbox.delete().where(
+                    chat_outbox.c.acked_at.is_not(None), chat_outbox.c.acked_at < before_ms
+                )
+            )
+        return int(done.rowcount)

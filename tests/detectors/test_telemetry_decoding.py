@@ -1,0 +1,117 @@
+"""Decoding telemetry: every bad record gets a reason code; nothing raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detectors.telemetry import REASONS, BadRecord, Join, Stats, TelemetryDecoder
+
+GOOD_STATS: dict[str, Any] = {
+    "v": 1, "type": "stats", "ts": 1_700_000_000_000, "session_id": "s1", "student_id": "u1",
+    "classroom_id": "c1", "interval_ms": 2000, "rtt_ms": 50, "jitter_ms": 3.5, "loss_pct": 0.2,
+    "recv_kbps": 900, "fps": 25, "freeze_ms": 0, "audio_stall_ms": 0,
+}
+GOOD_JOIN: dict[str, Any] = {
+    "v": 1, "type": "join", "ts": 1_700_000_000_000, "session_id": "s1", "student_id": "u1",
+    "classroom_id": "c1", "client": {"app_version": "5.1", "os": "ios", "device": "ipad"},
+    "network": {"conn": "wifi", "isp": "CT", "region": "sh", "edge": "edge-3"},
+}
+
+
+def raw(base: dict[str, Any], **changes: Any) -> bytes:
+    obj = dict(base)
+    for k, v in changes.items():
+        if v is ...:
+            obj.pop(k, None)
+        else:
+            obj[k] = v
+    return orjson.dumps(obj)
+
+
+DEC = TelemetryDecoder()
+
+
+def reason(data: bytes) -> str:
+    out = DEC.decode(data)
+    assert isinstance(out, BadRecord), out
+    assert out.raw == data  # the original bytes are kept unchanged
+    return out.reason
+
+
+def test_good_records_decode_to_typed_events_and_extra_fields_are_ignored() -> None:
+    assert isinstance(DEC.decode(raw(GOOD_STATS)), Stats)
+    assert isinstance(DEC.decode(raw(GOOD_JOIN, lesson={"scheduled_start": 1_700_000_000_000,
+                                                        "scheduled_end": 1_700_003_600_000})),
+                      Join)
+    assert isinstance(DEC.decode(raw(GOOD_STATS, future_field={"x": 1})), Stats)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"{not json", "not_json"),
+    (b"", "not_json"),
+    (b"\xff\xfe", "not_json"),
+    (b"[1, 2]", "not_object"),
+    (b"42", "not_object"),
+    (raw(GOOD_STATS, v=2), "unknown_version"),
+    (raw(GOOD_STATS, v="1"), "unknown_version"),
+    (raw(GOOD_STATS, type="video"), "unknown_type"),
+    (raw(GOOD_STATS, type=...), "missing_field"),
+    (raw(GOOD_STATS, fps=...), "missing_field"),
+    (raw(GOOD_JOIN, network=...), "missing_field"),
+    (raw(GOOD_STATS, session_id=...), "missing_id"),
+    (raw(GOOD_STATS, classroom_id=...), "missing_id"),
+    (raw(GOOD_STATS, session_id=""), "bad_id"),
+    (raw(GOOD_STATS, student_id="x" * 129), "bad_id"),
+    (raw(GOOD_STATS, ts="yesterday"), "wrong_type"),
+    (raw(GOOD_STATS, rtt_ms="fast"), "wrong_type"),
+    (raw(GOOD_STATS, session_id=17), "wrong_type"),
+    (raw(GOOD_STATS, rtt_ms=-1), "out_of_range"),
+    (raw(GOOD_STATS, loss_pct=140), "out_of_range"),
+    (raw(GOOD_STATS, fps=100_000), "out_of_range"),
+    (raw(GOOD_STATS, ts=12), "out_of_range"),
+    (raw(GOOD_STATS, interval_ms=0), "out_of_range"),
+    (raw(GOOD_JOIN, client={"app_version": "5", "os": "x", "device": "toaster"}), "bad_value"),
+    (raw(GOOD_STATS, bogus="x" * 20_000), "oversized"),
+])
+def test_each_kind_of_bad_record_has_its_reason(data: bytes, expected: str) -> None:
+    assert expected in REASONS
+    assert reason(data) == expected
+
+
+def test_a_batch_with_one_bad_record_keeps_the_good_ones() -> None:
+    batch = [raw(GOOD_STATS, ts=1_700_000_000_000 + k) for k in range(5)]
+    batch[2] = b'{"v": 1, "type": "stats"'
+    out = DEC.decode_batch(batch)
+    assert [type(x).__name__ for x in out] == ["Stats", "Stats", "BadRecord", "Stats", "Stats"]
+
+
+def test_a_record_that_smuggles_two_objects_cannot_shift_the_batch() -> None:
+    good = raw(GOOD_STATS)
+    smuggler = good + b"," + good
+    out = DEC.decode_batch([good, smuggler, good])
+    assert len(out) == 3 and isinstance(out[1], BadRecord)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_decoding_never_raises_on_arbitrary_bytes(data: bytes) -> None:
+    out = DEC.decode(data)
+    assert isinstance(out, BadRecord | Stats | Join) or hasattr(out, "ts")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(list(GOOD_STATS)),
+                       st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1),
+                                 st.floats(allow_nan=False),
+                                 st.text(max_size=5), st.booleans())))
+def test_mangled_stats_are_either_events_or_bad_records_with_a_known_reason(
+    changes: dict[str, Any]
+) -> None:
+    out = DEC.decode(raw(GOOD_STATS, **changes))
+    if isinstance(out, BadRecord):
+        assert out.reason in REASONS

@@ -1,0 +1,122 @@
+"""Metrics on an injected registry, the probe endpoints, and phone numbers kept out of logs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import orjson
+import pytest
+import structlog
+
+from monitor.platform.http_probe import ProbeServer
+from monitor.platform.logging import (
+    REDACTED,
+    bind_ids,
+    clear_ids,
+    configure,
+    get_logger,
+    redact_text,
+)
+from monitor.platform.metrics import Metrics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call +14155552671 now",
+        "call +1 415 555 2671 now",
+        "call +44 20 7946 0958 now",
+        "call (415) 555-2671 now",
+        "call 415-555-2671 now",
+        "call 415.555.2671 now",
+        "call +49 151 23456789 now",
+        "call 0151 2345 6789 now",
+    ],
+)
+def test_phone_numbers_in_common_formats_are_redacted(text: str) -> None:
+    assert redact_text(text) == f"call {REDACTED} now"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ts=1795000238078",  # epoch milliseconds
+        "offset 4435 of 1000000 records",
+        "incident disconnect-2bb1f9dade0aaceb576e",
+        "2026-11-23T06:54:15.968Z",
+        "sess-000123 in room-00020",
+    ],
+)
+def test_timestamps_ids_and_counters_are_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_log_lines_are_json_with_bound_ids_and_no_phone_anywhere() -> None:
+    out = io.StringIO()
+    configure("INFO", stream=out)
+    try:
+        bind_ids(session_id="s1", classroom_id="room-1")
+        log = get_logger("test", worker="w1")
+        log.info(
+            "calling family at +1 415 555 2671",
+            phone="+14155552671",
+            detail={"to_number": "4155552671", "note": "or (415) 555-2671"},
+            attempts=[{"number": "+44 20 7946 0958"}],
+        )
+    finally:
+        clear_ids()
+        structlog.reset_defaults()
+    line = orjson.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["session_id"] == "s1" and line["classroom_id"] == "room-1"
+    assert line["component"] == "test" and line["worker"] == "w1"
+    assert line["level"] == "info" and "timestamp" in line
+    text = out.getvalue()
+    for digits in ("4155552671", "555 2671", "555-2671", "7946"):
+        assert digits not in text
+    assert line["phone"] == REDACTED
+    assert line["detail"]["to_number"] == REDACTED
+
+
+def test_metrics_live_on_their_own_registry() -> None:
+    a, b = Metrics.create(), Metrics.create()
+    a.events.labels("stats").inc(3)
+    a.bad_records.labels("not_json").inc()
+    a.decision_latency.labels("arrival").observe(0.04)
+    assert a.registry.get_sample_value("firstcall_events_total", {"type": "stats"}) == 3
+    assert b.registry.get_sample_value("firstcall_events_total", {"type": "stats"}) is None
+    assert (
+        a.registry.get_sample_value(
+            "firstcall_decision_latency_seconds_bucket", {"since": "arrival", "le": "0.05"}
+        )
+        == 1
+    )
+
+
+async def _get(port: int, path: str) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, body = raw.split(b"\r\n\r\n", 1)
+    return int(head.split()[1]), body
+
+
+async def test_probe_serves_metrics_health_and_readiness() -> None:
+    metrics = Metrics.create()
+    metrics.rebalances.labels("assigned").inc()
+    ready = False
+    probe = ProbeServer(metrics.registry, lambda: ready)
+    await probe.start()
+    try:
+        assert await _get(probe.port, "/healthz") == (200, b"ok\n")
+        assert (await _get(probe.port, "/readyz"))[0] == 503
+        ready = True
+        assert (await _get(probe.port, "/readyz"))[0] == 200
+        status, body = await _get(probe.port, "/metrics")
+        assert status == 200
+        assert b'firstcall_rebalances_total{event="assigned"} 1.0' in body
+        assert (await _get(probe.port, "/nope"))[0] == 404
+    finally:
+        await probe.stop()

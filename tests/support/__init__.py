@@ -1,0 +1,1 @@
+"""Test helpers: builders, fakes of the channels, servers (Kafka broker, PostgreSQL), browser."""

@@ -1,0 +1,64 @@
+"""Case-database fixtures: a migrated SQLite file, or a fresh PostgreSQL schema per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outreach.store.db import make_engine, upgrade
+from tests.support.services import service_missing
+
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def sqlite_engine(tmp_path: Path) -> AsyncEngine:
+    """A migrated SQLite database in `tmp_path`."""
+    engine = make_engine(str(tmp_path / "cases.db"))
+    await upgrade(engine)
+    return engine
+
+
+async def postgres_schema() -> str:
+    """A fresh, empty schema in the `test` database (skip/fail when PostgreSQL is absent)."""
+    schema = f"fc_test_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = await asyncpg.connect(PG_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        service_missing("PostgreSQL", f"{PG_DSN}: {exc}")
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    return schema
+
+
+async def drop_schema(schema: str) -> None:
+    """Remove a schema made by :func:`postgres_schema`."""
+    conn = await asyncpg.connect(PG_DSN, timeout=3)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def case_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated case database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        engine = await sqlite_engine(tmp_path)
+        yield engine
+        await engine.dispose()
+        return
+    schema = await postgres_schema()
+    engine = make_engine(PG_DSN, schema=schema)
+    try:
+        await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop_schema(schema)

@@ -1,0 +1,103 @@
+"""Test doubles of the channels and sinks: use these instead of mock.patch."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from outreach.channels.base import OutboundMessage, SendResult
+from outreach.decide.decision import ChannelName
+from outreach.decide.outcomes import OutcomeRecord
+
+
+@dataclass
+class FakeChannel:
+    """A channel that records every message and answers from a script of results.
+
+    `fail_next(n)` makes the next n sends fail; `script(...)` queues exact results;
+    otherwise every send is `delivered` with provider id `fake-<n>`.
+    """
+
+    name: ChannelName = "chat"
+    sent: list[OutboundMessage] = field(default_factory=list)
+    _queued: deque[SendResult] = field(default_factory=deque)
+
+    def script(self, *results: SendResult) -> None:
+        """Answer the next sends with these results, in order."""
+        self._queued.extend(results)
+
+    def fail_next(
+        self, n: int = 1, *, retryable: bool = True, reason: str = "fake_failure"
+    ) -> None:
+        """Make the next `n` sends fail."""
+        self.script(*[SendResult("failed", retryable=retryable, reason=reason)] * n)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Record `message` and return the next scripted result (default: delivered)."""
+        self.sent.append(message)
+        if self._queued:
+            return self._queued.popleft()
+        return SendResult("delivered", provider_id=f"fake-{len(self.sent)}")
+
+
+class FakeSleep:
+    """An async sleep that only records how long it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+class FakeClock:
+    """A monotonic clock (seconds) moved by hand."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@asynccontextmanager
+async def serve_asgi(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free local port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.005)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class ListOutcomeSink:
+    """Outcomes kept in a list."""
+
+    def __init__(self) -> None:
+        self.records: list[OutcomeRecord] = []
+
+    async def publish(self, record: OutcomeRecord) -> None:
+        """Keep the record."""
+        self.records.append(record)
