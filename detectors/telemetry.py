@@ -114,6 +114,7 @@ WRONG_TYPE: Final = "wrong_type"
 BAD_ID: Final = "bad_id"
 OUT_OF_RANGE: Final = "out_of_range"
 BAD_VALUE: Final = "bad_value"
+TOO_DEEP: Final = "too_deep"
 REASONS: Final = (
     NOT_JSON,
     NOT_OBJECT,
@@ -126,6 +127,7 @@ REASONS: Final = (
     BAD_ID,
     OUT_OF_RANGE,
     BAD_VALUE,
+    TOO_DEEP,
 )
 
 _ID_FIELDS: Final = frozenset({"session_id", "student_id", "classroom_id"})
@@ -176,7 +178,6 @@ class TelemetryDecoder:
 
     def __init__(self, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self._one = msgspec.json.Decoder(Event)
-        self._many = msgspec.json.Decoder(list[Event])
         self.max_message_bytes = max_message_bytes
 
     def decode(self, raw: bytes) -> Event | BadRecord:
@@ -187,19 +188,25 @@ class TelemetryDecoder:
             event: Event = self._one.decode(raw)
         except msgspec.DecodeError as exc:
             return classify(exc, raw)
+        except RecursionError:
+            return BadRecord(TOO_DEEP, "JSON nested too deeply", raw)
         return event
 
     def decode_batch(self, raws: list[bytes]) -> list[Event | BadRecord]:
-        """Decode many records at once; falls back to one by one on any bad one."""
+        """Decode many records at once; each record stands alone (one record, one event).
+
+        The fast path decodes the records as JSON Lines in one call. A record that holds a
+        newline, a blank record, or any record that does not decode sends the whole batch
+        one by one, so record k's bytes only ever make event k (or bad record k).
+        """
         if not raws:
             return []
         limit = self.max_message_bytes
-        if all(len(r) <= limit for r in raws):
+        joined = b"\n".join(raws)
+        if joined.count(b"\n") == len(raws) - 1 and all(len(r) <= limit for r in raws):
             try:
-                events: list[Event | BadRecord] = list(
-                    self._many.decode(b"[" + b",".join(raws) + b"]")
-                )
-            except msgspec.DecodeError:
+                events: list[Event | BadRecord] = list(self._one.decode_lines(joined))
+            except (msgspec.DecodeError, RecursionError):
                 pass
             else:
                 if len(events) == len(raws):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import io
 import os
@@ -87,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
     def on_bad(b: BadRecord) -> None:
         if dlq is not None:
-            dlq.write(orjson.dumps({"reason": b.reason, "detail": b.detail,
-                                    "raw": b.raw.decode("utf-8", "replace")}) + b"\n")
+            dlq.write(orjson.dumps({"reason": b.reason, "detail": b.detail, **raw_field(b.raw)})
+                      + b"\n")
 
     enabled = {"auto": None, "always": True, "never": False}[args.progress]
     progress = Progress(size, enabled=enabled)
@@ -98,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         for batch in _batches(f, size, progress, counter):
             pipe.feed_raw(batch)
-            counter[0] = pipe.stats.events
+            counter[0] = pipe.stats.records
         pipe.finish()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        print(f"\nfirstcall replay: input broken after {pipe.stats.events:,} records: {exc}",
+        print(f"\nfirstcall replay: input broken after {pipe.stats.records:,} records: {exc}",
               file=sys.stderr)
         return 1
     finally:
@@ -121,13 +122,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def raw_field(raw: bytes) -> dict[str, str]:
+    """The bad record's bytes as they came: `raw` when UTF-8 text, else `raw_base64`."""
+    try:
+        return {"raw": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"raw_base64": base64.b64encode(raw).decode("ascii")}
+
+
 def summarize(pipe: Pipeline, elapsed: float) -> dict[str, object]:
     """The figures a replay ends with."""
     st = pipe.stats
     return {
+        "records": st.records,
         "events": st.events,
         "seconds": round(elapsed, 3),
-        "events_per_s": round(st.events / elapsed) if elapsed > 0 else 0,
+        "records_per_s": round(st.records / elapsed) if elapsed > 0 else 0,
         "bad_records": dict(sorted(st.bad_by_reason.items())),
         "incidents": dict(sorted(st.incidents_by_kind.items())),
         "outreach": dict(sorted(st.outreach_by_action.items())),
@@ -144,8 +154,11 @@ def format_summary(s: dict[str, object]) -> str:
             return "none"
         return ", ".join(f"{k} {v:,}" for k, v in d.items())
 
+    bad_records = s["bad_records"]
+    bad = sum(bad_records.values()) if isinstance(bad_records, dict) else 0
     return "\n".join([
-        f"replayed {s['events']:,} events in {s['seconds']} s ({s['events_per_s']:,} events/s)",
+        f"replayed {s['records']:,} records in {s['seconds']} s ({s['records_per_s']:,} records/s):"
+        f" {s['events']:,} events, {bad:,} bad",
         f"bad records: {kv(s['bad_records'])}",
         f"incidents opened: {kv(s['incidents'])}",
         f"outreach: {kv(s['outreach'])}",

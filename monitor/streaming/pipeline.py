@@ -28,7 +28,8 @@ DeadLetterSink = Callable[[BadRecord], None]
 class PipelineStats:
     """Counts kept while a pipeline runs."""
 
-    events: int = 0
+    records: int = 0  # telemetry records read, good and bad
+    events: int = 0  # records that decoded into events
     events_by_type: Counter[str] = field(default_factory=Counter)
     bad_by_reason: Counter[str] = field(default_factory=Counter)
     incidents_by_kind: Counter[str] = field(default_factory=Counter)
@@ -87,8 +88,10 @@ class Pipeline:
         engine = self.engine
         stats = self.stats
         by_type = stats.events_by_type if self._count_types else None
+        bad = 0
         for ev in self.decoder.decode_batch(raws):
             if type(ev) is BadRecord:
+                bad += 1
                 stats.bad_by_reason[ev.reason] += 1
                 if self._on_bad is not None:
                     self._on_bad(ev)
@@ -98,7 +101,8 @@ class Pipeline:
             engine.feed(ev, arrival_ms)  # type: ignore[arg-type]
             if engine.now >= self._next_due:
                 self.tick(engine.now)
-        stats.events += len(raws)
+        stats.records += len(raws)
+        stats.events += len(raws) - bad
 
     def tick(self, now_ms: int) -> None:
         """Advance every clock to `now_ms` (event-time watermark or wall clock)."""

@@ -115,3 +115,46 @@ def test_mangled_stats_are_either_events_or_bad_records_with_a_known_reason(
     out = DEC.decode(raw(GOOD_STATS, **changes))
     if isinstance(out, BadRecord):
         assert out.reason in REASONS
+
+
+def deep(levels: int) -> bytes:
+    """A good stats record with an extra field nested `levels` deep (2 KB for 1,000)."""
+    return raw(GOOD_STATS)[:-1] + b',"x":' + b"[" * levels + b"]" * levels + b"}"
+
+
+def test_deeply_nested_json_is_a_bad_record_not_a_crash() -> None:
+    assert len(deep(1000)) < DEC.max_message_bytes
+    assert reason(deep(1000)) == "too_deep"
+    out = DEC.decode_batch([raw(GOOD_STATS), deep(1000), raw(GOOD_JOIN)])
+    assert [type(o).__name__ for o in out] == ["Stats", "BadRecord", "Join"]
+    assert isinstance(out[1], BadRecord) and out[1].reason == "too_deep"
+
+
+def test_each_line_stands_alone_in_a_batch() -> None:
+    good = raw(GOOD_STATS)
+    joined = good + b"," + good  # two objects on one line is one bad line, not two events
+    truncated, fragment = good[:-1], b'"x":1}'  # a record cut in two is two bad lines
+    out = DEC.decode_batch([joined, truncated, fragment, good])
+    assert [o.reason if isinstance(o, BadRecord) else "ok" for o in out] == [
+        "not_json", "not_json", "not_object", "ok"]
+    assert [o.raw for o in out if isinstance(o, BadRecord)] == [joined, truncated, fragment]
+
+
+def test_a_record_holding_a_newline_decodes_as_itself() -> None:
+    pretty = orjson.dumps(GOOD_STATS, option=orjson.OPT_INDENT_2)
+    out = DEC.decode_batch([pretty, raw(GOOD_JOIN)])
+    assert [type(o).__name__ for o in out] == ["Stats", "Join"]
+
+
+PIECES = st.sampled_from([
+    raw(GOOD_STATS), raw(GOOD_JOIN), b"", b" ", b"{", b"}", b",", b"[", b"]", b"\n",
+    raw(GOOD_STATS)[:30], raw(GOOD_STATS)[30:], raw(GOOD_STATS)[:-1], b'"x":1}', b'{"v":1}',
+    b"null", b"\xff", deep(300),
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(PIECES, min_size=1, max_size=3).map(b"".join), max_size=12))
+def test_a_batch_decodes_exactly_as_its_records_one_by_one(raws: list[bytes]) -> None:
+    # Line k's bytes only make output k: comma-joined, cut and glued lines change nothing.
+    assert DEC.decode_batch(raws) == [DEC.decode(r) for r in raws]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import subprocess
 import sys
@@ -93,6 +94,25 @@ def test_bad_records_are_counted_by_reason_and_dead_lettered_whole(
     assert {d["raw"] for d in dead} == {b.decode() for b in bad}
 
 
+def test_hostile_lines_are_dead_lettered_with_their_exact_bytes_and_the_replay_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nested = b'{"v":1,"type":"heartbeat","x":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    not_utf8 = b'{"v":1,"type":"stats","session_id":"\xff\xfe"}'
+    src = write(tmp_path / "day.jsonl", day(), extra=[nested, not_utf8])
+    dlq = tmp_path / "dlq.jsonl"
+    assert main(["replay", str(src), "-o", str(tmp_path / "o.jsonl"),
+                 "--dead-letter", str(dlq)]) == 0
+    err = capsys.readouterr().err
+    good = len(day())
+    assert f"{good + 2:,} records" in err and f"{good:,} events, 2 bad" in err
+    assert "incidents opened: disconnect 1, lag 1" in err
+    dead = {d["reason"]: d for d in records(dlq)}
+    assert dead["too_deep"]["raw"].encode() == nested
+    assert "raw" not in dead["not_json"]
+    assert base64.b64decode(dead["not_json"]["raw_base64"]) == not_utf8
+
+
 def test_thresholds_can_be_set_from_a_file_env_and_flags(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     src = write(tmp_path / "day.jsonl", day())
@@ -129,7 +149,7 @@ def test_stdin_through_the_installed_command(tmp_path: Path) -> None:
     proc = subprocess.run([str(exe), "replay", "-", "--progress", "always"], input=data,
                           capture_output=True, check=True, timeout=60)
     assert b'"record":"incident"' in proc.stdout
-    assert b"events/s" in proc.stderr
+    assert b"records/s" in proc.stderr
 
 
 def test_help_explains_the_command() -> None:
