@@ -1,4 +1,4 @@
-"""Every detection threshold, with the contract's defaults (telemetry.md)."""
+"""Every detection threshold, with the contract's defaults (docs/contracts/telemetry.md)."""
 
 from __future__ import annotations
 
