@@ -70,7 +70,7 @@ def delay_phase(seed: int) -> dict[str, Any]:
     """Detection delay and accuracy against the simulator's ground truth."""
     from monitor.simulate import SimConfig, simulate
     from monitor.simulate.score import score
-    from monitor.streaming.pipeline import replay_records
+    from monitor.streaming.assembly import replay_records
 
     sim = simulate(SimConfig(seed=seed, classrooms=60))
     records = replay_records(sim.lines())

@@ -164,7 +164,7 @@ async def quix_rate(
 
 def firstcall_lag_opens(values: Iterable[bytes]) -> list[tuple[str, int]]:
     """(session_id, started_at) of every lag FirstCall's engine opens on these messages."""
-    from monitor.streaming.pipeline import replay_records
+    from monitor.streaming.assembly import replay_records
 
     recs = replay_records(values)
     return sorted(

@@ -20,7 +20,7 @@ import orjson
 
 from detectors.config import DetectionConfig
 from detectors.telemetry import TelemetryDecoder
-from monitor.streaming.pipeline import Pipeline
+from monitor.streaming.assembly import Pipeline
 
 
 def read_batches(path: str, batch: int = 4096) -> list[list[bytes]]:

@@ -21,8 +21,8 @@ import orjson
 
 from detectors.records import Incident, Outreach, Record, encode
 from monitor.demo_web import start_web
+from monitor.streaming.assembly import Pipeline
 from monitor.streaming.bus import InProcessBus
-from monitor.streaming.pipeline import Pipeline
 from outreach.decide.clock import now_ms
 
 TELEMETRY = "class.telemetry"

@@ -18,7 +18,7 @@ from detectors.records import Record, encode
 from detectors.telemetry import BadRecord
 from monitor.platform.progress import Progress
 from monitor.platform.thresholds import load_detection_config, load_policy_config
-from monitor.streaming.pipeline import Pipeline
+from monitor.streaming.assembly import Pipeline
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

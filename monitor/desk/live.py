@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from detectors.records import Record
 from monitor.desk.desk import Desk, PhoneLookup
 from monitor.desk.ring import TeacherLookup, TelemetryRing
-from monitor.streaming.pipeline import Pipeline
+from monitor.streaming.assembly import Pipeline
 from outreach.channels.base import Channel
 from outreach.decide.decision import PolicyConfig
 from outreach.store.cases import CaseStore

@@ -26,7 +26,7 @@ REPLAY = """
 import collections, hashlib, json, sys
 import orjson
 import detectors
-from monitor.streaming.pipeline import replay_records
+from monitor.streaming.assembly import replay_records
 with open(sys.argv[1], 'rb') as fh:
     records = replay_records(fh)
 lines = b"\\n".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in records)

@@ -51,7 +51,7 @@ def diagnosis(result: SimResult, s: Score) -> str:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_replayed_detections_match_the_ground_truth(seed: int) -> None:
-    from monitor.streaming.pipeline import replay_records
+    from monitor.streaming.assembly import replay_records
 
     result = simulate(school(seed))
     records = replay_records(list(result.lines()))

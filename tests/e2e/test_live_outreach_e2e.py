@@ -21,9 +21,9 @@ from detectors.records import Incident, Outreach, Record, case_id_for, encode
 from monitor.platform.kafka_settings import Topics
 from monitor.simulate import FaultRates, SimConfig, simulate
 from monitor.simulate.twilio_standin import TwilioStandIn
+from monitor.streaming.assembly import Pipeline
 from monitor.streaming.bus import InProcessBus
 from monitor.streaming.bus_feed import BusOutcomeSink, run_bus
-from monitor.streaming.pipeline import Pipeline
 from outreach.channels.chat import ChatChannel
 from outreach.channels.chat_gateway import ChatGateway
 from outreach.channels.chat_tokens import make_token

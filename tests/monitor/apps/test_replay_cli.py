@@ -14,7 +14,7 @@ import pytest
 
 from detectors.telemetry import Event
 from monitor.cli import main
-from monitor.streaming.pipeline import replay_records
+from monitor.streaming.assembly import replay_records
 from tests.support.factory import T0, disconnect, heartbeat, join, stats, steady
 
 

@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaProducer
 
 from monitor.apps.kafka_jobs import build_worker
 from monitor.platform.metrics import Metrics
+from monitor.streaming.assembly import replay_records
 from monitor.streaming.correlator import CorrelatorWorker
-from monitor.streaming.pipeline import replay_records
 from tests.support.kafka_helpers import collect, create_topics, isolated_settings, values
 from tests.support.kafka_school import MINUTE, iter_school, school_lines, session_of, tail_events
 

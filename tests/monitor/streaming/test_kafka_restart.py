@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from monitor.streaming.pipeline import replay_records
+from monitor.streaming.assembly import replay_records
 from tests.support.kafka_helpers import (
     collect,
     committed_total,

@@ -18,9 +18,9 @@ from aiokafka import AIOKafkaProducer
 from detectors.records import case_id_for
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.simulate.twilio_standin import TwilioStandIn
+from monitor.streaming.assembly import replay_records
 from monitor.streaming.outcomes_kafka import KafkaOutcomeSink
 from monitor.streaming.outreach_kafka import KafkaOutreach
-from monitor.streaming.pipeline import replay_records
 from outreach.channels.twilio_callbacks import create_app, timeline_sink
 from outreach.channels.webhook import WebhookPager
 from outreach.contact.chain import Waits

@@ -6,7 +6,7 @@ import msgspec
 
 from detectors.records import Incident, Outreach, Record
 from detectors.telemetry import Event
-from monitor.streaming.pipeline import Pipeline
+from monitor.streaming.assembly import Pipeline
 from tests.support.factory import T0, disconnect, heartbeat, join, steady
 
 

@@ -1,4 +1,4 @@
-"""Decoder, detectors, line correlator and outreach policy wired in one process.
+"""The one assembly of detection and decision: decoder, detectors, line correlator, policy.
 
 Used by `firstcall replay` (as fast as the CPU allows, clock = watermark of
 event time) and by the demo's in-process bus. The Kafka worker runs the same
