@@ -55,6 +55,13 @@ OUTREACH_DOCS: dict[str, str] = {
     "line_coverage_grace_ms": "a line incident still covers its sessions this long after it ends",
     "line_suspect_sessions": "sessions of a line in trouble that make outreach wait for it",
     "line_wait_ms": "how much longer outreach waits for a line verdict",
+    "case_reopen_ms": "a family's case is over after this long fine; a problem within this "
+                      "time after that joins it",
+    "recurring_incidents": "problems of one family within recurring_window_ms that bring a "
+                           "technician",
+    "recurring_window_ms": "window in which those problems must fall",
+    "lesson_minutes_lost_escalate": "lesson minutes lost in one case that bring a technician",
+    "phone_gap_ms": "never two calls or SMS to one family within this time",
 }
 
 

@@ -17,6 +17,10 @@ QUIET_HOURS: Final = "quiet_hours"
 RATE_LIMITED: Final = "rate_limited"
 DO_NOT_CONTACT: Final = "do_not_contact"
 SMS_OPTED_OUT: Final = "sms_opted_out"  # the family answered STOP: phone or chat instead
+# One family, one case (contract 1.1): what a joined incident ends in.
+JOINED_OPEN_CASE: Final = "joined_open_case"
+ESCALATED_DROPPED: Final = "escalated_dropped"
+ESCALATED_RECURRING: Final = "escalated_recurring"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,24 @@ class DecisionContext:
     calls_this_lesson: int
     calls_today: int
     family: FamilyPrefs | None = None
+    case: FamilyCaseView | None = None  # the family's open case this incident joins (None: new)
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyCaseView:
+    """The family's open case, as far as a joined incident's decision is concerned."""
+
+    case_id: str
+    incidents_in_window: int  # the family's problems in the recurrence window, this one included
+    minutes_lost: float  # lesson minutes lost so far in the case (problems overlapping once)
+    contacts: tuple[str, ...]  # actions taken so far on the case (chat, call, sms, agent_queue)
+    escalated: bool  # already handed to a technician (once per case)
+    last_phone_contact_at: int | None  # the newest call or SMS of the case
+
+    @property
+    def chat_only(self) -> bool:
+        """Every contact so far was in-app chat (which a dropped student no longer sees)."""
+        return bool(self.contacts) and all(a == "chat" for a in self.contacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +99,9 @@ class PolicyConfig:
     # (this one included) went into trouble within the line window.
     line_suspect_sessions: int = 3
     line_wait_ms: int = 10_000
+    # One family, one case: a problem this soon after the family's case was over joins it.
+    case_reopen_ms: int = 15 * 60_000
+    recurring_incidents: int = 3  # problems within recurring_window_ms: a technician calls
+    recurring_window_ms: int = 10 * 60_000
+    lesson_minutes_lost_escalate: float = 5.0  # or this many lesson minutes lost in the case
+    phone_gap_ms: int = 10 * 60_000  # never two calls or SMS to a family within this time

@@ -1,8 +1,9 @@
 """The outreach pipeline, assembled in one place (after Alertmanager's notify pipeline).
 
-dedup -> inhibit by line incident -> hold-off -> quiet hours -> rate limit ->
-channel choice. The first stage that decides wins; live mode adds retry and
-fallback after the channel choice, and every path ends in the record stage.
+inhibit by line incident -> (a joined incident: escalate recurring -> escalate dropped ->
+joined) -> dedup -> hold-off -> quiet hours -> rate limit -> channel choice. The first stage
+that decides wins; live mode adds retry and fallback after the channel choice, and every
+path ends in the record stage.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ from typing import Final
 from outreach.decide.decision import Decision, DecisionContext, PolicyConfig
 from outreach.decide.stages.channel_choice import choose_channel
 from outreach.decide.stages.dedup import dedup
+from outreach.decide.stages.escalate_dropped import escalate_dropped
+from outreach.decide.stages.escalate_recurring import escalate_recurring
 from outreach.decide.stages.hold_off import hold_off
 from outreach.decide.stages.inhibit import inhibit_by_line_incident
+from outreach.decide.stages.joined_case import joined_open_case
 from outreach.decide.stages.quiet_hours import quiet_hours
 from outreach.decide.stages.rate_limit import rate_limit
 
 Stage = Callable[[DecisionContext, PolicyConfig], Decision | None]
 
 STAGES: Final[tuple[tuple[str, Stage], ...]] = (
-    ("dedup", dedup),
     ("inhibit", inhibit_by_line_incident),
+    ("escalate_recurring", escalate_recurring),
+    ("escalate_dropped", escalate_dropped),
+    ("joined", joined_open_case),
+    ("dedup", dedup),
     ("hold_off", hold_off),
     ("quiet_hours", quiet_hours),
     ("rate_limit", rate_limit),

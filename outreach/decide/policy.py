@@ -12,8 +12,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from detectors.records import Incident, Outreach, case_id_for
+from detectors.records import Incident, Outreach
 from outreach.decide.decision import DecisionContext, FamilyPrefs, PolicyConfig
+from outreach.decide.family_cases import FamilyCase, FamilyCases
 from outreach.decide.pipeline import decide
 from outreach.decide.stages.record import ContactLedger
 
@@ -28,6 +29,8 @@ LinePressure = Callable[[dict[str, str], int], int]
 class _Pending:
     incident: Incident
     due: int
+    case: FamilyCase
+    joined: bool
     closed_at: int | None = None
     waited_for_line: bool = False
 
@@ -58,6 +61,7 @@ class OutreachPolicy:
         self._covered: dict[str, _Coverage] = {}
         self._line_members: dict[str, list[str]] = {}
         self.ledger = ContactLedger()
+        self.cases = FamilyCases(self.config)
 
     def on_incident(self, inc: Incident) -> None:
         """Take one incident record (session or line; open, update or closed)."""
@@ -71,9 +75,11 @@ class OutreachPolicy:
             if iid in self._decided or iid in self._pending:
                 return
             due = inc.detected_at + self.config.hold_off_ms
-            self._pending[iid] = _Pending(inc, due)
+            case, joined = self.cases.take(inc)
+            self._pending[iid] = _Pending(inc, due, case, joined)
             heapq.heappush(self._queue, (due, iid))
         elif inc.state == "closed":
+            self.cases.ended(inc)
             opened = self._open.get(sid)
             if opened is not None:
                 opened.pop(iid, None)
@@ -107,6 +113,7 @@ class OutreachPolicy:
         self._pruned_at = self.now
         self._decided = {k: t for k, t in self._decided.items() if t >= horizon}
         self.ledger.prune(horizon)
+        self.cases.prune(self.now)
         for sid in [s for s, c in self._covered.items()
                     if c.ended_at is not None and c.ended_at < horizon]:
             del self._covered[sid]
@@ -172,15 +179,17 @@ class OutreachPolicy:
             calls_this_lesson=calls_lesson,
             calls_today=calls_day,
             family=self.family(student),
+            case=self.cases.view(p.case, due) if p.joined else None,
         )
         stage, decision = decide(ctx, cfg)
         self.ledger.record(ctx, decision)
+        self.cases.record(p.case, decision.action, due)
         self._decided[inc.incident_id] = due
         self.decisions[(decision.action, decision.reason)] += 1
         self.on_outreach(
             Outreach(
                 incident_id=inc.incident_id,
-                case_id=case_id_for(inc.incident_id),
+                case_id=p.case.case_id,
                 session_id=sid,
                 student_id=student,
                 action=decision.action,
