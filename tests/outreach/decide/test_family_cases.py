@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -154,4 +156,4 @@ def test_families_cases_and_the_ladder_hold_on_any_stream(steps: list[tuple[
             assert sum(o.action == "agent_queue" for o in mine if o.case_id == case) <= 1
         # Never two calls or SMS to one family within 10 minutes.
         phone = [o.decided_at for o in mine if o.action in ("call", "sms")]
-        assert all(b - a >= 10 * MIN for a, b in zip(phone, phone[1:], strict=False))
+        assert all(b - a >= 10 * MIN for a, b in pairwise(phone))
