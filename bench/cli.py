@@ -69,6 +69,7 @@ def simulated_day(min_events: int, seed: int) -> tuple[Path, int]:
 def delay_phase(seed: int) -> dict[str, Any]:
     """Detection delay and accuracy against the simulator's ground truth."""
     from monitor.simulate import SimConfig, simulate
+    from monitor.simulate.family_score import family_score
     from monitor.simulate.score import score
     from monitor.streaming.assembly import replay_records
 
@@ -76,7 +77,8 @@ def delay_phase(seed: int) -> dict[str, Any]:
     records = replay_records(sim.lines())
     incidents = [r for r in records if r.get("record") == "incident"]
     s = score(incidents, sim.truth)
-    return {"events": len(sim), "score": s.as_dict() if hasattr(s, "as_dict") else vars(s)}
+    return {"events": len(sim), "score": s.as_dict(),
+            "families": family_score(records, sim.truth).as_dict()}
 
 
 def machine() -> str:
@@ -129,10 +131,32 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
         lines += ["### Detection against the simulator's ground truth", "",
                   f"{d['events']:,} events; scores and median delays by kind:", "",
                   "```", _fmt(d["score"]), "```", ""]
+        fam = d.get("families")
+        if fam:
+            lines += [
+                *FAMILY_TABLE_HEAD,
+                f"| long (>= 30 s) problems answered (own contact or a contacted case) | "
+                f"{fam['long_problems_answered']:.3f} of {fam['long_problems']} | >= 0.97 |",
+                f"| drops after chat-only contact escalated (call, SMS, technician) | "
+                f"{fam['drops_after_chat_escalated']:.3f} of {fam['drops_after_chat']} | >= 0.95 |",
+                f"| families with 3 problems in 10 min at a technician within a minute | "
+                f"{fam['chronic_families_to_technician_in_time']:.3f} of "
+                f"{fam['chronic_families']} | >= 0.95 |",
+                f"| problem start -> first contact, p50 / p90 | "
+                f"{_seconds(fam['first_contact_p50_ms'])} / {_seconds(fam['first_contact_p90_ms'])}"
+                " | p50 <= 20 s |", ""]
     k = results.get("kafka_report")
     if k:
         lines += [k, ""]
     return "\n".join(lines)
+
+
+FAMILY_TABLE_HEAD = ["### Families (one family, one case; contract 1.1)", "",
+                     "| figure | this run | target |", "|---|---|---|"]
+
+
+def _seconds(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f} s"
 
 
 def _fmt(obj: Any, indent: int = 0) -> str:

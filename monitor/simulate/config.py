@@ -30,6 +30,8 @@ class FaultRates:
     marginal_lag: float = 0.01
     ok_at_10s: float = 0.005
     stall_10s: float = 0.005
+    chronic_link: float = 0.03  # the family's link fails every 1-3 minutes, all lesson
+    lag_then_drop: float = 0.05  # a stutter, then the student drops out of class
     edge_outage_per_edge_hour: float = 0.15
     isp_degradation_per_line_hour: float = 0.06
 
@@ -52,6 +54,8 @@ SESSION_FAULTS: Final = (
     "marginal_lag",
     "ok_at_10s",
     "stall_10s",
+    "chronic_link",
+    "lag_then_drop",
 )
 FAULT_FIELDS: Final = (
     *SESSION_FAULTS,

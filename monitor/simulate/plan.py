@@ -9,6 +9,7 @@ from monitor.simulate.actions import FaultInstance
 from monitor.simulate.config import SimConfig
 from monitor.simulate.faults import plan_session_faults
 from monitor.simulate.linefaults import plan_line_faults
+from monitor.simulate.recurring import plan_recurring_faults
 from monitor.simulate.school import MINUTE, School, build_school
 
 
@@ -47,5 +48,6 @@ def plan_day(config: SimConfig) -> DayPlan:
     rng = random.Random(f"{config.seed}:faults")
     faults = plan_line_faults(school, rng)
     faults.extend(plan_session_faults(school, rng))
+    faults.extend(plan_recurring_faults(school, random.Random(f"{config.seed}:recurring")))
     plan_camera_off(school, random.Random(f"{config.seed}:camera"))
     return DayPlan(school, faults)

@@ -141,26 +141,35 @@ def _match(truth: list[Rec], found: list[Rec], tolerance_ms: int) -> list[tuple[
     return pairs
 
 
-def score(incidents: Iterable[Rec], truth: Iterable[Rec], tolerance_ms: int = 5000) -> Score:
-    """Match detections to truth by kind, subject and start time; recall, precision, delay."""
-    found = opened(incidents)
-    truth = list(truth)
+def matches(found: Iterable[Rec], truth: Iterable[Rec],
+            tolerance_ms: int = 5000) -> dict[tuple[str, str], tuple[list[Rec], list[Rec],
+                                                                    list[tuple[Rec, Rec]]]]:
+    """Truth episodes and detections by (kind, subject), sorted, with their matched pairs."""
     groups_t: dict[tuple[str, str], list[Rec]] = defaultdict(list)
     groups_f: dict[tuple[str, str], list[Rec]] = defaultdict(list)
     for r in truth:
         groups_t[(r["kind"], subject(r))].append(r)
     for r in found:
         groups_f[(r["kind"], subject(r))].append(r)
-    per_kind = {k: KindScore(k) for k in KINDS}
-    overall = KindScore("all")
-    matched_ids: set[int] = set()
+    out = {}
     for key in set(groups_t) | set(groups_f):
         ts = sorted(groups_t.get(key, []), key=lambda r: r["started_at"])
         fs = sorted(groups_f.get(key, []), key=lambda r: r["started_at"])
+        out[key] = (ts, fs, _match(ts, fs, tolerance_ms))
+    return out
+
+
+def score(incidents: Iterable[Rec], truth: Iterable[Rec], tolerance_ms: int = 5000) -> Score:
+    """Match detections to truth by kind, subject and start time; recall, precision, delay."""
+    truth = list(truth)
+    per_kind = {k: KindScore(k) for k in KINDS}
+    overall = KindScore("all")
+    matched_ids: set[int] = set()
+    for key, (ts, fs, pairs) in matches(opened(incidents), truth, tolerance_ms).items():
         ks = per_kind.setdefault(key[0], KindScore(key[0]))
         ks.truth += len(ts)
         ks.detected += len(fs)
-        for t, f in _match(ts, fs, tolerance_ms):
+        for t, f in pairs:
             matched_ids.update((id(t), id(f)))
             ks.matched += 1
             if "detected_at" in f:
@@ -170,6 +179,7 @@ def score(incidents: Iterable[Rec], truth: Iterable[Rec], tolerance_ms: int = 50
         overall.detected += ks.detected
         overall.matched += ks.matched
         overall.delays_ms.extend(ks.delays_ms)
+    found = opened(incidents)
     missed = [dict(r) for r in truth if id(r) not in matched_ids]
     extra = [dict(r) for r in found if id(r) not in matched_ids]
     missed.sort(key=lambda r: r["started_at"])
