@@ -124,6 +124,11 @@ class LiveDesk:
         self.pipeline.tick(now_ms)
         await self._flush()
 
+    async def finish(self) -> None:
+        """End of input (a replayed day): the pipeline closes what is still open."""
+        self.pipeline.finish()
+        await self._flush()
+
     async def handle(self, record: Incident | Outreach) -> None:
         """One record: the runtime first (it opens the case), then the desk's views."""
         try:
