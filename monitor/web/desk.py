@@ -33,6 +33,7 @@ Notify = Callable[[str], None]
 SNAPSHOT_BEFORE_MS = 120_000
 KEEP_CONTACTED = 20_000  # incidents remembered as contacted (the live views' memory bound)
 
+
 def cause_of(inc: Incident) -> str:
     """A short cause label for reports: the fault and what decided it."""
     ev = inc.evidence
