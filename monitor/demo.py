@@ -2,9 +2,11 @@
 
 The simulator plays real measured bandwidth traces as live classes (faster than
 real time if asked), the same detectors and outreach policy as production watch
-them, every incident and outreach decision is shown as it happens, and the
-agent console and ops dashboard run alongside (cases in a SQLite file under
-`.firstcall/`, calls through the local Twilio stand-in).
+them, every incident, outreach decision and case outcome is shown as it happens,
+and the agent console and ops dashboard run alongside. The cases belong to
+production's case runtime (`outreach.contact.runtime.LiveOutreach`, fed from the bus as in
+`firstcall outreach`): chat through the chat gateway, calls and SMS through the
+local Twilio stand-in, cases in a SQLite file under `.firstcall/`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from detectors.records import Incident, Outreach, Record, encode
 from monitor.demo_web import start_web
 from monitor.streaming.assembly import Pipeline
 from monitor.streaming.bus import InProcessBus
+from monitor.streaming.bus_feed import BusOutcomeSink, run_bus
 from outreach.decide.clock import now_ms
 
 TELEMETRY = "class.telemetry"
 INCIDENTS = "support.incidents"
+OUTCOMES_TOPIC = "support.outcomes"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -91,6 +95,14 @@ class Printer:
                     f"of {r.student_id}: {r.reason}")
         print(text, file=self.out, flush=True)
 
+    def show_outcome(self, o: dict[str, object]) -> None:
+        """Print how a case ended."""
+        outcome = str(o["outcome"])
+        self.counts[f"case {outcome}"] = self.counts.get(f"case {outcome}", 0) + 1
+        when = _clock(int(str(o["closed_at"])))
+        print(f"{when}  {self._c('none', '=  case closed')} of {o['student_id']}: {outcome}, "
+              f"{o['lesson_minutes_lost']} lesson minutes lost", file=self.out, flush=True)
+
 
 def _clock(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
@@ -111,7 +123,7 @@ def _why(r: Incident) -> str:
 
 
 async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
-    """Simulator -> bus -> detectors + policy (+ desk and console) -> bus -> printer."""
+    """Simulator -> bus -> detectors + policy -> bus -> case runtime (+ desk) and printer."""
     from monitor.simulate import FaultRates, SimConfig, feed_live
 
     bus = InProcessBus()
@@ -119,7 +131,12 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
     factor = args.faults if args.faults is not None else (1.0 if args.no_web else 3.0)
     config = SimConfig(seed=args.seed, classrooms=args.classrooms, start_ms=now_ms(),
                        faults=FaultRates().scaled(factor))
-    web = None if args.no_web else await start_web(args, config.start_ms)
+
+    async def publish(r: Record) -> None:
+        await bus.publish(INCIDENTS, (r.session_id or "").encode(), encode(r))
+
+    web = None if args.no_web else await start_web(
+        args, config, publish=publish, sink=BusOutcomeSink(bus, OUTCOMES_TOPIC))
 
     async def produce() -> None:
         async def sink(raw: bytes) -> None:
@@ -130,8 +147,6 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
 
     async def detect() -> None:
         pending: list[Record] = []
-        if web is not None:
-            web.live.on_record = pending.append
         pipe = Pipeline(pending.append) if web is None else None
         wall0: float | None = None
         ts0 = 0
@@ -151,9 +166,14 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
                 elif pipe is not None:
                     pipe.tick(now)
             for r in pending:
-                await bus.publish(INCIDENTS, (r.session_id or "").encode(), encode(r))
+                await publish(r)
             pending.clear()
         await bus.close(INCIDENTS)
+
+    async def cases() -> None:  # the case runtime, fed as `firstcall outreach` is
+        if web is not None:
+            await run_bus(web.live, bus, INCIDENTS, "outreach")
+        await bus.close(OUTCOMES_TOPIC)
 
     async def show() -> None:
         from detectors.records import decode_record
@@ -161,11 +181,17 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
             for m in batch:
                 printer.show(decode_record(m.value))
 
+    async def show_outcomes() -> None:
+        async for batch in bus.batches(OUTCOMES_TOPIC, "console"):
+            for m in batch:
+                printer.show_outcome(orjson.loads(m.value))
+
     print(f"FirstCall demo: {args.classrooms} live lessons from real bandwidth traces, "
           f"{args.speed:g}x real time. Ctrl-C to stop.", file=out, flush=True)
     if web is not None:
         web.announce(out, open_browser=not args.no_browser)
-    tasks = [asyncio.create_task(c) for c in (produce(), detect(), show())]
+    tasks = [asyncio.create_task(c)
+             for c in (produce(), detect(), cases(), show(), show_outcomes())]
     try:
         if args.minutes is not None:
             await asyncio.wait_for(asyncio.gather(*tasks), args.minutes * 60)

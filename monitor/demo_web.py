@@ -1,12 +1,18 @@
-"""The demo's web side: case database, desk, console server and the local Twilio stand-in."""
+"""The demo's web side: case database, the case runtime and desk, the console, Twilio and chat.
+
+The runtime is production's (`outreach.contact.runtime.LiveOutreach`): the in-app chat goes through
+the chat gateway, calls and SMS through the real Twilio client against the local Twilio
+stand-in, whose status callbacks come back, signed, to production's callback app
+(`monitor.streaming.outreach_service.callback_app`) on the console's own server.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import os
+import secrets
 import socket
 import sys
 import webbrowser
@@ -16,52 +22,31 @@ from typing import TextIO
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.demo_families import (
+    RING_S,
+    demo_live_config,
+    demo_status,
+    demo_students,
+    demo_teacher,
+    seed_families,
+)
 from monitor.desk.app import create_app
-from monitor.desk.live import LiveDesk, LiveOptions, SimClock
+from monitor.desk.live import LiveDesk, LiveOptions, Publish, SimClock
+from monitor.simulate import SimConfig
 from monitor.simulate.twilio_standin import TwilioStandIn
-from outreach.channels.base import OutboundMessage, SendResult
+from monitor.streaming.bus_feed import ListOutcomeSink
+from monitor.streaming.outreach_service import callback_app
+from outreach.channels.chat import ChatChannel
+from outreach.channels.chat_gateway import ChatGateway
 from outreach.channels.twilio_client import TwilioSettings
+from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
-from outreach.decide.decision import ChannelName
+from outreach.contact.outcome_sink import OutcomeSink
 from outreach.store.db import open_database
+from outreach.store.outbox import Outbox
 from outreach.store.users import UserStore
 
-TEACHERS = ("Ms. Berg", "Mr. Lund", "Ms. Dahl", "Mr. Haugen", "Ms. Strand", "Mr. Moe")
-GUARDIANS = ("Grandma", "Grandpa", "Mum", "Dad")
-
-
-def _pick(seq: tuple[str, ...], key: str) -> str:
-    return seq[int(hashlib.blake2b(key.encode(), digest_size=2).hexdigest(), 16) % len(seq)]
-
-
-def demo_teacher(classroom_id: str) -> str:
-    """A made-up teacher per simulated classroom."""
-    return _pick(TEACHERS, classroom_id)
-
-
-async def demo_phone(student_id: str) -> tuple[str, str, str]:
-    """A made-up guardian (name, Norwegian mobile number, language) per simulated family."""
-    digits = int(hashlib.blake2b(student_id.encode(), digest_size=4).hexdigest(), 16) % 10**7
-    return (f"{_pick(GUARDIANS, student_id)} of {student_id}", f"+479{digits:07d}", "en")
-
-
-@dataclass
-class DemoPhones:
-    """Calls go through the Twilio stand-in; about half the demo families do not pick up."""
-
-    voice: TwilioVoiceChannel
-    name: ChannelName = "call"
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Place the call, then (demo only) let some families not answer."""
-        result = await self.voice.send(message)
-        if result.ok and message.message_id and _pick(("yes", "no"), message.student_id) == "no":
-            return SendResult("failed", provider_id=result.provider_id, reason="no-answer")
-        return result
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.voice.aclose()
+FROM_NUMBER = "+4721000000"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -83,7 +68,8 @@ class DemoWeb:
     server: uvicorn.Server
     task: asyncio.Task[None]
     standin: TwilioStandIn
-    calls: DemoPhones
+    gateway: ChatGateway
+    phones: tuple[TwilioVoiceChannel, TwilioSmsChannel]
     url: str
     agent_token: str
     ops_token: str
@@ -102,41 +88,64 @@ class DemoWeb:
                 webbrowser.open(console)
 
     async def stop(self) -> None:
-        """Stop the server, close the phone client and the database."""
+        """Stop the contact chains, the server, the phones, the chat and the database."""
+        await self.live.runtime.aclose()
         self.server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.task, 5)
-        await self.calls.aclose()
+        for phone in self.phones:
+            await phone.aclose()
+        await self.gateway.stop()
         self.standin.stop()
         await self.engine.dispose()
 
 
-async def start_web(args: argparse.Namespace, start_ms: int) -> DemoWeb:
-    """A fresh case database under `args.dir`, the desk, the console on `args.port`."""
-    args.dir.mkdir(parents=True, exist_ok=True)
-    db = args.dir / "demo.db"
-    db.unlink(missing_ok=True)
-    engine = await open_database(str(db))
-    clock = SimClock(start_ms)
-    users = UserStore(engine, clock)
-    agent_token = await users.add("demo-agent", "agent")
-    ops_token = await users.add("demo-ops", "ops")
-    standin = TwilioStandIn().start()
-    calls = DemoPhones(TwilioVoiceChannel(TwilioSettings(
-        standin.account_sid, standin.auth_token, "+4721000000", api_base_url=standin.base_url)))
-    live = LiveDesk(engine, clock, LiveOptions(call_channel=calls, phone_of=demo_phone,
-                                               teacher_of=demo_teacher, escalate_after_ms=20_000))
-    app = create_app(live.desk, users)
+def _listen(args: argparse.Namespace) -> tuple[socket.socket, str]:
     port = args.port if args.port == 0 or _port_free(args.host, args.port) else 0
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, port))
+    host, bound = sock.getsockname()[:2]
+    return sock, f"http://{host}:{bound}"
+
+
+async def start_web(args: argparse.Namespace, config: SimConfig, *,
+                    publish: Publish | None = None, sink: OutcomeSink | None = None) -> DemoWeb:
+    """A fresh case database under `args.dir` with the day's families, the runtime, the console.
+
+    `publish`: where the pipeline's records go (the demo's bus; the runtime and desk then
+    take them from there, `run_bus(web.live, ...)`); `sink`: where outcomes go.
+    """
+    args.dir.mkdir(parents=True, exist_ok=True)
+    db = args.dir / "demo.db"
+    db.unlink(missing_ok=True)
+    engine = await open_database(str(db))
+    clock = SimClock(config.start_ms)
+    users = UserStore(engine, clock)
+    agent_token = await users.add("demo-agent", "agent")
+    ops_token = await users.add("demo-ops", "ops")
+    options = LiveOptions(live=demo_live_config(args.speed), teacher_of=demo_teacher,
+                          sink=sink or ListOutcomeSink())
+    live = LiveDesk(engine, clock, options, publish=publish)
+    await seed_families(live.runtime.directory, demo_students(config))
+    standin = TwilioStandIn(auto_delay_s=RING_S / args.speed, status_of=demo_status).start()
+    sock, url = _listen(args)
+    settings = TwilioSettings(standin.account_sid, standin.auth_token, FROM_NUMBER,
+                              api_base_url=standin.base_url,
+                              status_callback_url=f"{url}/twilio/status",
+                              gather_action_url=f"{url}/twilio/gather")
+    phones = (TwilioVoiceChannel(settings), TwilioSmsChannel(settings))
+    gateway = await ChatGateway(Outbox(engine, clock), secrets.token_bytes(16),
+                                live.runtime.on_reply, host=args.host).start()
+    live.channels["chat"] = ChatChannel(gateway, ack_timeout_s=1.0)
+    live.channels["call"], live.channels["sms"] = phones
+    twilio = callback_app(live.runtime, standin.auth_token)
+    app = create_app(live.desk, users, extra_routes=twilio.routes)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    host, bound = sock.getsockname()[:2]
-    return DemoWeb(live, engine, server, task, standin, calls, f"http://{host}:{bound}",
-                   agent_token, ops_token)
+    return DemoWeb(live, engine, server, task, standin, gateway, phones, url, agent_token,
+                   ops_token)

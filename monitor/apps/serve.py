@@ -4,8 +4,10 @@ Cases and users live in the case database (`--db`). With `--bootstrap`, the desk
 follows Kafka: incident and outreach records from `support.incidents` (consumer
 group `firstcall-desk`, committed after they are applied) and, for the agents'
 charts, the newest telemetry from `class.telemetry` (its own group, from the end).
-By default `firstcall outreach` keeps the cases and queues them (through
-`outreach.store.queue.QueueStore`); `--cases desk` makes this process do it alone.
+The cases belong to the case runtime of `firstcall outreach` (opened, contacted,
+queued and closed there); this process shows them and carries out the agents'
+commands. An agent's call goes through Twilio, and its status callbacks go to the
+outreach service's callback app (`[service] public_base_url`).
 """
 
 from __future__ import annotations
@@ -24,20 +26,24 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from detectors.records import decode_record
 from monitor.desk.app import create_app
 from monitor.desk.desk import Desk
-from monitor.desk.phones import twilio_wiring
 from monitor.desk.ring import TelemetryRing
 from monitor.platform.settings import ConfigError, load_settings
 from monitor.streaming.backoff import Backoff
+from outreach.channels.base import Channel
 from outreach.channels.twilio_client import TwilioSettings
+from outreach.channels.twilio_voice import TwilioVoiceChannel
+from outreach.contact.agent_call import AgentCalls
 from outreach.decide.clock import now_ms
+from outreach.decide.decision import ChannelName
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
 from outreach.store.cases import CaseStore
 from outreach.store.db import open_database
+from outreach.store.directory import DirectoryStore
 from outreach.store.queue import QueueStore
 from outreach.store.users import UserStore
 
@@ -53,15 +59,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None, help="listen port (default: settings, 8000)")
     p.add_argument("--sla-s", type=int, default=DEFAULT_SLA_MS // 1000,
                    help="service level: answer a queued case within this many seconds")
-    p.add_argument("--escalate-after-s", type=int, default=30,
-                   help="queue a case whose problem outlives the contact by this long")
     p.add_argument("--bootstrap", default=None,
                    help="Kafka bootstrap servers: follow support.incidents and class.telemetry "
                         "(default: FIRSTCALL_KAFKA_BOOTSTRAP if set, else no Kafka)")
-    p.add_argument("--cases", choices=("outreach", "desk"), default="outreach",
-                   help="who opens, contacts and queues cases from the records: the live "
-                        "outreach process (`firstcall outreach`, default; the desk then only "
-                        "watches) or this desk (standalone, without `firstcall outreach`)")
+    p.add_argument("--cases", choices=("outreach",), default="outreach",
+                   help="who opens, contacts, queues and closes cases: always the case runtime "
+                        "of `firstcall outreach` (this desk only shows them); kept for manifests "
+                        "that name it")
     p.add_argument("--log-level", default=None)
 
 
@@ -145,23 +149,12 @@ async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
                         await desk.apply(decode_record(m.value))
                     except Exception:
                         log.exception("desk_apply_failed", offset=m.offset)
-            await desk.tick()
             if got:
                 await records.commit()
     finally:
         chart_task.cancel()
         await records.stop()
         await telemetry.stop()
-
-
-async def tick_forever(desk: Desk, every_s: float = 1.0) -> None:
-    """Escalations and recovered-case closing on the wall clock."""
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await desk.tick()
-        except Exception:
-            log.exception("desk_tick_failed")
 
 
 @dataclass
@@ -172,7 +165,7 @@ class Options:
     host: str
     port: int
     bootstrap: str | None
-    public_base_url: str
+    callback_base_url: str  # the outreach service's callback app, for an agent's call
     twilio: TwilioSettings | None
     log_level: str
 
@@ -181,48 +174,55 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
     """Flags over settings (file < environment)."""
     env = os.environ if env is None else env
     st = load_settings(args.config, env)
-    api, db, tw, logs = (st[k].model_dump() for k in ("api", "database", "twilio", "logging"))
+    api, db, tw, logs, service = (
+        st[k].model_dump() for k in ("api", "database", "twilio", "logging", "service"))
+    base = str(service["public_base_url"]).rstrip("/")
     twilio = None
     if tw["account_sid"]:
-        twilio = TwilioSettings(tw["account_sid"], tw["auth_token"].get_secret_value(),
-                                tw["from_number"], api_base_url=tw["api_base_url"])
+        twilio = TwilioSettings(
+            tw["account_sid"], tw["auth_token"].get_secret_value(), tw["from_number"],
+            api_base_url=tw["api_base_url"],
+            status_callback_url=f"{base}/twilio/status" if base else None,
+            gather_action_url=f"{base}/twilio/gather" if base else None)
     return Options(
         dsn=args.db or db["dsn"],
         host=args.host or api["host"],
         port=args.port if args.port is not None else int(api["port"]),
         bootstrap=args.bootstrap or env.get("FIRSTCALL_KAFKA_BOOTSTRAP"),
-        public_base_url=api["public_base_url"],
+        callback_base_url=base,
         twilio=twilio,
         log_level=args.log_level or logs["level"],
     )
 
 
-async def build(args: argparse.Namespace, opts: Options) -> tuple[
-        AsyncEngine, Desk, TelemetryRing, list[BaseRoute]]:
-    """Open the database and assemble the desk on the wall clock (with Twilio if configured)."""
+async def build(opts: Options) -> tuple[
+        AsyncEngine, Desk, TelemetryRing, list[TwilioVoiceChannel]]:
+    """Open the database and assemble the desk on the wall clock (agents' calls if configured)."""
     engine = await open_database(opts.dsn)
     store = CaseStore(engine, now_ms)
     ring = TelemetryRing()
-    desk = Desk(store, QueueStore(engine, store, now_ms), ring, now_ms,
-                escalate_after_ms=args.escalate_after_s * 1000,
-                owns_cases=args.cases == "desk")
-    routes: list[BaseRoute] = []
-    if opts.twilio is not None:
-        _voice, routes = twilio_wiring(desk, engine, opts.twilio, opts.public_base_url)
-    return engine, desk, ring, routes
+    queue = QueueStore(engine, store, now_ms)
+    channels: dict[ChannelName, Channel] = {}
+    voices = [] if opts.twilio is None else [TwilioVoiceChannel(opts.twilio)]
+    for voice in voices:
+        channels["call"] = voice
+        if not opts.callback_base_url:
+            log.warning("agent_call_callbacks_off",
+                        reason="no [service] public_base_url: an agent's call is not followed")
+    calls = AgentCalls(store, DirectoryStore(engine), channels, queue.device)
+    return engine, Desk(store, queue, ring, now_ms, calls=calls), ring, voices
 
 
 async def serve(args: argparse.Namespace, opts: Options) -> None:
     """Serve until SIGTERM/SIGINT."""
-    engine, desk, ring, routes = await build(args, opts)
+    engine, desk, ring, voices = await build(opts)
     follow = FollowState()
     app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000,
-                     extra_routes=[*routes, readiness_route(follow)])
+                     extra_routes=[readiness_route(follow)])
     server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
                                            log_level="warning", lifespan="on"))
-    background = [asyncio.create_task(
-        follow_kafka_forever(desk, ring, opts.bootstrap, follow) if opts.bootstrap
-        else tick_forever(desk))]
+    background = [asyncio.create_task(follow_kafka_forever(desk, ring, opts.bootstrap, follow))
+                  ] if opts.bootstrap else []
     log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
              twilio=opts.twilio is not None)
     try:
@@ -232,6 +232,9 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        for voice in voices:
+            with contextlib.suppress(Exception):
+                await voice.aclose()
         await engine.dispose()
 
 

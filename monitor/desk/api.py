@@ -33,6 +33,7 @@ REFUSAL_STATUS: Final[dict[str, int]] = {
     "unknown_outcome": 422,
     "same_agent": 422,
     "no_phone_provider": 503,
+    "no_reachable_phone": 422,
 }
 
 
@@ -200,7 +201,6 @@ async def resolve(api: Api, request: Request, user: User) -> Response:
     result = await api.desk.queue.resolve(case_id, user.name, str(body["outcome"]), note)
     if isinstance(result, Refusal):
         return refused(result)
-    api.desk.forget_queued(case_id)
     api.desk.metrics.resolved.labels(str(result.outcome)).inc()
     api.presence.idle(user.name)
     api.changed(case_id)

@@ -42,10 +42,11 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
             "reason": row.reason, "queued_at": row.queued_at, "waited_ms": r.waited_ms,
             "score": r.score, "sla_left_ms": r.sla_left_ms, "breached": r.breached,
             "offered_to": r.offered_to, "last_helper": helpers.get(row.student_id or ""),
-            "recovered": row.case_id in desk.state.recovered,
+            "recovered": row.incident_ended_at is not None,
         })
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
-             "queued_at": r.queued_at} for r in rows if r.owner is not None]
+             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None}
+            for r in rows if r.owner is not None]
     live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
             "agents": [asdict(a) | {"free": a.free} for a in agents],

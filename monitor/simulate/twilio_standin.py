@@ -3,7 +3,8 @@
 Accepts what Twilio accepts (form-encoded, HTTP Basic auth with the account SID and
 auth token), answers JSON shaped like Twilio's OpenAPI description, records every
 request, can be told to answer 429/500 or to stall for the next N requests, and sends
-status callbacks signed with the auth token exactly as Twilio does.
+status callbacks signed with the auth token exactly as Twilio does. How each call or
+message ends can be scripted (in order), chosen per number (`status_of`), or fixed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -33,6 +35,9 @@ PATH = re.compile(
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 DEFAULT_ACCOUNT_SID: Final = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN: Final = "standin-auth-token"
+# How a new call or message ends, by its kind ("Calls" or "Messages") and its To number
+# (None: the default).
+StatusOf = Callable[[str, str], str | None]
 
 
 @dataclass(slots=True)
@@ -96,10 +101,12 @@ class TwilioStandIn:
         *,
         auto_status: str | None = None,
         auto_delay_s: float = 0.2,
+        status_of: StatusOf | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.auto_status = auto_status
+        self.status_of = status_of
         self.auto_delay_s = auto_delay_s
         self._state = _State()
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
@@ -134,7 +141,8 @@ class TwilioStandIn:
             self._state.faults.extend(_Fault(delay_s=delay_s) for _ in range(n))
 
     def script_outcomes(self, *statuses: str) -> None:
-        """Finish the next new calls/messages with these statuses, then with `auto_status`.
+        """Finish the next new calls/messages with these statuses, then as `status_of` says
+        (else with `auto_status`).
 
         Each status (e.g. "no-answer", "completed", "delivered") is sent to the resource's
         StatusCallback `auto_delay_s` after it was created.
@@ -334,6 +342,8 @@ class TwilioStandIn:
             if one.get("StatusCallback"):
                 self._state.callbacks[sid] = (one["StatusCallback"], kind)
                 outcome = self._state.outcomes.popleft() if self._state.outcomes else None
+                if outcome is None and self.status_of is not None:
+                    outcome = self.status_of(kind, one["To"])
                 self._finish_later(sid, outcome or self.auto_status)
         return common
 

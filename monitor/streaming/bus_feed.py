@@ -51,3 +51,14 @@ class BusOutcomeSink:
         """Append the record to the topic."""
         key, value = outcome_bytes(record)
         await self.bus.publish(self.topic, key, value)
+
+
+class ListOutcomeSink:
+    """Outcomes kept in a list (a desk or demo without a bus, and tests)."""
+
+    def __init__(self) -> None:
+        self.records: list[OutcomeRecord] = []
+
+    async def publish(self, record: OutcomeRecord) -> None:
+        """Keep the record."""
+        self.records.append(record)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import structlog
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from monitor.platform.http_probe import ProbeServer
 from monitor.platform.kafka_settings import KafkaSettings
@@ -95,13 +96,23 @@ class Service:
     callback_url: str
 
 
+def callback_app(
+    runner: LiveOutreach,
+    auth_token: str,
+    public_url: str | None = None,
+    sms_path: str = DEFAULT_SMS_PATH,
+) -> Starlette:
+    """The runtime's Twilio app: status callbacks and menu keys, families' SMS replies."""
+    return create_app(
+        auth_token, timeline_sink(runner.cases, runner.on_callback), public_base_url=public_url,
+        on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
+        sms_path=sms_path,
+    )  # fmt: skip
+
+
 async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: LiveOutreach) -> str:
     token = opts.twilio.auth_token if opts.twilio is not None else ""
-    app = create_app(
-        token, timeline_sink(runner.cases, runner.on_callback), public_base_url=opts.public_url,
-        on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
-        sms_path=opts.sms_reply_path,
-    )  # fmt: skip
+    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path)
     server = uvicorn.Server(
         uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")
     )

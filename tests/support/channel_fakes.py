@@ -14,7 +14,6 @@ from starlette.types import ASGIApp
 
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.decide.decision import ChannelName
-from outreach.decide.outcomes import OutcomeRecord
 
 
 @dataclass
@@ -91,13 +90,3 @@ async def serve_asgi(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str
         await task
         sock.close()
 
-
-class ListOutcomeSink:
-    """Outcomes kept in a list."""
-
-    def __init__(self) -> None:
-        self.records: list[OutcomeRecord] = []
-
-    async def publish(self, record: OutcomeRecord) -> None:
-        """Keep the record."""
-        self.records.append(record)

@@ -1,10 +1,14 @@
 """A small scripted school for the desk, API and browser tests.
 
-Three students in two lessons. `stu-1` (room-a, pc on edge-1) starts to lag at
-20 s and keeps lagging; the in-app chat does not help, so at ~66 s the case
-goes to the call queue. `stu-2` (room-b, ipad on edge-2) drops out at 120 s;
-the call fails, so at ~140 s a disconnect case joins the queue above the lag
-(its head start is larger) until the lag passes its service level (120 s).
+Three students in two lessons, their families in the directory, the production case
+runtime (`LiveOutreach`) with fake channels. `stu-1` (room-a, pc on edge-1) starts to
+lag at 20 s and keeps lagging; the policy chooses the in-app chat at 34 s, nobody
+answers it, nor the call, nor the SMS, so the case goes to the call queue
+(`sms_unanswered`). `stu-2` (room-b, ipad on edge-2) drops out at 120 s; the policy
+calls at 138 s, the call fails, the SMS is not answered, so a disconnect case joins the
+queue above the lag (its head start is larger) until the lag passes its service level
+(120 s). The chain's waits are a few milliseconds here, and each second of the school
+lets the running chains finish (`run_to`), so the scenario plays the same every time.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.desk.live import LiveDesk, LiveOptions, SimClock
-from outreach.channels.base import OutboundMessage, SendResult
+from monitor.streaming.bus_feed import ListOutcomeSink
+from outreach.channels.base import Channel, OutboundMessage, SendResult
+from outreach.contact.chain import Waits
+from outreach.contact.runtime import LiveConfig
 from outreach.decide.decision import ChannelName
 from outreach.store.db import make_engine, upgrade
+from outreach.store.directory import DirectoryStore, Guardian, Student
 from outreach.store.users import UserStore
+from tests.support.channel_fakes import FakeChannel
 
 T0 = 1_767_258_000_000  # 2026-01-01 09:00 UTC
 LESSON_END = T0 + 40 * 60_000
@@ -32,6 +41,8 @@ SESSIONS = {
 }
 LAG_FROM_S = 20
 S2_SILENT_FROM_S = 120
+PHONES = {"stu-1": "+4791234561", "stu-2": "+4791234562", "stu-3": "+4791234563"}
+FAST = Waits(chat_s=0.02, call_s=0.02, sms_s=0.02)
 
 
 def raw(event: dict[str, object]) -> bytes:
@@ -76,7 +87,8 @@ def batch_at(second: int) -> list[bytes]:
 
 @dataclass
 class Phones:
-    """A phone provider fake: the families in `unreachable` do not answer, others do."""
+    """A phone provider fake: a call to a family in `unreachable` fails at once (no-answer);
+    others are queued (Twilio would report how they ended; nobody does here)."""
 
     unreachable: frozenset[str] = frozenset({"stu-2"})
     name: ChannelName = "call"
@@ -85,7 +97,7 @@ class Phones:
         self.sent: list[OutboundMessage] = []
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        """Record the call; no answer from an unreachable family."""
+        """Record the call; an unreachable family's fails."""
         self.sent.append(message)
         if message.student_id in self.unreachable:
             return SendResult("failed", reason="no-answer")
@@ -94,39 +106,59 @@ class Phones:
 
 @dataclass
 class Desk:
-    """A live desk on a fresh database, with users and phones (stu-2 does not answer)."""
+    """The live desk and runtime on a fresh database, with users and fake channels."""
 
     live: LiveDesk
     engine: AsyncEngine
     users: UserStore
     calls: Phones
+    chat: FakeChannel
+    sms: FakeChannel
+    outcomes: ListOutcomeSink
     second: int = -1
 
-    async def run_to(self, second: int) -> None:
-        """Play the school up to `second` after T0 (time moves with the stream)."""
+    async def run_to(self, second: int, *, settle: bool = True) -> None:
+        """Play the school up to `second` after T0 (time moves with the stream).
+
+        `settle`: after each second, let the running contact chains finish.
+        """
         for s in range(self.second + 1, second + 1):
             await self.live.feed(batch_at(s))
             await self.live.advance(T0 + s * 1000)
+            if settle:
+                await self.live.runtime.drain()
         self.second = max(self.second, second)
 
 
-async def phone_of(student_id: str) -> tuple[str, str | None, str]:
-    """The demo directory: every family has a grandparent with a phone."""
-    return ("Grandma " + student_id, "+4791234567", "en")
+def grandparent(student_id: str) -> Student:
+    """A family whose grandmother takes the calls (English)."""
+    return Student(student_id, student_id, "en", "Europe/Oslo", (
+        Guardian("Grandma " + student_id, PHONES[student_id], "grandmother", "call", "en",
+                 "Europe/Oslo", None, False),))
 
 
 @asynccontextmanager
-async def scripted_desk(tmp_path: Path, engine: AsyncEngine | None = None) -> AsyncIterator[Desk]:
-    """A `Desk` over SQLite in `tmp_path` (or the given engine), disposed afterwards."""
+async def scripted_desk(tmp_path: Path, engine: AsyncEngine | None = None, *,
+                        waits: Waits = FAST,
+                        channels: dict[ChannelName, Channel] | None = None,
+                        ) -> AsyncIterator[Desk]:
+    """A `Desk` over SQLite in `tmp_path` (or the given engine), disposed afterwards.
+
+    `channels` replace the fakes by name (e.g. a real Twilio voice channel).
+    """
     own = engine is None
     if engine is None:
         engine = make_engine(str(tmp_path / "desk.db"))
         await upgrade(engine)
-    calls = Phones()
-    live = LiveDesk(engine, SimClock(T0),
-                    LiveOptions(call_channel=calls, phone_of=phone_of))
+    await DirectoryStore(engine).save(grandparent(s) for s in sorted(PHONES))
+    calls, chat, sms = Phones(), FakeChannel("chat"), FakeChannel("sms")
+    outcomes = ListOutcomeSink()
+    live = LiveDesk(engine, SimClock(T0), LiveOptions(
+        channels={"chat": chat, "call": calls, "sms": sms, **(channels or {})},
+        live=LiveConfig(waits, close_wait_s=5), sink=outcomes))
     try:
-        yield Desk(live, engine, UserStore(engine, live.clock), calls)
+        yield Desk(live, engine, UserStore(engine, live.clock), calls, chat, sms, outcomes)
     finally:
+        await live.runtime.aclose()
         if own:
             await engine.dispose()

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from detectors.records import Incident, Outreach, case_id_for
 from monitor.simulate.twilio_standin import TwilioStandIn
+from monitor.streaming.bus_feed import ListOutcomeSink
 from outreach.channels import CHANNEL_NAMES
 from outreach.channels.twilio_client import TwilioSender, TwilioSettings
 from outreach.channels.twilio_sms import TwilioSmsChannel
@@ -28,7 +29,7 @@ from outreach.contact.runtime import LiveConfig, LiveOutreach
 from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore, import_file
-from tests.support.channel_fakes import FakeChannel, FakeSleep, ListOutcomeSink
+from tests.support.channel_fakes import FakeChannel, FakeSleep
 
 T0 = 1_767_258_000_000  # 2026-01-01 09:00 UTC = 17:00 in Asia/Shanghai
 HEADER = (

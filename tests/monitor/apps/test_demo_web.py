@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import io
 import re
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -58,3 +59,11 @@ async def test_the_demo_prints_a_console_url_whose_token_opens_the_live_queue(
     assert (tmp_path / "demo.db").exists()
     assert any(k.startswith(("lag", "disconnect")) for k in counts), counts
     assert "FirstCall demo: 6 live lessons" in out.getvalue()
+    # The cases are the production runtime's: every decision on its case's timeline, by the
+    # policy, for a family from the demo's directory.
+    with sqlite3.connect(tmp_path / "demo.db") as db:
+        decided = db.execute("SELECT count(*) FROM case_events WHERE kind = 'decision' "
+                             "AND actor = 'policy'").fetchone()[0]
+        families = db.execute("SELECT count(*) FROM students").fetchone()[0]
+    assert decided > 0 and any(k.startswith("outreach ") for k in counts), counts
+    assert families > 6

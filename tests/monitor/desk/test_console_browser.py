@@ -34,8 +34,8 @@ async def test_a_lag_rises_in_the_queue_is_claimed_charted_resolved_and_reported
             await open_as(console, base, "/console", ann)
             await expect(console.locator("#queue .empty")).to_have_text("Nobody is waiting.")
 
-            # The lag of stu-1 appears once the chat did not help; then stu-2 drops out
-            # and, with a larger head start, goes above it.
+            # The lag of stu-1 appears once nobody answered the chat, the call or the SMS;
+            # then stu-2 drops out and, with a larger head start, goes above it.
             await desk.run_to(150)
             lag = console.locator("#queue .q-item.kind-lag")
             await expect(lag).to_have_attribute("data-rank", "2", timeout=TIMEOUT_MS)

@@ -1,13 +1,33 @@
-"""The live desk: cases from incidents, telemetry kept on the case, escalation, suppressions."""
+"""The desk in one process with the case runtime: cases by the runtime's rules, telemetry
+kept on the case, the desk's live views; beside `firstcall outreach` the desk only watches."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from detectors.records import Incident, Outreach
-from monitor.desk.live import LiveDesk, SimClock
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from detectors.records import Incident, Outreach, case_id_for
+from monitor.desk.desk import Desk
+from monitor.desk.live import LiveDesk, LiveOptions, SimClock
+from monitor.desk.ring import TelemetryRing
+from monitor.desk.views import queue_view
+from monitor.streaming.bus_feed import ListOutcomeSink
+from outreach.channels.base import SendResult
+from outreach.contact.chain import Waits
+from outreach.contact.runtime import LiveConfig
+from outreach.decide.case_states import Refusal
+from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
-from tests.support.desk_scenario import T0, scripted_desk
+from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.store.queue import QueueStore
+from tests.support.channel_fakes import FakeChannel
+from tests.support.desk_scenario import PHONES, T0, scripted_desk
+from tests.support.live_support import until
+
+LISTENING = Waits(chat_s=30, call_s=30, sms_s=30)  # the chain waits for the family
 
 
 def incident(kind: str, state: str, iid: str, ended_at: int | None = None) -> Incident:
@@ -15,6 +35,26 @@ def incident(kind: str, state: str, iid: str, ended_at: int | None = None) -> In
                     started_at=T0, detected_at=T0 + 1000, ended_at=ended_at,
                     line={"edge": "e", "isp": "i", "region": "r"}, evidence={"drops": 3},
                     session_id="s9", student_id="stu-9", classroom_id="room-z")
+
+
+def decision(iid: str, action: str, reason: str, at: int = T0 + 11_000) -> Outreach:
+    return Outreach(iid, case_id_for(iid), "s9", "stu-9", action, reason, at)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(str(tmp_path / "d.db"))
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+def live_desk(engine: AsyncEngine, waits: Waits = LISTENING) -> tuple[LiveDesk, ListOutcomeSink]:
+    sink = ListOutcomeSink()
+    chat = FakeChannel("chat")
+    live = LiveDesk(engine, SimClock(T0), LiveOptions(
+        channels={"chat": chat}, live=LiveConfig(waits, close_wait_s=5), sink=sink))
+    return live, sink
 
 
 async def test_the_chart_survives_on_the_case_when_the_ring_has_forgotten(tmp_path: Path) -> None:
@@ -36,6 +76,8 @@ async def test_the_desk_keeps_the_familys_device_from_the_join_with_the_case(
         queue = desk.live.desk.queue
         devices = {r.kind: await queue.device(r.case_id) for r in await queue.rows()}
         assert devices == {"lag": "pc", "disconnect": "ipad"}  # what the outreach's words use
+        assert {m.student_id: m.device for m in desk.calls.sent} == {"stu-1": "pc",
+                                                                     "stu-2": "ipad"}
 
 
 async def test_the_agents_call_names_the_familys_device_after_the_ring_forgot_it(
@@ -43,100 +85,143 @@ async def test_the_agents_call_names_the_familys_device_after_the_ring_forgot_it
     async with scripted_desk(tmp_path) as desk:
         await desk.run_to(150)
         [drop] = [r for r in await desk.live.desk.queue.rows() if r.kind == "disconnect"]
-        assert desk.calls.sent[0].device == "ipad"  # the desk's own call, from the ring
         desk.live.ring.clear()  # as after a restart of the desk
         await desk.live.desk.queue.claim(drop.case_id, "ann")
         await desk.live.desk.call_guardian(drop.case_id, "ann")
-        assert desk.calls.sent[-1].device == "ipad"  # kept with the case
+        agents = desk.calls.sent[-1]
+        assert (agents.student_id, agents.device, agents.to) == ("stu-2", "ipad", PHONES["stu-2"])
+        [attempt] = [e for e in await desk.live.desk.store.timeline(drop.case_id)
+                     if e.kind == "attempt" and e.data.get("by") == "ann"]
+        assert (attempt.data["channel"], attempt.data["to"]) == ("call", "+47****4562")
 
 
-async def test_a_lag_that_outlives_the_chat_goes_to_the_queue_and_a_failed_call_too(
+async def test_the_agents_call_skips_a_guardian_who_asked_not_to_be_called(
         tmp_path: Path) -> None:
     async with scripted_desk(tmp_path) as desk:
-        await desk.run_to(60)
-        assert await desk.live.desk.queue.rows() == []  # chat sent at 34 s, still waiting
-        await desk.run_to(70)
-        assert [(r.kind, r.reason) for r in await desk.live.desk.queue.rows()] == [
-            ("lag", "not_recovered_after_contact")]
         await desk.run_to(150)
-        assert [(r.kind, r.reason) for r in await desk.live.desk.queue.rows()] == [
-            ("lag", "not_recovered_after_contact"), ("disconnect", "call_failed")]
-        assert desk.calls.sent[0].student_id == "stu-2"
-        assert desk.calls.sent[0].to == "+4791234567"
+        [drop] = [r for r in await desk.live.desk.queue.rows() if r.kind == "disconnect"]
+        await DirectoryStore(desk.engine).save([Student("stu-2", "Kid", "en", "Europe/Oslo", (
+            Guardian("Dad", "+4790000001", "father", "call", "en", "Europe/Oslo", None, True),
+            Guardian("Aud", "+4790000002", "grandmother", "call", "en", "Europe/Oslo", None,
+                     False)))])
+        await desk.live.desk.queue.claim(drop.case_id, "ann")
+        result = await desk.live.desk.call_guardian(drop.case_id, "ann")
+        assert isinstance(result, SendResult) and desk.calls.sent[-1].to == "+4790000002"
+        refused = await desk.live.desk.call_guardian(drop.case_id, "bob")
+        assert refused == Refusal("not_owner", "ann")
+
+
+async def test_nobody_answering_chat_call_or_sms_queues_the_lag_and_the_dropout(
+        tmp_path: Path) -> None:
+    async with scripted_desk(tmp_path) as desk:
+        queue, store = desk.live.desk.queue, desk.live.desk.store
+        await desk.run_to(33)
+        assert await queue.rows() == []  # the policy's hold-off: nothing decided yet
+        await desk.run_to(34)  # chat, call, SMS: nobody answers
+        [lag] = await queue.rows()
+        assert (lag.kind, lag.reason, lag.queued_at) == ("lag", "sms_unanswered", T0 + 34_000)
+        await desk.run_to(150)
+        assert [(r.kind, r.reason) for r in await queue.rows()] == [
+            ("lag", "sms_unanswered"), ("disconnect", "sms_unanswered")]
+        drop = (await queue.rows())[1]
+        steps = [(e.data["channel"], e.data["step"], e.data["reason"])
+                 for e in await store.timeline(drop.case_id) if e.kind == "fallback"]
+        assert steps == [("call", "sms", "call_send_failed"), ("sms", "agent_queue",
+                                                                "sms_unanswered")]
+        assert [(m.student_id, m.to) for m in desk.calls.sent] == [
+            ("stu-1", PHONES["stu-1"]), ("stu-2", PHONES["stu-2"])]
         fc = desk.live.desk.state.first_contact_ms
         # lag from 18 s (the first bad interval began), detected at 24 s, chat after the
         # 10 s hold-off; silence from 118 s (the last stats), detected at 128 s, call at 138 s
         assert fc == [16_000, 20_000]
 
 
-async def test_a_recovered_case_nobody_took_is_closed_after_the_grace(tmp_path: Path) -> None:
-    engine = make_engine(str(tmp_path / "d.db"))
-    await upgrade(engine)
-    live = LiveDesk(engine, SimClock(T0))
-    desk = live.desk
-    await desk.apply(incident("lag", "open", "lag-r1"))
-    await desk.apply(Outreach("lag-r1", "case-r1", "s9", "stu-9", "agent_queue", "lag", T0))
-    assert [r.reason for r in await desk.queue.rows()] == ["lag"]
-    await desk.apply(incident("lag", "closed", "lag-r1", ended_at=T0 + 5000))
-    await live.advance(T0 + 60_000)
-    assert len(await desk.queue.rows()) == 1  # still shown, marked recovered
-    await live.advance(T0 + 5000 + desk.recovered_grace_ms)
-    assert await desk.queue.rows() == []
-    case = await desk.store.get("case-r1")
+async def test_a_queued_case_whose_problem_ended_closes_escalated_and_leaves_the_queue(
+        engine: AsyncEngine) -> None:
+    live, sink = live_desk(engine)
+    await live.handle(incident("lag", "open", "lag-r1"))
+    await live.handle(decision("lag-r1", "agent_queue", "lag"))
+    assert [r.reason for r in await live.desk.queue.rows()] == ["lag"]
+    await live.handle(incident("lag", "closed", "lag-r1", ended_at=T0 + 5000))
+    assert await live.desk.queue.rows() == []
+    case = await live.desk.store.get("case-r1")
+    assert case is not None and (case.state, case.outcome) == ("closed", "escalated")
+    assert [(r.case_id, r.outcome) for r in sink.records] == [("case-r1", "escalated")]
+
+
+async def test_a_held_case_whose_problem_ended_is_left_to_its_agent_and_shown_recovered(
+        engine: AsyncEngine) -> None:
+    live, sink = live_desk(engine)
+    await live.handle(incident("lag", "open", "lag-h1"))
+    await live.handle(decision("lag-h1", "agent_queue", "lag"))
+    assert await live.desk.queue.claim("case-h1", "ann") is None
+    await live.handle(incident("lag", "closed", "lag-h1", ended_at=T0 + 5000))
+    case = await live.desk.store.get("case-h1")
+    assert case is not None and (case.state, case.owner) == ("waiting_agent", "ann")
+    view = await queue_view(live.desk, [], 120_000)
+    assert [(h["case_id"], h["owner"], h["recovered"]) for h in view["held"]] == [
+        ("case-h1", "ann", True)]
+    assert sink.records == []
+
+
+async def test_a_family_contacted_in_the_chat_whose_problem_healed_is_no_answer(
+        engine: AsyncEngine) -> None:
+    # The runtime's rule: `resolved_by_chat` needs the family to say so in the chat.
+    live, sink = live_desk(engine)
+    await live.handle(incident("lag", "open", "lag-c1"))
+    await live.handle(decision("lag-c1", "chat", "lag"))
+    chat = live.channels["chat"]
+    assert isinstance(chat, FakeChannel)
+    await until(lambda: len(chat.sent) == 1)
+    await live.handle(incident("lag", "closed", "lag-c1", ended_at=T0 + 30_000))
+    case = await live.desk.store.get("case-c1")
+    assert case is not None and (case.state, case.outcome) == ("closed", "no_answer")
+    steps = [(e.data["channel"], e.data["step"], e.data["reason"])
+             for e in await live.desk.store.timeline("case-c1") if e.kind == "fallback"]
+    assert steps == [("chat", "done", "incident_closed")]
+    assert [(r.case_id, r.outcome) for r in sink.records] == [("case-c1", "no_answer")]
+
+
+async def test_a_flapping_that_begins_with_a_disconnect_joins_its_case(
+        engine: AsyncEngine) -> None:
+    live, sink = live_desk(engine)
+    await live.handle(incident("disconnect", "open", "disconnect-same"))
+    await live.handle(incident("flapping", "open", "flapping-same"))
+    events = [e.kind for e in await live.desk.store.timeline("case-same")]
+    assert events == ["opened", "incident_open"]  # the flapping on the disconnect's case
+    assert set(live.desk.state.live) == {"disconnect-same", "flapping-same"}
+    await live.handle(decision("disconnect-same", "none", "recovered_in_hold_off"))
+    await live.handle(incident("disconnect", "closed", "disconnect-same", ended_at=T0 + 5000))
+    case = await live.desk.store.get("case-same")
+    # The case follows its own incident (ended and decided on), as in `firstcall outreach`.
     assert case is not None and (case.state, case.outcome) == ("closed", "self_recovered")
-    await engine.dispose()
+    assert set(live.desk.state.live) == {"flapping-same"}  # the live view still shows it
+    await live.handle(incident("flapping", "closed", "flapping-same", ended_at=T0 + 9000))
+    assert [(r.case_id, r.outcome) for r in sink.records] == [("case-same", "self_recovered")]
+    assert live.desk.state.live == {}
 
 
-async def test_a_flapping_that_begins_with_a_disconnect_joins_its_case(tmp_path: Path) -> None:
-    engine = make_engine(str(tmp_path / "d.db"))
-    await upgrade(engine)
-    desk = LiveDesk(engine, SimClock(T0)).desk
-    await desk.apply(incident("disconnect", "open", "disconnect-same"))
-    await desk.apply(incident("flapping", "open", "flapping-same"))
-    events = [e.kind for e in await desk.store.timeline("case-same")]
-    assert events[0] == "opened" and "flapping_open" in events
-    assert set(desk.state.live) == {"disconnect-same", "flapping-same"}
-    await desk.apply(incident("disconnect", "closed", "disconnect-same", ended_at=T0 + 5000))
-    await desk.tick()
-    case = await desk.store.get("case-same")
-    assert case is not None and case.state == "open"  # the flapping goes on
-    await desk.apply(incident("flapping", "closed", "flapping-same", ended_at=T0 + 9000))
-    await desk.tick()
-    case = await desk.store.get("case-same")
-    assert case is not None and (case.state, case.outcome) == ("closed", "self_recovered")
-    await engine.dispose()
+async def test_suppressed_calls_are_counted_by_reason(engine: AsyncEngine) -> None:
+    live, _ = live_desk(engine)
+    await live.handle(incident("lag", "open", "lag-s1"))
+    await live.handle(decision("lag-s1", "none", "recovered_in_hold_off", T0 + 9000))
+    await live.handle(decision("lag-s1", "chat", "covered_by_line_incident", T0 + 9000))
+    assert dict(live.desk.state.suppressed) == {"recovered_in_hold_off": 1,
+                                                "covered_by_line_incident": 1}
 
 
-async def test_suppressed_calls_are_counted_by_reason(tmp_path: Path) -> None:
-    engine = make_engine(str(tmp_path / "d.db"))
-    await upgrade(engine)
-    desk = LiveDesk(engine, SimClock(T0)).desk
-    await desk.apply(incident("lag", "open", "lag-s1"))
-    await desk.apply(Outreach("lag-s1", "case-s1", "s9", "stu-9", "none",
-                              "recovered_in_hold_off", T0 + 9000))
-    await desk.apply(Outreach("lag-s1", "case-s1", "s9", "stu-9", "chat",
-                              "covered_by_line_incident", T0 + 9000))
-    assert dict(desk.state.suppressed) == {"recovered_in_hold_off": 1,
-                                           "covered_by_line_incident": 1}
-    await engine.dispose()
-
-
-async def test_beside_the_live_outreach_process_the_desk_only_watches(tmp_path: Path) -> None:
-    engine = make_engine(str(tmp_path / "d.db"))
-    await upgrade(engine)
-    live = LiveDesk(engine, SimClock(T0))
-    desk = live.desk
-    desk.owns_cases = False
+async def test_beside_the_live_outreach_process_the_desk_only_watches(
+        engine: AsyncEngine) -> None:
+    store = CaseStore(engine, SimClock(T0))
+    desk = Desk(store, QueueStore(engine, store, store.clock), TelemetryRing(), store.clock)
     await desk.apply(incident("lag", "open", "lag-w1"))
-    assert await desk.store.get("case-w1") is None  # the outreach process opens cases
+    assert await store.get("case-w1") is None  # the outreach process opens cases
     assert set(desk.state.live) == {"lag-w1"}
-    await desk.apply(Outreach("lag-w1", "case-w1", "s9", "stu-9", "agent_queue", "lag", T0))
-    await desk.apply(Outreach("lag-w1", "case-w1", "s9", "stu-9", "chat", "lag", T0 + 12_000))
-    await live.advance(T0 + 600_000)
+    await desk.apply(decision("lag-w1", "agent_queue", "lag", T0))
+    await desk.apply(decision("lag-w1", "chat", "lag", T0 + 12_000))
     assert await desk.queue.rows() == []
     assert desk.state.first_contact_ms == [12_000]
-    await desk.store.record_incident(incident("lag", "open", "lag-w2"), {})  # by the other
+    await store.record_incident(incident("lag", "open", "lag-w2"), {})  # by the other
     await desk.apply(incident("lag", "open", "lag-w2"))
-    kinds = [e.kind for e in await desk.store.timeline("case-w2")]
+    kinds = [e.kind for e in await store.timeline("case-w2")]
     assert kinds == ["opened"]  # no telemetry for s9 in the ring: nothing to save
-    await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor.apps.serve import add_arguments, options
 from monitor.cli import main
 from outreach.store.db import make_engine
 from outreach.store.users import UserStore
@@ -126,3 +128,19 @@ def test_serve_answers_with_the_console_and_the_api(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_serve_keeps_no_cases_of_its_own_and_agents_calls_report_to_the_outreach_service(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--cases", "desk"])  # the case runtime is `firstcall outreach`'s
+    assert exc.value.code == 2 and "invalid choice: 'desk'" in capsys.readouterr().err
+    env = {"FIRSTCALL_TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "FIRSTCALL_TWILIO_AUTH_TOKEN": "t",
+           "FIRSTCALL_TWILIO_FROM_NUMBER": "+4721000000",
+           "FIRSTCALL_PUBLIC_BASE_URL": "https://callbacks.example.org/"}
+    opts = options(parser.parse_args(["--cases", "outreach"]), env)
+    assert opts.twilio is not None
+    assert opts.twilio.status_callback_url == "https://callbacks.example.org/twilio/status"
+    assert opts.twilio.gather_action_url == "https://callbacks.example.org/twilio/gather"

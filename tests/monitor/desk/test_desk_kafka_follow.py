@@ -27,8 +27,6 @@ async def _wait(cond: object, timeout_s: float) -> bool:
 class _NullDesk:
     async def apply(self, record: object) -> None: ...
 
-    async def tick(self) -> None: ...
-
 
 async def test_a_desk_started_before_the_broker_follows_it_once_it_comes(tmp_path: Path) -> None:
     binary = find_tansu()

@@ -17,7 +17,7 @@ from monitor.desk.api import ENDPOINTS
 from monitor.desk.app import create_app
 from monitor.desk.auth import PERMISSIONS
 from tests.support.casedb import case_engine  # noqa: F401
-from tests.support.desk_scenario import T0, Desk, scripted_desk
+from tests.support.desk_scenario import PHONES, T0, Desk, scripted_desk
 
 
 @dataclass
@@ -48,7 +48,7 @@ async def lag_case(api: Client) -> str:
     await api.desk.run_to(80)
     queue = (await api.http.get("/api/queue", headers=api.auth("ann"))).json()
     [entry] = queue["waiting"]
-    assert (entry["kind"], entry["reason"]) == ("lag", "not_recovered_after_contact")
+    assert (entry["kind"], entry["reason"]) == ("lag", "sms_unanswered")  # chat, call, SMS
     return str(entry["case_id"])
 
 
@@ -163,7 +163,11 @@ async def test_pickup_shows_chart_device_line_timeline_and_script(api: Client) -
     assert v["context"]["teacher"] == "ms-berg"
     assert "edge-1" in v["line"]
     kinds = [e["kind"] for e in v["timeline"]]
-    assert kinds[:4] == ["opened", "telemetry", "outreach", "attempt"]
+    assert kinds[:3] == ["opened", "telemetry", "decision"]  # the snapshot at the case's start
+    steps = [(e["data"]["channel"], e["data"]["step"], e["data"]["reason"])
+             for e in v["timeline"] if e["kind"] == "fallback"]
+    assert steps == [("chat", "call", "chat_unanswered"), ("call", "sms", "call_timeout"),
+                     ("sms", "agent_queue", "sms_unanswered")]
     assert "stutter" in v["script"]["en"]
 
 
@@ -173,7 +177,7 @@ async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) 
     assert (await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)).status_code == 200
     r = await api.http.post(f"/api/cases/{case_id}/call", headers=ann)
     assert (r.status_code, r.json()["status"]) == (202, "queued")
-    assert api.desk.calls.sent[-1].to == "+4791234567"
+    assert api.desk.calls.sent[-1].to == PHONES["stu-1"]  # the directory's, as the runtime's
     r = await api.http.post(f"/api/cases/{case_id}/transfer", headers=ann, json={"to": "bob"})
     assert r.json() == {"case_id": case_id, "owner": "bob"}
     r = await api.http.post(f"/api/cases/{case_id}/resolve", headers=bob,
@@ -183,7 +187,7 @@ async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) 
                                  headers=api.auth("vic"))).json()
     [room_a] = [g for g in report["rows"] if g["key"] == "room-a"]
     assert room_a["outcomes"] == {"resolved_by_call": 1}
-    assert room_a["contacts"] == 2  # the chat, then the agent's call
+    assert room_a["contacts"] == 4  # the chain's chat, call and SMS, then the agent's call
     r = await api.http.get("/api/reports.csv?since=2025-12-31&by=teacher",
                            headers=api.auth("olga"))
     assert r.headers["content-type"].startswith("text/csv")
@@ -256,13 +260,12 @@ async def test_the_familys_next_case_shows_the_earlier_one_and_is_offered_to_its
     await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)
     await api.http.post(f"/api/cases/{case_id}/resolve", headers=ann,
                         json={"outcome": "resolved_by_call", "note": "wifi extender"})
-    desk = api.desk.live.desk
-    await desk.apply(Incident(
+    await api.desk.live.handle(Incident(
         incident_id="disconnect-again", kind="disconnect", state="open", started_at=T0 + 90_000,
         detected_at=T0 + 100_000, ended_at=None, line={"edge": "edge-1"}, evidence={},
         session_id="s1", student_id="stu-1", classroom_id="room-a"))
-    await desk.apply(Outreach("disconnect-again", "case-again", "s1", "stu-1", "agent_queue",
-                              "disconnect", T0 + 100_000))
+    await api.desk.live.handle(Outreach("disconnect-again", "case-again", "s1", "stu-1",
+                                        "agent_queue", "disconnect", T0 + 100_000))
     presence = api.app.state.api.presence
     for agent in ("bob", "ann"):  # bob has been idle longer, but ann helped this family
         presence.connect(agent)

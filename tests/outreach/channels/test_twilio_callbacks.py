@@ -200,3 +200,24 @@ async def test_standin_finishes_calls_by_itself() -> None:
                 await asyncio.sleep(0.01)
     got = {e.provider_id: (e.kind, e.status) for e in events if isinstance(e, CallbackEvent)}
     assert got == {first: ("fallback", "no-answer"), second: ("attempt_outcome", "completed")}
+
+
+async def test_standin_ends_each_call_as_its_number_says() -> None:
+    events: list[Event] = []
+
+    async def sink(event: Event) -> None:
+        events.append(event)
+
+    def status_of(kind: str, to: str) -> str | None:
+        assert kind == "Calls"
+        return "no-answer" if to == "+8613812345678" else None
+
+    with TwilioStandIn(auto_status="completed", auto_delay_s=0.05, status_of=status_of) as standin:
+        async with serve_asgi(create_app(standin.auth_token, sink)) as base:
+            missed = await place_call(standin, base)
+            for _ in range(200):
+                if events:
+                    break
+                await asyncio.sleep(0.01)
+    got = {e.provider_id: (e.kind, e.status) for e in events if isinstance(e, CallbackEvent)}
+    assert got == {missed: ("fallback", "no-answer")}
