@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.outcomes import OUTCOMES, lesson_minutes_lost
-from outreach.store.desk_models import session_context
-from outreach.store.models import case_events, cases
+from outreach.store.models import case_events, cases, session_context
 
 GROUPS: Final = ("classroom", "teacher", "device", "app_version", "line")
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
