@@ -15,7 +15,8 @@ from monitor.desk.app import create_app
 from monitor.desk.phones import twilio_wiring
 from monitor.simulate.twilio_standin import TwilioStandIn, post_signed
 from outreach.channels.twilio_client import TwilioSettings
-from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.decide.family import Guardian, Student
+from outreach.store.directory import DirectoryStore
 from tests.support.channel_fakes import serve_asgi
 from tests.support.desk_scenario import Desk, scripted_desk
 
