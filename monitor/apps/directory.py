@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from outreach.store.db import DEFAULT_DSN, open_database
-from outreach.store.directory import DirectoryStore, ImportReport, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import ImportReport, import_file
 
 DB_ENV = "FIRSTCALL_DB"
 

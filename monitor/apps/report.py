@@ -9,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+from monitor.report_format import csv_text, parse_since, table_text
 from outreach.decide.clock import now_ms
 from outreach.store.db import DEFAULT_DSN, open_database
-from outreach.store.reports import GROUPS, build_report, csv_text, parse_since, table_text
+from outreach.store.reports import GROUPS, build_report
 
 DB_ENV = "FIRSTCALL_DB"
 
