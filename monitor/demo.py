@@ -21,12 +21,14 @@ import orjson
 
 from detectors.records import Incident, Outreach, Record, encode
 from monitor.demo_web import start_web
+from monitor.platform.settings import TopicsSection
 from monitor.streaming.bus import InProcessBus
 from monitor.streaming.pipeline import Pipeline
 from outreach.decide.clock import now_ms
 
-TELEMETRY = "class.telemetry"
-INCIDENTS = "support.incidents"
+_TOPICS = TopicsSection.defaults()  # the default topic names: the demo's bus is in this process
+TELEMETRY = _TOPICS.telemetry
+INCIDENTS = _TOPICS.incidents
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
