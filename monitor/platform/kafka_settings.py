@@ -69,12 +69,9 @@ class KafkaSettings:
     @classmethod
     def from_sections(cls, kafka: KafkaSection, topics: TopicsSection, uses: Iterable[str] = (),
                       **flags: Any) -> KafkaSettings:
-        """bootstrap, clock and topics of [kafka]/[topics], the [kafka] settings in `uses`,
-        then the `flags` given (None: not given; `topic_prefix` is one too) over them.
-
-        A job names in `uses` the settings it takes: the others keep their defaults, and
-        deployments need not set what a job does not read.
-        """
+        """[kafka] bootstrap, clock, the settings in `uses`, prefixed topics; flags over them."""
+        # A job names in `uses` the settings it takes: the others keep their defaults, and a
+        # deployment need not set what the job does not read. A flag of None is not given.
         given = {k: v for k, v in flags.items() if v is not None}
         prefix = given.pop("topic_prefix", kafka.topic_prefix)
         values = {name: getattr(kafka, name) for name in ("bootstrap", "clock", *uses)}

@@ -211,11 +211,7 @@ def database_dsn(env: Mapping[str, str] | None = None) -> str:
 
 def twilio_settings(section: TwilioSection, callback_base: str | None = None
                     ) -> TwilioSettings | None:
-    """The Twilio account of [twilio]; None without an account SID and caller id.
-
-    With `callback_base` (the public URL Twilio reaches us at) Twilio is told to post call
-    status and keypad answers to its /twilio/status and /twilio/gather.
-    """
+    """[twilio]'s account (None without SID and caller id), calling back to `callback_base`."""
     from outreach.channels.twilio_client import TwilioSettings
 
     if not (section.account_sid and section.from_number):
