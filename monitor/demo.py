@@ -23,14 +23,16 @@ import orjson
 
 from detectors.records import Incident, Outreach, Record, encode
 from monitor.demo_web import start_web
+from monitor.platform.settings import TopicsSection
 from monitor.streaming.assembly import Pipeline
 from monitor.streaming.bus import InProcessBus
 from monitor.streaming.bus_feed import BusOutcomeSink, run_bus
 from outreach.decide.clock import now_ms
 
-TELEMETRY = "class.telemetry"
-INCIDENTS = "support.incidents"
-OUTCOMES_TOPIC = "support.outcomes"
+_TOPICS = TopicsSection.defaults()  # the default topic names: the demo's bus is in this process
+TELEMETRY = _TOPICS.telemetry
+INCIDENTS = _TOPICS.incidents
+OUTCOMES_TOPIC = _TOPICS.outcomes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,8 @@ from monitor.simulate import SimConfig
 from monitor.simulate.school import build_school
 from outreach.contact.chain import Waits
 from outreach.contact.runtime import LiveConfig
-from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.decide.family import Guardian, Student
+from outreach.store.directory import DirectoryStore
 
 TEACHERS = ("Ms. Berg", "Mr. Lund", "Ms. Dahl", "Mr. Haugen", "Ms. Strand", "Mr. Moe")
 GUARDIANS = (("Grandma", "grandmother"), ("Grandpa", "grandfather"), ("Mum", "mother"),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 
-from outreach.store.db import DEFAULT_DSN, make_engine, upgrade
+from monitor.platform.settings import DatabaseSection, database_dsn, env_name
+from outreach.store.db import make_engine, upgrade
 
-DB_ENV = "FIRSTCALL_DB"
+DB_ENV = env_name("database", "dsn")  # FIRSTCALL_DB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up = sub.add_parser("upgrade", help="run the case database migrations")
     up.add_argument(
         "--db",
-        default=os.environ.get(DB_ENV, DEFAULT_DSN),
-        help=f"database DSN or SQLite path (default: ${DB_ENV} or {DEFAULT_DSN})",
+        default=database_dsn(),
+        help=f"database DSN or SQLite path (default: ${DB_ENV} or "
+        f"{DatabaseSection.defaults().dsn})",
     )
     up.add_argument("--revision", default="head", help="target revision (default: head)")
 

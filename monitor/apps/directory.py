@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-from outreach.store.db import DEFAULT_DSN, open_database
-from outreach.store.directory import DirectoryStore, ImportReport, import_file
+from monitor.platform.settings import DatabaseSection, database_dsn, env_name
+from outreach.store.db import open_database
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import ImportReport, import_file
 
-DB_ENV = "FIRSTCALL_DB"
+DB_ENV = env_name("database", "dsn")  # FIRSTCALL_DB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     imp.add_argument(
         "--db",
-        default=os.environ.get(DB_ENV, DEFAULT_DSN),
-        help=f"database DSN or SQLite path (default: ${DB_ENV} or {DEFAULT_DSN})",
+        default=database_dsn(),
+        help=f"database DSN or SQLite path (default: ${DB_ENV} or "
+        f"{DatabaseSection.defaults().dsn})",
     )
 
 

@@ -16,7 +16,7 @@ from aiokafka.errors import KafkaError
 from detectors.config import DetectionConfig
 from monitor.platform.http_probe import ProbeServer
 from monitor.platform.job_config import add_config_arguments, pick, print_problems, settings_of
-from monitor.platform.kafka_settings import KafkaSettings, Topics
+from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import configure, get_logger
 from monitor.platform.metrics import Metrics
 from monitor.platform.settings import ConfigError, Settings
@@ -124,23 +124,18 @@ def settings_from(
 ) -> KafkaSettings:
     """KafkaSettings: a flag where given, else the configured setting."""
     st = st or settings_of(args)
-    k = st["kafka"].model_dump()
-    topics = Topics(**st["topics"].model_dump())
-    extra: dict[str, Any] = {group_field: pick(args.group, k[group_field])}
+    uses = [group_field, "telemetry_partitions", "findings_partitions", "poll_ms"]
+    worker: dict[str, Any] = {}
     if group_field == "worker_group":
-        extra["max_batch"] = pick(getattr(args, "max_batch", None), k["max_batch"])
-        extra["record_path"] = pick(getattr(args, "record_path", None), k["record_path"])
-        extra["gc_threshold"] = pick(getattr(args, "gc_threshold", None), k["gc_threshold"])
-        extra["fetch_handoff"] = pick(getattr(args, "fetch_handoff", None), k["fetch_handoff"])
-    return KafkaSettings(
-        bootstrap=pick(args.bootstrap, k["bootstrap"]),
-        topics=topics.prefixed(pick(args.topic_prefix, k["topic_prefix"])),
-        telemetry_partitions=pick(args.partitions, k["telemetry_partitions"]),
-        findings_partitions=pick(args.findings_partitions, k["findings_partitions"]),
-        clock=pick(args.clock, k["clock"]),
-        poll_ms=k["poll_ms"],
-        **extra,
-    )
+        uses += ["max_batch", "record_path", "gc_threshold", "fetch_handoff"]
+        worker = {name: getattr(args, name, None)
+                  for name in ("max_batch", "record_path", "gc_threshold", "fetch_handoff")}
+    return KafkaSettings.from_sections(
+        st.kafka, st.topics, uses,
+        bootstrap=args.bootstrap, topic_prefix=args.topic_prefix, clock=args.clock,
+        telemetry_partitions=args.partitions, findings_partitions=args.findings_partitions,
+        **{group_field: args.group}, **worker,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -160,15 +155,14 @@ def job_options(args: argparse.Namespace, group_field: str) -> JobOptions:
     """Flags over settings, for one job (ConfigError lists every problem)."""
     st = settings_of(args)
     detection = st.detection_config()
-    probe = st["probe"].model_dump()
     return JobOptions(
         kafka=settings_from(args, group_field, st),
         detection=detection,
         policy=st.policy_config(),
         lateness_ms=pick(getattr(args, "lateness_ms", None), detection.lateness_ms),
-        probe_host=pick(args.probe_host, probe["host"]),
-        probe_port=pick(args.probe_port, probe["port"]),
-        log_level=pick(args.log_level, st["logging"].model_dump()["level"]),
+        probe_host=pick(args.probe_host, st.probe.host),
+        probe_port=pick(args.probe_port, st.probe.port),
+        log_level=pick(args.log_level, st.logging.level),
     )
 
 

@@ -6,7 +6,8 @@ class app), pages infrastructure for line incidents, and publishes every
 case's outcome to `support.outcomes`. Settings as for every job (docs/configuration.md):
 defaults < --config file < FIRSTCALL_* variables < flags. Twilio comes from the
 [twilio] section (FIRSTCALL_TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM_NUMBER, and
-_API_BASE_URL for a proxy or the local stand-in; plain TWILIO_* names work too);
+_API_BASE_URL for a proxy or the local stand-in; Twilio's own TWILIO_* names are
+read too, below those: docs/configuration.md);
 the chat secret from [chat] secret (FIRSTCALL_CHAT_SECRET).
 """
 
@@ -17,14 +18,12 @@ import asyncio
 import signal
 
 from monitor.platform.job_config import add_config_arguments, pick, print_problems, settings_of
-from monitor.platform.kafka_settings import KafkaSettings, Topics
+from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import configure
-from monitor.platform.settings import ConfigError, load_settings
-from monitor.streaming.outreach_service import ServiceOptions, serve, twilio_from_env
-from outreach.channels.twilio_client import TwilioSettings
+from monitor.platform.settings import ConfigError, DatabaseSection, Settings, twilio_settings
+from monitor.streaming.outreach_service import ServiceOptions, serve
 from outreach.contact.chain import Waits
 from outreach.contact.runtime import LiveConfig
-from outreach.store.db import DEFAULT_DSN
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p, "override one outreach setting (with --decide), e.g. --set hold_off_ms=20000"
     )
     p.add_argument(
-        "--db", help=f"case database DSN or SQLite path ([database] dsn, default {DEFAULT_DSN})"
+        "--db", help="case database DSN or SQLite path ([database] dsn, default "
+        f"{DatabaseSection.defaults().dsn})"
     )
     p.add_argument("--bootstrap", help="Kafka bootstrap servers ([kafka] bootstrap)")
     p.add_argument("--topic-prefix", help="prefix for every topic name ([kafka] topic_prefix)")
@@ -88,52 +88,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", help="debug, info, warning or error ([logging] level)")
 
 
-def options_from(args: argparse.Namespace) -> tuple[KafkaSettings, ServiceOptions]:
+def options_from(
+    args: argparse.Namespace, st: Settings | None = None
+) -> tuple[KafkaSettings, ServiceOptions]:
     """Kafka settings and service options: flags over settings (ConfigError lists problems)."""
-    st = settings_of(args)
-    kafka, service, chat, probe, tw = (
-        st[name].model_dump() for name in ("kafka", "service", "chat", "probe", "twilio")
-    )
-    topics = Topics(**st["topics"].model_dump())
-    settings = KafkaSettings(
-        bootstrap=pick(args.bootstrap, kafka["bootstrap"]),
-        topics=topics.prefixed(pick(args.topic_prefix, kafka["topic_prefix"])),
-        clock=pick(args.clock, kafka["clock"]),
-    )
-    host = pick(args.callback_host, service["callback_host"])
-    port = pick(args.callback_port, service["callback_port"])
-    public_url = pick(args.public_url, service["public_base_url"] or None)
+    st = st or settings_of(args)
+    service, chat, probe = st.service, st.chat, st.probe
+    settings = KafkaSettings.from_sections(
+        st.kafka, st.topics, bootstrap=args.bootstrap, topic_prefix=args.topic_prefix,
+        clock=args.clock,
+    )  # fmt: skip
+    host = pick(args.callback_host, service.callback_host)
+    port = pick(args.callback_port, service.callback_port)
+    public_url = pick(args.public_url, service.public_base_url or None)
     base = public_url or f"http://{host}:{port}"
-    secret = chat["secret"].get_secret_value()
+    secret = chat.secret.get_secret_value()
     waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s)
-    twilio = twilio_from_env(base.rstrip("/"))  # also the plain TWILIO_* names
-    if tw["account_sid"] and tw["from_number"]:
-        twilio = TwilioSettings(
-            tw["account_sid"], tw["auth_token"].get_secret_value(), tw["from_number"],
-            api_base_url=tw["api_base_url"],
-            status_callback_url=f"{base.rstrip('/')}/twilio/status",
-            gather_action_url=f"{base.rstrip('/')}/twilio/gather",
-        )  # fmt: skip
     opts = ServiceOptions(
-        db=pick(args.db, st["database"].model_dump()["dsn"]),
-        group=pick(args.group, service["group"]), decide=args.decide,
+        db=pick(args.db, st.database.dsn),
+        group=pick(args.group, service.group), decide=args.decide,
         policy=st.policy_config(), live=LiveConfig(waits),
         callback_host=host, callback_port=port, public_url=public_url,
-        sms_reply_path=pick(args.sms_reply_path, service["sms_reply_path"]),
-        twilio=twilio,
-        chat_host=pick(args.chat_host, chat["host"]),
-        chat_port=pick(args.chat_port, chat["port"]),
+        sms_reply_path=pick(args.sms_reply_path, service.sms_reply_path),
+        twilio=twilio_settings(st.twilio, base),
+        chat_host=pick(args.chat_host, chat.host),
+        chat_port=pick(args.chat_port, chat.port),
         chat_secret=secret.encode() if secret else None,
-        page_url=pick(args.page_url, service["page_url"] or None),
-        probe_host=pick(args.probe_host, probe["host"]),
-        probe_port=pick(args.probe_port, probe["port"]),
+        page_url=pick(args.page_url, service.page_url or None),
+        probe_host=pick(args.probe_host, probe.host),
+        probe_port=pick(args.probe_port, probe.port),
         close_after_s=args.close_after_s,
     )  # fmt: skip
     return settings, opts
 
 
-async def _main(args: argparse.Namespace, settings: KafkaSettings, opts: ServiceOptions) -> int:
-    configure(args.log_level or load_settings(args.config)["logging"].model_dump()["level"])
+async def _main(settings: KafkaSettings, opts: ServiceOptions, log_level: str) -> int:
+    configure(log_level)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -145,7 +135,8 @@ async def _main(args: argparse.Namespace, settings: KafkaSettings, opts: Service
 def run(args: argparse.Namespace) -> int:
     """Run `firstcall outreach` until SIGTERM/SIGINT."""
     try:
-        settings, opts = options_from(args)
+        st = settings_of(args)
+        settings, opts = options_from(args, st)
     except ConfigError as exc:
         return print_problems(exc)
-    return asyncio.run(_main(args, settings, opts))
+    return asyncio.run(_main(settings, opts, pick(args.log_level, st.logging.level)))

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
+from monitor.platform.settings import DatabaseSection, database_dsn, env_name
+from monitor.report_format import csv_text, parse_since, table_text
 from outreach.decide.clock import now_ms
-from outreach.store.db import DEFAULT_DSN, open_database
-from outreach.store.reports import GROUPS, build_report, csv_text, parse_since, table_text
+from outreach.store.db import open_database
+from outreach.store.reports import GROUPS, build_report
 
-DB_ENV = "FIRSTCALL_DB"
+DB_ENV = env_name("database", "dsn")  # FIRSTCALL_DB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "classroom)")
     parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
     parser.add_argument("-o", "--out", type=Path, default=None, help="write here (default stdout)")
-    parser.add_argument("--db", default=os.environ.get(DB_ENV, DEFAULT_DSN),
-                        help=f"database DSN or SQLite path (default: ${DB_ENV} or {DEFAULT_DSN})")
+    parser.add_argument("--db", default=database_dsn(),
+                        help=f"database DSN or SQLite path (default: ${DB_ENV} or "
+                             f"{DatabaseSection.defaults().dsn})")
 
 
 async def _build(args: argparse.Namespace, since: int, until: int | None, now: int) -> str:

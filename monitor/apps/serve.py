@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -32,7 +31,8 @@ from detectors.records import decode_record
 from monitor.desk.app import create_app
 from monitor.desk.desk import Desk
 from monitor.desk.ring import TelemetryRing
-from monitor.platform.settings import ConfigError, load_settings
+from monitor.platform.kafka_settings import Topics
+from monitor.platform.settings import ConfigError, config_path, load_settings, twilio_settings
 from monitor.streaming.backoff import Backoff
 from outreach.channels.base import Channel
 from outreach.channels.twilio_client import TwilioSettings
@@ -52,8 +52,9 @@ log = structlog.get_logger(__name__)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `firstcall serve` (defaults from --config and FIRSTCALL_* settings)."""
-    p.add_argument("--config", default=None, help="config file (TOML/JSON), see "
-                   "docs/configuration.md; sections [api], [database], [twilio], [kafka]")
+    p.add_argument("--config", default=config_path(), help="config file (TOML/JSON, default "
+                   "$FIRSTCALL_CONFIG), see docs/configuration.md; sections [api], [database], "
+                   "[twilio], [kafka], [topics]")
     p.add_argument("--db", default=None, help="database DSN or SQLite path (default: settings)")
     p.add_argument("--host", default=None, help="listen address (default: settings, 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="listen port (default: settings, 8000)")
@@ -61,7 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="service level: answer a queued case within this many seconds")
     p.add_argument("--bootstrap", default=None,
                    help="Kafka bootstrap servers: follow support.incidents and class.telemetry "
-                        "(default: FIRSTCALL_KAFKA_BOOTSTRAP if set, else no Kafka)")
+                        "(default: [kafka] bootstrap if configured, e.g. "
+                        "FIRSTCALL_KAFKA_BOOTSTRAP, else no Kafka)")
     p.add_argument("--cases", choices=("outreach",), default="outreach",
                    help="who opens, contacts, queues and closes cases: always the case runtime "
                         "of `firstcall outreach` (this desk only shows them); kept for manifests "
@@ -78,7 +80,8 @@ class FollowState:
 
 
 async def follow_kafka_forever(desk: Desk, ring: TelemetryRing, bootstrap: str,
-                               state: FollowState, backoff: Backoff | None = None) -> None:
+                               state: FollowState, backoff: Backoff | None = None,
+                               topics: Topics | None = None) -> None:
     """Follow Kafka; when the broker is away, say so, wait with backoff and follow again."""
     from aiokafka.errors import KafkaError
 
@@ -92,7 +95,7 @@ async def follow_kafka_forever(desk: Desk, ring: TelemetryRing, bootstrap: str,
 
     while True:
         try:
-            await follow_kafka(desk, ring, bootstrap, on_ready=ready)
+            await follow_kafka(desk, ring, bootstrap, on_ready=ready, topics=topics)
         except (KafkaError, OSError) as exc:
             state.ready = False
             delay = b.next_delay()
@@ -113,13 +116,12 @@ def readiness_route(state: FollowState) -> Route:
 
 
 async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
-                       on_ready: Callable[[], None] = lambda: None) -> None:
+                       on_ready: Callable[[], None] = lambda: None,
+                       topics: Topics | None = None) -> None:
     """Apply incident/outreach records to the desk and feed the ring, until cancelled."""
     from aiokafka import AIOKafkaConsumer
 
-    from monitor.platform.kafka_settings import Topics
-
-    topics = Topics.from_env()
+    topics = topics or Topics()
     records = AIOKafkaConsumer(topics.incidents, bootstrap_servers=bootstrap,
                                group_id="firstcall-desk", enable_auto_commit=False,
                                auto_offset_reset="earliest")
@@ -166,32 +168,26 @@ class Options:
     port: int
     bootstrap: str | None
     callback_base_url: str  # the outreach service's callback app, for an agent's call
+    topics: Topics
     twilio: TwilioSettings | None
     log_level: str
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
-    """Flags over settings (file < environment)."""
-    env = os.environ if env is None else env
+    """Flags over settings (file < environment); Kafka only if a bootstrap is given."""
     st = load_settings(args.config, env)
-    api, db, tw, logs, service = (
-        st[k].model_dump() for k in ("api", "database", "twilio", "logging", "service"))
-    base = str(service["public_base_url"]).rstrip("/")
-    twilio = None
-    if tw["account_sid"]:
-        twilio = TwilioSettings(
-            tw["account_sid"], tw["auth_token"].get_secret_value(), tw["from_number"],
-            api_base_url=tw["api_base_url"],
-            status_callback_url=f"{base}/twilio/status" if base else None,
-            gather_action_url=f"{base}/twilio/gather" if base else None)
+    api, kafka = st.api, st.kafka
+    bootstrap, configured = kafka.bootstrap, "bootstrap" in kafka.model_fields_set
+    base = st.service.public_base_url.rstrip("/")
     return Options(
-        dsn=args.db or db["dsn"],
-        host=args.host or api["host"],
-        port=args.port if args.port is not None else int(api["port"]),
-        bootstrap=args.bootstrap or env.get("FIRSTCALL_KAFKA_BOOTSTRAP"),
+        dsn=args.db or st.database.dsn,
+        host=args.host or api.host,
+        port=args.port if args.port is not None else api.port,
+        bootstrap=args.bootstrap or (bootstrap if configured else None),
         callback_base_url=base,
-        twilio=twilio,
-        log_level=args.log_level or logs["level"],
+        topics=Topics.from_section(st.topics, kafka.topic_prefix),
+        twilio=twilio_settings(st.twilio, base or None),
+        log_level=args.log_level or st.logging.level,
     )
 
 
@@ -221,8 +217,9 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
                      extra_routes=[readiness_route(follow)])
     server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
                                            log_level="warning", lifespan="on"))
-    background = [asyncio.create_task(follow_kafka_forever(desk, ring, opts.bootstrap, follow))
-                  ] if opts.bootstrap else []
+    background = [asyncio.create_task(
+        follow_kafka_forever(desk, ring, opts.bootstrap, follow, topics=opts.topics))
+    ] if opts.bootstrap else []
     log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
              twilio=opts.twilio is not None)
     try:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
-from outreach.store.db import DEFAULT_DSN, open_database
+from monitor.platform.settings import DatabaseSection, database_dsn, env_name
+from outreach.store.db import open_database
 from outreach.store.users import ROLES, UserStore
 
-DB_ENV = "FIRSTCALL_DB"
+DB_ENV = env_name("database", "dsn")  # FIRSTCALL_DB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `firstcall user`."""
-    parser.add_argument("--db", default=os.environ.get(DB_ENV, DEFAULT_DSN),
-                        help=f"database DSN or SQLite path (default: ${DB_ENV} or {DEFAULT_DSN})")
+    parser.add_argument("--db", default=database_dsn(),
+                        help=f"database DSN or SQLite path (default: ${DB_ENV} or "
+                             f"{DatabaseSection.defaults().dsn})")
     sub = parser.add_subparsers(dest="user_command", required=True)
     add = sub.add_parser("add", help="create a user (or issue a new token); prints the token once")
     add.add_argument("name", help="user name, e.g. alice")

@@ -20,10 +20,11 @@ from monitor.desk.auth import authorize, error
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
 from monitor.desk.views import case_view, dashboard_view, queue_view
+from monitor.report_format import csv_text, parse_since
 from outreach.decide.case_states import Refusal
 from outreach.decide.outcomes import OUTCOMES
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent, rank
-from outreach.store.reports import GROUPS, build_report, csv_text, parse_since
+from outreach.store.reports import GROUPS, build_report
 from outreach.store.users import User, UserStore
 
 log = structlog.get_logger(__name__)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
-from monitor.platform.settings import ConfigError, Settings, load_settings
+from monitor.platform.settings import ConfigError, Settings, config_path, load_settings
 
 SET_HELP = "override one detection or outreach setting, e.g. --set silence_ms=8000"
 
@@ -17,7 +16,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, set_help: str = SET_HE
     parser.add_argument(
         "--config",
         metavar="FILE",
-        default=os.environ.get("FIRSTCALL_CONFIG"),
+        default=config_path(),
         help="TOML/JSON config file (docs/configuration.md; env FIRSTCALL_CONFIG); "
         "FIRSTCALL_* variables override it, and these flags override both",
     )

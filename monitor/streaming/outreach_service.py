@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -43,7 +42,7 @@ log = structlog.get_logger(__name__)  # a lazy proxy: follows `configure()` made
 
 @dataclass(frozen=True, slots=True)
 class ServiceOptions:
-    """Everything the service needs besides Kafka settings (from flags and environment)."""
+    """Everything the service needs besides Kafka settings (from flags and settings)."""
 
     db: str
     group: str = DEFAULT_GROUP
@@ -62,26 +61,6 @@ class ServiceOptions:
     probe_host: str = "127.0.0.1"
     probe_port: int = -1
     close_after_s: float = 0.0
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    """FIRSTCALL_TWILIO_<NAME> (the deployment's name), else TWILIO_<NAME>."""
-    return os.environ.get(f"FIRSTCALL_TWILIO_{name}") or os.environ.get(f"TWILIO_{name}", default)
-
-
-def twilio_from_env(callback_base: str) -> TwilioSettings | None:
-    """The Twilio account from FIRSTCALL_TWILIO_* (or TWILIO_*) variables; None if absent."""
-    sid, token, number = _env("ACCOUNT_SID"), _env("AUTH_TOKEN"), _env("FROM_NUMBER")
-    if not (sid and token and number):
-        return None
-    return TwilioSettings(
-        sid,
-        token,
-        number,
-        api_base_url=_env("API_BASE_URL") or "https://api.twilio.com",
-        status_callback_url=f"{callback_base}/twilio/status",
-        gather_action_url=f"{callback_base}/twilio/gather",
-    )
 
 
 @dataclass

@@ -16,10 +16,11 @@ from detectors.records import Outreach
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.decide.case_states import Refusal
 from outreach.decide.decision import ChannelName
+from outreach.decide.family import Guardian, Student
 from outreach.decide.redact import mask_phone
 from outreach.scripts.wording import Device, Fault
 from outreach.store.cases import CaseStore
-from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
 

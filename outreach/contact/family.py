@@ -18,12 +18,13 @@ from outreach.contact.dispatch import reachable_guardian
 from outreach.decide.case import Case
 from outreach.decide.clock import Clock
 from outreach.decide.decision import Decision, DecisionContext, FamilyPrefs, PolicyConfig
+from outreach.decide.family import Student, family_prefs
 from outreach.decide.family_gate import gate, phone_context
 from outreach.decide.stages.quiet_hours import in_quiet_hours
 from outreach.decide.stages.retry_fallback import Reach
 from outreach.store.cases import CaseStore
 from outreach.store.contact_counts import local_day_start, phone_contacts
-from outreach.store.directory import DirectoryStore, Student, family_prefs
+from outreach.store.directory import DirectoryStore
 from outreach.store.optouts import SmsOptOuts
 
 log = structlog.get_logger(__name__)

@@ -14,9 +14,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Protocol
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from detectors.records import Incident, Outreach, case_id_for
 from outreach.channels.base import Channel
@@ -37,10 +35,8 @@ from outreach.decide.outcomes import OutcomeRecord, lesson_minutes_lost
 from outreach.decide.resume import Waiting, decision_of, resume_point
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
-from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.cases import CaseIdTaken, CaseStore
 from outreach.store.directory import DirectoryStore
-from outreach.store.models import case_events
-from outreach.store.models import cases as cases_table
 
 log = structlog.get_logger(__name__)
 __all__ = ["AgentQueue", "LiveConfig", "LiveOutreach", "Pager"]
@@ -136,12 +132,7 @@ class LiveOutreach:
         """Close cases left open past `older_than_ms` (unless an agent holds them)."""
         # The student never came back (minutes lost count up to the newest event time
         # seen), or no decision ever came.
-        c = cases_table.c
-        stmt = sa.select(cases_table).where(
-            c.state != "closed", c.owner.is_(None), c.opened_at <= self.wall() - older_than_ms
-        )
-        async with self.cases.engine.connect() as conn:
-            stale = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        stale = await self.cases.stale_cases(older_than_ms, now=self.wall())
         for case in stale:
             if case.incident_ended_at is None:
                 await self._finish(
@@ -154,15 +145,7 @@ class LiveOutreach:
 
     async def publish_pending(self, within_ms: int = 86_400_000) -> list[str]:
         """Publish outcomes of cases closed lately but not published (an agent closed them)."""
-        c, e = cases_table.c, case_events.c
-        published = sa.select(e.case_id).where(e.kind == "outcome_published")
-        stmt = sa.select(cases_table).where(
-            c.state == "closed",
-            c.closed_at >= self.wall() - within_ms,
-            c.case_id.not_in(published),
-        )
-        async with self.cases.engine.connect() as conn:
-            found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        found = await self.cases.closed_unpublished(since=self.wall() - within_ms)
         for case in found:
             await self._finish(case.case_id)
         return [case.case_id for case in found]
@@ -171,9 +154,7 @@ class LiveOutreach:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
         # Nothing announced is sent again: a chain waiting on a send waits again (or takes
         # the answer the timeline already holds); a decided next step is taken.
-        stmt = sa.select(cases_table).where(cases_table.c.state == "contacting")
-        async with self.cases.engine.connect() as conn:
-            found = [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+        found = await self.cases.cases_in_state("contacting")
         resumed = []
         for case in found:
             if case.case_id in self.tasks:
@@ -308,7 +289,7 @@ class LiveOutreach:
         frozen = asdict(self.policy)
         try:
             opened = await self.cases.open_case(inc, frozen)
-        except IntegrityError:
+        except CaseIdTaken:
             return await self._join(inc)
         if opened.created:
             if inc.state == "open":

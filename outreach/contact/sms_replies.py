@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-import sqlalchemy as sa
 import structlog
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -32,11 +31,16 @@ from outreach.decide.redact import mask_phone
 from outreach.decide.sms_intents import InboundSms, SmsIntent, resubscribes, sms_intent, sms_signal
 from outreach.decide.stages.retry_fallback import FAMILY_SAYS_FINE, Signal
 from outreach.scripts.wording import DEFAULT_LANGUAGE, sms_reply_text
-from outreach.store.cases import CaseStore, case_from_row
-from outreach.store.models import cases as cases_table
-from outreach.store.models import guardians
+from outreach.store.cases import CaseStore
 from outreach.store.optouts import SmsOptOuts
-from outreach.store.sms_cases import family_request, follow_up, opened_by, student_to_help
+from outreach.store.sms_cases import (
+    case_to_answer,
+    family_languages,
+    family_request,
+    follow_up,
+    opened_by,
+    student_to_help,
+)
 
 log = structlog.get_logger(__name__)
 RECENT_MS: Final = 24 * 3_600_000
@@ -172,28 +176,8 @@ class SmsReplies:
 
     async def _family(self, phone: str) -> dict[str, str]:
         """Student id -> language of the guardian with this number (siblings share one)."""
-        if not phone:
-            return {}
-        stmt = (
-            sa.select(guardians.c.student_id, guardians.c.language)
-            .where(guardians.c.phone == phone)
-            .order_by(guardians.c.student_id)
-        )
-        async with self.cases.engine.connect() as conn:
-            return {str(s): str(lang) for s, lang in (await conn.execute(stmt)).all()}
+        return await family_languages(self.cases, phone)
 
     async def _case_of(self, student_ids: list[str]) -> Case | None:
         """The newest open case of these students, else the newest closed lately."""
-        c = cases_table.c
-        stmt = (
-            sa.select(cases_table)
-            .where(
-                c.student_id.in_(student_ids),
-                sa.or_(c.state != "closed", c.closed_at >= self.cases.clock() - self.recent_ms),
-            )
-            .order_by(sa.case((c.state == "closed", 1), else_=0), c.opened_at.desc())
-            .limit(1)
-        )
-        async with self.cases.engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
-        return None if row is None else case_from_row(row)
+        return await case_to_answer(self.cases, student_ids, self.cases.clock() - self.recent_ms)

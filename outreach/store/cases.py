@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from detectors.records import Incident, case_id_for
@@ -27,6 +28,10 @@ def case_from_row(row: sa.Row[Any]) -> Case:
 
 
 _case = case_from_row
+
+
+class CaseIdTaken(IntegrityError):
+    """Opening refused: another incident's case has this case id (two began at one instant)."""
 
 
 class CaseStore:
@@ -66,15 +71,18 @@ class CaseStore:
             )
             .on_conflict_do_nothing(index_elements=["incident_id"])
         )
-        async with self.engine.begin() as conn:
-            created = (await conn.execute(stmt)).rowcount == 1
-            if created:
-                await self._event(conn, case_id, now, "opened", "system", incident.to_dict())
-            row = (
-                await conn.execute(
-                    sa.select(cases).where(cases.c.incident_id == incident.incident_id)
-                )
-            ).one()
+        try:
+            async with self.engine.begin() as conn:
+                created = (await conn.execute(stmt)).rowcount == 1
+                if created:
+                    await self._event(conn, case_id, now, "opened", "system", incident.to_dict())
+                row = (
+                    await conn.execute(
+                        sa.select(cases).where(cases.c.incident_id == incident.incident_id)
+                    )
+                ).one()
+        except IntegrityError as exc:  # a conflict on incident_id is not an error (above)
+            raise CaseIdTaken(exc.statement, exc.params, exc.orig or exc) from exc
         if created:
             log.info("case_opened", case_id=case_id, incident_id=incident.incident_id)
         return Opened(_case(row), created)
@@ -126,6 +134,29 @@ class CaseStore:
         )
         async with self.engine.connect() as conn:
             return [_case(r) for r in (await conn.execute(stmt)).all()]
+
+    async def cases_in_state(self, state: CaseState) -> list[Case]:
+        """Every case in `state` (e.g. `contacting`: chains to resume at start-up)."""
+        return await self._cases(sa.select(cases).where(cases.c.state == state))
+
+    async def stale_cases(self, older_than_ms: int, now: int) -> list[Case]:
+        """Cases not closed, held by no agent, opened `older_than_ms` or longer before `now`."""
+        c = cases.c
+        return await self._cases(
+            sa.select(cases).where(
+                c.state != "closed", c.owner.is_(None), c.opened_at <= now - older_than_ms
+            )
+        )
+
+    async def closed_unpublished(self, since: int) -> list[Case]:
+        """Cases closed at `since` or later whose outcome has no `outcome_published` event."""
+        c, e = cases.c, case_events.c
+        published = sa.select(e.case_id).where(e.kind == "outcome_published")
+        return await self._cases(
+            sa.select(cases).where(
+                c.state == "closed", c.closed_at >= since, c.case_id.not_in(published)
+            )
+        )
 
     async def timeline(self, case_id: str) -> list[CaseEvent]:
         """Every event of the case, oldest first."""
@@ -318,6 +349,10 @@ class CaseStore:
         record = result.outcome_record()
         assert record is not None
         return record
+
+    async def _cases(self, stmt: sa.Select[Any]) -> list[Case]:
+        async with self.engine.connect() as conn:
+            return [_case(r) for r in (await conn.execute(stmt)).all()]
 
     async def _require(self, case_id: str) -> Case:
         case = await self.get(case_id)

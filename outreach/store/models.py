@@ -1,4 +1,9 @@
-"""Tables of the case database (cases, timeline, chat outbox, family directory, SMS opt-outs)."""
+"""Every table of the case database, in one MetaData (what `upgrade head` must build).
+
+Cases and their timeline, the chat outbox, the family directory and SMS opt-outs
+(revision `0001_initial`, `0003_sms_replies`); the desk's call queue, session context
+of cases and console users (revision `0002_desk_tables`).
+"""
 
 from __future__ import annotations
 
@@ -105,4 +110,47 @@ sms_opt_outs = sa.Table(
     sa.Column("phone", sa.String(16), primary_key=True),
     sa.Column("opted_out_at", sa.BigInteger(), nullable=False),
     sa.Column("message_sid", sa.String(64), nullable=False),
+)
+
+# -- the support desk ------------------------------------------------------------
+
+queue_entries = sa.Table(
+    "queue_entries",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("student_id", sa.String(128)),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("queued_at", sa.BigInteger(), nullable=False),
+    sa.Column("problem_started_at", sa.BigInteger(), nullable=False),
+    sa.Column("first_contact_at", sa.BigInteger()),
+    sa.Column("answered_at", sa.BigInteger()),
+    sa.Column("done_at", sa.BigInteger()),
+)
+
+session_context = sa.Table(
+    "session_context",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(128)),
+    sa.Column("classroom_id", sa.String(128)),
+    sa.Column("teacher", sa.String(128), nullable=False, server_default="unknown"),
+    sa.Column("device", sa.String(32), nullable=False, server_default="unknown"),
+    sa.Column("os", sa.String(64), nullable=False, server_default="unknown"),
+    sa.Column("app_version", sa.String(64), nullable=False, server_default="unknown"),
+    sa.Column("conn", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("line", sa.String(200), nullable=False, server_default="unknown"),
+    sa.Column("cause", sa.String(64), nullable=False, server_default="unknown"),
+    sa.Column("lesson_end", sa.BigInteger()),
+)
+
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
 )

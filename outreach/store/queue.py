@@ -21,8 +21,7 @@ from outreach.decide.clock import Clock, now_ms
 from outreach.decide.outcomes import OUTCOMES, Outcome, lesson_minutes_lost
 from outreach.decide.queue_rules import Waiting
 from outreach.store.cases import CaseStore
-from outreach.store.desk_models import queue_entries, session_context
-from outreach.store.models import case_events, cases
+from outreach.store.models import case_events, cases, queue_entries, session_context
 
 log = structlog.get_logger(__name__)
 WAITING = "waiting_agent"

@@ -1,6 +1,7 @@
-"""Cases an SMS opens: a follow-up of a closed case, or a request from a family with none.
+"""The SQL of SMS replies: who texted, which case they mean, and the cases an SMS opens.
 
-Both get the case id `case-reply-<MessageSid>` and are opened idempotently
+An SMS opens a follow-up of a closed case, or a request from a family with none. Both
+get the case id `case-reply-<MessageSid>` and are opened idempotently
 (`CaseStore.open_case`), so a message Twilio posts twice opens one case.
 """
 
@@ -15,8 +16,8 @@ from detectors.records import Incident, stable_id
 from outreach.decide.case import Case, Opened
 from outreach.decide.redact import mask_phone
 from outreach.decide.sms_intents import InboundSms, SmsIntent
-from outreach.store.cases import CaseStore
-from outreach.store.models import case_events, cases
+from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.models import case_events, cases, guardians
 
 # The kind of a case no incident opened: the family texted us for help.
 FAMILY_REQUEST: Final = "family_request"
@@ -106,3 +107,35 @@ async def student_to_help(store: CaseStore, student_ids: list[str]) -> str:
             if found is not None:
                 return str(found)
     return sorted(student_ids)[0]
+
+
+async def family_languages(store: CaseStore, phone: str) -> dict[str, str]:
+    """Student id -> language of the guardian with this number (siblings share one)."""
+    if not phone:
+        return {}
+    stmt = (
+        sa.select(guardians.c.student_id, guardians.c.language)
+        .where(guardians.c.phone == phone)
+        .order_by(guardians.c.student_id)
+    )
+    async with store.engine.connect() as conn:
+        return {str(s): str(lang) for s, lang in (await conn.execute(stmt)).all()}
+
+
+async def case_to_answer(
+    store: CaseStore, student_ids: list[str], closed_since: int
+) -> Case | None:
+    """The newest open case of these students, else the newest closed since `closed_since`."""
+    c = cases.c
+    stmt = (
+        sa.select(cases)
+        .where(
+            c.student_id.in_(student_ids),
+            sa.or_(c.state != "closed", c.closed_at >= closed_since),
+        )
+        .order_by(sa.case((c.state == "closed", 1), else_=0), c.opened_at.desc())
+        .limit(1)
+    )
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(stmt)).first()
+    return None if row is None else case_from_row(row)

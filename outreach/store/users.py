@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
-from outreach.store.desk_models import web_users
+from outreach.store.models import web_users
 
 Role = Literal["agent", "ops", "viewer"]
 ROLES: Final[tuple[Role, ...]] = ("agent", "ops", "viewer")

@@ -33,7 +33,8 @@ from outreach.contact.chain import Waits
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import LiveConfig, LiveOutreach
 from outreach.store.cases import CaseStore
-from outreach.store.directory import DirectoryStore, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine  # noqa: F401
 from tests.support.channel_fakes import serve_asgi

@@ -25,7 +25,8 @@ from outreach.decide.case_states import Refusal
 from outreach.decide.signals import CallbackEvent, MenuChoice
 from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
-from outreach.store.directory import DirectoryStore, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from outreach.store.outbox import Outbox
 from tests.support.channel_fakes import FakeSleep, serve_asgi
 

@@ -4,6 +4,7 @@ and the environment variables the commands the deployment runs read."""
 from __future__ import annotations
 
 import argparse
+import ast
 import itertools
 import os
 import re
@@ -47,7 +48,7 @@ TARGET_LABELS = {"job", "instance"}
 PENDING_COMMANDS: frozenset[str] = frozenset()
 
 # Settings of optional features the deployment passes when it uses them (read by the code, but
-# not needed to start): Twilio, the public URLs Twilio calls back (outreach callbacks, desk),
+# not needed to start): Twilio, the public URL Twilio calls back (the outreach service's callbacks),
 # the infrastructure pager webhook, the image's health-check URL.
 OPTIONAL_ENV = {
     "FIRSTCALL_TWILIO_ACCOUNT_SID",
@@ -55,7 +56,6 @@ OPTIONAL_ENV = {
     "FIRSTCALL_TWILIO_FROM_NUMBER",
     "FIRSTCALL_TWILIO_API_BASE_URL",
     "FIRSTCALL_PUBLIC_BASE_URL",
-    "FIRSTCALL_API_PUBLIC_BASE_URL",
     "FIRSTCALL_PAGE_URL",
     "FIRSTCALL_HEALTH_URL",
     "FIRSTCALL_CONFIG",  # the manifests configure by environment, not by a file
@@ -315,12 +315,34 @@ def script_topics(env: dict[str, str]) -> dict[str, tuple[int, dict[str, str]]]:
     return topics
 
 
+_FIRSTCALL_NAME = re.compile(r"FIRSTCALL_[A-Z0-9_]*")
+PRODUCT_PACKAGES = ("monitor", "detectors", "outreach")
+
+
+def firstcall_names_in_code() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """FIRSTCALL_* names in the product's strings and docstrings -> the files saying them.
+
+    Two maps: whole names, and prefixes (a name ending in `_`, or followed by `*` or `{`:
+    `FIRSTCALL_TWILIO_*`, an f-string's `FIRSTCALL_TWILIO_{name}`).
+    """
+    names: dict[str, set[str]] = {}
+    prefixes: dict[str, set[str]] = {}
+    for package in PRODUCT_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text(), where)):
+                if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                    continue
+                for m in _FIRSTCALL_NAME.finditer(node.value):
+                    after = node.value[m.end() : m.end() + 1]
+                    prefix = m.group().endswith("_") or after in ("*", "{")
+                    (prefixes if prefix else names).setdefault(m.group(), set()).add(where)
+    return names, prefixes
+
+
 def known_env() -> set[str]:
     """Every FIRSTCALL_* name the code reads (a deployment setting another one: a typo)."""
-    in_code = set()
-    for package in ("monitor", "detectors", "outreach"):
-        for path in (ROOT / package).rglob("*.py"):
-            in_code |= set(re.findall(r"[\"'](FIRSTCALL_[A-Z0-9_]+)[\"']", path.read_text()))
+    in_code = set(firstcall_names_in_code()[0])
     thresholds = {
         ENV_PREFIX + f.name.upper() for cls in (DetectionConfig, PolicyConfig) for f in fields(cls)
     }

@@ -27,8 +27,9 @@ from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.chain import Waits
 from outreach.contact.runtime import LiveConfig
 from outreach.decide.decision import ChannelName
+from outreach.decide.family import Guardian, Student
 from outreach.store.db import make_engine, upgrade
-from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.store.directory import DirectoryStore
 from outreach.store.users import UserStore
 from tests.support.channel_fakes import FakeChannel
 

@@ -28,7 +28,8 @@ from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import LiveConfig, LiveOutreach
 from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
-from outreach.store.directory import DirectoryStore, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from tests.support.channel_fakes import FakeChannel, FakeSleep
 
 T0 = 1_767_258_000_000  # 2026-01-01 09:00 UTC = 17:00 in Asia/Shanghai

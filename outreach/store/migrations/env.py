@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from outreach.store.db import make_engine
-from outreach.store.schema import SCHEMA
+from outreach.store.models import metadata
 
 config = context.config
 
@@ -16,7 +16,7 @@ config = context.config
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=list(SCHEMA),
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -32,7 +32,7 @@ async def _run_from_url(url: str) -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=list(SCHEMA))
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata)
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -17,7 +17,8 @@ from monitor.cli import build_parser
 from monitor.simulate.twilio_standin import TwilioStandIn
 from monitor.streaming.outreach_service import running
 from outreach.store.db import open_database
-from outreach.store.directory import DirectoryStore, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from tests.support.kafka_helpers import collect, create_topics, isolated_settings, produce, values
 from tests.support.kafka_procs import topic_prefix
 

@@ -19,9 +19,10 @@ from outreach.channels.base import SendResult
 from outreach.contact.chain import Waits
 from outreach.contact.runtime import LiveConfig
 from outreach.decide.case_states import Refusal
+from outreach.decide.family import Guardian, Student
 from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
-from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.store.directory import DirectoryStore
 from outreach.store.queue import QueueStore
 from tests.support.channel_fakes import FakeChannel
 from tests.support.desk_scenario import PHONES, T0, scripted_desk

@@ -8,10 +8,11 @@ import pytest
 
 from detectors.records import Incident
 from monitor.desk.ring import TelemetryRing
+from monitor.report_format import parse_since
 from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
 from outreach.store.queue import QueueStore
-from outreach.store.reports import build_report, parse_since
+from outreach.store.reports import build_report
 from tests.support.desk_scenario import T0, batch_at, join, stats
 
 NOW = T0 + 3_600_000

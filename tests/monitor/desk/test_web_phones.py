@@ -19,7 +19,8 @@ from monitor.streaming.outreach_service import callback_app
 from outreach.channels.twilio_client import TwilioSender, TwilioSettings
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.contact.chain import Waits
-from outreach.store.directory import DirectoryStore, Guardian, Student
+from outreach.decide.family import Guardian, Student
+from outreach.store.directory import DirectoryStore
 from tests.support.channel_fakes import FakeSleep, serve_asgi
 from tests.support.desk_scenario import Desk, scripted_desk
 from tests.support.live_support import until

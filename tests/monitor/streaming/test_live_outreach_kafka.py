@@ -28,7 +28,8 @@ from outreach.contact.runtime import LiveConfig, LiveOutreach
 from outreach.decide.signals import CallbackEvent, MenuChoice
 from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
-from outreach.store.directory import DirectoryStore, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from tests.support.channel_fakes import serve_asgi
 from tests.support.kafka_helpers import (
     T0,

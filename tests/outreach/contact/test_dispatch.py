@@ -11,7 +11,8 @@ from detectors.records import Incident, Outreach
 from outreach.channels import CHANNEL_NAMES
 from outreach.contact.dispatch import Dispatcher
 from outreach.store.cases import CaseStore
-from outreach.store.directory import DirectoryStore, import_file
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from tests.support.casedb import case_engine  # noqa: F401
 from tests.support.channel_fakes import FakeChannel
 

@@ -28,7 +28,7 @@ from outreach.contact.sms_replies import SmsReplies
 from outreach.decide.case_states import Refusal
 from outreach.decide.queue_rules import Agent, rank
 from outreach.decide.signals import CallbackEvent
-from outreach.store.directory import import_file
+from outreach.store.directory_import import import_file
 from outreach.store.models import cases, sms_opt_outs
 from outreach.store.queue import QueueStore
 from tests.support.casedb import sqlite_engine

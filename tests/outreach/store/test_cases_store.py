@@ -19,7 +19,7 @@ from monitor.apps import db as db_cli
 from outreach.decide.case_states import Refusal
 from outreach.store.cases import CaseStore
 from outreach.store.db import head_revision, make_engine, upgrade
-from outreach.store.schema import SCHEMA
+from outreach.store.models import metadata
 from tests.support.casedb import PG_DSN, case_engine, drop_schema, postgres_schema  # noqa: F401
 
 POLICY = {"hold_off_s": 20, "quiet_hours": ["21:00", "08:00"], "version": 3}
@@ -53,7 +53,7 @@ def clock(start: int = 2_000_000) -> Any:
 
 async def test_migrations_match_the_models(case_engine: AsyncEngine) -> None:  # noqa: F811
     def diff(conn: Connection) -> list[Any]:
-        return list(compare_metadata(MigrationContext.configure(conn), list(SCHEMA)))
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
     async with case_engine.connect() as conn:
         assert await conn.run_sync(diff) == []

@@ -1,0 +1,68 @@
+"""The case report for people: its period (`--since 7d`, `?since=`), CSV and terminal table.
+
+The rows come from `outreach.store.reports.build_report`; `firstcall report` and the
+desk's `/api/reports` read the period and write the rows with these.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from typing import Final
+
+from outreach.decide.outcomes import OUTCOMES
+from outreach.store.reports import ReportRow
+
+_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_UNIT_MS: Final = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_since(text: str, now_ms: int) -> int:
+    """`90m`, `2h`, `7d` (ago), an ISO date or time (UTC if no zone), or epoch ms."""
+    text = text.strip()
+    m = _SPAN.match(text)
+    if m:
+        return now_ms - int(float(m[1]) * _UNIT_MS[m[2]])
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"cannot read {text!r}: use 90m, 2h, 7d, an ISO date (2026-01-31) or epoch ms"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def csv_text(rows: list[ReportRow], by: str) -> str:
+    """The report as CSV: one row per group, one column per outcome."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow([by, "incidents", "lesson_minutes_lost", "contacts", *OUTCOMES, "open",
+                "top_causes"])
+    for g in rows:
+        causes = "; ".join(f"{c} ({n})" for c, n in g.top_causes())
+        w.writerow([g.key, g.incidents, f"{g.lesson_minutes_lost:.2f}", g.contacts,
+                    *(g.outcomes.get(o, 0) for o in OUTCOMES), g.outcomes.get("open", 0), causes])
+    return out.getvalue()
+
+
+def table_text(rows: list[ReportRow], by: str) -> str:
+    """The report as an aligned text table for the terminal."""
+    head = [by, "incidents", "min lost", "contacts", "outcomes", "top causes"]
+    body = [[g.key, str(g.incidents), f"{g.lesson_minutes_lost:.1f}", str(g.contacts),
+             ", ".join(f"{k} {v}" for k, v in sorted(g.outcomes.items())),
+             ", ".join(f"{c} ({n})" for c, n in g.top_causes())] for g in rows]
+    if not body:
+        return "no incidents in this period\n"
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+             for r in [head, *body]]
+    total_min = sum(g.lesson_minutes_lost for g in rows)
+    total_inc = sum(g.incidents for g in rows)
+    lines.append(f"total: {total_inc} incidents, {total_min:.1f} lesson minutes lost")
+    return "\n".join(lines) + "\n"
