@@ -30,8 +30,8 @@ class FaultRates:
     marginal_lag: float = 0.01
     ok_at_10s: float = 0.005
     stall_10s: float = 0.005
-    chronic_link: float = 0.03  # the family's link fails every 1-3 minutes, all lesson
-    lag_then_drop: float = 0.05  # a stutter, then the student drops out of class
+    chronic_link: float = 0.0  # the family's link fails every 1-3 minutes, all lesson
+    lag_then_drop: float = 0.0  # a stutter, then the student drops out of class
     edge_outage_per_edge_hour: float = 0.15
     isp_degradation_per_line_hour: float = 0.06
 

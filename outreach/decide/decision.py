@@ -99,7 +99,10 @@ class PolicyConfig:
     # (this one included) went into trouble within the line window.
     line_suspect_sessions: int = 3
     line_wait_ms: int = 10_000
-    # One family, one case: a problem this soon after the family's case was over joins it.
+    # One family, one case (contract 1.1): off until the live case store merges a family's
+    # incidents into one case; on, replay and the workers decide by the 1.1 rules.
+    family_cases: bool = False
+    # A problem this soon after the family's case was over joins it.
     case_reopen_ms: int = 15 * 60_000
     recurring_incidents: int = 3  # problems within recurring_window_ms: a technician calls
     recurring_window_ms: int = 10 * 60_000

@@ -72,11 +72,14 @@ class FamilyCases:
         self.config = config
         self.by_student: dict[str, FamilyCase] = {}
 
-    def take(self, inc: Incident) -> tuple[FamilyCase, bool]:
-        """The case of an opening incident and whether it joined one (False: opened it)."""
+    def take(self, inc: Incident, *, own_case: bool = False) -> tuple[FamilyCase, bool]:
+        """The case of an opening incident and whether it joined one (False: opened it).
+
+        `own_case`: every incident opens its own case (contract 1.0).
+        """
         student = inc.student_id or ""
         case = self.by_student.get(student)
-        joined = case is not None and self._joins(case, inc.detected_at)
+        joined = not own_case and case is not None and self._joins(case, inc.detected_at)
         if case is None or not joined:
             case = FamilyCase(case_id_for(inc.incident_id), student, inc.started_at)
             self.by_student[student] = case

@@ -1,9 +1,9 @@
 """The outreach pipeline, assembled in one place (after Alertmanager's notify pipeline).
 
-inhibit by line incident -> (a joined incident: escalate recurring -> escalate dropped ->
-joined) -> dedup -> hold-off -> quiet hours -> rate limit -> channel choice. The first stage
-that decides wins; live mode adds retry and fallback after the channel choice, and every
-path ends in the record stage.
+dedup -> inhibit by line incident -> (an incident joining its family's case: escalate
+recurring -> escalate dropped -> joined) -> hold-off -> quiet hours -> rate limit -> channel
+choice. The first stage that decides wins; live mode adds retry and fallback after the
+channel choice, and every path ends in the record stage.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from outreach.decide.stages.rate_limit import rate_limit
 Stage = Callable[[DecisionContext, PolicyConfig], Decision | None]
 
 STAGES: Final[tuple[tuple[str, Stage], ...]] = (
+    ("dedup", dedup),
     ("inhibit", inhibit_by_line_incident),
     ("escalate_recurring", escalate_recurring),
     ("escalate_dropped", escalate_dropped),
     ("joined", joined_open_case),
-    ("dedup", dedup),
     ("hold_off", hold_off),
     ("quiet_hours", quiet_hours),
     ("rate_limit", rate_limit),

@@ -75,7 +75,7 @@ class OutreachPolicy:
             if iid in self._decided or iid in self._pending:
                 return
             due = inc.detected_at + self.config.hold_off_ms
-            case, joined = self.cases.take(inc)
+            case, joined = self.cases.take(inc, own_case=not self.config.family_cases)
             self._pending[iid] = _Pending(inc, due, case, joined)
             heapq.heappush(self._queue, (due, iid))
         elif inc.state == "closed":

@@ -42,8 +42,8 @@ def test_a_lag_then_drop_is_a_stutter_followed_by_a_disconnect() -> None:
 
 
 def test_recurring_faults_leave_the_rest_of_the_day_as_it_was() -> None:
-    without = school(dataclasses.replace(FaultRates(), chronic_link=0.0, lag_then_drop=0.0))
-    with_them = school(FaultRates())
+    without = school(FaultRates())  # off by default: simulated days are as they were
+    with_them = school(dataclasses.replace(FaultRates(), chronic_link=0.05, lag_then_drop=0.05))
     recurring = {r["session_id"] for r in with_them.truth
                  if r["fault"] in ("chronic_link", "lag_then_drop")}
     assert recurring

@@ -32,7 +32,8 @@ def run(incidents: list[Incident], until: int, family: FamilyPrefs | None = None
         **cfg: int) -> list[Outreach]:
     """Feed incidents in event-time order (closes at their end), deciding as time goes."""
     out: list[Outreach] = []
-    policy = OutreachPolicy(PolicyConfig(**cfg), out.append)  # type: ignore[arg-type]
+    policy = OutreachPolicy(PolicyConfig(family_cases=True, **cfg),  # type: ignore[arg-type]
+                            out.append)
     policy.family = lambda _student: family
     timed = sorted(((i.detected_at if i.state == "open" else i.ended_at or 0), n, i)
                    for n, i in enumerate(incidents))
@@ -41,6 +42,22 @@ def run(incidents: list[Incident], until: int, family: FamilyPrefs | None = None
         policy.on_incident(inc)
     policy.advance(until)
     return out
+
+
+def test_with_family_cases_off_every_incident_is_its_own_case_as_in_1_0() -> None:
+    incidents = [i for k in range(4) for i in problem("lag", T0 + k * 2 * MIN)]
+    out: list[Outreach] = []
+    policy = OutreachPolicy(PolicyConfig(), out.append)
+    def at(i: Incident) -> int:
+        return i.detected_at if i.state == "open" else i.ended_at or 0
+
+    for inc in sorted(incidents, key=at):
+        policy.advance(at(inc))
+        policy.on_incident(inc)
+    policy.advance(T0 + 20 * MIN)
+    assert len({o.case_id for o in out}) == 4
+    assert [o.reason for o in out] == ["lag", "already_contacted", "already_contacted",
+                                       "already_contacted"]
 
 
 def test_a_chronic_link_is_one_case_with_one_chat_and_one_technician() -> None:
@@ -88,7 +105,7 @@ def test_many_lesson_minutes_lost_reach_a_technician_even_with_few_problems() ->
 
 def test_line_coverage_still_wins_for_a_joined_incident() -> None:
     out: list[Outreach] = []
-    policy = OutreachPolicy(PolicyConfig(), out.append)
+    policy = OutreachPolicy(PolicyConfig(family_cases=True), out.append)
     for inc in problem("lag", T0, lasts=None):
         policy.on_incident(inc)
     policy.advance(T0 + MIN)

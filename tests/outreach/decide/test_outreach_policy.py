@@ -88,8 +88,16 @@ def test_one_decision_per_incident_even_if_the_record_is_delivered_twice() -> No
     assert len(out) == 1
 
 
-def test_another_incident_of_a_contacted_family_joins_its_case_without_a_new_contact() -> None:
+def test_a_family_just_contacted_is_not_contacted_again_for_another_incident() -> None:
     pol = Policy()
+    pol.feed(incident("disconnect", detected=T0 + 10_000), now=T0 + 20_000)
+    out = pol.feed(incident("flapping", detected=T0 + 60_000), now=T0 + 70_000)
+    assert [(o.action, o.reason) for o in out] == [("call", "disconnect"),
+                                                    ("none", "already_contacted")]
+
+
+def test_another_incident_of_a_contacted_family_joins_its_case_without_a_new_contact() -> None:
+    pol = Policy(family_cases=True)
     pol.feed(incident("disconnect", detected=T0 + 10_000), now=T0 + 20_000)
     out = pol.feed(incident("flapping", detected=T0 + 60_000), now=T0 + 70_000)
     assert [(o.action, o.reason) for o in out] == [("call", "disconnect"),
@@ -98,7 +106,8 @@ def test_another_incident_of_a_contacted_family_joins_its_case_without_a_new_con
 
 
 def test_calls_per_lesson_are_limited_across_the_family_cases() -> None:
-    pol = Policy(contact_cooldown_ms=0, max_calls_per_lesson=2, case_reopen_ms=60_000)
+    pol = Policy(contact_cooldown_ms=0, max_calls_per_lesson=2, case_reopen_ms=60_000,
+                 family_cases=True)
     for k in range(3):
         start = T0 + k * 600_000
         pol.feed(incident("disconnect", start=start, detected=start), now=start + 10_000)
@@ -125,12 +134,11 @@ def ctx(**over: object) -> DecisionContext:
     return DecisionContext(**base)  # type: ignore[arg-type]
 
 
-def test_stages_run_in_order_inhibit_dedup_hold_off() -> None:
+def test_stages_run_in_order_dedup_inhibit_hold_off() -> None:
     cfg = PolicyConfig()
     assert decide(ctx(contacted_recently=True, covering_line_incident="l", incident_closed=True),
-                  cfg) == ("inhibit", Decision("chat", "covered_by_line_incident"))
-    assert decide(ctx(contacted_recently=True, incident_closed=True), cfg) == (
-        "dedup", Decision("none", "already_contacted"))
+                  cfg) == ("dedup", Decision("none", "already_contacted"))
+    assert decide(ctx(covering_line_incident="l", incident_closed=True), cfg)[0] == "inhibit"
     assert decide(ctx(incident_closed=True), cfg)[0] == "hold_off"
 
 
