@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Protocol
 
@@ -196,6 +196,12 @@ class LiveOutreach:
 
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
+        own = case_id_for(o.incident_id)
+        if o.case_id != own:
+            # The policy put the incident on its family's case (`family_cases`, contract 1.1);
+            # the store still keeps a case per incident, so the decision is carried out on the
+            # incident's own case, which names the family's.
+            o = replace(o, case_id=own, detail={**o.detail, "family_case_id": o.case_id})
         case = await self.cases.get(o.case_id)
         if case is None:  # the incident record has not arrived yet
             self._orphans.setdefault(o.incident_id, []).append(o)
@@ -208,6 +214,8 @@ class LiveOutreach:
             )
             if fresh:
                 data = {**o.to_dict(), "stage": o.detail.get("stage", "")}
+                if "family_case_id" in o.detail:
+                    data["family_case_id"] = o.detail["family_case_id"]
                 await self.cases.add_event(o.case_id, "decision", data, actor="policy")
             else:
                 self.metrics.duplicates.labels("outreach").inc()

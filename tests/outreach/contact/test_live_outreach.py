@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,27 @@ async def test_the_family_answers_the_call(h: Harness) -> None:
     await h.runner.drain()
     assert h.fakes["sms"].sent == []
     assert await close(h, inc) == "resolved_by_call"
+
+
+async def test_a_decision_on_the_family_case_is_carried_out_on_the_incident_own_case(
+    h: Harness,
+) -> None:
+    # With family_cases on, a drop after chat-only contact is decided on the family's case
+    # (the lag's); the store keeps a case per incident, so the call goes out on the drop's.
+    lag, drop = incident(1, kind="lag"), incident(2)
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(drop)
+    escalated = decision(drop, "call", "escalated_dropped")
+    await h.runner.handle(replace(escalated, case_id=case_id_for(lag.incident_id)))
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    assert h.fakes["call"].sent[0].case_id == case_id_for(drop.incident_id)
+    [noted] = [e for e in await h.cases.timeline(case_id_for(drop.incident_id))
+               if e.kind == "decision"]
+    assert (noted.data["reason"], noted.data["family_case_id"]) == (
+        "escalated_dropped", case_id_for(lag.incident_id))
+    await h.runner.on_callback(callback(h, "call", "completed"))
+    await h.runner.drain()
+    assert await close(h, drop) == "resolved_by_call"
 
 
 async def test_key_one_on_the_call_asks_for_a_technician(h: Harness) -> None:
