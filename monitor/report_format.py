@@ -17,6 +17,8 @@ from outreach.store.reports import ReportRow
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_MS: Final = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+# OWASP (CSV injection): a cell starting with one of these is read as a formula.
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def parse_since(text: str, now_ms: int) -> int:
@@ -38,6 +40,18 @@ def parse_since(text: str, now_ms: int) -> int:
     return int(when.timestamp() * 1000)
 
 
+def safe_cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with `'` (OWASP).
+
+    A bare CR becomes LF so the writer quotes the cell (its line ends are `\n`).
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def csv_text(rows: list[ReportRow], by: str) -> str:
     """The report as CSV: one row per group, one column per outcome."""
     out = io.StringIO()
@@ -46,8 +60,9 @@ def csv_text(rows: list[ReportRow], by: str) -> str:
                 "top_causes"])
     for g in rows:
         causes = "; ".join(f"{c} ({n})" for c, n in g.top_causes())
-        w.writerow([g.key, g.incidents, f"{g.lesson_minutes_lost:.2f}", g.contacts,
-                    *(g.outcomes.get(o, 0) for o in OUTCOMES), g.outcomes.get("open", 0), causes])
+        w.writerow([safe_cell(g.key), g.incidents, f"{g.lesson_minutes_lost:.2f}", g.contacts,
+                    *(g.outcomes.get(o, 0) for o in OUTCOMES), g.outcomes.get("open", 0),
+                    safe_cell(causes)])
     return out.getvalue()
 
 
