@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -34,6 +34,7 @@ from outreach.decide.chat_intents import Intent, intent_of
 from outreach.store.outbox import Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
+MAX_FRAME_BYTES: Final = 64 * 1024  # a bigger frame closes the socket (1009)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,11 @@ class ChatGateway:
     async def start(self) -> ChatGateway:
         """Listen for apps."""
         self._server = await serve(
-            self._handle, self.host, self.port, process_request=self._authenticate
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._authenticate,
+            max_size=MAX_FRAME_BYTES,
         )
         return self
 
