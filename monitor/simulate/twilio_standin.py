@@ -370,6 +370,8 @@ def _validate_call(p: dict[str, str]) -> tuple[int, str] | None:
         return 21205, "Url parameter is required"
     if p["To"].startswith("+") and not E164.match(p["To"]):
         return 21211, f"Invalid 'To' Phone Number: {p['To']}"
+    if p.get("MachineDetection", "Enable") not in ("Enable", "DetectMessageEnd"):
+        return 21200, f"Invalid MachineDetection: {p['MachineDetection']}"
     return None
 
 
