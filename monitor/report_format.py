@@ -15,27 +15,62 @@ from typing import Final
 from outreach.decide.outcomes import OUTCOMES
 from outreach.store.reports import ReportRow
 
-_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_SPAN = re.compile(r"^([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([smhdw])$", re.ASCII)
 _UNIT_MS: Final = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+MAX_INPUT_CHARS: Final = 64  # longer than any date, span or epoch ms
+MAX_SPAN_MS: Final = 100 * 365 * 86_400_000  # a century back is plenty
+MAX_EPOCH_MS: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+# OWASP (CSV injection): a cell starting with one of these is read as a formula.
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _unreadable(text: str) -> ValueError:
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    return ValueError(
+        f"cannot read {shown!r}: use 90m, 2h, 7d, an ISO date (2026-01-31) or epoch ms"
+    )
 
 
 def parse_since(text: str, now_ms: int) -> int:
-    """`90m`, `2h`, `7d` (ago), an ISO date or time (UTC if no zone), or epoch ms."""
+    """`90m`, `2h`, `7d` (ago), an ISO date or time (UTC if no zone), or epoch ms.
+
+    Bounded: a span of at most a century, a time between 1970 and 9999; anything else
+    (or longer than `MAX_INPUT_CHARS`) is a ValueError quoting at most 40 characters.
+    """
     text = text.strip()
+    if len(text) > MAX_INPUT_CHARS:
+        raise _unreadable(text)
     m = _SPAN.match(text)
     if m:
-        return now_ms - int(float(m[1]) * _UNIT_MS[m[2]])
-    if text.isdigit():
-        return int(text)
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"cannot read {text!r}: use 90m, 2h, 7d, an ISO date (2026-01-31) or epoch ms"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
+        span = float(m[1]) * _UNIT_MS[m[2]]
+        if span > MAX_SPAN_MS:
+            raise ValueError(f"{text!r} is too far back: at most {MAX_SPAN_MS // 86_400_000}d")
+        return now_ms - int(span)
+    if text.isascii() and text.isdigit():
+        value = int(text)
+    else:
+        try:
+            when = datetime.fromisoformat(text)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            value = int(when.timestamp() * 1000)
+        except (ValueError, OverflowError):
+            raise _unreadable(text) from None
+    if not 0 <= value <= MAX_EPOCH_MS:
+        raise ValueError(f"{text!r} is out of range: between 1970 and 9999")
+    return value
+
+
+def safe_cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with `'` (OWASP).
+
+    A bare CR becomes LF so the writer quotes the cell (its line ends are `\n`).
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def csv_text(rows: list[ReportRow], by: str) -> str:
@@ -46,8 +81,9 @@ def csv_text(rows: list[ReportRow], by: str) -> str:
                 "top_causes"])
     for g in rows:
         causes = "; ".join(f"{c} ({n})" for c, n in g.top_causes())
-        w.writerow([g.key, g.incidents, f"{g.lesson_minutes_lost:.2f}", g.contacts,
-                    *(g.outcomes.get(o, 0) for o in OUTCOMES), g.outcomes.get("open", 0), causes])
+        w.writerow([safe_cell(g.key), g.incidents, f"{g.lesson_minutes_lost:.2f}", g.contacts,
+                    *(g.outcomes.get(o, 0) for o in OUTCOMES), g.outcomes.get("open", 0),
+                    safe_cell(causes)])
     return out.getvalue()
 
 

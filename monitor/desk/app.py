@@ -21,6 +21,7 @@ from monitor.desk.api import Api, routes
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
 from monitor.desk.openapi import openapi
+from outreach.channels.body_limit import DESK_MAX_BODY, TWILIO_MAX_BODY, BodyLimit
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
 from outreach.store.users import UserStore
 
@@ -107,7 +108,9 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
         await hub.aclose()
 
     app = Starlette(
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=DESK_MAX_BODY,
+                               prefixes={"/twilio/": TWILIO_MAX_BODY})],
         routes=[
             Route("/", index),
             *[Route(p, page) for p in PAGES],

@@ -63,6 +63,7 @@ class RecordedRequest:
 class _Fault:
     status: int = 0
     delay_s: float = 0.0
+    code: int = 0
 
 
 @dataclass(slots=True)
@@ -130,10 +131,13 @@ class TwilioStandIn:
         with self._state.lock:
             return dict(self._state.resources[sid])
 
-    def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """Answer the next `n` API requests with HTTP `status` (e.g. 429, 500, 503, 400)."""
+    def fail_next(self, n: int = 1, status: int = 500, code: int = 0) -> None:
+        """Answer the next `n` API requests with HTTP `status` (e.g. 429, 500, 503, 400).
+
+        `code`: Twilio's error code in the answer (e.g. 21610: the number sent STOP).
+        """
         with self._state.lock:
-            self._state.faults.extend(_Fault(status=status) for _ in range(n))
+            self._state.faults.extend(_Fault(status=status, code=code) for _ in range(n))
 
     def stall_next(self, n: int = 1, delay_s: float = 1.0) -> None:
         """Hold the next `n` API requests for `delay_s` before answering (client timeouts)."""
@@ -269,7 +273,7 @@ class TwilioStandIn:
             return 401, _error(401, 20003, "Authenticate")
         if fault.status:
             messages = {429: "Too Many Requests", 503: "Service Unavailable"}
-            code = 20429 if fault.status == 429 else 20500
+            code = fault.code or (20429 if fault.status == 429 else 20500)
             return fault.status, _error(fault.status, code, messages.get(fault.status, "Error"))
         kind, sid = match["kind"], match["sid"]
         if method == "GET":
@@ -370,6 +374,8 @@ def _validate_call(p: dict[str, str]) -> tuple[int, str] | None:
         return 21205, "Url parameter is required"
     if p["To"].startswith("+") and not E164.match(p["To"]):
         return 21211, f"Invalid 'To' Phone Number: {p['To']}"
+    if p.get("MachineDetection", "Enable") not in ("Enable", "DetectMessageEnd"):
+        return 21200, f"Invalid MachineDetection: {p['MachineDetection']}"
     return None
 
 

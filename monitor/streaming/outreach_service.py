@@ -34,6 +34,7 @@ from outreach.decide.policy import OutreachPolicy
 from outreach.store.cases import CaseStore
 from outreach.store.db import open_database
 from outreach.store.directory import DirectoryStore
+from outreach.store.optouts import SmsOptOuts
 from outreach.store.outbox import Outbox
 from outreach.store.queue import QueueStore
 
@@ -142,7 +143,9 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             await stack.enter_async_context(gateway)
             channels["chat"] = ChatChannel(gateway)
         if opts.twilio is not None:
-            voice, sms = TwilioVoiceChannel(opts.twilio), TwilioSmsChannel(opts.twilio)
+            opt_outs = SmsOptOuts(engine)
+            voice = TwilioVoiceChannel(opts.twilio)
+            sms = TwilioSmsChannel(opts.twilio, on_unsubscribed=opt_outs.opt_out)
             stack.push_async_callback(voice.aclose)
             stack.push_async_callback(sms.aclose)
             channels["call"], channels["sms"] = voice, sms

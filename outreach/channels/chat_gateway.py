@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -34,6 +34,8 @@ from outreach.decide.chat_intents import Intent, intent_of
 from outreach.store.outbox import Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
+MAX_FRAME_BYTES: Final = 64 * 1024  # a bigger frame closes the socket (1009)
+MAX_SOCKETS_PER_FAMILY: Final = 5  # more are refused with 429
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,11 @@ class ChatGateway:
     async def start(self) -> ChatGateway:
         """Listen for apps."""
         self._server = await serve(
-            self._handle, self.host, self.port, process_request=self._authenticate
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._authenticate,
+            max_size=MAX_FRAME_BYTES,
         )
         return self
 
@@ -162,18 +168,27 @@ class ChatGateway:
         if isinstance(checked, TokenError):
             log.info("chat_refused", reason=checked.reason)
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"{checked.reason}\n")
+        open_now = len(self._connections.get(checked, ())) + sum(
+            1 for s in self._students.values() if s == checked)
+        if open_now >= MAX_SOCKETS_PER_FAMILY:
+            log.info("chat_refused", reason="too_many_sockets")
+            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "too_many_sockets\n")
         self._students[connection] = checked
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
-        student_id = self._students.pop(ws)
-        async with self._lock(student_id):
-            self._connections.setdefault(student_id, set()).add(ws)
-            try:
-                for message in await self.outbox.pending(student_id):
-                    await self._send(ws, message)
-            except ConnectionClosed:
-                pass
+        student_id = self._students[ws]  # counted until it joins the connections
+        try:
+            async with self._lock(student_id):
+                self._connections.setdefault(student_id, set()).add(ws)
+                self._students.pop(ws, None)
+                try:
+                    for message in await self.outbox.pending(student_id):
+                        await self._send(ws, message)
+                except ConnectionClosed:
+                    pass
+        finally:
+            self._students.pop(ws, None)
         log.info("chat_connected", student_id=student_id)
         try:
             async for raw in ws:

@@ -12,11 +12,13 @@ from typing import Final
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from outreach.channels.body_limit import TWILIO_MAX_BODY, BodyLimit
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH, SmsHandler, sms_route
 from outreach.channels.twilio_signature import verified_form
 from outreach.channels.twilio_twiml import gather_reply_twiml
@@ -87,7 +89,8 @@ def create_app(
     ]
     if on_sms is not None:
         routes.append(sms_route(sms_path, validator, on_sms, public_base_url=public_base_url))
-    return Starlette(routes=routes)
+    # Bodies are capped before the signature check reads them (413 past the cap).
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=TWILIO_MAX_BODY)])
 
 
 def timeline_sink(store: CaseStore, then: Sink | None = None) -> Sink:

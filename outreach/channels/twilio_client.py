@@ -47,7 +47,8 @@ class TwilioSettings:
     gather_action_url: str | None = None
     request_timeout_s: float = 10.0
     ring_timeout_s: int = 30
-    machine_detection: bool = False
+    # Answering-machine detection on calls to families: a voicemail is not an answer.
+    machine_detection: bool = True
 
 
 def rebase(url: str, base_url: str) -> str:

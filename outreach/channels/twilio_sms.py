@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import OutboundMessage
+from outreach.channels.base import OutboundMessage, SendResult
 from outreach.channels.twilio_client import (
     TwilioChannelBase,
     TwilioSender,
@@ -18,6 +19,8 @@ from outreach.decide.decision import ChannelName
 from outreach.scripts.wording import sms_text
 
 log = structlog.get_logger(__name__)
+UNSUBSCRIBED: Final = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
+OnUnsubscribed = Callable[[str, str], Awaitable[object]]  # (phone, a marker for the record)
 
 
 class TwilioSmsChannel(TwilioChannelBase):
@@ -25,8 +28,23 @@ class TwilioSmsChannel(TwilioChannelBase):
 
     name: ChannelName = "sms"
 
-    def __init__(self, settings: TwilioSettings, sender: TwilioSender | None = None) -> None:
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        sender: TwilioSender | None = None,
+        *,
+        on_unsubscribed: OnUnsubscribed | None = None,
+    ) -> None:
         super().__init__(settings, sender or TwilioSender(settings, retry_unknown=True))
+        self.on_unsubscribed = on_unsubscribed
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send; a refusal with error 21610 (the number sent STOP to Twilio) is an opt-out."""
+        result = await super().send(message)
+        if result.reason.endswith(f":{UNSUBSCRIBED}") and message.to and self.on_unsubscribed:
+            await self.on_unsubscribed(message.to, f"error-{UNSUBSCRIBED}-{message.message_id}")
+            log.info("sms_recipient_unsubscribed", case_id=message.case_id)
+        return result
 
     def create_params(self, message: OutboundMessage) -> dict[str, Any]:
         """Arguments for `messages.create_async`."""

@@ -19,6 +19,9 @@ from outreach.decide.decision import ChannelName
 
 log = structlog.get_logger(__name__)
 CALL_EVENTS: Final = ["initiated", "ringing", "answered", "completed"]
+# Wait for the voicemail's beep, so the script is left as the message; the callbacks then
+# carry `AnsweredBy` (machine_end_beep, fax...), which the chain treats as no answer (SMS).
+MACHINE_DETECTION: Final = "DetectMessageEnd"
 
 
 class TwilioVoiceChannel(TwilioChannelBase):
@@ -55,7 +58,7 @@ class TwilioVoiceChannel(TwilioChannelBase):
             "timeout": self.settings.ring_timeout_s,
         }
         if self.settings.machine_detection:
-            params["machine_detection"] = "Enable"
+            params["machine_detection"] = MACHINE_DETECTION
         if self.settings.status_callback_url:
             params["status_callback"] = with_query(self.settings.status_callback_url, query)
             params["status_callback_event"] = CALL_EVENTS

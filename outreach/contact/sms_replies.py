@@ -4,6 +4,8 @@
   offers it to the family's last helper when free); a running contact chain stops.
 - solved (`2`, ok, fixed, thanks, 好了): the case is resolved with `resolved_by_sms`.
 - STOP (Twilio's opt-out words): the number gets no more SMS; START / UNSTOP undo it.
+  Each counts once per MessageSid and only when no newer STOP / START is known (a
+  replayed or late old STOP does not opt the family out again).
 - anything else: the case goes to the queue for a person to read.
 
 The case is the family's newest open case, else one closed within `recent_ms`. A case
@@ -32,7 +34,7 @@ from outreach.decide.sms_intents import InboundSms, SmsIntent, resubscribes, sms
 from outreach.decide.stages.retry_fallback import FAMILY_SAYS_FINE, Signal
 from outreach.scripts.wording import DEFAULT_LANGUAGE, sms_reply_text
 from outreach.store.cases import CaseStore
-from outreach.store.optouts import SmsOptOuts
+from outreach.store.optouts import Consent, SmsOptOuts
 from outreach.store.sms_cases import (
     case_to_answer,
     family_languages,
@@ -106,13 +108,12 @@ class SmsReplies:
     async def handle(self, sms: InboundSms) -> Handled:
         """Act on one SMS (no metric, no TwiML)."""
         intent, phone = sms_intent(sms.body), sms.from_number
-        if resubscribes(sms.body):
-            await self.opt_outs.opt_in(phone)
-        if intent == "opt_out":
-            await self.opt_outs.opt_out(phone, sms.message_sid)
-            return Handled(intent, "opted_out")
-        if intent == "opt_in":
-            return Handled(intent, "opted_in")
+        if resubscribes(sms.body) or intent == "opt_out":
+            action: Consent = "stop" if intent == "opt_out" else "start"
+            applied = await self.opt_outs.record(phone, action, sms.message_sid, sms.sent_at_ms)
+            if intent in ("opt_out", "opt_in"):
+                done = "opted_out" if intent == "opt_out" else "opted_in"
+                return Handled(intent, done if applied == "applied" else "duplicate")
         family = await self._family(phone)
         if not family:
             return Handled(intent, "unknown_sender")

@@ -85,3 +85,4 @@ class InboundSms:
     to_number: str
     body: str
     message_sid: str
+    sent_at_ms: int | None = None  # the message's own time when known (else: its arrival)

@@ -111,6 +111,16 @@ sms_opt_outs = sa.Table(
     sa.Column("opted_out_at", sa.BigInteger(), nullable=False),
     sa.Column("message_sid", sa.String(64), nullable=False),
 )
+# Every STOP / START (by MessageSid, with the message's own time): a replayed or late
+# message is recognised and never undoes a newer one.
+sms_consent = sa.Table(
+    "sms_consent",
+    metadata,
+    sa.Column("message_sid", sa.String(64), primary_key=True),
+    sa.Column("phone", sa.String(16), nullable=False, index=True),
+    sa.Column("action", sa.String(8), nullable=False),
+    sa.Column("sent_at", sa.BigInteger(), nullable=False),
+)
 
 # -- the support desk ------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.parse
 from collections import Counter
 from contextlib import AsyncExitStack
@@ -80,7 +81,7 @@ def family_rows(students: list[str]) -> str:
 
 async def class_app(gateway: ChatGateway, student: str, answers: bool) -> None:
     """A family's class app: shows (acks) every message; some families answer `好了`."""
-    token = make_token(student, SECRET, 4_000_000_000)
+    token = make_token(student, SECRET, int(time.time()) + 3600)
     ws: ClientConnection
     async with connect(f"{gateway.url}?token={token}") as ws:
         async for raw in ws:

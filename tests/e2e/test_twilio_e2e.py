@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -97,7 +98,7 @@ async def test_unanswered_call_falls_back_and_the_chat_reply_closes_the_case(
                 )
                 text = await dispatcher.execute(fallback, "disconnect", "ipad")
                 assert text is not None and text.status == "queued"
-                token = make_token("stu-1", secret, 4_000_000_000)
+                token = make_token("stu-1", secret, int(time.time()) + 3600)
                 async with connect(f"{gateway.url}?token={token}") as app_ws:
                     await gateway.push("stu-1", "还卡吗？", case_id=case_id)
                     shown = json.loads(await asyncio.wait_for(app_ws.recv(), 2))

@@ -85,7 +85,7 @@ async def test_call_is_placed_with_twiml_and_callbacks(
         "&channel=call&lang=zh-CN"
     )
     assert standin.resource(result.provider_id)["status"] == "queued"
-    assert req.param("MachineDetection") is None and req.param("Timeout") == "30"
+    assert req.param("MachineDetection") == "DetectMessageEnd" and req.param("Timeout") == "30"
     assert sleep.waits == []
 
 
