@@ -4,7 +4,7 @@ The simulator plays real measured bandwidth traces as live classes (faster than
 real time if asked), the same detectors and outreach policy as production watch
 them, every incident, outreach decision and case outcome is shown as it happens,
 and the agent console and ops dashboard run alongside. The cases belong to
-production's case runtime (`outreach.contact.runtime.LiveOutreach`, fed from the bus as in
+production's case runtime (`outreach.contact.runtime.CaseRuntime`, fed from the bus as in
 `firstcall outreach`): chat through the chat gateway, calls and SMS through the
 local Twilio stand-in, cases in a SQLite file under `.firstcall/`.
 """

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from monitor.simulate import SimConfig
 from monitor.simulate.school import build_school
 from outreach.contact.chain import Waits
-from outreach.contact.runtime import LiveConfig
+from outreach.contact.runtime import RuntimeConfig
 from outreach.decide.family import Guardian, Student
 from outreach.store.directory import DirectoryStore
 
@@ -65,8 +65,8 @@ async def seed_families(directory: DirectoryStore, student_ids: Iterable[str]) -
     return await directory.save(families)
 
 
-def demo_live_config(speed: float) -> LiveConfig:
+def demo_live_config(speed: float) -> RuntimeConfig:
     """Production's waits of the contact chain, `speed` times shorter (simulated time)."""
-    w, live = Waits(), LiveConfig()
-    return LiveConfig(Waits(w.chat_s / speed, w.call_s / speed, w.sms_s / speed),
+    w, live = Waits(), RuntimeConfig()
+    return RuntimeConfig(Waits(w.chat_s / speed, w.call_s / speed, w.sms_s / speed),
                       close_wait_s=live.close_wait_s / speed)

@@ -1,6 +1,6 @@
 """The demo's web side: case database, the case runtime and desk, the console, Twilio and chat.
 
-The runtime is production's (`outreach.contact.runtime.LiveOutreach`): the in-app chat goes through
+The runtime is production's (`outreach.contact.runtime.CaseRuntime`): the in-app chat goes through
 the chat gateway, calls and SMS through the real Twilio client against the local Twilio
 stand-in, whose status callbacks come back, signed, to production's callback app
 (`monitor.streaming.outreach_service.callback_app`) on the console's own server.

@@ -23,7 +23,7 @@ from monitor.platform.logging import configure
 from monitor.platform.settings import ConfigError, DatabaseSection, Settings, twilio_settings
 from monitor.streaming.outreach_service import ServiceOptions, serve
 from outreach.contact.chain import Waits
-from outreach.contact.runtime import LiveConfig
+from outreach.contact.runtime import RuntimeConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -107,7 +107,7 @@ def options_from(
     opts = ServiceOptions(
         db=pick(args.db, st.database.dsn),
         group=pick(args.group, service.group), decide=args.decide,
-        policy=st.policy_config(), live=LiveConfig(waits),
+        policy=st.policy_config(), live=RuntimeConfig(waits),
         callback_host=host, callback_port=port, public_url=public_url,
         sms_reply_path=pick(args.sms_reply_path, service.sms_reply_path),
         twilio=twilio_settings(st.twilio, base),

@@ -1,6 +1,6 @@
 """The support desk's live views: incident and outreach records in, what the consoles show out.
 
-The case runtime (`outreach.contact.runtime.LiveOutreach`, in `firstcall outreach` or in-process in
+The case runtime (`outreach.contact.runtime.CaseRuntime`, in `firstcall outreach` or in-process in
 the demo) opens, contacts, queues and closes the cases. The desk only watches the same
 records: live and line incidents, time to first contact, suppressions by reason, and it
 puts the session's recent telemetry on the case (timeline snapshot, queue context). The

@@ -1,7 +1,7 @@
 """Telemetry to the console in one process: pipeline, the case runtime and the desk, one clock.
 
 The pipeline (detectors + policy) turns telemetry into incident and outreach records;
-each record goes to the production case runtime (`outreach.contact.runtime.LiveOutreach`: cases,
+each record goes to the production case runtime (`outreach.contact.runtime.CaseRuntime`: cases,
 the chat -> call -> SMS -> queue chain, outcomes) and then to the desk's live views,
 which keep the session's telemetry with the case. The demo sends the records over its
 in-process bus (`publish`, then `monitor.streaming.bus_feed.run_bus(live, ...)`); the browser
@@ -25,7 +25,7 @@ from outreach.channels.base import Channel
 from outreach.contact.agent_call import AgentCalls
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
-from outreach.contact.runtime import LiveConfig, LiveOutreach, Pager
+from outreach.contact.runtime import CaseRuntime, Pager, RuntimeConfig
 from outreach.decide.case import Case
 from outreach.decide.decision import ChannelName, PolicyConfig
 from outreach.store.cases import CaseStore
@@ -57,7 +57,7 @@ class LiveOptions:
 
     policy: PolicyConfig | None = None
     channels: dict[ChannelName, Channel] = field(default_factory=dict)
-    live: LiveConfig = field(default_factory=LiveConfig)
+    live: RuntimeConfig = field(default_factory=RuntimeConfig)
     sink: OutcomeSink = field(default_factory=ListOutcomeSink)
     pager: Pager | None = None
     metrics: OutreachMetrics | None = None
@@ -104,7 +104,7 @@ class LiveDesk:
         queue = QueueStore(engine, store, clock)
         self.channels = opts.channels
         self.desk = Desk(store, queue, self.ring, clock)
-        self.runtime = LiveOutreach(
+        self.runtime = CaseRuntime(
             store, DirectoryStore(engine, clock), self.channels, opts.sink, policy=opts.policy,
             config=opts.live, metrics=opts.metrics, pager=opts.pager,
             queue=NoticedQueue(queue, self.desk), wall=clock)

@@ -23,7 +23,7 @@ from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.streaming.backoff import retry_forever
 from monitor.streaming.bus_feed import parse_record
-from outreach.contact.runtime import LiveOutreach
+from outreach.contact.runtime import CaseRuntime
 from outreach.decide.policy import OutreachPolicy
 
 DEFAULT_GROUP = "firstcall-outreach"
@@ -33,12 +33,12 @@ ORPHAN_MAX_AGE_MS = 300_000
 
 
 class KafkaOutreach:
-    """Feeds a :class:`LiveOutreach` from Kafka until stopped."""
+    """Feeds a :class:`CaseRuntime` from Kafka until stopped."""
 
     def __init__(
         self,
         settings: KafkaSettings,
-        runner: LiveOutreach,
+        runner: CaseRuntime,
         *,
         group: str = DEFAULT_GROUP,
         policy: OutreachPolicy | None = None,

@@ -27,7 +27,7 @@ from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
 from outreach.contact.metrics import OutreachMetrics
-from outreach.contact.runtime import LiveConfig, LiveOutreach
+from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.contact.sms_replies import SmsReplies
 from outreach.decide.decision import ChannelName, PolicyConfig
 from outreach.decide.policy import OutreachPolicy
@@ -49,7 +49,7 @@ class ServiceOptions:
     group: str = DEFAULT_GROUP
     decide: bool = False
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    live: LiveConfig = field(default_factory=LiveConfig)
+    live: RuntimeConfig = field(default_factory=RuntimeConfig)
     callback_host: str = "127.0.0.1"
     callback_port: int = 8090
     public_url: str | None = None
@@ -69,7 +69,7 @@ class Service:
     """The running parts (for probes and tests)."""
 
     engine: AsyncEngine
-    runner: LiveOutreach
+    runner: CaseRuntime
     feed: KafkaOutreach
     metrics: OutreachMetrics
     gateway: ChatGateway | None
@@ -77,7 +77,7 @@ class Service:
 
 
 def callback_app(
-    runner: LiveOutreach,
+    runner: CaseRuntime,
     auth_token: str,
     public_url: str | None = None,
     sms_path: str = DEFAULT_SMS_PATH,
@@ -90,7 +90,7 @@ def callback_app(
     )  # fmt: skip
 
 
-async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: LiveOutreach) -> str:
+async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: CaseRuntime) -> str:
     token = opts.twilio.auth_token if opts.twilio is not None else ""
     app = callback_app(runner, token, opts.public_url, opts.sms_reply_path)
     server = uvicorn.Server(
@@ -122,7 +122,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         await sink.start()
         stack.push_async_callback(sink.stop)
         channels: dict[ChannelName, Channel] = {}
-        runner = LiveOutreach(
+        runner = CaseRuntime(
             cases,
             DirectoryStore(engine),
             channels,
@@ -171,7 +171,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         yield Service(engine, runner, feed, metrics, gateway, url)
 
 
-async def sweep_forever(runner: LiveOutreach, close_after_s: float, every_s: float = 60.0) -> None:
+async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: float = 60.0) -> None:
     """Close cases left open `close_after_s`; publish outcomes of cases agents closed."""
     while True:
         await asyncio.sleep(every_s)

@@ -1,4 +1,4 @@
-"""The live outreach runner: incidents and decisions in; cases, contacts and outcomes out.
+"""The case runtime: incidents and decisions in; cases, contacts and outcomes out.
 
 Idempotent by incident id: a redelivered incident adds nothing to its case, and a
 redelivered decision is recorded and carried out once (the case timeline is the
@@ -10,21 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from functools import partial
-from typing import Protocol
 
 import structlog
 
 from detectors.records import Incident, Outreach, case_id_for
 from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
-from outreach.contact.chain import ContactChain, Waits
+from outreach.contact.chain import ContactChain
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.family import FamilyCheck
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
+from outreach.contact.ports import AgentQueue, EarlyDecisions, RuntimeConfig
 from outreach.contact.signals import Letter, Mailbox
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.case_states import Refusal
@@ -39,38 +39,10 @@ from outreach.store.cases import CaseIdTaken, CaseStore
 from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
-__all__ = ["AgentQueue", "LiveConfig", "LiveOutreach", "Pager"]
+__all__ = ["AgentQueue", "CaseRuntime", "Pager", "RuntimeConfig"]
 
 
-class AgentQueue(Protocol):
-    """The technicians' queue (e.g. :class:`outreach.store.queue.QueueStore`)."""
-
-    async def enqueue(self, case: Case, reason: str, *, at: int | None = None) -> bool:
-        """Queue the case (state `waiting_agent`)."""
-        ...
-
-    async def drop(self, case_id: str, *, at: int | None = None) -> None:
-        """Take the case out of the queue."""
-        ...
-
-    async def lesson_end(self, case_id: str) -> int | None:
-        """The scheduled end of the case's lesson, when the desk saw it."""
-        ...
-
-    async def device(self, case_id: str) -> str | None:
-        """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class LiveConfig:
-    """Waits of the contact chain, and how long closing waits for a chain to stop."""
-
-    waits: Waits = field(default_factory=Waits)
-    close_wait_s: float = 30.0
-
-
-class LiveOutreach:
+class CaseRuntime:
     """Turns incident records and outreach decisions into cases, contacts and outcomes."""
 
     def __init__(
@@ -81,7 +53,7 @@ class LiveOutreach:
         sink: OutcomeSink,
         *,
         policy: PolicyConfig | None = None,
-        config: LiveConfig | None = None,
+        config: RuntimeConfig | None = None,
         metrics: OutreachMetrics | None = None,
         pager: Pager | None = None,
         queue: AgentQueue | None = None,
@@ -91,7 +63,7 @@ class LiveOutreach:
         self.directory = directory
         self.sink = sink
         self.policy = policy or PolicyConfig()
-        self.config = config or LiveConfig()
+        self.config = config or RuntimeConfig()
         self.metrics = metrics or OutreachMetrics.create()
         self.pager = pager
         self.queue = queue
@@ -112,8 +84,7 @@ class LiveOutreach:
         self.event_now = 0  # the newest event time seen in a record
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._orphans: dict[str, list[Outreach]] = {}
-        self._orphaned_at: dict[str, int] = {}  # incident id -> wall time the first came
+        self.early = EarlyDecisions()
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
         self.family = FamilyCheck(cases, directory, wall)
 
@@ -186,8 +157,7 @@ class LiveOutreach:
             fresh = await self._record(inc)
             if inc.kind == "line" and fresh and inc.state != "closed":
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc)
-        self._orphaned_at.pop(inc.incident_id, None)
-        for decision in self._orphans.pop(inc.incident_id, []):
+        for decision in self.early.take(inc.incident_id):
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
             await self._finish(case_id)  # no decision comes for a line incident
@@ -204,8 +174,7 @@ class LiveOutreach:
             o = replace(o, case_id=own, detail={**o.detail, "family_case_id": o.case_id})
         case = await self.cases.get(o.case_id)
         if case is None:  # the incident record has not arrived yet
-            self._orphans.setdefault(o.incident_id, []).append(o)
-            self._orphaned_at.setdefault(o.incident_id, self.wall())
+            self.early.keep(o, self.wall())
             return
         async with self._lock(o.case_id):
             events = await self.cases.timeline(o.case_id)
@@ -263,18 +232,16 @@ class LiveOutreach:
     @property
     def orphans(self) -> int:
         """Decisions still waiting for their incident record."""
-        return sum(len(v) for v in self._orphans.values())
+        return len(self.early)
 
     def drop_orphans(self, older_than_ms: int) -> list[str]:
         """Give up on decisions whose incident never came (logged and counted)."""
-        cutoff = self.wall() - older_than_ms
-        gone = [iid for iid, t in self._orphaned_at.items() if t <= cutoff]
-        for iid in gone:
-            del self._orphaned_at[iid]
-            for o in self._orphans.pop(iid, []):
+        gone = self.early.older_than(self.wall() - older_than_ms)
+        for _iid, decisions in gone:
+            for o in decisions:
                 self.metrics.duplicates.labels("orphan").inc()
                 log.warning("decision_without_incident", case_id=o.case_id, session_id=o.session_id)
-        return gone
+        return [iid for iid, _ in gone]
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""

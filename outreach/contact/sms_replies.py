@@ -52,7 +52,7 @@ ANSWERED: Final = frozenset(
 
 
 class FamilySignals(Protocol):
-    """Where a family's answer goes (`LiveOutreach.family_signal`)."""
+    """Where a family's answer goes (`CaseRuntime.family_signal`)."""
 
     async def family_signal(self, case_id: str, signal: Signal) -> None:
         """Tell the case's contact chain, or queue the case (`help`, `unclear`) when none runs."""

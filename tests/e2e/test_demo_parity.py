@@ -1,6 +1,6 @@
 """`make demo` runs production's case runtime: one simulated day, played through the demo's
 assembly (`start_web`: LiveDesk, chat gateway, Twilio stand-in, production's callback app)
-and through the production one (`Pipeline` -> in-process bus -> `run_bus(LiveOutreach)`, as
+and through the production one (`Pipeline` -> in-process bus -> `run_bus(CaseRuntime)`, as
 `firstcall outreach` is fed, with the same kinds of channels and the same families), gives
 the same decisions, the same cases, the same steps of every contact chain and the same
 outcomes.
@@ -37,7 +37,7 @@ from monitor.streaming.outreach_service import callback_app
 from outreach.channels.base import Channel
 from outreach.channels.chat import ChatChannel
 from outreach.channels.chat_gateway import ChatGateway
-from outreach.contact.runtime import LiveOutreach
+from outreach.contact.runtime import CaseRuntime
 from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
 from outreach.store.db import open_database
@@ -65,7 +65,7 @@ class Settled:
     """Takes each record, then lets the contact chains run to their end."""
 
     inner: RecordHandler
-    runtime: LiveOutreach
+    runtime: CaseRuntime
     handled: int = 0
 
     async def handle(self, record: Incident | Outreach) -> None:
@@ -157,10 +157,10 @@ async def demo_day(tmp_path: Path) -> Day:
 
 async def production_runtime(
     stack: AsyncExitStack, engine: AsyncEngine, sink: ListOutcomeSink
-) -> LiveOutreach:
+) -> CaseRuntime:
     """`firstcall outreach`'s runtime on this machine: chat gateway, Twilio (the stand-in)."""
     cases, channels = CaseStore(engine), dict[ChannelName, Channel]()
-    runner = LiveOutreach(cases, DirectoryStore(engine), channels, sink,
+    runner = CaseRuntime(cases, DirectoryStore(engine), channels, sink,
                           config=demo_live_config(SPEED), queue=QueueStore(engine, cases))
     stack.push_async_callback(runner.aclose)
     standin = stack.enter_context(

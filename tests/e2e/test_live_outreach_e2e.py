@@ -32,7 +32,7 @@ from outreach.channels.twilio_callbacks import create_app, timeline_sink
 from outreach.channels.webhook import WebhookPager
 from outreach.contact.chain import Waits
 from outreach.contact.metrics import OutreachMetrics
-from outreach.contact.runtime import LiveConfig, LiveOutreach
+from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 from outreach.store.directory_import import import_file
@@ -124,7 +124,7 @@ async def test_simulated_school_to_outcomes(
     quiet = {s for i, s in enumerate(students) if i % 5 == 1}
     no_calls = {s for i, s in enumerate(students) if i % 7 == 3}
     answering = {s for i, s in enumerate(students) if i % 3 == 0}
-    runner: LiveOutreach | None = None
+    runner: CaseRuntime | None = None
 
     async def on_callback(event: object) -> None:
         assert runner is not None
@@ -145,9 +145,9 @@ async def test_simulated_school_to_outcomes(
             )
             phones = await stack.enter_async_context(twilio(standin, base))
             channels = {**phones, "chat": ChatChannel(gateway, ack_timeout_s=0.5)}
-            runner = LiveOutreach(
+            runner = CaseRuntime(
                 cases, directory, channels, BusOutcomeSink(bus, OUTCOMES_TOPIC),
-                config=LiveConfig(Waits(chat_s=0.15, call_s=1.0, sms_s=0.2)), metrics=metrics,
+                config=RuntimeConfig(Waits(chat_s=0.15, call_s=1.0, sms_s=0.2)), metrics=metrics,
                 pager=WebhookPager(f"{hook}/page"),
             )  # fmt: skip
             apps = [asyncio.create_task(class_app(gateway, s, s in answering)) for s in students]

@@ -1,7 +1,7 @@
 """A small scripted school for the desk, API and browser tests.
 
 Three students in two lessons, their families in the directory, the production case
-runtime (`LiveOutreach`) with fake channels. `stu-1` (room-a, pc on edge-1) starts to
+runtime (`CaseRuntime`) with fake channels. `stu-1` (room-a, pc on edge-1) starts to
 lag at 20 s and keeps lagging; the policy chooses the in-app chat at 34 s, nobody
 answers it, nor the call, nor the SMS, so the case goes to the call queue
 (`sms_unanswered`). `stu-2` (room-b, ipad on edge-2) drops out at 120 s; the policy
@@ -25,7 +25,7 @@ from monitor.desk.live import LiveDesk, LiveOptions, SimClock
 from monitor.streaming.bus_feed import ListOutcomeSink
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.chain import Waits
-from outreach.contact.runtime import LiveConfig
+from outreach.contact.runtime import RuntimeConfig
 from outreach.decide.decision import ChannelName
 from outreach.decide.family import Guardian, Student
 from outreach.store.db import make_engine, upgrade
@@ -156,7 +156,7 @@ async def scripted_desk(tmp_path: Path, engine: AsyncEngine | None = None, *,
     outcomes = ListOutcomeSink()
     live = LiveDesk(engine, SimClock(T0), LiveOptions(
         channels={"chat": chat, "call": calls, "sms": sms, **(channels or {})},
-        live=LiveConfig(waits, close_wait_s=5), sink=outcomes))
+        live=RuntimeConfig(waits, close_wait_s=5), sink=outcomes))
     try:
         yield Desk(live, engine, UserStore(engine, live.clock), calls, chat, sms, outcomes)
     finally:

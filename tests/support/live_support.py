@@ -25,7 +25,7 @@ from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import PageResult
 from outreach.contact.chain import Waits
 from outreach.contact.metrics import OutreachMetrics
-from outreach.contact.runtime import LiveConfig, LiveOutreach
+from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
@@ -70,7 +70,7 @@ class Harness:
     sink: ListOutcomeSink
     pager: FakePager
     metrics: OutreachMetrics
-    runner: LiveOutreach
+    runner: CaseRuntime
 
     def restart(self) -> Harness:
         """A fresh runner (new memory, new channels) on the same database."""
@@ -91,9 +91,9 @@ def make_runner(
     """A runner with fake channels, a list sink and a fake pager."""
     fakes: dict[ChannelName, FakeChannel] = {n: FakeChannel(n) for n in CHANNEL_NAMES}
     sink, pager, metrics = ListOutcomeSink(), FakePager(), OutreachMetrics.create()
-    runner = LiveOutreach(
+    runner = CaseRuntime(
         cases, directory, fakes, sink,
-        config=LiveConfig(waits=waits, close_wait_s=5), metrics=metrics, pager=pager,
+        config=RuntimeConfig(waits=waits, close_wait_s=5), metrics=metrics, pager=pager,
     )  # fmt: skip
     return Harness(engine, cases, directory, fakes, sink, pager, metrics, runner)
 

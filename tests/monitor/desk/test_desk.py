@@ -17,7 +17,7 @@ from monitor.desk.views import queue_view
 from monitor.streaming.bus_feed import ListOutcomeSink
 from outreach.channels.base import SendResult
 from outreach.contact.chain import Waits
-from outreach.contact.runtime import LiveConfig
+from outreach.contact.runtime import RuntimeConfig
 from outreach.decide.case_states import Refusal
 from outreach.decide.family import Guardian, Student
 from outreach.store.cases import CaseStore
@@ -54,7 +54,7 @@ def live_desk(engine: AsyncEngine, waits: Waits = LISTENING) -> tuple[LiveDesk, 
     sink = ListOutcomeSink()
     chat = FakeChannel("chat")
     live = LiveDesk(engine, SimClock(T0), LiveOptions(
-        channels={"chat": chat}, live=LiveConfig(waits, close_wait_s=5), sink=sink))
+        channels={"chat": chat}, live=RuntimeConfig(waits, close_wait_s=5), sink=sink))
     return live, sink
 
 

@@ -24,7 +24,7 @@ from monitor.streaming.outreach_kafka import KafkaOutreach
 from outreach.channels.twilio_callbacks import create_app, timeline_sink
 from outreach.channels.webhook import WebhookPager
 from outreach.contact.chain import Waits
-from outreach.contact.runtime import LiveConfig, LiveOutreach
+from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.decide.signals import CallbackEvent, MenuChoice
 from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
@@ -52,7 +52,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 class Outreach:
     """One incarnation of the outreach service (a runner and its Kafka feed)."""
 
-    runner: LiveOutreach
+    runner: CaseRuntime
     feed: KafkaOutreach
     task: asyncio.Task[None]
 
@@ -128,9 +128,9 @@ async def test_restarts_in_the_middle_make_no_second_call(
             stack.push_async_callback(sink.stop)
 
             def start(group: str) -> Outreach:
-                runner = LiveOutreach(
+                runner = CaseRuntime(
                     cases, directory, phones, sink,  # type: ignore[arg-type]
-                    config=LiveConfig(Waits(chat_s=0.05, call_s=1.0, sms_s=0.3)),
+                    config=RuntimeConfig(Waits(chat_s=0.05, call_s=1.0, sms_s=0.3)),
                     pager=WebhookPager(f"{hook}/page"),
                 )  # fmt: skip
                 feed = KafkaOutreach(s, runner, group=group)
