@@ -1,4 +1,9 @@
-"""Twilio's official OpenAPI description (../shared/data/twilio), for request-shape checks."""
+"""Twilio's official OpenAPI description of the create requests, for request-shape checks.
+
+`data/twilio_create_requests.json` is the part of Twilio's `twilio_api_v2010.json`
+(MIT licence, `data/LICENSE.twilio-oai`) that describes `POST .../Calls.json` and
+`.../Messages.json`, with the schemas they refer to.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-SPEC = Path(__file__).resolve().parents[2].parent / "shared/data/twilio/twilio_api_v2010.json"
+SPEC = Path(__file__).resolve().parent / "data" / "twilio_create_requests.json"
 
 
 @cache
 def _spec() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"Twilio's OpenAPI description is not at {SPEC}")
     data: dict[str, Any] = json.loads(SPEC.read_text())
     return data
 
