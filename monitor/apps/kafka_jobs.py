@@ -172,13 +172,16 @@ async def _prepare(opts: JobOptions, create_topics: bool) -> None:
         return
     s = opts.kafka
     log = get_logger("topics")
-    await retry_forever(
-        partial(ensure_topics, s.bootstrap, topic_specs(s)),
+    specs = topic_specs(s)
+    created = await retry_forever(
+        partial(ensure_topics, s.bootstrap, specs),
         retry_on=(KafkaError, OSError, TimeoutError),
         on_error=lambda exc, n, d: log.warning(
             "create_topics_failed", error=repr(exc), attempt=n, retry_in_s=round(d, 2)
         ),
     )
+    log.info("topics_ready", created=sorted(created),
+             found=sorted(sp.name for sp in specs if sp.name not in created))
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Final, TextIO
 import structlog
 
 REDACTED: Final = "[phone]"
+_STDLIB_HANDLER: Final = "firstcall-json"
 _PHONE_KEYS: Final = frozenset({"phone", "phone_number", "msisdn", "to_number", "from_number"})
 
 # +E.164 (with or without separators) and common national formats such as
@@ -56,20 +57,54 @@ def redact_phones(
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Configure structlog for one JSON object per line, phone numbers redacted."""
+    """Configure structlog for one JSON object per line, phone numbers redacted.
+
+    Libraries that log through the standard `logging` module (aiokafka's "Heartbeat
+    failed ... rebalancing", uvicorn) come out the same way: JSON, with their logger's
+    name, redacted, on the same stream.
+    """
+    out = stream or sys.stderr
+    numeric = logging.getLevelName(level.upper())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.format_exc_info,
             redact_phones,
             structlog.processors.JSONRenderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(out)
+    handler.set_name(_STDLIB_HANDLER)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact_phones,
+            structlog.processors.JSONRenderer(),
+        ],
+    ))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _STDLIB_HANDLER]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+
+
+def reset() -> None:
+    """Undo :func:`configure` (structlog's defaults, no JSON handler on the root logger)."""
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _STDLIB_HANDLER]:
+        root.removeHandler(old)
 
 
 def get_logger(name: str, **bound: Any) -> Any:

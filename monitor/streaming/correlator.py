@@ -205,7 +205,8 @@ class CorrelatorWorker:
                 part = self.parts.pop(tp.partition, None)
                 if part is not None:
                     await self.sender.send_all(part.drain())
-        self.log.info("partitions_revoked", partitions=sorted(tp.partition for tp in revoked))
+        if revoked:  # a group's first assignment revokes nothing: no line for it
+            self.log.info("partitions_revoked", partitions=sorted(tp.partition for tp in revoked))
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
         """Rebuild new partitions from the topic's start, silently up to the commit."""

@@ -204,7 +204,8 @@ class TelemetryWorker:
                 self.next_offsets.pop(p, None)
                 self.uncommitted.pop(p, None)
                 self.max_stamp.pop(p, None)
-            self.log.info("partitions_revoked", partitions=sorted(mine))
+            if mine:  # a group's first assignment revokes nothing: no line for it
+                self.log.info("partitions_revoked", partitions=sorted(mine))
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
         """Restore the state of newly assigned partitions before any of their records."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 
 import orjson
 import pytest
-import structlog
 
 from monitor.platform.http_probe import ProbeServer
 from monitor.platform.logging import (
@@ -17,6 +17,7 @@ from monitor.platform.logging import (
     configure,
     get_logger,
     redact_text,
+    reset,
 )
 from monitor.platform.metrics import Metrics
 
@@ -66,7 +67,7 @@ def test_log_lines_are_json_with_bound_ids_and_no_phone_anywhere() -> None:
         )
     finally:
         clear_ids()
-        structlog.reset_defaults()
+        reset()
     line = orjson.loads(out.getvalue().strip().splitlines()[-1])
     assert line["session_id"] == "s1" and line["classroom_id"] == "room-1"
     assert line["component"] == "test" and line["worker"] == "w1"
@@ -76,6 +77,27 @@ def test_log_lines_are_json_with_bound_ids_and_no_phone_anywhere() -> None:
         assert digits not in text
     assert line["phone"] == REDACTED
     assert line["detail"]["to_number"] == REDACTED
+
+
+def test_library_log_lines_through_the_logging_module_are_json_too() -> None:
+    # aiokafka logs with the standard library ("Heartbeat failed ... rebalancing"): those
+    # lines must not break a stream of JSON objects, and phone numbers go there too.
+    out = io.StringIO()
+    configure("INFO", stream=out)
+    try:
+        logging.getLogger("aiokafka.consumer.group_coordinator").warning(
+            "Heartbeat failed for group %s because it is rebalancing", "firstcall-worker")
+        logging.getLogger("some.library").info("texting +1 415 555 2671")
+        logging.getLogger("noisy").debug("below the level")
+    finally:
+        reset()
+    lines = [orjson.loads(x) for x in out.getvalue().strip().splitlines()]
+    assert [(x["logger"], x["level"]) for x in lines] == [
+        ("aiokafka.consumer.group_coordinator", "warning"), ("some.library", "info")]
+    assert lines[0]["event"] == "Heartbeat failed for group firstcall-worker because it is " \
+        "rebalancing"
+    assert "2671" not in out.getvalue() and "timestamp" in lines[1]
+    assert not [h for h in logging.getLogger().handlers if h.get_name() == "firstcall-json"]
 
 
 def test_metrics_live_on_their_own_registry() -> None:

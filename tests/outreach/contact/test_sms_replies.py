@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 from twilio.request_validator import RequestValidator
 
 from detectors.records import case_id_for
-from monitor.platform.logging import REDACTED, configure
+from monitor.platform.logging import REDACTED, configure, reset
 from monitor.platform.settings import ServiceSection
 from outreach.channels.twilio_callbacks import create_app, timeline_sink
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
@@ -245,7 +244,7 @@ async def test_an_unknown_number_gets_an_empty_answer_a_count_and_a_redacted_log
     try:
         answer = await d.text_us(STRANGER, "1", "SM-who")
     finally:
-        structlog.reset_defaults()
+        reset()
     assert answer.status_code == 200 and "<Message>" not in answer.text
     assert d.counted("callback_requested", "unknown_sender") == 1
     logged = out.getvalue()
