@@ -252,6 +252,7 @@ class CorrelatorWorker:
                     await asyncio.wait_for(client.stop(), timeout=15)
                 except (TimeoutError, KafkaError) as exc:
                     self.log.warning("stop_failed", error=repr(exc))
+            self.log.info("correlator_stopped", partitions=sorted(self.parts))
 
     async def step(self) -> int:
         """One batch of findings and watermarks."""

@@ -379,17 +379,19 @@ class TelemetryWorker:
         for i in bad:
             item, rec = decoded[i], records[i]
             if isinstance(item, BadRecord) and rec.offset >= resume:
-                out.append(self._dead_letter(item, tp, rec.offset))
+                out.append(self._dead_letter(item, tp, rec.offset, rec.key))
         return out
 
-    def _dead_letter(self, bad: BadRecord, tp: TopicPartition, offset: int) -> Out:
+    def _dead_letter(self, bad: BadRecord, tp: TopicPartition, offset: int,
+                     key: bytes | None) -> Out:
+        """The bad record as received (its key and bytes), its reason in the headers."""
         reason = bad.reason
         self.metrics.bad_records.labels(reason).inc()
         self.log.info("bad_record", reason=reason, partition=tp.partition, offset=offset)
         return Out(
             topic=self.s.topics.dlq,
             value=bad.raw,
-            key=None,
+            key=key,
             headers=dlq_headers(bad, tp.topic, tp.partition, offset),
         )
 

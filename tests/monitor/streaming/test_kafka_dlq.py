@@ -68,6 +68,7 @@ async def test_malformed_records_land_in_dlq_with_reason_and_original_bytes(
         await task
 
     assert sorted(r.value for r in dead) == sorted(BAD)
+    assert {r.key for r in dead} == {b"s1"}  # as received: the key too
     for r in dead:
         assert header(r.headers, REASON_HEADER) == BAD[r.value].encode()
         assert header(r.headers, SOURCE_HEADER).startswith(s.topics.telemetry.encode())
