@@ -42,7 +42,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--bootstrap", help="Kafka bootstrap servers ([kafka] bootstrap)")
     parser.add_argument(
-        "--topic-prefix", help="prefix for every topic name ([kafka] topic_prefix)"
+        "--topic-prefix",
+        help="prefix for every topic name ([kafka] topic_prefix); consumer groups are not "
+        "prefixed: name them with --group",
     )
     parser.add_argument(
         "--partitions",
@@ -58,8 +60,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--clock",
         choices=("wall", "event"),
-        help="wall: live (silence by the wall clock); event: replay speed, deterministic "
-        "([kafka] clock)",
+        help="wall (default): live, silence by the wall clock; event: replay speed, "
+        "deterministic ([kafka] clock). Give the workers and the correlator the same clock",
     )
     parser.add_argument("--probe-host", help="bind address of the probes ([probe] host)")
     parser.add_argument(
