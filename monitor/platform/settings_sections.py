@@ -50,7 +50,7 @@ OUTREACH_DOCS: dict[str, str] = {
     "line_suspect_sessions": "sessions of a line in trouble that make outreach wait for it",
     "line_wait_ms": "how much longer outreach waits for a line verdict",
     "family_cases": "one family, one case (contract 1.1): repeat problems join the family's "
-                    "case and escalate (off: one case per incident, 1.0)",
+                    "case and escalate (false: one case per incident, 1.0)",
     "case_reopen_ms": "a family's case is over after this long fine; a problem within this "
                       "time after that joins it",
     "recurring_incidents": "problems of one family within recurring_window_ms that bring a "

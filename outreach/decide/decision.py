@@ -99,9 +99,8 @@ class PolicyConfig:
     # (this one included) went into trouble within the line window.
     line_suspect_sessions: int = 3
     line_wait_ms: int = 10_000
-    # One family, one case (contract 1.1): off until the live case store merges a family's
-    # incidents into one case; on, replay and the workers decide by the 1.1 rules.
-    family_cases: bool = False
+    # One family, one case (contract 1.1); off: a case per incident, as in 1.0.
+    family_cases: bool = True
     # A problem this soon after the family's case was over joins it.
     case_reopen_ms: int = 15 * 60_000
     recurring_incidents: int = 3  # problems within recurring_window_ms: a technician calls

@@ -47,7 +47,7 @@ def run(incidents: list[Incident], until: int, family: FamilyPrefs | None = None
 def test_with_family_cases_off_every_incident_is_its_own_case_as_in_1_0() -> None:
     incidents = [i for k in range(4) for i in problem("lag", T0 + k * 2 * MIN)]
     out: list[Outreach] = []
-    policy = OutreachPolicy(PolicyConfig(), out.append)
+    policy = OutreachPolicy(PolicyConfig(family_cases=False), out.append)
     def at(i: Incident) -> int:
         return i.detected_at if i.state == "open" else i.ended_at or 0
 

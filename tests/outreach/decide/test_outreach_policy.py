@@ -88,8 +88,8 @@ def test_one_decision_per_incident_even_if_the_record_is_delivered_twice() -> No
     assert len(out) == 1
 
 
-def test_a_family_just_contacted_is_not_contacted_again_for_another_incident() -> None:
-    pol = Policy()
+def test_with_family_cases_off_a_family_just_contacted_is_not_contacted_again() -> None:
+    pol = Policy(family_cases=False)
     pol.feed(incident("disconnect", detected=T0 + 10_000), now=T0 + 20_000)
     out = pol.feed(incident("flapping", detected=T0 + 60_000), now=T0 + 70_000)
     assert [(o.action, o.reason) for o in out] == [("call", "disconnect"),
