@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from detectors.config import DetectionConfig
+from monitor.platform.secret_urls import mask_url
 from monitor.platform.settings_sections import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -174,6 +175,8 @@ class Settings:
             for k, v in values.items():
                 if isinstance(v, SecretStr):
                     values[k] = v.get_secret_value() if reveal else ("***" if v else "")
+                elif isinstance(v, str) and not reveal:
+                    values[k] = mask_url(v)  # a DSN's password, a webhook's key=...
             out[name] = values
         return out
 
@@ -250,12 +253,12 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None,
         if var in aliases and env_name(*aliases[var]) not in env:
             s, f = aliases[var]
             raw[s][f] = value
-            origin[(s, f)] = f"{var}={value!r}"
+            origin[(s, f)] = f"{var}={mask_url(value)!r}"
     for var, value in env.items():
         if var in names:
             s, f = names[var]
             raw[s][f] = value
-            origin[(s, f)] = f"{var}={value!r}"
+            origin[(s, f)] = f"{var}={mask_url(value)!r}"
     by_field = {f: s for s in ("detection", "outreach") for f in SECTIONS[s].model_fields}
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -316,6 +319,8 @@ def markdown_reference() -> str:
             default = info.default
             if isinstance(default, SecretStr):
                 default = "(secret, empty)"
+            elif isinstance(default, str):
+                default = mask_url(default)
             alias = env_alias(s, f)
             also = f" (or `{alias}`; the FIRSTCALL_ one wins)" if alias else ""
             lines.append(f"| `{f}` | `{env_name(s, f)}` | `{default}` | "
