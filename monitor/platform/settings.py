@@ -281,7 +281,9 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None,
                 field = str(err["loc"][0]) if err["loc"] else "?"
                 src = origin.get((s, field), f"{where} [{s}] {field}")
                 msg = err["msg"]
-                if err["type"] == "extra_forbidden":
+                if err["type"] == "value_error":
+                    msg = str(err.get("ctx", {}).get("error", msg))  # without "Value error, "
+                elif err["type"] == "extra_forbidden":
                     hint = difflib.get_close_matches(field, model.model_fields, n=1)
                     msg = "unknown setting" + (f" (did you mean {hint[0]}?)" if hint else "")
                 problems.append(Problem(src, msg))
