@@ -79,6 +79,7 @@ __all__ = [
     "load_settings",
     "markdown_reference",
     "read_file",
+    "twilio_on",
     "twilio_settings",
 ]
 
@@ -212,12 +213,18 @@ def database_dsn(env: Mapping[str, str] | None = None) -> str:
     return value if value else DatabaseSection.defaults().dsn
 
 
+def twilio_on(section: TwilioSection) -> bool:
+    """Whether Twilio is configured: account SID, auth token and caller id (else chat only)."""
+    return bool(section.account_sid and section.from_number
+                and section.auth_token.get_secret_value())
+
+
 def twilio_settings(section: TwilioSection, callback_base: str | None = None
                     ) -> TwilioSettings | None:
-    """[twilio]'s account (None without SID and caller id), calling back to `callback_base`."""
+    """[twilio]'s account (None without SID, token and caller id), calling back there."""
     from outreach.channels.twilio_client import TwilioSettings
 
-    if not (section.account_sid and section.from_number):
+    if not twilio_on(section):
         return None
     base = callback_base.rstrip("/") if callback_base else None
     return TwilioSettings(
