@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from monitor.platform.callback_url import callback_problems
 from monitor.platform.settings import (
     ConfigError,
     Settings,
@@ -44,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         settings = load_settings(args.config)
+        if args.config_command == "check" and (problems := callback_problems(
+                settings.twilio, settings.service.public_base_url)):
+            raise ConfigError(problems, settings.warnings)
     except ConfigError as exc:
         for w in exc.warnings:
             print(f"warning: {w}", file=sys.stderr)

@@ -214,7 +214,9 @@ class ServiceSection(_Section):
     group: str = Field("firstcall-outreach", description="consumer group of the service")
     callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
     callback_port: int = Field(8090, ge=0, le=65535, description="Twilio status-callback port")
-    public_base_url: str = Field("", description="public URL Twilio calls back (signed on it)")
+    public_base_url: str = Field("", description="public URL Twilio calls back (signed on it): "
+                                 "https, required with live Twilio (an api_base_url on "
+                                 "loopback, the local stand-in, may go without or use http)")
     page_url: str = Field("", description="infrastructure pager webhook (line incidents)")
     sms_reply_path: str = Field("/twilio/sms", pattern="^/",
                                 description="path of the incoming-SMS webhook (families' "

@@ -85,6 +85,7 @@ def test_config_check_says_twilio_is_off_as_a_note(capsys: pytest.CaptureFixture
         monkeypatch.delenv(f"FIRSTCALL_TWILIO_{name}", raising=False)
         monkeypatch.delenv(f"TWILIO_{name}", raising=False)
     monkeypatch.delenv("FIRSTCALL_CONFIG", raising=False)
+    monkeypatch.setenv("FIRSTCALL_PUBLIC_BASE_URL", "https://support.example.org")
     monkeypatch.setenv("FIRSTCALL_TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     monkeypatch.setenv("FIRSTCALL_TWILIO_FROM_NUMBER", "+14155550100")
     assert main(["config", "check"]) == 0
