@@ -11,6 +11,7 @@ import argparse
 import pytest
 
 from monitor.apps import outreach as outreach_app
+from monitor.apps import serve
 from monitor.apps.outreach import options_from
 from monitor.cli import build_parser, main
 
@@ -82,3 +83,15 @@ def test_without_twilio_no_public_url_is_needed(env: pytest.MonkeyPatch) -> None
     _, opts = options_from(parse())
     assert opts.twilio is None
     assert main(["config", "check"]) == 0
+
+
+def test_the_desk_refuses_live_twilio_without_it_too(env: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--db", "x.db"]) == 2
+    assert "FIRSTCALL_PUBLIC_BASE_URL" in capsys.readouterr().err
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    env.setenv("FIRSTCALL_PUBLIC_BASE_URL", "https://support.example.org")
+    opts = serve.options(parser.parse_args([]))
+    assert opts.twilio is not None
+    assert opts.twilio.status_callback_url == "https://support.example.org/twilio/status"
