@@ -7,6 +7,7 @@ Issue 15, point 7: without FIRSTCALL_PUBLIC_BASE_URL the URLs handed to Twilio w
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,8 @@ def parse(*argv: str) -> argparse.Namespace:
 @pytest.mark.parametrize("public", [None, "http://support.example.org", "https://0.0.0.0:8090",
                                     "https://127.0.0.1", "support.example.org"])
 def test_live_twilio_without_a_public_https_url_refuses_to_start(
-        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], public: str | None) -> None:
+        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], public: str | None,
+        tmp_path: Path) -> None:
     if public is not None:
         env.setenv("FIRSTCALL_PUBLIC_BASE_URL", public)
     started: list[object] = []
@@ -47,7 +49,7 @@ def test_live_twilio_without_a_public_https_url_refuses_to_start(
         return 0
 
     env.setattr(outreach_app, "_main", service)
-    assert main(["outreach", "--db", "x.db"]) == 2
+    assert main(["outreach", "--db", str(tmp_path / "x.db")]) == 2
     assert started == []
     err = capsys.readouterr().err
     assert "configuration problems" in err and "FIRSTCALL_PUBLIC_BASE_URL" in err
@@ -86,8 +88,9 @@ def test_without_twilio_no_public_url_is_needed(env: pytest.MonkeyPatch) -> None
 
 
 def test_the_desk_refuses_live_twilio_without_it_too(env: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--db", "x.db"]) == 2
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    assert main(["serve", "--db", str(tmp_path / "x.db")]) == 2
     assert "FIRSTCALL_PUBLIC_BASE_URL" in capsys.readouterr().err
     parser = argparse.ArgumentParser()
     serve.add_arguments(parser)
