@@ -6,7 +6,14 @@ import argparse
 import json
 import sys
 
-from monitor.platform.settings import ConfigError, load_settings, markdown_reference
+from monitor.platform.callback_url import callback_problems
+from monitor.platform.settings import (
+    ConfigError,
+    Settings,
+    load_settings,
+    markdown_reference,
+    twilio_on,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +29,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="print the reference of every setting instead (docs/configuration.md)")
 
 
+def notes(settings: Settings) -> list[str]:
+    """What a valid configuration leaves off, said plainly (not problems)."""
+    if twilio_on(settings.twilio):
+        return []
+    return ["Twilio is off (no [twilio] account_sid, auth_token and from_number, e.g. "
+            "FIRSTCALL_TWILIO_AUTH_TOKEN): no calls or SMS, and the callback app has no Twilio "
+            "routes (404); outreach uses chat and the agent queue only"]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run `config check` or `config show`."""
     if args.config_command == "show" and args.markdown:
@@ -29,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         settings = load_settings(args.config)
+        if args.config_command == "check" and (problems := callback_problems(
+                settings.twilio, settings.service.public_base_url)):
+            raise ConfigError(problems, settings.warnings)
     except ConfigError as exc:
         for w in exc.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -42,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     for w in settings.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.config_command == "check":
+        for note in notes(settings):
+            print(f"note: {note}")
         print("configuration OK" + (f" ({args.config} + environment)" if args.config
                                     else " (defaults + environment)"))
         return 0

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import signal
 
+from monitor.platform.callback_url import callback_problems
 from monitor.platform.job_config import add_config_arguments, pick, print_problems, settings_of
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import configure
@@ -101,6 +102,8 @@ def options_from(
     host = pick(args.callback_host, service.callback_host)
     port = pick(args.callback_port, service.callback_port)
     public_url = pick(args.public_url, service.public_base_url or None)
+    if problems := callback_problems(st.twilio, public_url):
+        raise ConfigError(problems)  # live Twilio could not call back: refuse to start
     base = public_url or f"http://{host}:{port}"
     secret = chat.secret.get_secret_value()
     waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s)

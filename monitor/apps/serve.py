@@ -31,6 +31,7 @@ from detectors.records import decode_record
 from monitor.desk.app import create_app
 from monitor.desk.desk import Desk
 from monitor.desk.ring import TelemetryRing
+from monitor.platform.callback_url import callback_problems
 from monitor.platform.kafka_settings import Topics
 from monitor.platform.settings import ConfigError, config_path, load_settings, twilio_settings
 from monitor.streaming.backoff import Backoff
@@ -179,6 +180,8 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
     api, kafka = st.api, st.kafka
     bootstrap, configured = kafka.bootstrap, "bootstrap" in kafka.model_fields_set
     base = st.service.public_base_url.rstrip("/")
+    if problems := callback_problems(st.twilio, base):
+        raise ConfigError(problems)  # an agent's call through live Twilio must be followed
     return Options(
         dsn=args.db or st.database.dsn,
         host=args.host or api.host,

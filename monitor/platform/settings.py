@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from detectors.config import DetectionConfig
+from monitor.platform.secret_urls import mask_url
 from monitor.platform.settings_sections import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -78,6 +79,7 @@ __all__ = [
     "load_settings",
     "markdown_reference",
     "read_file",
+    "twilio_on",
     "twilio_settings",
 ]
 
@@ -174,6 +176,8 @@ class Settings:
             for k, v in values.items():
                 if isinstance(v, SecretStr):
                     values[k] = v.get_secret_value() if reveal else ("***" if v else "")
+                elif isinstance(v, str) and not reveal:
+                    values[k] = mask_url(v)  # a DSN's password, a webhook's key=...
             out[name] = values
         return out
 
@@ -209,12 +213,18 @@ def database_dsn(env: Mapping[str, str] | None = None) -> str:
     return value if value else DatabaseSection.defaults().dsn
 
 
+def twilio_on(section: TwilioSection) -> bool:
+    """Whether Twilio is configured: account SID, auth token and caller id (else chat only)."""
+    return bool(section.account_sid and section.from_number
+                and section.auth_token.get_secret_value())
+
+
 def twilio_settings(section: TwilioSection, callback_base: str | None = None
                     ) -> TwilioSettings | None:
-    """[twilio]'s account (None without SID and caller id), calling back to `callback_base`."""
+    """[twilio]'s account (None without SID, token and caller id), calling back there."""
     from outreach.channels.twilio_client import TwilioSettings
 
-    if not (section.account_sid and section.from_number):
+    if not twilio_on(section):
         return None
     base = callback_base.rstrip("/") if callback_base else None
     return TwilioSettings(
@@ -250,12 +260,12 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None,
         if var in aliases and env_name(*aliases[var]) not in env:
             s, f = aliases[var]
             raw[s][f] = value
-            origin[(s, f)] = f"{var}={value!r}"
+            origin[(s, f)] = f"{var}={mask_url(value)!r}"
     for var, value in env.items():
         if var in names:
             s, f = names[var]
             raw[s][f] = value
-            origin[(s, f)] = f"{var}={value!r}"
+            origin[(s, f)] = f"{var}={mask_url(value)!r}"
     by_field = {f: s for s in ("detection", "outreach") for f in SECTIONS[s].model_fields}
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -278,7 +288,9 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None,
                 field = str(err["loc"][0]) if err["loc"] else "?"
                 src = origin.get((s, field), f"{where} [{s}] {field}")
                 msg = err["msg"]
-                if err["type"] == "extra_forbidden":
+                if err["type"] == "value_error":
+                    msg = str(err.get("ctx", {}).get("error", msg))  # without "Value error, "
+                elif err["type"] == "extra_forbidden":
                     hint = difflib.get_close_matches(field, model.model_fields, n=1)
                     msg = "unknown setting" + (f" (did you mean {hint[0]}?)" if hint else "")
                 problems.append(Problem(src, msg))
@@ -316,6 +328,8 @@ def markdown_reference() -> str:
             default = info.default
             if isinstance(default, SecretStr):
                 default = "(secret, empty)"
+            elif isinstance(default, str):
+                default = mask_url(default)
             alias = env_alias(s, f)
             also = f" (or `{alias}`; the FIRSTCALL_ one wins)" if alias else ""
             lines.append(f"| `{f}` | `{env_name(s, f)}` | `{default}` | "

@@ -8,16 +8,19 @@ Detection and outreach sections are derived from :class:`DetectionConfig` and
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, Self, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 
 from detectors.config import DetectionConfig
 from outreach.decide.decision import PolicyConfig
 from outreach.store.db import DEFAULT_DSN
 
 ENV_PREFIX = "FIRSTCALL_"
+ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
+FROM_NUMBER: Final = re.compile(r"\+[0-9]{8,15}|MG[0-9a-fA-F]{32}")
 
 DETECTION_DOCS: dict[str, str] = {
     "lag_window": "stats intervals in the lag window",
@@ -159,11 +162,27 @@ class TwilioSection(_Section):
         "account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN",
         "from_number": "TWILIO_FROM_NUMBER", "api_base_url": "TWILIO_API_BASE_URL",
     }
-    account_sid: str = Field("", description="Twilio account SID (AC...)")
+    account_sid: str = Field("", description="Twilio account SID (AC + 32 hex digits)")
     auth_token: SecretStr = Field(SecretStr(""), description="Twilio auth token (secret)")
-    from_number: str = Field("", description="caller id / sender, E.164")
+    from_number: str = Field("", description="caller id / sender: E.164 (+ and 8-15 digits) "
+                             "or a Messaging Service SID (MG + 32 hex digits)")
     api_base_url: str = Field("https://api.twilio.com",
                               description="API base URL (regional edge or a local stand-in)")
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        if value and not ACCOUNT_SID.fullmatch(value):
+            raise ValueError("not a Twilio account SID: expected AC followed by 32 hex digits")
+        return value
+
+    @field_validator("from_number")
+    @classmethod
+    def _from_number(cls, value: str) -> str:
+        if value and not FROM_NUMBER.fullmatch(value):
+            raise ValueError("not a caller id: expected an E.164 number (+ and 8 to 15 digits, "
+                             "e.g. +14155550100) or a Messaging Service SID (MG and 32 hex digits)")
+        return value
 
 
 class ChatSection(_Section):
@@ -195,7 +214,9 @@ class ServiceSection(_Section):
     group: str = Field("firstcall-outreach", description="consumer group of the service")
     callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
     callback_port: int = Field(8090, ge=0, le=65535, description="Twilio status-callback port")
-    public_base_url: str = Field("", description="public URL Twilio calls back (signed on it)")
+    public_base_url: str = Field("", description="public URL Twilio calls back (signed on it): "
+                                 "https, required with live Twilio (an api_base_url on "
+                                 "loopback, the local stand-in, may go without or use http)")
     page_url: str = Field("", description="infrastructure pager webhook (line incidents)")
     sms_reply_path: str = Field("/twilio/sms", pattern="^/",
                                 description="path of the incoming-SMS webhook (families' "

@@ -150,7 +150,8 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             stack.push_async_callback(sms.aclose)
             channels["call"], channels["sms"] = voice, sms
         if opts.twilio is None:
-            log.warning("phone_channels_off", reason="FIRSTCALL_TWILIO_* not set: no calls or SMS")
+            log.warning("phone_channels_off",
+                        reason="FIRSTCALL_TWILIO_* not set: no calls or SMS, no Twilio routes")
         if not opts.page_url:
             log.warning("infra_pager_off", reason="no --page-url: line incidents are not paged")
         url = await _serve_app(stack, opts, runner)

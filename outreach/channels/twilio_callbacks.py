@@ -3,6 +3,8 @@
 Every request must carry a valid `X-Twilio-Signature` (HMAC-SHA1 of the URL Twilio
 called plus the sorted form parameters, keyed by the auth token); anything else gets 403.
 SMS replies from families come in on the same app (`outreach.channels.twilio_inbound`).
+Without an auth token (Twilio off: chat and the agent queue only) the app has no Twilio
+routes at all: every request is a 404, so there is no empty key to forge a signature with.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def create_app(
     sms_path: str = DEFAULT_SMS_PATH,
 ) -> Starlette:
     """The callback app: `POST /twilio/status`, `/twilio/gather` (and SMS in at `sms_path`)."""
+    # Bodies are capped before the signature check reads them (413 past the cap).
+    middleware = [Middleware(BodyLimit, max_bytes=TWILIO_MAX_BODY)]
+    if not auth_token:
+        log.warning("twilio_callbacks_off", reason="no Twilio auth token: no Twilio routes")
+        return Starlette(routes=[], middleware=middleware)
     validator = RequestValidator(auth_token)
 
     async def status(request: Request) -> Response:
@@ -89,8 +96,7 @@ def create_app(
     ]
     if on_sms is not None:
         routes.append(sms_route(sms_path, validator, on_sms, public_base_url=public_base_url))
-    # Bodies are capped before the signature check reads them (413 past the cap).
-    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=TWILIO_MAX_BODY)])
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def timeline_sink(store: CaseStore, then: Sink | None = None) -> Sink:

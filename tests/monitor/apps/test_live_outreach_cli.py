@@ -27,6 +27,9 @@ def parse(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["outreach", *argv])
 
 
+SID = "AC" + "1" * 32
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,7 +39,7 @@ def free_port() -> int:
 def test_twilio_and_the_callback_url_come_from_the_deployment_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("FIRSTCALL_TWILIO_ACCOUNT_SID", "AC1")
+    monkeypatch.setenv("FIRSTCALL_TWILIO_ACCOUNT_SID", SID)
     monkeypatch.setenv("FIRSTCALL_TWILIO_AUTH_TOKEN", "tok")
     monkeypatch.setenv("FIRSTCALL_TWILIO_FROM_NUMBER", "+14155550100")
     monkeypatch.setenv("FIRSTCALL_PUBLIC_BASE_URL", "https://firstcall.example.org/")
@@ -45,7 +48,7 @@ def test_twilio_and_the_callback_url_come_from_the_deployment_env(
     settings, opts = options_from(
         parse("--db", "x.db", "--topic-prefix", "p.", "--chat-wait-s", "30")
     )
-    assert opts.twilio is not None and opts.twilio.account_sid == "AC1"
+    assert opts.twilio is not None and opts.twilio.account_sid == SID
     assert opts.twilio.status_callback_url == "https://firstcall.example.org/twilio/status"
     assert opts.chat_secret == b"s3cret" and opts.live.waits.chat_s == 30
     assert opts.sms_reply_path == "/in/sms"

@@ -27,7 +27,7 @@ sms_reply_path = "/hooks/sms"
 port = 9765
 secret = "s3cret"
 [twilio]
-account_sid = "AC123"
+account_sid = "AC00000000000000000000000000000123"
 auth_token = "tok"
 from_number = "+15550001111"
 api_base_url = "http://127.0.0.1:9999"
@@ -64,7 +64,7 @@ def test_the_outreach_service_takes_its_sections_from_the_config_file(config: st
     assert (opts.chat_port, opts.chat_secret, opts.probe_port) == (9765, b"s3cret", 9101)
     assert opts.policy.hold_off_ms == 20000 and opts.policy.max_calls_per_day == 1
     assert opts.twilio is not None
-    assert (opts.twilio.account_sid, opts.twilio.api_base_url) == ("AC123",
+    assert (opts.twilio.account_sid, opts.twilio.api_base_url) == ("AC" + "0" * 29 + "123",
                                                                    "http://127.0.0.1:9999")
     assert opts.twilio.status_callback_url == "https://support.example.org/twilio/status"
 

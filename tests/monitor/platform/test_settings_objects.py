@@ -18,6 +18,8 @@ from monitor.platform.settings import (
     twilio_settings,
 )
 
+SID = "AC" + "1" * 32
+
 
 def test_the_runtime_defaults_are_the_settings_defaults() -> None:
     kafka = [f.name for f in fields(KafkaSettings) if f.name in KafkaSection.model_fields]
@@ -47,12 +49,12 @@ def test_sections_are_typed_objects() -> None:
 
 def test_twilio_is_built_from_its_section_only_with_an_account_and_caller_id() -> None:
     assert twilio_settings(TwilioSection.defaults()) is None
-    assert twilio_settings(TwilioSection.model_validate({"account_sid": "AC1"})) is None
-    st = load_settings(env={"FIRSTCALL_TWILIO_ACCOUNT_SID": "AC1",
+    assert twilio_settings(TwilioSection.model_validate({"account_sid": SID})) is None
+    st = load_settings(env={"FIRSTCALL_TWILIO_ACCOUNT_SID": SID,
                             "FIRSTCALL_TWILIO_AUTH_TOKEN": "tok",
                             "FIRSTCALL_TWILIO_FROM_NUMBER": "+14155550100"})
     tw = twilio_settings(st.twilio, "https://x.example/")
-    assert tw is not None and (tw.account_sid, tw.auth_token) == ("AC1", "tok")
+    assert tw is not None and (tw.account_sid, tw.auth_token) == (SID, "tok")
     assert tw.status_callback_url == "https://x.example/twilio/status"
     assert tw.gather_action_url == "https://x.example/twilio/gather"
     bare = twilio_settings(st.twilio)
@@ -61,14 +63,15 @@ def test_twilio_is_built_from_its_section_only_with_an_account_and_caller_id() -
 
 def test_twilios_own_names_are_read_below_ours_and_above_the_file(tmp_path: Path) -> None:
     cfg = tmp_path / "f.toml"
-    cfg.write_text('[twilio]\naccount_sid = "ACfile"\nfrom_number = "+1555"\n')
-    st = load_settings(str(cfg), env={"TWILIO_ACCOUNT_SID": "ACalias",
+    file_sid, alias, ours = ("AC" + c * 32 for c in "fab")
+    cfg.write_text(f'[twilio]\naccount_sid = "{file_sid}"\nfrom_number = "+15555550100"\n')
+    st = load_settings(str(cfg), env={"TWILIO_ACCOUNT_SID": alias,
                                       "TWILIO_AUTH_TOKEN": "tok"})
-    assert (st.twilio.account_sid, st.twilio.auth_token.get_secret_value()) == ("ACalias", "tok")
-    st = load_settings(str(cfg), env={"TWILIO_ACCOUNT_SID": "ACalias",
-                                      "FIRSTCALL_TWILIO_ACCOUNT_SID": "ACours"})
-    assert st.twilio.account_sid == "ACours" and st.twilio.from_number == "+1555"
-    assert load_settings(env={"TWILIO_ACCOUNT_SID": "AC1"}).warnings == ()
+    assert (st.twilio.account_sid, st.twilio.auth_token.get_secret_value()) == (alias, "tok")
+    st = load_settings(str(cfg), env={"TWILIO_ACCOUNT_SID": alias,
+                                      "FIRSTCALL_TWILIO_ACCOUNT_SID": ours})
+    assert st.twilio.account_sid == ours and st.twilio.from_number == "+15555550100"
+    assert load_settings(env={"TWILIO_ACCOUNT_SID": SID}).warnings == ()
 
 
 def test_variables_that_are_not_settings_are_not_taken_for_typos() -> None:
