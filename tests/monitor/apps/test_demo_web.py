@@ -21,7 +21,7 @@ async def test_the_demo_prints_a_console_url_whose_token_opens_the_live_queue(
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(["--no-browser", "--port", "0", "--speed", "60", "--minutes",
-                              "0.12", "--classrooms", "6", "--dir", str(tmp_path), "--no-color"])
+                              "0.2", "--classrooms", "6", "--dir", str(tmp_path), "--no-color"])
     out = io.StringIO()
     demo = asyncio.create_task(run_demo(args, out))
     try:

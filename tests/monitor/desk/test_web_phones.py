@@ -141,6 +141,14 @@ async def test_a_guardian_pressing_1_for_a_technician_is_queued(wired: Wired) ->
 async def call_sid(wired: Wired) -> str:
     """The SID the stand-in gave the chain's call (from the attempt on the case)."""
     case_id = await wired.lag_case()
-    [sid] = [d["provider_id"] for k, _, d in await wired.timeline(case_id)
-             if k == "attempt" and d.get("channel") == "call"]
-    return str(sid)
+    sids: list[str] = []
+
+    async def recorded() -> bool:
+        # The stand-in has the request before the chain writes the attempt down.
+        sids[:] = [str(d["provider_id"]) for k, _, d in await wired.timeline(case_id)
+                   if k == "attempt" and d.get("channel") == "call"]
+        return bool(sids)
+
+    await until(recorded)
+    [sid] = sids
+    return sid
