@@ -119,10 +119,15 @@ class FamilyCases:
         if action == "agent_queue":
             case.escalated = True
 
-    def prune(self, now: int) -> None:
-        """Forget cases that can no longer be joined."""
+    def prune(self, now: int, horizon: int) -> None:
+        """Forget cases that can no longer be joined, and any with no problem since `horizon`.
+
+        The second bound keeps memory finite when an incident's close never comes (a
+        student who never returned): such a case would otherwise stay open for ever.
+        """
         reopen = self.config.case_reopen_ms
         gone = [s for s, c in self.by_student.items()
-                if (over := c.over_at(reopen)) is not None and now >= over + reopen]
+                if ((over := c.over_at(reopen)) is not None and now >= over + reopen)
+                or max(start for start, _ in c.problems.values()) < horizon]
         for student in gone:
             del self.by_student[student]

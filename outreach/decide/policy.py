@@ -113,7 +113,7 @@ class OutreachPolicy:
         self._pruned_at = self.now
         self._decided = {k: t for k, t in self._decided.items() if t >= horizon}
         self.ledger.prune(horizon)
-        self.cases.prune(self.now)
+        self.cases.prune(self.now, horizon)
         for sid in [s for s, c in self._covered.items()
                     if c.ended_at is not None and c.ended_at < horizon]:
             del self._covered[sid]

@@ -129,6 +129,16 @@ def test_a_family_fine_for_long_enough_gets_a_new_case() -> None:
     assert out[0].case_id == out[1].case_id != out[2].case_id
 
 
+def test_a_case_whose_problem_never_closes_is_forgotten_after_a_day() -> None:
+    # A student who never came back: the close of the drop never comes. The case must not
+    # stay open (and grow) for ever; a day later the family starts afresh.
+    day = 24 * 60 * MIN
+    out = run(problem("disconnect", T0, lasts=None) + problem("lag", T0 + day + 20 * MIN),
+              T0 + day + 30 * MIN)
+    assert [o.reason for o in out] == ["disconnect", "lag"]
+    assert out[0].case_id != out[1].case_id
+
+
 LEVEL = {"chat": 1, "call": 2, "sms": 2, "agent_queue": 3}
 STEP = st.tuples(st.sampled_from(["lag", "disconnect", "flapping"]),
                  st.integers(0, 4), st.integers(5_000, 4 * MIN) | st.none(),
