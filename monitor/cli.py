@@ -15,6 +15,7 @@ from monitor.apps import (
     kafka_jobs,
     outreach,
     report,
+    score,
     serve,
     simulate,
     user,
@@ -28,6 +29,7 @@ common jobs:
   firstcall demo                      a simulated school, live, with the agent console
   firstcall simulate --out day.jsonl  write a simulated school day (plus ground truth)
   firstcall replay day.jsonl          backtest: incidents and outreach decisions of a recording
+  firstcall score out.jsonl --truth truth.jsonl   how well a replay found the true problems
   firstcall config check              is this configuration (file + env) valid?
 
 production: firstcall db upgrade; firstcall worker; firstcall correlator;
@@ -51,6 +53,8 @@ SUBCOMMANDS: dict[str, Command] = {
                       replay.add_arguments, replay.run),
     "simulate": Command("simulate a school from real bandwidth traces; write telemetry + truth",
                         simulate.add_arguments, simulate.run),
+    "score": Command("score a replay's records against the simulator's ground truth",
+                     score.add_arguments, score.run),
     "demo": Command("run a simulated school live through the in-process bus",
                     demo.add_arguments, demo.run),
     "worker": Command("Kafka consumer-group worker: telemetry -> incidents",

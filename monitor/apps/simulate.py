@@ -176,12 +176,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     started = time.perf_counter()
     truth_rows = None
+    faults_count: int | None = None
     with ExitStack() as stack:
         out = _open(args.out, stack)
         if args.truth or args.faults_out:
             result = simulate(config)
             count = _write(result.lines(), out)
             truth_rows = result.truth
+            faults_count = len(result.faults)
             for path, rows in ((args.truth, result.truth), (args.faults_out, result.faults)):
                 if path:
                     _write((orjson.dumps(r) for r in rows), _open(path, stack))
@@ -196,7 +198,22 @@ def run(args: argparse.Namespace) -> int:
             f"in {seconds:.1f} s ({count / max(seconds, 1e-9):,.0f} events/s)",
             file=sys.stderr,
         )
+        for line in written_files(args, count, truth_rows, faults_count):
+            print(line, file=sys.stderr)
     return 0
+
+
+def written_files(args: argparse.Namespace, events: int, truth: list[dict[str, object]] | None,
+                  faults: int | None) -> list[str]:
+    """One line per file written, naming it and what it holds (stdout is not a file)."""
+    lines = []
+    if args.out != "-":
+        lines.append(f"wrote {args.out}: telemetry, {events} events")
+    if args.truth and truth is not None:
+        lines.append(f"wrote {args.truth}: ground truth, {len(truth)} episodes")
+    if args.faults_out and faults is not None:
+        lines.append(f"wrote {args.faults_out}: injected faults, {faults} rows")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

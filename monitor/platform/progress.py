@@ -18,6 +18,7 @@ class Progress:
         self.every_s = every_s
         self.start = time.perf_counter()
         self._last = 0.0
+        self._width = 0
 
     def update(self, done_bytes: int, events: int) -> None:
         """Redraw at most every `every_s` seconds."""
@@ -27,7 +28,9 @@ class Progress:
         if now - self._last < self.every_s:
             return
         self._last = now
-        self.stream.write("\r" + self.line(done_bytes, events, now - self.start))
+        text = self.line(done_bytes, events, now - self.start)
+        self.stream.write("\r" + text.ljust(self._width))
+        self._width = max(self._width, len(text))
         self.stream.flush()
 
     def line(self, done_bytes: int, events: int, elapsed: float) -> str:
@@ -42,7 +45,7 @@ class Progress:
         return f"{events:,} events {rate:,.0f}/s"
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self.enabled:
-            self.stream.write("\n")
+        """Clear the bar, so the summary that follows starts on a clean line."""
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
