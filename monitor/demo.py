@@ -24,6 +24,7 @@ import orjson
 from detectors.records import Incident, Outreach, Record, encode
 from monitor.demo_web import start_web
 from monitor.platform.settings import TopicsSection
+from monitor.simulate.config import SimConfig
 from monitor.streaming.assembly import Pipeline
 from monitor.streaming.bus import InProcessBus
 from monitor.streaming.bus_feed import BusOutcomeSink, run_bus
@@ -126,7 +127,7 @@ def _why(r: Incident) -> str:
 
 async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
     """Simulator -> bus -> detectors + policy -> bus -> case runtime (+ desk) and printer."""
-    from monitor.simulate import FaultRates, SimConfig, feed_live
+    from monitor.simulate import FaultRates, feed_live
 
     bus = InProcessBus()
     printer = Printer(out, color=not args.no_color and out.isatty())
@@ -189,7 +190,8 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
                 printer.show_outcome(orjson.loads(m.value))
 
     print(f"FirstCall demo: {args.classrooms} live lessons from real bandwidth traces, "
-          f"{args.speed:g}x real time. Ctrl-C to stop.", file=out, flush=True)
+          f"{args.speed:g}x real time. {how_long(config, args.speed, args.minutes)} "
+          "Ctrl-C to stop.", file=out, flush=True)
     if web is not None:
         web.announce(out, open_browser=not args.no_browser)
     tasks = [asyncio.create_task(c)
@@ -207,6 +209,19 @@ async def run_demo(args: argparse.Namespace, out: TextIO) -> dict[str, int]:
         if web is not None:
             await web.stop()
     return printer.counts
+
+
+def how_long(config: SimConfig, speed: float, minutes: float | None) -> str:
+    """The sentence telling the operator how long the demo runs, in school and real time."""
+    from monitor.simulate.school import build_school
+
+    first, last = build_school(config).span
+    school_min = (last - first) / 60_000
+    real_min = school_min / speed
+    if minutes is not None and minutes < real_min:
+        return f"It stops after {minutes:g} real minutes (--minutes)."
+    return (f"The school day lasts {school_min:.0f} school minutes, about "
+            f"{real_min:.1f} real minutes at {speed:g}x; then the demo ends.")
 
 
 def run(args: argparse.Namespace) -> int:
