@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import socket
 import sys
 import webbrowser
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import uvicorn
@@ -79,7 +81,8 @@ class DemoWeb:
         console = f"{self.url}/console#token={self.agent_token}"
         print(f"console: {console} (user demo-agent, token {self.agent_token})", file=out)
         print(f"ops dashboard: {self.url}/dashboard#token={self.ops_token} "
-              f"(user demo-ops, token {self.ops_token}); reports: {self.url}/reports",
+              f"(user demo-ops, token {self.ops_token}); "
+              f"reports: {self.url}/reports#token={self.ops_token}",
               file=out, flush=True)
         graphical = sys.platform != "linux" or bool(
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -109,6 +112,28 @@ def _listen(args: argparse.Namespace) -> tuple[socket.socket, str]:
     return sock, f"http://{host}:{bound}"
 
 
+async def demo_tokens(users: UserStore, path: Path) -> tuple[str, str]:
+    """The demo's agent and ops tokens: kept in `path` (mode 0600), the same on every run."""
+    kept: dict[str, str] = {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            kept = {k: v for k, v in loaded.items() if isinstance(v, str)}
+    except (OSError, ValueError):
+        pass
+    tokens = {}
+    for name, role in (("demo-agent", "agent"), ("demo-ops", "ops")):
+        try:
+            tokens[name] = await users.restore(name, role, kept[name])
+        except (KeyError, ValueError):
+            tokens[name] = await users.add(name, role)
+    if tokens != kept:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(tokens, fh)
+    return tokens["demo-agent"], tokens["demo-ops"]
+
+
 async def start_web(args: argparse.Namespace, config: SimConfig, *,
                     publish: Publish | None = None, sink: OutcomeSink | None = None) -> DemoWeb:
     """A fresh case database under `args.dir` with the day's families, the runtime, the console.
@@ -122,8 +147,7 @@ async def start_web(args: argparse.Namespace, config: SimConfig, *,
     engine = await open_database(str(db))
     clock = SimClock(config.start_ms)
     users = UserStore(engine, clock)
-    agent_token = await users.add("demo-agent", "agent")
-    ops_token = await users.add("demo-ops", "ops")
+    agent_token, ops_token = await demo_tokens(users, args.dir / "demo-tokens.json")
     options = LiveOptions(live=demo_live_config(args.speed), teacher_of=demo_teacher,
                           sink=sink or ListOutcomeSink())
     live = LiveDesk(engine, clock, options, publish=publish)

@@ -50,12 +50,20 @@ class UserStore:
 
     async def add(self, name: str, role: str) -> str:
         """Create (or re-issue) a user's token; returns the token, shown only this once."""
+        return await self._store(name, role, secrets.token_hex(6), secrets.token_urlsafe(24))
+
+    async def restore(self, name: str, role: str, token: str) -> str:
+        """Register a token issued before (the demo keeps its users' tokens across runs)."""
+        parts = split_token(token)
+        if parts is None:
+            raise ValueError("not a FirstCall token")
+        return await self._store(name, role, *parts)
+
+    async def _store(self, name: str, role: str, token_id: str, secret: str) -> str:
         if not NAME.match(name):
             raise ValueError(f"bad user name {name!r}: letters, digits, _ . @ - (max 64)")
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-        token_id = secrets.token_hex(6)
-        secret = secrets.token_urlsafe(24)
         salt = secrets.token_hex(16)
         values = {"role": role, "token_id": token_id, "salt": salt,
                   "token_hash": _digest(salt, secret), "created_at": self.clock()}

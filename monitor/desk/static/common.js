@@ -1,13 +1,17 @@
 // FirstCall pages: token handling, API calls, live updates over a websocket.
 "use strict";
 const FC = (() => {
-  const KEY = "firstcall.token";
+  // Each page keeps its own token, so one browser can hold the agent's console and
+  // the ops dashboard at once; a page without one falls back to the last token given.
+  const SHARED = "firstcall.token";
+  const KEY = SHARED + "." + (location.pathname.replace(/^\/+/, "") || "console");
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get("token")) {
     localStorage.setItem(KEY, hash.get("token"));
+    localStorage.setItem(SHARED, hash.get("token"));
     history.replaceState(null, "", location.pathname + location.search);
   }
-  const token = () => localStorage.getItem(KEY) || "";
+  const token = () => localStorage.getItem(KEY) || localStorage.getItem(SHARED) || "";
 
   async function api(path, opts = {}) {
     const headers = { "Authorization": "Bearer " + token() };
@@ -31,10 +35,13 @@ const FC = (() => {
   function setupLogin(start) {
     document.getElementById("login-form").addEventListener("submit", (e) => {
       e.preventDefault();
-      localStorage.setItem(KEY, document.getElementById("token").value.trim());
+      const given = document.getElementById("token").value.trim();
+      localStorage.setItem(KEY, given);
+      localStorage.setItem(SHARED, given);
       location.reload();
     });
     document.getElementById("logout").addEventListener("click", () => {
+      if (localStorage.getItem(SHARED) === token()) localStorage.removeItem(SHARED);
       localStorage.removeItem(KEY); location.reload();
     });
     if (!token()) { showLogin("Paste the token from `firstcall user add`."); return; }
