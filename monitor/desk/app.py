@@ -74,6 +74,10 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
         return FileResponse(static_dir() / PAGES[request.url.path],
                             headers={"Cache-Control": "no-store"})
 
+    async def favicon(request: Request) -> Response:
+        return FileResponse(static_dir() / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     async def spec_json(request: Request) -> Response:
         return JSONResponse(spec)
 
@@ -114,6 +118,7 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
         routes=[
             Route("/", index),
             *[Route(p, page) for p in PAGES],
+            Route("/favicon.ico", favicon),
             Route("/api/openapi.json", spec_json),
             Route("/healthz", health),
             Route("/metrics", metrics),

@@ -288,3 +288,11 @@ async def test_pages_and_answers_carry_a_strict_content_security_policy(api: Cli
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_the_pages_have_a_favicon_without_a_token(api: Client) -> None:
+    r = await api.http.get("/favicon.ico")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/x-icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00"  # an icon directory
+    assert r.content[22:26] == b"\x89PNG"  # holding one PNG image
