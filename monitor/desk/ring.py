@@ -87,16 +87,29 @@ class TelemetryRing:
         self.teacher_of = teacher_of
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._decoder = TelemetryDecoder()
+        self._active: dict[tuple[str, str, str], int] = {}  # kept as telemetry arrives
 
     def _session(self, sid: str) -> _Session:
         s = self._sessions.get(sid)
         if s is None:
             s = self._sessions[sid] = _Session(points=deque(maxlen=self.points))
             while len(self._sessions) > self.max_sessions:
-                self._sessions.popitem(last=False)
+                _, gone = self._sessions.popitem(last=False)
+                self._count(gone.context, -1)
         else:
             self._sessions.move_to_end(sid)
         return s
+
+    def _count(self, c: SessionContext | None, delta: int) -> None:
+        """Move the live count of the context's line, if the session is in class."""
+        if c is None or c.left:
+            return
+        key = (c.edge, c.isp, c.region)
+        n = self._active.get(key, 0) + delta
+        if n > 0:
+            self._active[key] = n
+        else:
+            self._active.pop(key, None)
 
     def feed_raw(self, raws: Iterable[bytes]) -> None:
         """Take a batch of raw telemetry records (bad ones are ignored here)."""
@@ -111,12 +124,14 @@ class TelemetryRing:
             elif type(ev) is Join:
                 teacher = _teacher_from_join(raw) or (
                     self.teacher_of(ev.classroom_id) if self.teacher_of else "unknown")
+                self._count(s.context, -1)
                 s.context = SessionContext(
                     ev.session_id, ev.student_id, ev.classroom_id, ev.client.device,
                     ev.client.os, ev.client.app_version, ev.network.conn, ev.network.isp,
                     ev.network.region, ev.network.edge, teacher,
                     ev.lesson.scheduled_start if ev.lesson else None,
                     ev.lesson.scheduled_end if ev.lesson else None)
+                self._count(s.context, +1)
                 s.marks.append((ev.ts, "join"))
             elif type(ev) is Reconnect:
                 s.marks.append((ev.ts, "reconnect_ok" if ev.ok else "reconnect"))
@@ -125,11 +140,13 @@ class TelemetryRing:
             elif type(ev) is Leave:
                 s.marks.append((ev.ts, "leave"))
                 if s.context is not None:
+                    self._count(s.context, -1)
                     s.context.left = True
 
     def clear(self) -> None:
         """Forget every session (as after a restart)."""
         self._sessions.clear()
+        self._active.clear()
 
     def context(self, session_id: str) -> SessionContext | None:
         """The session's join context, if seen."""
@@ -148,7 +165,11 @@ class TelemetryRing:
         }
 
     def active_by_line(self) -> dict[tuple[str, str, str], int]:
-        """Sessions joined and not left, by (edge, isp, region)."""
+        """Sessions joined and not left, by (edge, isp, region): counted as telemetry arrives."""
+        return dict(self._active)
+
+    def count_active_by_line(self) -> dict[tuple[str, str, str], int]:
+        """The same counts by a scan of every session (the reference for tests)."""
         out: dict[tuple[str, str, str], int] = {}
         for s in self._sessions.values():
             c = s.context
