@@ -19,6 +19,7 @@ from starlette.routing import Route
 from monitor.desk.auth import authorize, error
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
+from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
 from monitor.report_format import csv_text, parse_since
 from outreach.decide.case_states import Refusal
@@ -242,12 +243,13 @@ async def _report_rows(api: Api, request: Request) -> tuple[str, list[Any]] | Re
 
 
 async def report(api: Api, request: Request, user: User) -> Response:
-    """The report as JSON."""
+    """The report as JSON: rows by the slice, figures over time, time to first contact, SLA."""
     got = await _report_rows(api, request)
     if isinstance(got, Response):
         return got
-    by, rows = got
-    return JSONResponse({"by": by, "rows": [r.to_dict() for r in rows]})
+    by, _ = got
+    return JSONResponse(await report_document(api.desk.store.engine, by, request.query_params,
+                                              api.desk.clock(), api.sla_ms))
 
 
 async def report_csv(api: Api, request: Request, user: User) -> Response:

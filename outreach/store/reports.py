@@ -52,10 +52,13 @@ def _key_column(by: str) -> Any:
     return getattr(session_context.c, by)
 
 
-async def build_report(
-    engine: AsyncEngine, by: str, since_ms: int, now_ms: int, until_ms: int | None = None
-) -> list[ReportRow]:
-    """Cases whose problem began in [since, until), grouped by `by`; most minutes lost first."""
+def report_query(by: str, since_ms: int, until_ms: int | None = None,
+                 line_cases: bool | None = None) -> sa.Select[Any]:
+    """The cases whose problem began in [since, until), with their group key and figures.
+
+    `line_cases`: None keeps line incidents only when grouping by line; True keeps only
+    line incidents (the infrastructure's), False only the families' own problems.
+    """
     if by not in GROUPS:
         raise ValueError(f"unknown grouping {by!r}: one of {', '.join(GROUPS)}")
     contacts = (
@@ -77,8 +80,28 @@ async def build_report(
     )
     if until_ms is not None:
         stmt = stmt.where(cases.c.incident_started_at < until_ms)
-    if by != "line":
+    if line_cases is True:
+        stmt = stmt.where(cases.c.kind == "line")
+    elif line_cases is False or by != "line":
         stmt = stmt.where(cases.c.kind != "line")
+    return stmt
+
+
+def minutes_lost(r: Any, now_ms: int) -> float:
+    """A case row's lesson minutes lost: as recorded, else up to now (line incidents: 0)."""
+    if r.lesson_minutes_lost is not None:
+        return float(r.lesson_minutes_lost)
+    if r.kind == "line":
+        return 0.0
+    return lesson_minutes_lost(r.incident_started_at, r.incident_ended_at or now_ms, r.lesson_end)
+
+
+async def build_report(
+    engine: AsyncEngine, by: str, since_ms: int, now_ms: int, until_ms: int | None = None,
+    line_cases: bool | None = None,
+) -> list[ReportRow]:
+    """Cases whose problem began in [since, until), grouped by `by`; most minutes lost first."""
+    stmt = report_query(by, since_ms, until_ms, line_cases)
     async with engine.connect() as conn:
         found = (await conn.execute(stmt)).all()
     groups: dict[str, ReportRow] = {}
@@ -86,11 +109,7 @@ async def build_report(
         key = str(r.key or "unknown")
         row = groups.setdefault(key, ReportRow(key))
         row.incidents += 1
-        if r.lesson_minutes_lost is not None:
-            row.lesson_minutes_lost += float(r.lesson_minutes_lost)
-        elif r.kind != "line":
-            end = r.incident_ended_at or now_ms
-            row.lesson_minutes_lost += lesson_minutes_lost(r.incident_started_at, end, r.lesson_end)
+        row.lesson_minutes_lost += minutes_lost(r, now_ms)
         row.contacts += int(r.n or 0)
         row.outcomes[r.outcome if r.state == "closed" and r.outcome else "open"] += 1
         row.causes[str(r.cause or r.kind)] += 1
