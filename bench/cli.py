@@ -220,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
                                     "--quix" if args.quix else "--no-quix"])
         print("kafka phase (raw aiokafka, workers, latency, Quix) ...", file=sys.stderr)
         results["kafka"] = kafka_bench.run_phase(kargs)
-        results["kafka_report"] = kafka_bench.report(
+        kafka_report = importlib.import_module("bench.kafka_report")
+        results["kafka_report"] = kafka_report.report(
             results["kafka"], ["python -m bench", *sys.argv[1:]])
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from bench import kafka_bench
 from bench.kafka_broker import TansuBroker, find_tansu
+from bench.kafka_probe import worker_env
+from bench.kafka_school import School, fill
 from monitor.platform.kafka_settings import KafkaSettings, Topics
 from monitor.simulate import SimConfig, iter_lines
 from monitor.streaming.topics import ensure_topics, topic_specs
@@ -65,7 +67,7 @@ async def worker_rate(tree: Path, bootstrap: str, prefix: str, topic: str, total
            "--group", group, "--clock", "event", "--probe-port", "-1", "--log-level", "WARNING",
            "--no-create-topics"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=kafka_bench._env())
+                            env=worker_env())
     try:
         first_t, first_n = 0.0, 0
         deadline = time.monotonic() + 600
@@ -98,8 +100,8 @@ async def kafka_rounds(args: argparse.Namespace, trees: dict[str, Path]) -> dict
         settings = KafkaSettings(bootstrap=broker.bootstrap, topics=Topics().prefixed(prefix))
         await ensure_topics(broker.bootstrap, topic_specs(settings))
         topic = settings.topics.telemetry
-        school = kafka_bench.School(5000)
-        total = await kafka_bench.fill(broker.bootstrap, topic, school.history(args.messages))
+        school = School(5000)
+        total = await fill(broker.bootstrap, topic, school.history(args.messages))
         for r in range(args.rounds):
             raw = await kafka_bench.raw_consume(broker.bootstrap, topic, total, lean=True)
             rates["raw aiokafka"].append(float(raw["per_s"]))

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from bench import kafka_bench
+from bench import kafka_bench, kafka_latency, kafka_report, kafka_school
 from bench.kafka_broker import TansuBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
@@ -51,7 +51,7 @@ async def test_the_kafka_benchmark_measures_every_contender_and_reports_them(
     assert result["latency_at_half_capacity"] is sweep[2]
     assert sweep[0]["broker_rss_mb"] > sweep[2]["broker_rss_mb"], "the restart emptied the broker"
 
-    text = kafka_bench.report(result, ["python", "-m", "bench"])
+    text = kafka_report.report(result, ["python", "-m", "bench"])
     assert "raw aiokafka `getmany` on the lean record path" in text
     assert "detectors from their Python source" in text
     assert "Python's default garbage collection" in text
@@ -90,11 +90,11 @@ def test_p99_by_window_splits_the_counted_time_into_stretches_in_order() -> None
     timed = [(start + 100 + i, 10.0) for i in range(50)]  # first 5 s: all fast
     timed += [(start + 5_000 + i, 10.0 if i < 98 else 400.0) for i in range(100)]  # a slow tail
     timed += [(start + 10_500, 30.0)]  # a lone incident is its own p99
-    assert kafka_bench.p99_by_window(timed, start, 5.0) == [10.0, pytest.approx(400.0), 30.0]
+    assert kafka_latency.p99_by_window(timed, start, 5.0) == [10.0, pytest.approx(400.0), 30.0]
 
 
 def test_the_live_generators_templates_give_exactly_the_stats_messages() -> None:
-    school = kafka_bench.School(sessions=60)
+    school = kafka_school.School(sessions=60)
     for k in range(60):
         for bad in (False, True):
             ts = 1_795_000_000_123 + k

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench import quix_bench
-from bench.kafka_bench import PARTITIONS, Keyed, fill
+from bench.kafka_school import PARTITIONS, Keyed, fill
 from monitor.streaming.topics import TopicSpec, ensure_topics
 
 pytestmark = [pytest.mark.kafka]  # quixstreams is a dev dependency: this always runs
