@@ -14,7 +14,7 @@ import base64
 import random
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
@@ -38,7 +38,7 @@ class TwilioSettings:
     """Account, caller id, where the API is, and where Twilio should call us back."""
 
     account_sid: str
-    auth_token: str
+    auth_token: str = field(repr=False)  # a secret: never in a repr or a log line
     from_number: str
     api_base_url: str = TWILIO_API
     edge: str | None = None
