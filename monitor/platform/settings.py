@@ -229,7 +229,7 @@ def twilio_settings(section: TwilioSection, callback_base: str | None = None
     base = callback_base.rstrip("/") if callback_base else None
     return TwilioSettings(
         section.account_sid, section.auth_token.get_secret_value(), section.from_number,
-        api_base_url=section.api_base_url,
+        api_base_url=section.api_base_url, retry_budget_s=section.retry_budget_s,
         status_callback_url=f"{base}/twilio/status" if base else None,
         gather_action_url=f"{base}/twilio/gather" if base else None,
     )

@@ -168,6 +168,9 @@ class TwilioSection(_Section):
                              "or a Messaging Service SID (MG + 32 hex digits)")
     api_base_url: str = Field("https://api.twilio.com",
                               description="API base URL (regional edge or a local stand-in)")
+    retry_budget_s: float = Field(30.0, ge=0, le=600,
+                                  description="longest total wait retrying one request (a 429's "
+                                  "Retry-After is honoured within it)")
 
     @field_validator("account_sid")
     @classmethod

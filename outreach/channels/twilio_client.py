@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import aiohttp
@@ -26,7 +28,7 @@ from twilio.rest import Client
 
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.channels.circuit import CircuitBreaker
-from outreach.channels.retry import RetryPolicy, retryable_status
+from outreach.channels.retry import RetryPolicy, retry_after_s, retryable_status
 from outreach.decide.redact import mask_phone
 
 TWILIO_API: Final = "https://api.twilio.com"
@@ -49,6 +51,8 @@ class TwilioSettings:
     ring_timeout_s: int = 30
     # Answering-machine detection on calls to families: a voicemail is not an answer.
     machine_detection: bool = True
+    # Longest total wait for retries (a 429's Retry-After is honoured within it).
+    retry_budget_s: float = 30.0
 
 
 def rebase(url: str, base_url: str) -> str:
@@ -70,6 +74,20 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
+class Throttled(TwilioRestException):  # type: ignore[misc]
+    """A 429 from Twilio, with the seconds its `Retry-After` asked for (None: not said)."""
+
+    def __init__(self, uri: str, method: str, text: str, retry_after: float | None) -> None:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        super().__init__(429, uri, str(body.get("message", "Too Many Requests"))[:200],
+                         body.get("code"), method)
+        self.retry_after = retry_after
+
+
 class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """twilio's aiohttp client, sending API requests to `base_url` with a default timeout."""
 
@@ -88,11 +106,11 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        """Send the request to the configured base URL."""
+        """Send the request to the configured base URL; a 429 raises `Throttled`."""
         if auth is not None:  # as a header: aiohttp deprecates BasicAuth objects
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers = {**(headers or {}), "Authorization": f"Basic {token}"}
-        return await super().request(
+        response: Response = await super().request(
             method,
             rebase(url, self.base_url),
             params=params,
@@ -102,6 +120,11 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             timeout=timeout if timeout is not None else self.timeout,
             allow_redirects=allow_redirects,
         )
+        if response.status_code == 429:  # the library drops headers: keep Retry-After here
+            header = (response.headers or {}).get("Retry-After")
+            wait = retry_after_s(header, datetime.now(UTC))
+            raise Throttled(url, method, response.text, wait)
+        return response
 
 
 def make_client(settings: TwilioSettings) -> Client:
@@ -146,7 +169,7 @@ class TwilioSender:
         retry_unknown: bool = True,
     ) -> None:
         self.settings = settings
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy(budget_s=settings.retry_budget_s)
         self.breaker = breaker or CircuitBreaker()
         self.sleep = sleep
         self.rng = rng
@@ -167,16 +190,24 @@ class TwilioSender:
             self._client = None
 
     async def run(self, op: Callable[[Client], Awaitable[Any]], logger: Any = log) -> SendResult:
-        """Run `op(client)` (a `create_async`) until success, a final failure or no tries left."""
-        attempt = 0
+        """Run `op(client)` (a `create_async`) until success, a final failure or no tries left.
+
+        Other failures get `max_attempts` tries; 429s are retried, waiting at least their
+        Retry-After, while the waits stay within the policy's budget.
+        """
+        attempt = failures = 0
+        waited = 0.0
         reason = ""
-        while attempt < self.policy.max_attempts:
+        while True:
             if not self.breaker.allow():
                 logger.warning("twilio_circuit_open", attempts=attempt)
                 return SendResult("failed", retryable=True, reason="circuit_open", attempts=attempt)
             attempt += 1
+            asked: float | None = None
             try:
                 instance = await op(self.client)
+            except Throttled as exc:
+                reason, asked = "http_429", exc.retry_after
             except TwilioRestException as exc:
                 status = int(exc.status)
                 reason = f"http_{status}"
@@ -206,11 +237,23 @@ class TwilioSender:
                     attempt=attempt,
                 )
                 return result
-            self.breaker.record_failure()
-            logger.warning("twilio_retryable_failure", reason=reason, attempt=attempt)
-            if attempt < self.policy.max_attempts:
-                await self.sleep(self.policy.delay(attempt, self.rng))
-        return SendResult("failed", retryable=True, reason=reason, attempts=attempt)
+            throttled = reason == "http_429"
+            if throttled:
+                self.breaker.record_success()  # up, but asking us to slow down
+            else:
+                failures += 1
+                self.breaker.record_failure()
+            logger.warning("twilio_retryable_failure", reason=reason, attempt=attempt,
+                           retry_after=asked)  # fmt: skip
+            delay = self.policy.delay(attempt, self.rng)
+            if asked is not None:
+                delay = max(delay, asked)
+            out_of_tries = (attempt >= self.policy.max_throttled if throttled
+                            else failures >= self.policy.max_attempts)  # fmt: skip
+            if out_of_tries or waited + delay > self.policy.budget_s:
+                return SendResult("failed", retryable=True, reason=reason, attempts=attempt)
+            await self.sleep(delay)
+            waited += delay
 
 
 class TwilioChannelBase:
