@@ -150,6 +150,10 @@ def result_of(status: str | None, sid: str | None, attempts: int) -> SendResult:
     return SendResult("queued", provider_id=sid, reason=status or "", attempts=attempts)
 
 
+# What a create that failed may still have made (None: nothing; raises: cannot tell).
+Lookup = Callable[[Client], Awaitable[Any | None]]
+
+
 class TwilioSender:
     """Runs one create request with retries (429/5xx/network), backoff with jitter, and a breaker.
 
@@ -189,11 +193,30 @@ class TwilioSender:
             await self._client.http_client.close()
             self._client = None
 
-    async def run(self, op: Callable[[Client], Awaitable[Any]], logger: Any = log) -> SendResult:
+    async def _look(self, lookup: Lookup, attempt: int, logger: Any) -> SendResult | None:
+        """After a 5xx: the resource the failed create made anyway, else None (safe to retry)."""
+        try:
+            found = await lookup(self.client)
+        except Exception as exc:  # any failure: we cannot know, so we do not repeat
+            logger.warning("twilio_outcome_unknown", reason="lookup_failed", error=repr(exc)[:200])
+            return SendResult("failed", retryable=False, reason="outcome_unknown", attempts=attempt)
+        if found is None:
+            return None
+        result = result_of(getattr(found, "status", None), getattr(found, "sid", None), attempt)
+        logger.info("twilio_found_after_error", provider_id=result.provider_id, attempt=attempt)
+        return result
+
+    async def run(
+        self,
+        op: Callable[[Client], Awaitable[Any]],
+        logger: Any = log,
+        lookup: Lookup | None = None,
+    ) -> SendResult:
         """Run `op(client)` (a `create_async`) until success, a final failure or no tries left.
 
         Other failures get `max_attempts` tries; 429s are retried, waiting at least their
-        Retry-After, while the waits stay within the policy's budget.
+        Retry-After, while the waits stay within the policy's budget. With `lookup`, a 5xx
+        is followed by a lookup of what the create may have made anyway, before any retry.
         """
         attempt = failures = 0
         waited = 0.0
@@ -250,10 +273,15 @@ class TwilioSender:
                 delay = max(delay, asked)
             out_of_tries = (attempt >= self.policy.max_throttled if throttled
                             else failures >= self.policy.max_attempts)  # fmt: skip
-            if out_of_tries or waited + delay > self.policy.budget_s:
+            look = lookup is not None and reason.startswith("http_5")
+            give_up = out_of_tries or waited + delay > self.policy.budget_s
+            if not give_up:
+                await self.sleep(delay)
+                waited += delay
+            if look and lookup is not None and (found := await self._look(lookup, attempt, logger)):
+                return found
+            if give_up:
                 return SendResult("failed", retryable=True, reason=reason, attempts=attempt)
-            await self.sleep(delay)
-            waited += delay
 
 
 class TwilioChannelBase:
@@ -272,6 +300,10 @@ class TwilioChannelBase:
     async def _create(self, client: Client, params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def lookup(self, params: dict[str, Any]) -> Lookup | None:
+        """How to find what a failed create made anyway (None: the create is safe to repeat)."""
+        return None
+
     async def send(self, message: OutboundMessage) -> SendResult:
         """Hand the message to Twilio; `queued` with its SID when Twilio accepted it."""
         logger = log.bind(
@@ -285,7 +317,7 @@ class TwilioChannelBase:
         async def create(client: Client) -> Any:
             return await self._create(client, params)
 
-        return await self.sender.run(create, logger)
+        return await self.sender.run(create, logger, self.lookup(params))
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
