@@ -51,6 +51,10 @@ class TwilioSettings:
     ring_timeout_s: int = 30
     # Answering-machine detection on calls to families: a voicemail is not an answer.
     machine_detection: bool = True
+    # Where Twilio posts a waiting caller's end of wait (and a dial to an agent's outcome).
+    queue_action_url: str | None = None
+    queue_max_wait_s: int = 120  # a caller waiting for a technician, then a call back ...
+    call_back_within_min: int = 15  # ... promised within this
     # Longest total wait for retries (a 429's Retry-After is honoured within it).
     retry_budget_s: float = 30.0
 
