@@ -96,7 +96,11 @@ class Desk:
         """After a claim: put the case's caller waiting on the phone through to the agent."""
         if self.waiting is None:
             return None
-        result = await self.waiting.claimed(case_id, agent)
+        try:
+            result = await self.waiting.claimed(case_id, agent)
+        except Exception:  # the claim stands; the caller stays in the queue
+            log.exception("waiting_caller_failed", case_id=case_id, agent=agent)
+            result = "connect_failed"
         self.metrics.waiting_callers.labels(result).inc()
         return result
 

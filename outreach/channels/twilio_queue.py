@@ -161,6 +161,7 @@ def queue_routes(
             return Response(promise_twiml(lang, wait), media_type="application/xml")
         if queue_result == "hangup":
             await on_event(QueueEvent("caller_left", case_id, sid, {"waited_s": waited}))
+        # bridged, redirected (our Calls update to the agent runs instead), a finished talk
         return Response(_xml(VoiceResponse()), media_type="application/xml")
 
     return [Route(WAIT_PATH, waiting, methods=["POST"]), Route(DONE_PATH, done, methods=["POST"])]
