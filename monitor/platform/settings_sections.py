@@ -179,6 +179,9 @@ class TwilioSection(_Section):
                              "or a Messaging Service SID (MG + 32 hex digits)")
     api_base_url: str = Field("https://api.twilio.com",
                               description="API base URL (regional edge or a local stand-in)")
+    webhook_key: SecretStr = Field(SecretStr(""), description="SharedKey secret of HMAC-SHA256 "
+                                   "webhook signatures that name a key (secret; without it "
+                                   "they are checked with the auth token)")
     queue_max_wait_s: int = Field(120, ge=10, le=3600,
                                   description="longest wait of a caller who pressed 1 for a "
                                   "technician; then a call back is promised")

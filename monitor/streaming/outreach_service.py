@@ -83,6 +83,7 @@ def callback_app(
     public_url: str | None = None,
     sms_path: str = DEFAULT_SMS_PATH,
     wait: QueueWait | None = None,
+    webhook_key: str = "",
 ) -> Starlette:
     """The runtime's Twilio app: status callbacks and menu keys (with the technicians' queue's
     wait), families' SMS replies."""
@@ -90,6 +91,7 @@ def callback_app(
         auth_token, timeline_sink(runner.cases, runner.on_callback), public_base_url=public_url,
         on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
         sms_path=sms_path, wait=wait, on_queue=queue_timeline(runner.cases),
+        webhook_key=webhook_key,
     )  # fmt: skip
 
 
@@ -97,7 +99,8 @@ async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: CaseRu
     token = opts.twilio.auth_token if opts.twilio is not None else ""
     wait = None if opts.twilio is None else QueueWait(opts.twilio.queue_max_wait_s,
                                                       opts.twilio.call_back_within_min)
-    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path, wait)
+    key = opts.twilio.webhook_key if opts.twilio is not None else ""
+    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path, wait, key)
     server = uvicorn.Server(
         uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")
     )

@@ -18,12 +18,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from twilio.request_validator import RequestValidator
 
 from outreach.channels.body_limit import TWILIO_MAX_BODY, BodyLimit
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH, SmsHandler, sms_route
 from outreach.channels.twilio_queue import QueueEvent, QueueWait, queue_routes, queue_urls
-from outreach.channels.twilio_signature import verified_form
+from outreach.channels.twilio_signature import WebhookValidator, verified_form
 from outreach.channels.twilio_twiml import gather_reply_twiml
 from outreach.decide.signals import CallbackEvent, MenuChoice, classify, menu_choice
 from outreach.scripts.wording import DEFAULT_QUEUE
@@ -46,18 +45,20 @@ def create_app(
     sms_path: str = DEFAULT_SMS_PATH,
     wait: QueueWait | None = None,
     on_queue: QueueSink | None = None,
+    webhook_key: str = "",
 ) -> Starlette:
     """The callback app: `POST /twilio/status`, `/twilio/gather` (and SMS in at `sms_path`).
 
     With `on_queue` (where a waiting caller's promised call back is recorded) key 1's
     wait is announced and bounded by `wait` (`/twilio/queue-wait`, `/twilio/queue-done`).
+    `webhook_key`: the SharedKey secret of HMAC-SHA256 signatures that name a key.
     """
     # Bodies are capped before the signature check reads them (413 past the cap).
     middleware = [Middleware(BodyLimit, max_bytes=TWILIO_MAX_BODY)]
     if not auth_token:
         log.warning("twilio_callbacks_off", reason="no Twilio auth token: no Twilio routes")
         return Starlette(routes=[], middleware=middleware)
-    validator = RequestValidator(auth_token)
+    validator = WebhookValidator(auth_token, webhook_key)
 
     async def status(request: Request) -> Response:
         form = await verified_form(request, validator, public_base_url)

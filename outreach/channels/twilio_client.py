@@ -55,6 +55,8 @@ class TwilioSettings:
     queue_action_url: str | None = None
     queue_max_wait_s: int = 120  # a caller waiting for a technician, then a call back ...
     call_back_within_min: int = 15  # ... promised within this
+    # The SharedKey secret of HMAC-SHA256 webhook signatures that name a key (a secret).
+    webhook_key: str = field(default="", repr=False)
     # Longest total wait for retries (a 429's Retry-After is honoured within it).
     retry_budget_s: float = 30.0
 

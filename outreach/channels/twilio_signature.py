@@ -2,8 +2,10 @@
 
 What twilio's `RequestValidator` supports is accepted: the signature is an HMAC (SHA-1, or
 SHA-256 when `X-Twilio-Webhooks-Signature-Settings` names `algorithm=HMAC_SHA256`) of the
-URL Twilio called plus the sorted form parameters, keyed by the account's auth token. A JSON
-webhook is signed on its URL alone, which carries `bodySHA256`, the SHA-256 of the body.
+URL Twilio called plus the sorted form parameters. It is keyed by the account's auth token,
+or, when that header names a SharedKey and its secret is configured (`webhook_key`), by
+that secret alone. A JSON webhook is signed on its URL alone, which carries `bodySHA256`,
+the SHA-256 of the body.
 """
 
 from __future__ import annotations
@@ -21,6 +23,18 @@ from twilio.request_validator import (
 )
 
 log = structlog.get_logger(__name__)
+
+
+class WebhookValidator(RequestValidator):  # type: ignore[misc]
+    """The auth token's validator, and a SharedKey secret's for requests that name one."""
+
+    def __init__(self, token: str, shared_key: str = "") -> None:
+        super().__init__(token)
+        self.shared = RequestValidator(shared_key) if shared_key else None
+
+    def pick(self, settings_header: str) -> RequestValidator:
+        """The validator for a request with this X-Twilio-Webhooks-Signature-Settings value."""
+        return self.shared if settings_header and self.shared is not None else self
 
 
 def signed_url(request: Request, public_base_url: str | None) -> str:
@@ -51,7 +65,10 @@ async def verified_form(
     URL) is checked against that hash and its top-level fields are returned as the form.
     """
     signature = request.headers.get("X-Twilio-Signature", "")
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER, ""))
+    settings_header = request.headers.get(SIGNATURE_SETTINGS_HEADER, "")
+    algorithm = get_signature_algorithm(settings_header)
+    if isinstance(validator, WebhookValidator):
+        validator = validator.pick(settings_header)
     # Parsed here (no python-multipart needed): Twilio posts urlencoded forms or JSON.
     body = (await request.body()).decode("utf-8", "replace")
     url = signed_url(request, public_base_url)

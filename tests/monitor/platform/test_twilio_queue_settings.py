@@ -42,3 +42,17 @@ def test_the_desk_is_handed_the_agents_phones() -> None:
                               log_level=None)
     opts = options(args, {"FIRSTCALL_TWILIO_AGENT_PHONES": "ann=+4790000099"})
     assert dict(opts.agent_phones) == {"ann": "+4790000099"}
+
+
+def test_the_webhook_key_is_a_secret(capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.cli import main
+
+    monkeypatch.delenv("FIRSTCALL_CONFIG", raising=False)
+    monkeypatch.setenv("FIRSTCALL_TWILIO_WEBHOOK_KEY", "key-s3cret")
+    assert main(["config", "show"]) == 0
+    assert "key-s3cret" not in capsys.readouterr().out
+    st = load_settings(env={**TWILIO, "FIRSTCALL_TWILIO_WEBHOOK_KEY": "key-s3cret"})
+    settings = twilio_settings(st.twilio)
+    assert settings is not None and settings.webhook_key == "key-s3cret"
+    assert "key-s3cret" not in repr(settings)

@@ -91,3 +91,27 @@ async def test_json_webhook_with_a_changed_body_or_no_json_is_403() -> None:
     for not_object in ("[1, 2]", "not json"):
         p = json_path(not_object)
         assert await post(p, {"X-Twilio-Signature": sign(p, {})}, body=not_object) == (403, [])
+
+
+async def post_keyed(headers: dict[str, str], key: str) -> tuple[int, int]:
+    seen: list[CallbackEvent | MenuChoice] = []
+
+    async def sink(event: CallbackEvent | MenuChoice) -> None:
+        seen.append(event)
+
+    app = create_app(TOKEN, sink, webhook_key=key)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://cb") as c:
+        r = await c.post(STATUS, data=FORM, headers=headers)
+    return r.status_code, len(seen)
+
+
+async def test_a_shared_key_signature_is_checked_with_the_shared_key_alone() -> None:
+    shared = "shared-key-secret"
+    by_key = sign(STATUS, FORM, "HMAC_SHA256", shared)
+    assert await post_keyed({"X-Twilio-Signature": by_key, **SHA256}, shared) == (204, 1)
+    by_token = sign(STATUS, FORM, "HMAC_SHA256")  # the token is not the key named
+    assert await post_keyed({"X-Twilio-Signature": by_token, **SHA256}, shared) == (403, 0)
+    # requests without the settings header are still the auth token's
+    assert await post_keyed({"X-Twilio-Signature": sign(STATUS, FORM)}, shared) == (204, 1)
+    assert await post_keyed({"X-Twilio-Signature": sign(STATUS, FORM, token=shared)},
+                            shared) == (403, 0)
