@@ -26,7 +26,7 @@ from outreach.contact.chain import Waits
 from outreach.contact.waiting_caller import WaitingCallers
 from outreach.decide.family import Guardian, Student
 from outreach.store.directory import DirectoryStore
-from tests.support.channel_fakes import FakeSleep, serve_asgi
+from tests.support.channel_fakes import BrokenConnector, FakeSleep, serve_asgi
 from tests.support.desk_scenario import Desk, scripted_desk
 from tests.support.live_support import until
 from tests.support.twilio_spec import shape_problems
@@ -234,3 +234,14 @@ async def test_twilio_refusing_the_update_is_named_call_ended(phones: Phones) ->
     [data] = [d for k, _, d in await phones.timeline(case_id) if k == "caller_not_connected"]
     assert data["reason"] == "call_ended" and data["detail"] == "http_400:21220"
     assert [u.answered for u in phones.updates()] == [400]
+
+
+async def test_a_broken_connector_never_fails_the_claim(phones: Phones) -> None:
+    case_id, _sid, _ = await phones.caller_presses_1()
+    waiting = phones.desk.live.desk.waiting
+    assert waiting is not None
+    waiting.connector = broken = BrokenConnector()
+    r = await phones.http.post(f"/api/cases/{case_id}/claim", headers=phones.headers("ann"))
+    assert (r.status_code, r.json()["owner"]) == (200, "ann") and broken.tries == 1
+    metrics = phones.desk.live.desk.metrics.waiting_callers
+    assert metrics.labels("connect_failed")._value.get() == 1
