@@ -7,10 +7,14 @@ from typing import Final
 
 from outreach.scripts.wording import Language, language_of
 
+AHEAD: Final[dict[Language, tuple[str, str, str]]] = {  # nobody, one, more ahead
+    "zh-CN": ("您是下一位。", "您前面还有1位。", "您前面还有{ahead}位。"),
+    "en": ("You are next.", "There is 1 caller ahead of you.",
+           "There are {ahead} callers ahead of you."),
+}
 WAIT: Final[dict[Language, str]] = {
-    "zh-CN": "您前面还有{ahead}位。"
-             "如果{wait}分钟内没有技术人员接听，我们会在{promise}分钟内给您回电。",
-    "en": "There {are} {ahead} ahead of you. If no technician is free within {wait} minutes, "
+    "zh-CN": "{ahead}如果{wait}分钟内没有技术人员接听，我们会在{promise}分钟内给您回电。",
+    "en": "{ahead} If no technician is free within {wait} minutes, "
           "we will call you back within {promise} minutes.",
 }
 PROMISE: Final[dict[Language, str]] = {
@@ -28,9 +32,9 @@ def wait_text(language: str, position: int, wait_s: int, promise_min: int) -> st
     """The announcement while waiting: callers ahead, the longest wait, the promise after it."""
     lang = language_of(language)
     ahead = max(0, position - 1)
+    said = AHEAD[lang][min(ahead, 2)].format(ahead=ahead)
     minutes = max(1, round(wait_s / 60))
-    are = "is" if ahead == 1 else "are"
-    return WAIT[lang].format(ahead=ahead, wait=minutes, promise=promise_min, are=are)
+    return WAIT[lang].format(ahead=said, wait=minutes, promise=promise_min)
 
 
 def promise_text(language: str, promise_min: int) -> str:

@@ -143,8 +143,8 @@ async def test_key_1_enqueues_with_an_announced_and_bounded_wait(phones: Phones)
     _, said = await phones.post(path, query, {"CallSid": sid, "QueuePosition": "2",
                                               "QueueTime": "30"})
     assert said is not None
-    assert said.findtext("Say") == ("There is 1 ahead of you. If no technician is free within "
-                                    "2 minutes, we will call you back within 15 minutes.")
+    assert said.findtext("Say") == ("There is 1 caller ahead of you. If no technician is free "
+                                    "within 2 minutes, we will call you back within 15 minutes.")
     assert said.find("Pause") is not None and said.find("Leave") is None
     _, late = await phones.post(path, query, {"CallSid": sid, "QueuePosition": "1",
                                               "QueueTime": "120"})
