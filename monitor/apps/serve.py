@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -34,11 +35,15 @@ from monitor.desk.ring import TelemetryRing
 from monitor.platform.callback_url import callback_problems
 from monitor.platform.kafka_settings import Topics
 from monitor.platform.settings import ConfigError, config_path, load_settings, twilio_settings
+from monitor.platform.settings_sections import agent_phone_map
 from monitor.streaming.backoff import Backoff
 from outreach.channels.base import Channel
-from outreach.channels.twilio_client import TwilioSettings
+from outreach.channels.retry import RetryPolicy
+from outreach.channels.twilio_client import TwilioSender, TwilioSettings
+from outreach.channels.twilio_connect import TwilioCallConnector
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.contact.agent_call import AgentCalls
+from outreach.contact.waiting_caller import WaitingCallers
 from outreach.decide.clock import now_ms
 from outreach.decide.decision import ChannelName
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
@@ -172,6 +177,7 @@ class Options:
     topics: Topics
     twilio: TwilioSettings | None
     log_level: str
+    agent_phones: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
@@ -191,25 +197,34 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
         topics=Topics.from_section(st.topics, kafka.topic_prefix),
         twilio=twilio_settings(st.twilio, base or None),
         log_level=args.log_level or st.logging.level,
+        agent_phones=agent_phone_map(st.twilio.agent_phones),
     )
 
 
 async def build(opts: Options) -> tuple[
-        AsyncEngine, Desk, TelemetryRing, list[TwilioVoiceChannel]]:
+        AsyncEngine, Desk, TelemetryRing, list[TwilioVoiceChannel | TwilioCallConnector]]:
     """Open the database and assemble the desk on the wall clock (agents' calls if configured)."""
     engine = await open_database(opts.dsn)
     store = CaseStore(engine, now_ms)
     ring = TelemetryRing()
     queue = QueueStore(engine, store, now_ms)
     channels: dict[ChannelName, Channel] = {}
-    voices = [] if opts.twilio is None else [TwilioVoiceChannel(opts.twilio)]
-    for voice in voices:
-        channels["call"] = voice
+    voices: list[TwilioVoiceChannel | TwilioCallConnector] = []
+    connector = None
+    if opts.twilio is not None:
+        channels["call"] = voice = TwilioVoiceChannel(opts.twilio)
+        # Put through while the agent's claim waits: a short retry budget.
+        quick = TwilioSender(opts.twilio, policy=RetryPolicy(max_attempts=2, budget_s=3.0),
+                             retry_unknown=False)  # fmt: skip
+        connector = TwilioCallConnector(opts.twilio, quick)
+        voices += [voice, connector]
         if not opts.callback_base_url:
             log.warning("agent_call_callbacks_off",
                         reason="no [service] public_base_url: an agent's call is not followed")
     calls = AgentCalls(store, DirectoryStore(engine), channels, queue.device)
-    return engine, Desk(store, queue, ring, now_ms, calls=calls), ring, voices
+    waiting = WaitingCallers(store, DirectoryStore(engine), connector, opts.agent_phones)
+    desk = Desk(store, queue, ring, now_ms, calls=calls, waiting=waiting)
+    return engine, desk, ring, voices
 
 
 async def serve(args: argparse.Namespace, opts: Options) -> None:

@@ -130,6 +130,7 @@ async def take_next(api: Api, request: Request, user: User) -> Response:
     for r in ranked:
         if r.offered_to in (user.name, None) and \
                 await api.desk.queue.claim(r.entry.case_id, user.name) is None:
+            await api.desk.claimed(r.entry.case_id, user.name)
             api.changed(r.entry.case_id)
             return JSONResponse({"case_id": r.entry.case_id})
     return error(404, "queue_empty", "no case is waiting for you")
@@ -158,6 +159,7 @@ async def claim(api: Api, request: Request, user: User) -> Response:
     if r is not None:
         return refused(r)
     await keep_chart(api, case_id, user.name)
+    await api.desk.claimed(case_id, user.name)
     api.changed(case_id)
     return JSONResponse({"case_id": case_id, "owner": user.name})
 

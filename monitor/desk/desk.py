@@ -23,6 +23,7 @@ from monitor.desk.desk_metrics import DeskMetrics
 from monitor.desk.ring import TelemetryRing
 from outreach.channels.base import SendResult
 from outreach.contact.agent_call import AgentCalls
+from outreach.contact.waiting_caller import WaitingCallers
 from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock
 from outreach.store.cases import CaseStore
@@ -77,6 +78,7 @@ class Desk:
         clock: Clock,
         *,
         calls: AgentCalls | None = None,
+        waiting: WaitingCallers | None = None,
         notify: Notify | None = None,
         metrics: DeskMetrics | None = None,
     ) -> None:
@@ -85,9 +87,22 @@ class Desk:
         self.ring = ring
         self.clock = clock
         self.calls = calls
+        self.waiting = waiting
         self.notify = notify or (lambda _topic: None)
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
+
+    async def claimed(self, case_id: str, agent: str) -> str | None:
+        """After a claim: put the case's caller waiting on the phone through to the agent."""
+        if self.waiting is None:
+            return None
+        try:
+            result = await self.waiting.claimed(case_id, agent)
+        except Exception:  # the claim stands; the caller stays in the queue
+            log.exception("waiting_caller_failed", case_id=case_id, agent=agent)
+            result = "connect_failed"
+        self.metrics.waiting_callers.labels(result).inc()
+        return result
 
     async def apply(self, record: Record) -> None:
         """Take one incident or outreach record (after the runtime did, when in one process)."""

@@ -23,6 +23,7 @@ class DeskMetrics:
     suppressed: Counter
     resolved: Counter
     claims: Counter
+    waiting_callers: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> DeskMetrics:
@@ -49,4 +50,8 @@ class DeskMetrics:
                              "Cases closed by the desk, by outcome.", ["outcome"], registry=reg),
             claims=Counter("firstcall_claims", "Claim attempts, by result (won, conflict).",
                            ["result"], registry=reg),
+            waiting_callers=Counter("firstcall_waiting_callers",
+                                    "Claims of a case, by what became of its caller waiting "
+                                    "on the phone (connected, no_agent_phone, ...).",
+                                    ["result"], registry=reg),
         )

@@ -229,7 +229,11 @@ def twilio_settings(section: TwilioSection, callback_base: str | None = None
     base = callback_base.rstrip("/") if callback_base else None
     return TwilioSettings(
         section.account_sid, section.auth_token.get_secret_value(), section.from_number,
-        api_base_url=section.api_base_url,
+        api_base_url=section.api_base_url, retry_budget_s=section.retry_budget_s,
+        queue_max_wait_s=section.queue_max_wait_s,
+        webhook_key=section.webhook_key.get_secret_value(),
+        call_back_within_min=section.call_back_within_min,
+        queue_action_url=f"{base}/twilio/queue-done" if base else None,
         status_callback_url=f"{base}/twilio/status" if base else None,
         gather_action_url=f"{base}/twilio/gather" if base else None,
     )

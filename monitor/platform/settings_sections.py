@@ -21,6 +21,17 @@ from outreach.store.db import DEFAULT_DSN
 ENV_PREFIX = "FIRSTCALL_"
 ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
 FROM_NUMBER: Final = re.compile(r"\+[0-9]{8,15}|MG[0-9a-fA-F]{32}")
+AGENT_PHONE: Final = re.compile(r"([A-Za-z0-9_.@-]{1,64})=(\+[0-9]{8,15})")
+
+
+def agent_phone_map(value: str) -> dict[str, str]:
+    """`alice=+4915112345678,bob=+14155550101` -> {agent: E.164 phone}; ValueError if malformed."""
+    phones: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        if (m := AGENT_PHONE.fullmatch(item)) is None:
+            raise ValueError(f"not agent=+E.164: {item[:80]!r}")
+        phones[m[1]] = m[2]
+    return phones
 
 DETECTION_DOCS: dict[str, str] = {
     "lag_window": "stats intervals in the lag window",
@@ -168,12 +179,32 @@ class TwilioSection(_Section):
                              "or a Messaging Service SID (MG + 32 hex digits)")
     api_base_url: str = Field("https://api.twilio.com",
                               description="API base URL (regional edge or a local stand-in)")
+    webhook_key: SecretStr = Field(SecretStr(""), description="SharedKey secret of HMAC-SHA256 "
+                                   "webhook signatures that name a key (secret; without it "
+                                   "they are checked with the auth token)")
+    queue_max_wait_s: int = Field(120, ge=10, le=3600,
+                                  description="longest wait of a caller who pressed 1 for a "
+                                  "technician; then a call back is promised")
+    call_back_within_min: int = Field(15, ge=1, le=1440,
+                                      description="the call back promised after that wait "
+                                      "(minutes; on the case timeline)")
+    agent_phones: str = Field("", description="agent=+E.164 pairs, comma-separated: the phone "
+                              "a waiting caller is put through to when that agent claims the case")
+    retry_budget_s: float = Field(30.0, ge=0, le=600,
+                                  description="longest total wait retrying one request (a 429's "
+                                  "Retry-After is honoured within it)")
 
     @field_validator("account_sid")
     @classmethod
     def _account_sid(cls, value: str) -> str:
         if value and not ACCOUNT_SID.fullmatch(value):
             raise ValueError("not a Twilio account SID: expected AC followed by 32 hex digits")
+        return value
+
+    @field_validator("agent_phones")
+    @classmethod
+    def _agent_phones(cls, value: str) -> str:
+        agent_phone_map(value)
         return value
 
     @field_validator("from_number")

@@ -15,24 +15,31 @@ import json
 import re
 import secrets
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
 from twilio.request_validator import RequestValidator
 
+from monitor.simulate.twilio_standin_api import (
+    error,
+    list_calls,
+    now,
+    post_signed,
+    update_call,
+    validate_call,
+    validate_message,
+)
+
+__all__ = ["RecordedRequest", "TwilioStandIn", "post_signed"]
+
 API_VERSION: Final = "2010-04-01"
 PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Calls|Messages)(?:/(?P<sid>[^/]+))?\.json$"
 )
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 DEFAULT_ACCOUNT_SID: Final = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN: Final = "standin-auth-token"
 # How a new call or message ends, by its kind ("Calls" or "Messages") and its To number
@@ -64,6 +71,8 @@ class _Fault:
     status: int = 0
     delay_s: float = 0.0
     code: int = 0
+    retry_after: str | None = None
+    create_anyway: bool = False  # the call is made, but the answer is the error
 
 
 @dataclass(slots=True)
@@ -76,19 +85,6 @@ class _State:
     timers: list[threading.Timer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
-
-
-def _now() -> str:
-    return format_datetime(datetime.now(UTC))
-
-
-def _error(status: int, code: int, message: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
 
 
 class TwilioStandIn:
@@ -131,13 +127,19 @@ class TwilioStandIn:
         with self._state.lock:
             return dict(self._state.resources[sid])
 
-    def fail_next(self, n: int = 1, status: int = 500, code: int = 0) -> None:
+    def fail_next(
+        self, n: int = 1, status: int = 500, code: int = 0, *, retry_after: str | None = None,
+        create_anyway: bool = False,
+    ) -> None:
         """Answer the next `n` API requests with HTTP `status` (e.g. 429, 500, 503, 400).
 
-        `code`: Twilio's error code in the answer (e.g. 21610: the number sent STOP).
+        `code`: Twilio's error code in the answer (e.g. 21610: the number sent STOP);
+        `retry_after`: a Retry-After header; `create_anyway`: a create still happens.
         """
+        fault = _Fault(status=status, code=code, retry_after=retry_after,
+                       create_anyway=create_anyway)  # fmt: skip
         with self._state.lock:
-            self._state.faults.extend(_Fault(status=status, code=code) for _ in range(n))
+            self._state.faults.extend(fault for _ in range(n))
 
     def stall_next(self, n: int = 1, delay_s: float = 1.0) -> None:
         """Hold the next `n` API requests for `delay_s` before answering (client timeouts)."""
@@ -254,6 +256,8 @@ class TwilioStandIn:
             h.send_response(status)
             h.send_header("Content-Type", "application/json; charset=utf-8")
             h.send_header("Content-Length", str(len(data)))
+            if fault.retry_after is not None:
+                h.send_header("Retry-After", fault.retry_after)
             h.end_headers()
             h.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
@@ -268,26 +272,36 @@ class TwilioStandIn:
     ) -> tuple[int, dict[str, Any]]:
         match = PATH.match(urllib.parse.urlsplit(h.path).path)
         if match is None:
-            return 404, _error(404, 20404, "The requested resource was not found")
+            return 404, error(404, 20404, "The requested resource was not found")
         if not self._authorized(h.headers.get("Authorization", ""), match["account"]):
-            return 401, _error(401, 20003, "Authenticate")
+            return 401, error(401, 20003, "Authenticate")
+        kind, sid = match["kind"], match["sid"]
+        one = {k: v[0] for k, v in params.items() if v}
+        if fault.create_anyway and method == "POST" and sid is None:
+            self._create(kind, one)
         if fault.status:
             messages = {429: "Too Many Requests", 503: "Service Unavailable"}
             code = fault.code or (20429 if fault.status == 429 else 20500)
-            return fault.status, _error(fault.status, code, messages.get(fault.status, "Error"))
-        kind, sid = match["kind"], match["sid"]
-        if method == "GET":
+            return fault.status, error(fault.status, code, messages.get(fault.status, "Error"))
+        if sid is None and method == "GET":
+            if kind != "Calls":
+                return 405, error(405, 20004, "Method not allowed")
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)
             with self._state.lock:
-                found = self._state.resources.get(sid or "")
-            if found is None:
-                return 404, _error(404, 20404, "The requested resource was not found")
-            return 200, found
+                return 200, list_calls(h.path, list(self._state.resources.values()), query)
         if sid is not None:
-            return 405, _error(405, 20004, "Method not allowed")
-        one = {k: v[0] for k, v in params.items() if v}
-        problem = _validate_call(one) if kind == "Calls" else _validate_message(one)
+            with self._state.lock:
+                found = self._state.resources.get(sid)
+                if found is None:
+                    return 404, error(404, 20404, "The requested resource was not found")
+                if method == "GET":
+                    return 200, dict(found)
+                if kind != "Calls":
+                    return 405, error(405, 20004, "Method not allowed")
+                return update_call(found, one)
+        problem = validate_call(one) if kind == "Calls" else validate_message(one)
         if problem is not None:
-            return 400, _error(400, problem[0], problem[1])
+            return 400, error(400, problem[0], problem[1])
         return 201, self._create(kind, one)
 
     def _authorized(self, header: str, account: str) -> bool:
@@ -298,12 +312,12 @@ class TwilioStandIn:
         prefix = "CA" if kind == "Calls" else "SM"
         sid = prefix + secrets.token_hex(16)
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/{kind}/{sid}.json"
-        now = _now()
+        stamp = now()
         common: dict[str, Any] = {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
-            "date_created": now,
-            "date_updated": now,
+            "date_created": stamp,
+            "date_updated": stamp,
             "direction": "outbound-api",
             "from": one.get("From"),
             "price": None,
@@ -365,46 +379,3 @@ class TwilioStandIn:
             self.send_status_callback(sid, status, extra)
 
 
-def _validate_call(p: dict[str, str]) -> tuple[int, str] | None:
-    if not p.get("To"):
-        return 21201, "No 'To' number is specified"
-    if not p.get("From"):
-        return 21213, "No 'From' number is specified"
-    if not (p.get("Url") or p.get("Twiml") or p.get("ApplicationSid")):
-        return 21205, "Url parameter is required"
-    if p["To"].startswith("+") and not E164.match(p["To"]):
-        return 21211, f"Invalid 'To' Phone Number: {p['To']}"
-    if p.get("MachineDetection", "Enable") not in ("Enable", "DetectMessageEnd"):
-        return 21200, f"Invalid MachineDetection: {p['MachineDetection']}"
-    return None
-
-
-def _validate_message(p: dict[str, str]) -> tuple[int, str] | None:
-    if not p.get("To"):
-        return 21604, "A 'To' phone number is required"
-    if not (p.get("From") or p.get("MessagingServiceSid")):
-        return 21603, "A 'From' phone number is required"
-    if not (p.get("Body") or p.get("MediaUrl") or p.get("ContentSid")):
-        return 21602, "Message body is required"
-    if p["To"].startswith("+") and not E164.match(p["To"]):
-        return 21211, f"Invalid 'To' Phone Number: {p['To']}"
-    return None
-
-
-def post_signed(url: str, params: dict[str, str], signature: str, timeout_s: float = 5.0) -> int:
-    """POST form `params` to `url` with an X-Twilio-Signature header; returns the HTTP status."""
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={
-            "X-Twilio-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "TwilioProxy/1.1",
-        },
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)

@@ -20,9 +20,10 @@ from monitor.streaming.outreach_kafka import DEFAULT_GROUP, KafkaOutreach
 from outreach.channels.base import Channel
 from outreach.channels.chat import ChatChannel
 from outreach.channels.chat_gateway import ChatGateway
-from outreach.channels.twilio_callbacks import create_app, timeline_sink
+from outreach.channels.twilio_callbacks import create_app, queue_timeline, timeline_sink
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
+from outreach.channels.twilio_queue import QueueWait
 from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
@@ -81,18 +82,25 @@ def callback_app(
     auth_token: str,
     public_url: str | None = None,
     sms_path: str = DEFAULT_SMS_PATH,
+    wait: QueueWait | None = None,
+    webhook_key: str = "",
 ) -> Starlette:
-    """The runtime's Twilio app: status callbacks and menu keys, families' SMS replies."""
+    """The runtime's Twilio app: status callbacks and menu keys (with the technicians' queue's
+    wait), families' SMS replies."""
     return create_app(
         auth_token, timeline_sink(runner.cases, runner.on_callback), public_base_url=public_url,
         on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
-        sms_path=sms_path,
+        sms_path=sms_path, wait=wait, on_queue=queue_timeline(runner.cases),
+        webhook_key=webhook_key,
     )  # fmt: skip
 
 
 async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: CaseRuntime) -> str:
     token = opts.twilio.auth_token if opts.twilio is not None else ""
-    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path)
+    wait = None if opts.twilio is None else QueueWait(opts.twilio.queue_max_wait_s,
+                                                      opts.twilio.call_back_within_min)
+    key = opts.twilio.webhook_key if opts.twilio is not None else ""
+    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path, wait, key)
     server = uvicorn.Server(
         uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")
     )

@@ -18,11 +18,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from twilio.request_validator import RequestValidator
 
 from outreach.channels.body_limit import TWILIO_MAX_BODY, BodyLimit
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH, SmsHandler, sms_route
-from outreach.channels.twilio_signature import verified_form
+from outreach.channels.twilio_queue import QueueEvent, QueueWait, queue_routes, queue_urls
+from outreach.channels.twilio_signature import WebhookValidator, verified_form
 from outreach.channels.twilio_twiml import gather_reply_twiml
 from outreach.decide.signals import CallbackEvent, MenuChoice, classify, menu_choice
 from outreach.scripts.wording import DEFAULT_QUEUE
@@ -31,6 +31,7 @@ from outreach.store.cases import CaseStore
 log = structlog.get_logger(__name__)
 
 Sink = Callable[[CallbackEvent | MenuChoice], Awaitable[None]]
+QueueSink = Callable[[QueueEvent], Awaitable[None]]
 DETAIL_KEYS: Final = ("CallDuration", "AnsweredBy", "ErrorCode", "SipResponseCode", "Digits")
 
 
@@ -42,14 +43,22 @@ def create_app(
     queue: str = DEFAULT_QUEUE,
     on_sms: SmsHandler | None = None,
     sms_path: str = DEFAULT_SMS_PATH,
+    wait: QueueWait | None = None,
+    on_queue: QueueSink | None = None,
+    webhook_key: str = "",
 ) -> Starlette:
-    """The callback app: `POST /twilio/status`, `/twilio/gather` (and SMS in at `sms_path`)."""
+    """The callback app: `POST /twilio/status`, `/twilio/gather` (and SMS in at `sms_path`).
+
+    With `on_queue` (where a waiting caller's promised call back is recorded) key 1's
+    wait is announced and bounded by `wait` (`/twilio/queue-wait`, `/twilio/queue-done`).
+    `webhook_key`: the SharedKey secret of HMAC-SHA256 signatures that name a key.
+    """
     # Bodies are capped before the signature check reads them (413 past the cap).
     middleware = [Middleware(BodyLimit, max_bytes=TWILIO_MAX_BODY)]
     if not auth_token:
         log.warning("twilio_callbacks_off", reason="no Twilio auth token: no Twilio routes")
         return Starlette(routes=[], middleware=middleware)
-    validator = RequestValidator(auth_token)
+    validator = WebhookValidator(auth_token, webhook_key)
 
     async def status(request: Request) -> Response:
         form = await verified_form(request, validator, public_base_url)
@@ -87,16 +96,33 @@ def create_app(
         )
         log.info("twilio_menu", case_id=choice.case_id, choice=choice.choice)
         await on_event(choice)
-        twiml = gather_reply_twiml(digits, q.get("lang", "zh-CN"), queue=queue)
+        lang = q.get("lang", "zh-CN")
+        urls = queue_urls(request, public_base_url, choice.case_id, lang) if on_queue else None
+        twiml = gather_reply_twiml(digits, lang, queue=queue, wait_url=urls and urls[0],
+                                   action_url=urls and urls[1])  # fmt: skip
         return Response(twiml, media_type="application/xml")
 
     routes = [
         Route("/twilio/status", status, methods=["POST"]),
         Route("/twilio/gather", gather, methods=["POST"]),
     ]
+    if on_queue is not None:
+        routes += queue_routes(validator, on_queue, wait or QueueWait(),
+                               public_base_url=public_base_url)
     if on_sms is not None:
         routes.append(sms_route(sms_path, validator, on_sms, public_base_url=public_base_url))
     return Starlette(routes=routes, middleware=middleware)
+
+
+def queue_timeline(store: CaseStore) -> QueueSink:
+    """A queue sink that puts a waiting caller's promised call back (or hang-up) on its case."""
+
+    async def sink(event: QueueEvent) -> None:
+        if event.case_id:
+            await store.add_event(event.case_id, event.kind,
+                                  {"provider_id": event.provider_id, **event.data}, actor="twilio")
+
+    return sink
 
 
 def timeline_sink(store: CaseStore, then: Sink | None = None) -> Sink:

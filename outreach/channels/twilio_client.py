@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import aiohttp
@@ -26,7 +28,7 @@ from twilio.rest import Client
 
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.channels.circuit import CircuitBreaker
-from outreach.channels.retry import RetryPolicy, retryable_status
+from outreach.channels.retry import RetryPolicy, retry_after_s, retryable_status
 from outreach.decide.redact import mask_phone
 
 TWILIO_API: Final = "https://api.twilio.com"
@@ -38,7 +40,7 @@ class TwilioSettings:
     """Account, caller id, where the API is, and where Twilio should call us back."""
 
     account_sid: str
-    auth_token: str
+    auth_token: str = field(repr=False)  # a secret: never in a repr or a log line
     from_number: str
     api_base_url: str = TWILIO_API
     edge: str | None = None
@@ -49,6 +51,14 @@ class TwilioSettings:
     ring_timeout_s: int = 30
     # Answering-machine detection on calls to families: a voicemail is not an answer.
     machine_detection: bool = True
+    # Where Twilio posts a waiting caller's end of wait (and a dial to an agent's outcome).
+    queue_action_url: str | None = None
+    queue_max_wait_s: int = 120  # a caller waiting for a technician, then a call back ...
+    call_back_within_min: int = 15  # ... promised within this
+    # The SharedKey secret of HMAC-SHA256 webhook signatures that name a key (a secret).
+    webhook_key: str = field(default="", repr=False)
+    # Longest total wait for retries (a 429's Retry-After is honoured within it).
+    retry_budget_s: float = 30.0
 
 
 def rebase(url: str, base_url: str) -> str:
@@ -70,6 +80,20 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
+class Throttled(TwilioRestException):  # type: ignore[misc]
+    """A 429 from Twilio, with the seconds its `Retry-After` asked for (None: not said)."""
+
+    def __init__(self, uri: str, method: str, text: str, retry_after: float | None) -> None:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        super().__init__(429, uri, str(body.get("message", "Too Many Requests"))[:200],
+                         body.get("code"), method)
+        self.retry_after = retry_after
+
+
 class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """twilio's aiohttp client, sending API requests to `base_url` with a default timeout."""
 
@@ -88,11 +112,11 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        """Send the request to the configured base URL."""
+        """Send the request to the configured base URL; a 429 raises `Throttled`."""
         if auth is not None:  # as a header: aiohttp deprecates BasicAuth objects
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers = {**(headers or {}), "Authorization": f"Basic {token}"}
-        return await super().request(
+        response: Response = await super().request(
             method,
             rebase(url, self.base_url),
             params=params,
@@ -102,6 +126,11 @@ class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             timeout=timeout if timeout is not None else self.timeout,
             allow_redirects=allow_redirects,
         )
+        if response.status_code == 429:  # the library drops headers: keep Retry-After here
+            header = (response.headers or {}).get("Retry-After")
+            wait = retry_after_s(header, datetime.now(UTC))
+            raise Throttled(url, method, response.text, wait)
+        return response
 
 
 def make_client(settings: TwilioSettings) -> Client:
@@ -127,6 +156,10 @@ def result_of(status: str | None, sid: str | None, attempts: int) -> SendResult:
     return SendResult("queued", provider_id=sid, reason=status or "", attempts=attempts)
 
 
+# What a create that failed may still have made (None: nothing; raises: cannot tell).
+Lookup = Callable[[Client], Awaitable[Any | None]]
+
+
 class TwilioSender:
     """Runs one create request with retries (429/5xx/network), backoff with jitter, and a breaker.
 
@@ -146,7 +179,7 @@ class TwilioSender:
         retry_unknown: bool = True,
     ) -> None:
         self.settings = settings
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy(budget_s=settings.retry_budget_s)
         self.breaker = breaker or CircuitBreaker()
         self.sleep = sleep
         self.rng = rng
@@ -166,17 +199,44 @@ class TwilioSender:
             await self._client.http_client.close()
             self._client = None
 
-    async def run(self, op: Callable[[Client], Awaitable[Any]], logger: Any = log) -> SendResult:
-        """Run `op(client)` (a `create_async`) until success, a final failure or no tries left."""
-        attempt = 0
+    async def _look(self, lookup: Lookup, attempt: int, logger: Any) -> SendResult | None:
+        """After a 5xx: the resource the failed create made anyway, else None (safe to retry)."""
+        try:
+            found = await lookup(self.client)
+        except Exception as exc:  # any failure: we cannot know, so we do not repeat
+            logger.warning("twilio_outcome_unknown", reason="lookup_failed", error=repr(exc)[:200])
+            return SendResult("failed", retryable=False, reason="outcome_unknown", attempts=attempt)
+        if found is None:
+            return None
+        result = result_of(getattr(found, "status", None), getattr(found, "sid", None), attempt)
+        logger.info("twilio_found_after_error", provider_id=result.provider_id, attempt=attempt)
+        return result
+
+    async def run(
+        self,
+        op: Callable[[Client], Awaitable[Any]],
+        logger: Any = log,
+        lookup: Lookup | None = None,
+    ) -> SendResult:
+        """Run `op(client)` (a `create_async`) until success, a final failure or no tries left.
+
+        Other failures get `max_attempts` tries; 429s are retried, waiting at least their
+        Retry-After, while the waits stay within the policy's budget. With `lookup`, a 5xx
+        is followed by a lookup of what the create may have made anyway, before any retry.
+        """
+        attempt = failures = 0
+        waited = 0.0
         reason = ""
-        while attempt < self.policy.max_attempts:
+        while True:
             if not self.breaker.allow():
                 logger.warning("twilio_circuit_open", attempts=attempt)
                 return SendResult("failed", retryable=True, reason="circuit_open", attempts=attempt)
             attempt += 1
+            asked: float | None = None
             try:
                 instance = await op(self.client)
+            except Throttled as exc:
+                reason, asked = "http_429", exc.retry_after
             except TwilioRestException as exc:
                 status = int(exc.status)
                 reason = f"http_{status}"
@@ -206,11 +266,28 @@ class TwilioSender:
                     attempt=attempt,
                 )
                 return result
-            self.breaker.record_failure()
-            logger.warning("twilio_retryable_failure", reason=reason, attempt=attempt)
-            if attempt < self.policy.max_attempts:
-                await self.sleep(self.policy.delay(attempt, self.rng))
-        return SendResult("failed", retryable=True, reason=reason, attempts=attempt)
+            throttled = reason == "http_429"
+            if throttled:
+                self.breaker.record_success()  # up, but asking us to slow down
+            else:
+                failures += 1
+                self.breaker.record_failure()
+            logger.warning("twilio_retryable_failure", reason=reason, attempt=attempt,
+                           retry_after=asked)  # fmt: skip
+            delay = self.policy.delay(attempt, self.rng)
+            if asked is not None:
+                delay = max(delay, asked)
+            out_of_tries = (attempt >= self.policy.max_throttled if throttled
+                            else failures >= self.policy.max_attempts)  # fmt: skip
+            look = lookup is not None and reason.startswith("http_5")
+            give_up = out_of_tries or waited + delay > self.policy.budget_s
+            if not give_up:
+                await self.sleep(delay)
+                waited += delay
+            if look and lookup is not None and (found := await self._look(lookup, attempt, logger)):
+                return found
+            if give_up:
+                return SendResult("failed", retryable=True, reason=reason, attempts=attempt)
 
 
 class TwilioChannelBase:
@@ -229,6 +306,10 @@ class TwilioChannelBase:
     async def _create(self, client: Client, params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def lookup(self, params: dict[str, Any]) -> Lookup | None:
+        """How to find what a failed create made anyway (None: the create is safe to repeat)."""
+        return None
+
     async def send(self, message: OutboundMessage) -> SendResult:
         """Hand the message to Twilio; `queued` with its SID when Twilio accepted it."""
         logger = log.bind(
@@ -242,7 +323,7 @@ class TwilioChannelBase:
         async def create(client: Client) -> Any:
             return await self._create(client, params)
 
-        return await self.sender.run(create, logger)
+        return await self.sender.run(create, logger, self.lookup(params))
 
     async def aclose(self) -> None:
         """Close the HTTP session."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from outreach.channels.twilio_queue import enqueue_twiml
 from outreach.scripts.wording import (
     CALL_BACK,
     CONNECTING,
@@ -48,11 +49,21 @@ def call_twiml(
 
 
 def gather_reply_twiml(
-    digits: str, language: str = DEFAULT_LANGUAGE, *, queue: str = DEFAULT_QUEUE
+    digits: str,
+    language: str = DEFAULT_LANGUAGE,
+    *,
+    queue: str = DEFAULT_QUEUE,
+    wait_url: str | None = None,
+    action_url: str | None = None,
 ) -> str:
-    """TwiML answering the menu: 1 joins the technicians' queue, 2 says we will call back."""
+    """TwiML answering the menu: 1 joins the technicians' queue, 2 says we will call back.
+
+    With `wait_url` and `action_url` the wait is announced and bounded (`twilio_queue`).
+    """
     lang = language_of(language)
     response = VoiceResponse()
+    if digits == "1" and wait_url and action_url:
+        return enqueue_twiml(lang, wait_url, action_url, queue)
     if digits == "1":
         _say(response, CONNECTING[lang], lang)
         response.enqueue(queue)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import structlog
@@ -9,6 +11,7 @@ from twilio.rest import Client
 
 from outreach.channels.base import OutboundMessage
 from outreach.channels.twilio_client import (
+    Lookup,
     TwilioChannelBase,
     TwilioSender,
     TwilioSettings,
@@ -22,6 +25,8 @@ CALL_EVENTS: Final = ["initiated", "ringing", "answered", "completed"]
 # Wait for the voicemail's beep, so the script is left as the message; the callbacks then
 # carry `AnsweredBy` (machine_end_beep, fax...), which the chain treats as no answer (SMS).
 MACHINE_DETECTION: Final = "DetectMessageEnd"
+# A call Twilio lists as made this long before our first try still counts as ours (clock skew).
+LOOKUP_SKEW: Final = timedelta(seconds=60)
 
 
 class TwilioVoiceChannel(TwilioChannelBase):
@@ -60,10 +65,30 @@ class TwilioVoiceChannel(TwilioChannelBase):
         if self.settings.machine_detection:
             params["machine_detection"] = MACHINE_DETECTION
         if self.settings.status_callback_url:
-            params["status_callback"] = with_query(self.settings.status_callback_url, query)
+            # A client-side marker: the callbacks of a call a failed create made anyway name
+            # this very send.
+            marked = {**query, "idem": secrets.token_hex(8)}
+            params["status_callback"] = with_query(self.settings.status_callback_url, marked)
             params["status_callback_event"] = CALL_EVENTS
             params["status_callback_method"] = "POST"
         return params
 
     async def _create(self, client: Client, params: dict[str, Any]) -> Any:
         return await client.calls.create_async(**params)
+
+    def lookup(self, params: dict[str, Any]) -> Lookup:
+        """After a 5xx, before any retry: a call to this number made since we first tried.
+
+        Twilio's Call resource does not show its status-callback URL, so the call is found
+        by To, From and creation time; any such call counts as ours (one family, one call),
+        and its callbacks carry our `idem` marker.
+        """
+        since = datetime.now(UTC) - LOOKUP_SKEW
+        to, from_ = params["to"], params["from_"]
+
+        async def find(client: Client) -> Any | None:
+            calls = await client.calls.list_async(to=to, from_=from_, limit=20, page_size=20)
+            mine = [c for c in calls if c.date_created is None or c.date_created >= since]
+            return mine[0] if mine else None
+
+        return find

@@ -46,6 +46,19 @@ class FakeChannel:
         return SendResult("delivered", provider_id=f"fake-{len(self.sent)}")
 
 
+class BrokenConnector:
+    """A connector of waiting callers whose every attempt raises (an unexpected bug or fault)."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def connect(
+        self, call_sid: str, agent_phone: str, case_id: str, language: str
+    ) -> SendResult:
+        self.tries += 1
+        raise RuntimeError("connector broke")
+
+
 class FakeSleep:
     """An async sleep that only records how long it was asked to wait."""
 

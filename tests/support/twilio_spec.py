@@ -2,7 +2,8 @@
 
 `data/twilio_create_requests.json` is the part of Twilio's `twilio_api_v2010.json`
 (MIT licence, `data/LICENSE.twilio-oai`) that describes `POST .../Calls.json` and
-`.../Messages.json`, with the schemas they refer to.
+`.../Messages.json`, `POST .../Calls/{Sid}.json` (update) and `GET .../Calls.json`
+(list), with the schemas they refer to.
 """
 
 from __future__ import annotations
@@ -24,7 +25,22 @@ def _spec() -> dict[str, Any]:
 
 def create_schema(kind: str) -> dict[str, Any]:
     """The form schema of `POST .../Calls.json` or `.../Messages.json`."""
-    post = _spec()["paths"][f"/2010-04-01/Accounts/{{AccountSid}}/{kind}.json"]["post"]
+    return _form_schema(f"/2010-04-01/Accounts/{{AccountSid}}/{kind}.json")
+
+
+def update_schema() -> dict[str, Any]:
+    """The form schema of `POST .../Calls/{Sid}.json` (update a call in progress)."""
+    return _form_schema("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json")
+
+
+def list_parameters() -> set[str]:
+    """The query parameters `GET .../Calls.json` takes."""
+    get = _spec()["paths"]["/2010-04-01/Accounts/{AccountSid}/Calls.json"]["get"]
+    return {p["name"] for p in get["parameters"] if p["in"] == "query"}
+
+
+def _form_schema(path: str) -> dict[str, Any]:
+    post = _spec()["paths"][path]["post"]
     schema: dict[str, Any] = post["requestBody"]["content"][
         "application/x-www-form-urlencoded"]["schema"]
     return schema
@@ -39,14 +55,17 @@ def allowed_values(prop: dict[str, Any]) -> set[str] | None:
 
 
 def shape_problems(kind: str, params: dict[str, list[str]]) -> list[str]:
-    """What in a recorded create request the official description does not allow."""
-    schema = create_schema(kind)
+    """What in a recorded create (or, for kind `Call`, update) request the description forbids."""
+    schema = update_schema() if kind == "Call" else create_schema(kind)
     props: dict[str, Any] = schema["properties"]
     problems = [f"missing {k}" for k in schema.get("required", []) if k not in params]
     for name, values in params.items():
         if name not in props:
             problems.append(f"unknown parameter {name}")
             continue
-        allowed = allowed_values(props[name].get("items", props[name]))
+        prop = props[name].get("items", props[name])
+        if "$ref" in prop:
+            prop = _spec()["components"]["schemas"][prop["$ref"].rsplit("/", 1)[1]]
+        allowed = allowed_values(prop)
         problems += [f"{name}={v}" for v in values if allowed is not None and v not in allowed]
     return problems

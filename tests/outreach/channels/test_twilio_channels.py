@@ -80,9 +80,9 @@ async def test_call_is_placed_with_twiml_and_callbacks(
     assert '<Gather action="https://firstcall.example/twilio/gather?case_id=case-1' in twiml
     assert 'numDigits="1"' in twiml and 'language="cmn-CN"' in twiml and "卡顿" in twiml
     assert req.params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
-    assert req.param("StatusCallback") == (
+    assert (req.param("StatusCallback") or "").startswith(
         "https://firstcall.example/twilio/status?case_id=case-1&message_id=case-1%3A1"
-        "&channel=call&lang=zh-CN"
+        "&channel=call&lang=zh-CN&idem="
     )
     assert standin.resource(result.provider_id)["status"] == "queued"
     assert req.param("MachineDetection") == "DetectMessageEnd" and req.param("Timeout") == "30"
@@ -127,9 +127,10 @@ async def test_retries_give_up_and_say_retryable(standin: TwilioStandIn, sleep: 
     standin.fail_next(10, status=500)
     settings = settings_for(standin)
     policy = RetryPolicy(max_attempts=4, base_s=1.0, cap_s=3.0)
-    channel = TwilioVoiceChannel(settings, sender(settings, sleep, policy=policy))
+    # SMS: a call looks itself up after a 5xx (tests/outreach/channels/test_twilio_call_idem.py)
+    channel = TwilioSmsChannel(settings, sender(settings, sleep, policy=policy))
     try:
-        result = await channel.send(message())
+        result = await channel.send(message("sms"))
     finally:
         await channel.aclose()
     assert result.status == "failed" and result.retryable and result.reason == "http_500"
