@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiokafka.errors import KafkaError
 
 from detectors.config import DetectionConfig
+from detectors.line_pressure import LinePressure
 from monitor.platform.http_probe import ProbeServer
 from monitor.platform.job_config import add_config_arguments, pick, print_problems, settings_of
 from monitor.platform.kafka_settings import KafkaSettings
@@ -212,7 +213,7 @@ def build_worker(
     policy: PolicyConfig | None = None,
 ) -> TelemetryWorker:
     """A telemetry worker with its verdict feed (for the outreach hold-off)."""
-    board = VerdictBoard()
+    board = VerdictBoard(pressure=LinePressure(detection or DetectionConfig()))
     stop_feed = asyncio.Event()
 
     def factory(p: int) -> PartitionProcessor:

@@ -15,6 +15,7 @@ from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
+from detectors.line_pressure import LinePressure
 from detectors.records import Incident, Outreach, Record
 from detectors.telemetry import BadRecord, TelemetryDecoder, iter_lines
 from outreach.decide.decision import PolicyConfig
@@ -22,6 +23,24 @@ from outreach.decide.policy import FamilyLookup, OutreachPolicy
 
 RecordSink = Callable[[Record], None]
 DeadLetterSink = Callable[[BadRecord], None]
+
+
+def decisions(
+    config: PolicyConfig,
+    on_outreach: Callable[[Outreach], None],
+    pressure: LinePressure,
+    family: FamilyLookup | None = None,
+) -> OutreachPolicy:
+    """The outreach policy as replay, the demo and the Kafka workers all run it.
+
+    The line pressure is required: without it `line_wait_ms` never applies and a
+    line outage rings phones (issue 19).
+    """
+    policy = OutreachPolicy(config, on_outreach)
+    policy.line_pressure = pressure.pressure
+    if family is not None:
+        policy.family = family
+    return policy
 
 
 @dataclass
@@ -55,11 +74,9 @@ class Pipeline:
         self._on_bad = on_bad
         self._count_types = count_types
         self.decoder = TelemetryDecoder()
-        self.policy = OutreachPolicy(policy or PolicyConfig(), self._outreach)
-        if family is not None:
-            self.policy.family = family
+        self.pressure = LinePressure(self.detection)
+        self.policy = decisions(policy or PolicyConfig(), self._outreach, self.pressure, family)
         self.correlator = LineCorrelator(self.detection, self._incident)
-        self.policy.line_pressure = self.correlator.pressure
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self._next_due = 1 << 62
 
@@ -67,13 +84,20 @@ class Pipeline:
     def _incident(self, inc: Incident) -> None:
         if inc.state == "open":
             self.stats.incidents_by_kind[inc.kind] += 1
+        policy = self.policy
+        t = self.engine.now
+        if policy.next_due() < t:
+            policy.advance(t - 1)  # decide what was due before this record (event-time order)
         self._on_record(inc)
-        self.policy.on_incident(inc)
+        policy.on_incident(inc)
         due = min(self.policy.next_due(), self.correlator.next_due())
         if due < self._next_due:
             self._next_due = due
 
     def _finding(self, f: Finding) -> None:
+        if f.kind == "episode_start":
+            for key in f.line_keys:
+                self.pressure.add(key, f.ts, f.session_id, f.detected_at)
         self.correlator.feed(f)
 
     def _outreach(self, o: Outreach) -> None:

@@ -31,10 +31,13 @@ from monitor.streaming.output import Out, Sender, make_producer
 from monitor.streaming.rebalance import DelegatingListener
 from monitor.streaming.wire import (
     FINDING,
+    LINE_START,
     VERDICT,
     WATERMARK,
+    LineStart,
     Watermark,
     decode_watermark,
+    encode_line_start,
     encode_watermark,
     for_line,
     kind_of,
@@ -106,6 +109,8 @@ class LinePartition:
             if corr.next_due() <= t:
                 corr.advance(t)  # close what was due before this finding (as replay does)
             corr.feed(f)
+            if f.kind == "episode_start" and self.live:
+                self._line_start(t, f)
         if wm > self.released_to:
             self._now = wm
             self.correlator.advance(wm)
@@ -120,6 +125,15 @@ class LinePartition:
             self._pruned_at = wm
             horizon = wm - DEDUP_HORIZON_MS
             self.seen = {f: t for f, t in self.seen.items() if t >= horizon}
+
+    def _line_start(self, t: int, f: Finding) -> None:
+        """Tell the workers' policies (line pressure) that a session's trouble began."""
+        key = f.line_keys[0]
+        value = encode_line_start(LineStart(key, f.ts, f.session_id, f.detected_at))
+        self.outs.append(
+            Out(self.s.topics.verdicts, value, key=key.encode(), partition=0,
+                headers=time_headers(LINE_START, t))
+        )
 
     def drain(self) -> list[Out]:
         """Records produced since the last drain."""

@@ -14,6 +14,7 @@ TIME_HEADER: Final = "fc.t"
 WATERMARK: Final = b"wm"
 FINDING: Final = b"finding"
 VERDICT: Final = b"verdict"
+LINE_START: Final = b"start"
 
 
 class Watermark(msgspec.Struct, frozen=True, array_like=True):
@@ -35,6 +36,15 @@ class LineFinding(Finding, frozen=True, array_like=True):
         return (self.only,)
 
 
+class LineStart(msgspec.Struct, frozen=True, array_like=True):
+    """An episode of a session began at `ts` on line `key` and was detected at `detected_at`."""
+
+    key: str
+    ts: int
+    session_id: str
+    detected_at: int
+
+
 _WM_ENC = msgspec.json.Encoder()
 _WM_DEC = msgspec.json.Decoder(Watermark)
 
@@ -47,6 +57,19 @@ def encode_watermark(wm: Watermark) -> bytes:
 def decode_watermark(raw: bytes) -> Watermark:
     """Parse a watermark."""
     return _WM_DEC.decode(raw)
+
+
+_START_DEC = msgspec.json.Decoder(LineStart)
+
+
+def encode_line_start(start: LineStart) -> bytes:
+    """Compact JSON of a line's episode start."""
+    return _WM_ENC.encode(start)
+
+
+def decode_line_start(raw: bytes) -> LineStart:
+    """Parse a line's episode start."""
+    return _START_DEC.decode(raw)
 
 
 def for_line(f: Finding, key: str) -> LineFinding:
