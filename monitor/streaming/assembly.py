@@ -7,7 +7,7 @@ objects split across consumer groups.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -79,20 +79,22 @@ class Pipeline:
         self.correlator = LineCorrelator(self.detection, self._incident)
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self._next_due = 1 << 62
+        # The policy runs `lag_ms` behind the engine, as the workers' runs behind the
+        # verdict watermark: an episode detected by a decision's time may be reported
+        # later (a silence timer waits out the session's lateness), and the line
+        # pressure must count it as the workers' does.
+        self.lag_ms = self.detection.lateness_ms
+        self._own: deque[tuple[int, Incident]] = deque()
 
     # sinks -------------------------------------------------------------
     def _incident(self, inc: Incident) -> None:
         if inc.state == "open":
             self.stats.incidents_by_kind[inc.kind] += 1
-        policy = self.policy
-        t = self.engine.now
-        if policy.next_due() < t:
-            policy.advance(t - 1)  # decide what was due before this record (event-time order)
         self._on_record(inc)
-        policy.on_incident(inc)
-        due = min(self.policy.next_due(), self.correlator.next_due())
-        if due < self._next_due:
-            self._next_due = due
+        t = self.engine.now
+        self._own.append((t, inc))
+        if t + self.lag_ms < self._next_due:
+            self._next_due = t + self.lag_ms
 
     def _finding(self, f: Finding) -> None:
         if f.kind == "episode_start":
@@ -132,12 +134,26 @@ class Pipeline:
         """Advance every clock to `now_ms` (event-time watermark or wall clock)."""
         self.engine.advance(now_ms)
         self.correlator.advance(now_ms)
-        self.policy.advance(now_ms)
-        self._next_due = min(self.policy.next_due(), self.correlator.next_due())
+        self._run_policy(now_ms - self.lag_ms)
+
+    def _run_policy(self, until: int) -> None:
+        """Give the policy the incidents up to `until` in event-time order, deciding between."""
+        own = self._own
+        policy = self.policy
+        while own and own[0][0] <= until:
+            t, inc = own.popleft()
+            policy.advance(t - 1)  # decide what was due before this record
+            policy.on_incident(inc)
+        policy.advance(until)
+        due = min(policy.next_due() + self.lag_ms, self.correlator.next_due())
+        if own:
+            due = min(due, own[0][0] + self.lag_ms)
+        self._next_due = due
 
     def finish(self) -> None:
-        """End of input."""
+        """End of input: the policy catches up with the engine."""
         self.engine.finish()
+        self._run_policy(self.engine.now)
 
 
 def replay_records(lines: Iterable[bytes], detection: DetectionConfig | None = None,

@@ -11,6 +11,7 @@ worker starts again on the finished group: it publishes nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from typing import Any
 
@@ -18,7 +19,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from monitor.simulate.config import SimConfig
+from monitor.simulate.config import FaultRates, SimConfig
 from monitor.simulate.run import iter_lines
 from monitor.streaming.assembly import replay_records
 from tests.support.kafka_helpers import collect, committed_total, create_topics, isolated_settings
@@ -28,7 +29,16 @@ from tests.support.kafka_school import tail_events
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 
 PARTITIONS = 4
-# Differences from replay that the per-partition clocks make legitimate: (incident, why).
+# Differences from replay that the per-partition clocks make legitimate, each with its reason.
+# A session's silence timer is pushed back by how late its last event came relative to the
+# engine's clock (detectors.engine), so replay's one clock (the largest event time of all
+# sessions) fires it later than its partition's clock does: the correlator hears of
+# ses-4-0000-2's drop (begun 330619, detected 340619) before the line incident of edge
+# sfu-oslo opens on Kafka and after it opened in replay; the window starts 520 ms apart.
+ALLOWED_LINE_DIFFERENCES: dict[str, tuple[str, str]] = {
+    "line-a52cce932f5e1800a63d": ("line-5c23f4b569826d22f1aa", "silence timer on replay's clock"),
+}
+# Decisions: (incident, why); none so far.
 ALLOWED_DIFFERENCES: dict[str, str] = {}
 BAD_LINES = (b"{not json", b'{"v":1,"type":"stats","ts":1', b'{"v":1,"type":"warp","ts":5}',
              b'{"v":9,"type":"heartbeat","ts":1,"session_id":"x"}', b"\xff\xfe")
@@ -36,7 +46,11 @@ BAD_LINES = (b"{not json", b'{"v":1,"type":"stats","ts":1', b'{"v":1,"type":"war
 
 def messy_day() -> tuple[list[tuple[bytes, bytes]], list[tuple[int, bytes]]]:
     """(key, line) in delivery order with bad lines mixed in, and one late join per partition."""
-    lines = list(iter_lines(SimConfig(seed=2, classrooms=8, start_spread_minutes=45)))
+    # Lessons start over half an hour (rebuild offsets move on), edges fail often
+    # enough that the line wait decides some calls (7 of 83 decisions on this day).
+    faults = dataclasses.replace(FaultRates(), edge_outage_per_edge_hour=2.0)
+    config = SimConfig(seed=4, classrooms=8, start_spread_minutes=30, faults=faults)
+    lines = list(iter_lines(config))
     out: list[tuple[bytes, bytes]] = []
     for i, line in enumerate(lines):
         out.append((str(orjson.loads(line)["session_id"]).encode(), line))
@@ -54,7 +68,7 @@ def outputs(records: list[dict[str, Any]]) -> dict[str, Any]:
         "session": {(r["incident_id"], r["kind"], r["state"], r["started_at"])
                     for r in incidents if r["kind"] != "line"},
         "line": {r["incident_id"] for r in incidents if r["kind"] == "line"},
-        "decisions": {r["incident_id"]: (r["action"], r["reason"])
+        "decisions": {r["incident_id"]: (r["action"], r["reason"], r["decided_at"])
                       for r in records if r["record"] == "outreach"},
     }
 
@@ -122,7 +136,7 @@ async def test_the_messy_day_decides_on_kafka_as_in_replay(kafka_bootstrap: str)
     got = outputs(incidents + outcomes)
     assert len(dlq) == sum(1 for k, _ in day if k.startswith(b"bad-"))
     assert got["session"] == want["session"]
-    assert got["line"] == want["line"]
+    assert got["line"] == {ALLOWED_LINE_DIFFERENCES.get(i, (i, ""))[0] for i in want["line"]}
     differ = {iid: (want["decisions"].get(iid), got["decisions"].get(iid))
               for iid in set(want["decisions"]) | set(got["decisions"])
               if want["decisions"].get(iid) != got["decisions"].get(iid)}
