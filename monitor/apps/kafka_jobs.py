@@ -62,7 +62,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--clock",
         choices=("wall", "event"),
         help="wall (default): live, silence by the wall clock; event: replay speed, "
-        "deterministic ([kafka] clock). Give the workers and the correlator the same clock",
+        "deterministic ([kafka] clock). Give the workers and the correlator the same clock: "
+        "the correlator refuses a mix (exit 2, clock_mismatch)",
     )
     parser.add_argument("--probe-host", help="bind address of the probes ([probe] host)")
     parser.add_argument(
@@ -252,7 +253,7 @@ async def _run(
     finally:
         if probe is not None:
             await probe.stop()
-    return 0
+    return int(getattr(job, "exit_code", 0))  # the correlator refuses a clock mix with 2
 
 
 def _options_or_exit(args: argparse.Namespace, group_field: str) -> JobOptions | int:

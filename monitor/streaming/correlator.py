@@ -34,6 +34,7 @@ from monitor.streaming.wire import (
     LINE_START,
     VERDICT,
     WATERMARK,
+    ClockMismatch,
     LineStart,
     Watermark,
     decode_watermark,
@@ -79,6 +80,8 @@ class LinePartition:
         kind = kind_of(record.headers)
         if kind == WATERMARK:
             wm = decode_watermark(record.value)
+            if self.live and wm.clock and wm.clock != self.s.clock:
+                raise ClockMismatch(self.s.clock, wm.clock, wm.src)
             self.sources = max(self.sources, wm.sources)
             if wm.t > self.marks.get(wm.src, NO_TIME):
                 self.marks[wm.src] = wm.t
@@ -117,7 +120,8 @@ class LinePartition:
             self.released_to = wm
         if wm > self.published and self.live:
             self.published = wm
-            value = encode_watermark(Watermark(self.partition, self.s.findings_partitions, wm))
+            mark = Watermark(self.partition, self.s.findings_partitions, wm, self.s.clock)
+            value = encode_watermark(mark)
             self.outs.append(
                 Out(self.s.topics.verdicts, value, partition=0, headers=time_headers(WATERMARK, wm))
             )
@@ -181,6 +185,7 @@ class CorrelatorWorker:
         self.lock = asyncio.Lock()
         self.broker_ok = False
         self.assigned_once = asyncio.Event()
+        self.exit_code = 0  # 2: refused to run (a worker on another clock)
         self.producer = make_producer(settings.bootstrap, settings.client_id + "-correlator")
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap,
@@ -258,6 +263,11 @@ class CorrelatorWorker:
         try:
             while not stop.is_set():
                 await self.step()
+        except ClockMismatch as exc:
+            self.exit_code = 2
+            self.log.error("clock_mismatch", reason="clock_mismatch", clock=exc.mine,
+                           source_clock=exc.theirs, source=exc.src,
+                           fix="give the workers and the correlator the same --clock")
         finally:
             health.cancel()
             await asyncio.gather(health, return_exceptions=True)

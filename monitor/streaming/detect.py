@@ -168,7 +168,7 @@ class DetectProcessor:
             return
         self._mark_t = t
         self._mark_at = now
-        value = encode_watermark(Watermark(self.partition, self.sources, t))
+        value = encode_watermark(Watermark(self.partition, self.sources, t, self.s.clock))
         headers = time_headers(WATERMARK, t)
         for q in range(self.s.findings_partitions):
             self.outs.append(Out(self.t.findings, value, key=None, partition=q, headers=headers))

@@ -18,11 +18,25 @@ LINE_START: Final = b"start"
 
 
 class Watermark(msgspec.Struct, frozen=True, array_like=True):
-    """Source `src` (one of `sources`) has sent everything it decided up to event time `t`."""
+    """Source `src` (one of `sources`) has sent everything it decided up to event time `t`.
+
+    `clock` is the sender's `--clock` (wall or event; empty from older senders).
+    """
 
     src: int
     sources: int
     t: int
+    clock: str = ""
+
+
+class ClockMismatch(Exception):
+    """A job runs on another clock than its sources (`--clock` must match across jobs)."""
+
+    def __init__(self, mine: str, theirs: str, src: int) -> None:
+        super().__init__(f"this job runs on the {mine} clock, source {src} on the {theirs} clock")
+        self.mine = mine
+        self.theirs = theirs
+        self.src = src
 
 
 class LineFinding(Finding, frozen=True, array_like=True):

@@ -73,13 +73,32 @@ def outputs(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def calls_during_line_incidents(records: list[dict[str, Any]]) -> list[str]:
+    """Calls decided for a session while a line incident that holds it was open."""
+    spans: dict[str, tuple[set[str], int, int]] = {}
+    for r in records:
+        if r["record"] == "incident" and r["kind"] == "line":
+            members, start, end = spans.get(r["incident_id"], (set(), r["started_at"], 1 << 62))
+            members |= set(r.get("sessions") or [])
+            spans[r["incident_id"]] = (members, start, r["ended_at"] or end)
+    return [
+        r["incident_id"]
+        for r in records
+        if r["record"] == "outreach" and r["action"] == "call"
+        for members, start, end in spans.values()
+        if r["session_id"] in members and start <= r["decided_at"] <= end
+    ]
+
+
 async def topic_values(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     return [orjson.loads(r.value) for r in await collect(bootstrap, topic, idle_s=1.5)]
 
 
 async def test_the_messy_day_decides_on_kafka_as_in_replay(kafka_bootstrap: str) -> None:
     day, tail = messy_day()
-    want = outputs(replay_records([line for _, line in day] + [line for _, line in tail]))
+    replayed = replay_records([line for _, line in day] + [line for _, line in tail])
+    want = outputs(replayed)
+    assert calls_during_line_incidents(replayed) == []
     assert want["line"] and want["decisions"], "the day has line incidents and decisions"
 
     s = isolated_settings(kafka_bootstrap, clock="event", telemetry_partitions=PARTITIONS)
@@ -141,6 +160,7 @@ async def test_the_messy_day_decides_on_kafka_as_in_replay(kafka_bootstrap: str)
               for iid in set(want["decisions"]) | set(got["decisions"])
               if want["decisions"].get(iid) != got["decisions"].get(iid)}
     assert set(differ) <= set(ALLOWED_DIFFERENCES), differ
+    assert calls_during_line_incidents(incidents + outcomes) == []
     twice = {k: n for k, n in Counter(r["incident_id"] for r in outcomes).items() if n > 1}
     assert twice == {}, "a family decided on twice"
     assert (len(after[0]), len(after[1])) == (len(incidents), len(outcomes)), (

@@ -3,11 +3,15 @@
 The correlator publishes each episode start it applies on the verdict topic; the
 workers' verdict board turns them into the line pressure their policy reads.
 No broker here: the records the correlator would produce are handed over as read.
+Also point 4: the correlator refuses a worker on another clock, and a worker is
+ready only once its group assigned it partitions.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
+
+import pytest
 
 from detectors.config import DetectionConfig
 from detectors.findings import Finding
@@ -17,17 +21,20 @@ from monitor.platform.metrics import Metrics
 from monitor.streaming.correlator import LinePartition
 from monitor.streaming.detect import DetectProcessor
 from monitor.streaming.output import Out
+from monitor.streaming.protocols import NullProcessor
 from monitor.streaming.verdicts import VerdictBoard
 from monitor.streaming.wire import (
     FINDING,
     LINE_START,
     WATERMARK,
+    ClockMismatch,
     Watermark,
     decode_line_start,
     encode_watermark,
     kind_of,
     time_headers,
 )
+from monitor.streaming.worker import TelemetryWorker
 from outreach.decide.decision import PolicyConfig
 from tests.support.kafka_helpers import isolated_settings
 
@@ -106,3 +113,22 @@ def test_a_worker_does_not_wait_when_the_line_is_quiet() -> None:
     cfg = PolicyConfig()
     [o] = _decide(board_from(correlator_outputs(1)))
     assert o.decided_at == T0 + 4000 + cfg.hold_off_ms
+
+
+def test_the_correlator_refuses_a_worker_on_another_clock() -> None:
+    s = isolated_settings("unused:9092", clock="wall")
+    part = LinePartition(0, s, Metrics.create(), DetectionConfig())
+    part.take(_record(0, WATERMARK, T0, encode_watermark(Watermark(0, 2, T0, "wall")), None))
+    part.take(_record(1, WATERMARK, T0, encode_watermark(Watermark(1, 2, T0)), None))  # older
+    with pytest.raises(ClockMismatch) as refused:
+        part.take(_record(2, WATERMARK, T0, encode_watermark(Watermark(1, 2, T0, "event")), None))
+    assert (refused.value.mine, refused.value.theirs, refused.value.src) == ("wall", "event", 1)
+
+
+async def test_a_worker_is_ready_only_once_the_group_assigned_it_partitions() -> None:
+    s = isolated_settings("unused:9092", clock="event")
+    worker = TelemetryWorker(s, lambda p: NullProcessor(p), Metrics.create())
+    worker.broker_ok = True  # connected, but the group has not settled yet
+    assert not worker.ready
+    await worker.on_assigned([])
+    assert worker.ready
