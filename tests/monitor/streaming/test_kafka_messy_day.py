@@ -68,7 +68,7 @@ def outputs(records: list[dict[str, Any]]) -> dict[str, Any]:
         "session": {(r["incident_id"], r["kind"], r["state"], r["started_at"])
                     for r in incidents if r["kind"] != "line"},
         "line": {r["incident_id"] for r in incidents if r["kind"] == "line"},
-        "decisions": {r["incident_id"]: (r["action"], r["reason"], r["decided_at"])
+        "decisions": {r["incident_id"]: (r["action"], r["reason"], r["decided_at"], r["case_id"])
                       for r in records if r["record"] == "outreach"},
     }
 
