@@ -67,6 +67,7 @@ class Pipeline:
         on_bad: DeadLetterSink | None = None,
         family: FamilyLookup | None = None,
         count_types: bool = False,
+        policy_lag_ms: int = 0,
     ) -> None:
         self.detection = detection or DetectionConfig()
         self.stats = PipelineStats()
@@ -79,11 +80,11 @@ class Pipeline:
         self.correlator = LineCorrelator(self.detection, self._incident)
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self._next_due = 1 << 62
-        # The policy runs `lag_ms` behind the engine, as the workers' runs behind the
-        # verdict watermark: an episode detected by a decision's time may be reported
-        # later (a silence timer waits out the session's lateness), and the line
-        # pressure must count it as the workers' does.
-        self.lag_ms = self.detection.lateness_ms
+        # Replay runs the policy `lateness_ms` behind the engine, as the workers' runs
+        # behind the verdict watermark: an episode detected by a decision's time may be
+        # reported later (a silence timer waits out the session's lateness), and the
+        # line pressure must count it as the workers' does. Live (demo, desk): 0.
+        self.lag_ms = policy_lag_ms
         self._own: deque[tuple[int, Incident]] = deque()
 
     # sinks -------------------------------------------------------------
@@ -160,7 +161,9 @@ def replay_records(lines: Iterable[bytes], detection: DetectionConfig | None = N
                    policy: PolicyConfig | None = None) -> list[dict[str, object]]:
     """Replay JSON Lines telemetry; returns the contract records in decision order."""
     out: list[dict[str, object]] = []
-    p = Pipeline(lambda r: out.append(r.to_dict()), detection, policy)
+    detection = detection or DetectionConfig()
+    p = Pipeline(lambda r: out.append(r.to_dict()), detection, policy,
+                 policy_lag_ms=detection.lateness_ms)
     for batch in iter_lines(lines):
         p.feed_raw(batch)
     p.finish()

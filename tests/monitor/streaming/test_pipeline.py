@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from detectors.config import DetectionConfig
 from detectors.records import Incident, Outreach, Record
 from detectors.telemetry import Event
 from monitor.streaming.assembly import Pipeline
@@ -12,7 +13,7 @@ from tests.support.factory import T0, disconnect, heartbeat, join, steady
 
 def run(events: list[Event]) -> list[Record]:
     out: list[Record] = []
-    p = Pipeline(out.append)
+    p = Pipeline(out.append, policy_lag_ms=DetectionConfig().lateness_ms)  # as replay
     p.feed_raw([msgspec.json.encode(e) for e in sorted(events, key=lambda e: e.ts)])
     p.finish()
     return out
