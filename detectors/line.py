@@ -84,20 +84,6 @@ class LineCorrelator:
             self._apply(key, ls, f)
         self.advance(self.now)
 
-    def pressure(self, line: dict[str, str], now_ms: int) -> int:
-        """Sessions of this session's lines whose trouble began within the line window."""
-        keys = (f"edge:{line.get('edge', '')}",
-                f"isp:{line.get('isp', '')}/{line.get('region', '')}")
-        horizon = now_ms - self.cfg.line_window_ms - self.cfg.silence_ms
-        worst = 0
-        for key in keys:
-            ls = self.lines.get(key)
-            if ls is None:
-                continue
-            recent = {sid for t, sid, _room, _ep in ls.starts if t >= horizon}
-            worst = max(worst, len(recent))
-        return worst
-
     def next_due(self) -> int:
         """Event time of the next line incident that may close (far future if none)."""
         due = 1 << 62

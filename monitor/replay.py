@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
     enabled = {"auto": None, "always": True, "never": False}[args.progress]
     progress = Progress(size, enabled=enabled)
-    pipe = Pipeline(on_record, detection, policy, on_bad=on_bad)
+    pipe = Pipeline(on_record, detection, policy, on_bad=on_bad,
+                    policy_lag_ms=detection.lateness_ms)
     counter = [0]
     t0 = time.perf_counter()
     try:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiokafka.errors import KafkaError
 
 from detectors.config import DetectionConfig
+from detectors.line_pressure import LinePressure
 from monitor.platform.http_probe import ProbeServer
 from monitor.platform.job_config import add_config_arguments, pick, print_problems, settings_of
 from monitor.platform.kafka_settings import KafkaSettings
@@ -61,7 +62,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--clock",
         choices=("wall", "event"),
         help="wall (default): live, silence by the wall clock; event: replay speed, "
-        "deterministic ([kafka] clock). Give the workers and the correlator the same clock",
+        "deterministic ([kafka] clock). Give the workers and the correlator the same clock: "
+        "the correlator refuses a mix (exit 2, clock_mismatch)",
     )
     parser.add_argument("--probe-host", help="bind address of the probes ([probe] host)")
     parser.add_argument(
@@ -212,7 +214,7 @@ def build_worker(
     policy: PolicyConfig | None = None,
 ) -> TelemetryWorker:
     """A telemetry worker with its verdict feed (for the outreach hold-off)."""
-    board = VerdictBoard()
+    board = VerdictBoard(pressure=LinePressure(detection or DetectionConfig()))
     stop_feed = asyncio.Event()
 
     def factory(p: int) -> PartitionProcessor:
@@ -251,7 +253,7 @@ async def _run(
     finally:
         if probe is not None:
             await probe.stop()
-    return 0
+    return int(getattr(job, "exit_code", 0))  # the correlator refuses a clock mix with 2
 
 
 def _options_or_exit(args: argparse.Namespace, group_field: str) -> JobOptions | int:

@@ -7,7 +7,7 @@ objects split across consumer groups.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -15,6 +15,7 @@ from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
+from detectors.line_pressure import LinePressure
 from detectors.records import Incident, Outreach, Record
 from detectors.telemetry import BadRecord, TelemetryDecoder, iter_lines
 from outreach.decide.decision import PolicyConfig
@@ -22,6 +23,24 @@ from outreach.decide.policy import FamilyLookup, OutreachPolicy
 
 RecordSink = Callable[[Record], None]
 DeadLetterSink = Callable[[BadRecord], None]
+
+
+def decisions(
+    config: PolicyConfig,
+    on_outreach: Callable[[Outreach], None],
+    pressure: LinePressure,
+    family: FamilyLookup | None = None,
+) -> OutreachPolicy:
+    """The outreach policy as replay, the demo and the Kafka workers all run it.
+
+    The line pressure is required: without it `line_wait_ms` never applies and a
+    line outage rings phones (issue 19).
+    """
+    policy = OutreachPolicy(config, on_outreach)
+    policy.line_pressure = pressure.pressure
+    if family is not None:
+        policy.family = family
+    return policy
 
 
 @dataclass
@@ -48,6 +67,7 @@ class Pipeline:
         on_bad: DeadLetterSink | None = None,
         family: FamilyLookup | None = None,
         count_types: bool = False,
+        policy_lag_ms: int = 0,
     ) -> None:
         self.detection = detection or DetectionConfig()
         self.stats = PipelineStats()
@@ -55,25 +75,32 @@ class Pipeline:
         self._on_bad = on_bad
         self._count_types = count_types
         self.decoder = TelemetryDecoder()
-        self.policy = OutreachPolicy(policy or PolicyConfig(), self._outreach)
-        if family is not None:
-            self.policy.family = family
+        self.pressure = LinePressure(self.detection)
+        self.policy = decisions(policy or PolicyConfig(), self._outreach, self.pressure, family)
         self.correlator = LineCorrelator(self.detection, self._incident)
-        self.policy.line_pressure = self.correlator.pressure
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self._next_due = 1 << 62
+        # Replay runs the policy `lateness_ms` behind the engine, as the workers' runs
+        # behind the verdict watermark: an episode detected by a decision's time may be
+        # reported later (a silence timer waits out the session's lateness), and the
+        # line pressure must count it as the workers' does. Live (demo, desk): 0.
+        self.lag_ms = policy_lag_ms
+        self._own: deque[tuple[int, Incident]] = deque()
 
     # sinks -------------------------------------------------------------
     def _incident(self, inc: Incident) -> None:
         if inc.state == "open":
             self.stats.incidents_by_kind[inc.kind] += 1
         self._on_record(inc)
-        self.policy.on_incident(inc)
-        due = min(self.policy.next_due(), self.correlator.next_due())
-        if due < self._next_due:
-            self._next_due = due
+        t = self.engine.now
+        self._own.append((t, inc))
+        if t + self.lag_ms < self._next_due:
+            self._next_due = t + self.lag_ms
 
     def _finding(self, f: Finding) -> None:
+        if f.kind == "episode_start":
+            for key in f.line_keys:
+                self.pressure.add(key, f.ts, f.session_id, f.detected_at)
         self.correlator.feed(f)
 
     def _outreach(self, o: Outreach) -> None:
@@ -108,19 +135,35 @@ class Pipeline:
         """Advance every clock to `now_ms` (event-time watermark or wall clock)."""
         self.engine.advance(now_ms)
         self.correlator.advance(now_ms)
-        self.policy.advance(now_ms)
-        self._next_due = min(self.policy.next_due(), self.correlator.next_due())
+        self._run_policy(now_ms - self.lag_ms)
+
+    def _run_policy(self, until: int) -> None:
+        """Give the policy the incidents up to `until` in event-time order, deciding between."""
+        own = self._own
+        policy = self.policy
+        while own and own[0][0] <= until:
+            t, inc = own.popleft()
+            policy.advance(t - 1)  # decide what was due before this record
+            policy.on_incident(inc)
+        policy.advance(until)
+        due = min(policy.next_due() + self.lag_ms, self.correlator.next_due())
+        if own:
+            due = min(due, own[0][0] + self.lag_ms)
+        self._next_due = due
 
     def finish(self) -> None:
-        """End of input."""
+        """End of input: the policy catches up with the engine."""
         self.engine.finish()
+        self._run_policy(self.engine.now)
 
 
 def replay_records(lines: Iterable[bytes], detection: DetectionConfig | None = None,
                    policy: PolicyConfig | None = None) -> list[dict[str, object]]:
     """Replay JSON Lines telemetry; returns the contract records in decision order."""
     out: list[dict[str, object]] = []
-    p = Pipeline(lambda r: out.append(r.to_dict()), detection, policy)
+    detection = detection or DetectionConfig()
+    p = Pipeline(lambda r: out.append(r.to_dict()), detection, policy,
+                 policy_lag_ms=detection.lateness_ms)
     for batch in iter_lines(lines):
         p.feed_raw(batch)
     p.finish()

@@ -31,10 +31,14 @@ from monitor.streaming.output import Out, Sender, make_producer
 from monitor.streaming.rebalance import DelegatingListener
 from monitor.streaming.wire import (
     FINDING,
+    LINE_START,
     VERDICT,
     WATERMARK,
+    ClockMismatch,
+    LineStart,
     Watermark,
     decode_watermark,
+    encode_line_start,
     encode_watermark,
     for_line,
     kind_of,
@@ -76,6 +80,8 @@ class LinePartition:
         kind = kind_of(record.headers)
         if kind == WATERMARK:
             wm = decode_watermark(record.value)
+            if self.live and wm.clock and wm.clock != self.s.clock:
+                raise ClockMismatch(self.s.clock, wm.clock, wm.src)
             self.sources = max(self.sources, wm.sources)
             if wm.t > self.marks.get(wm.src, NO_TIME):
                 self.marks[wm.src] = wm.t
@@ -106,13 +112,16 @@ class LinePartition:
             if corr.next_due() <= t:
                 corr.advance(t)  # close what was due before this finding (as replay does)
             corr.feed(f)
+            if f.kind == "episode_start" and self.live:
+                self._line_start(t, f)
         if wm > self.released_to:
             self._now = wm
             self.correlator.advance(wm)
             self.released_to = wm
         if wm > self.published and self.live:
             self.published = wm
-            value = encode_watermark(Watermark(self.partition, self.s.findings_partitions, wm))
+            mark = Watermark(self.partition, self.s.findings_partitions, wm, self.s.clock)
+            value = encode_watermark(mark)
             self.outs.append(
                 Out(self.s.topics.verdicts, value, partition=0, headers=time_headers(WATERMARK, wm))
             )
@@ -120,6 +129,15 @@ class LinePartition:
             self._pruned_at = wm
             horizon = wm - DEDUP_HORIZON_MS
             self.seen = {f: t for f, t in self.seen.items() if t >= horizon}
+
+    def _line_start(self, t: int, f: Finding) -> None:
+        """Tell the workers' policies (line pressure) that a session's trouble began."""
+        key = f.line_keys[0]
+        value = encode_line_start(LineStart(key, f.ts, f.session_id, f.detected_at))
+        self.outs.append(
+            Out(self.s.topics.verdicts, value, key=key.encode(), partition=0,
+                headers=time_headers(LINE_START, t))
+        )
 
     def drain(self) -> list[Out]:
         """Records produced since the last drain."""
@@ -167,6 +185,7 @@ class CorrelatorWorker:
         self.lock = asyncio.Lock()
         self.broker_ok = False
         self.assigned_once = asyncio.Event()
+        self.exit_code = 0  # 2: refused to run (a worker on another clock)
         self.producer = make_producer(settings.bootstrap, settings.client_id + "-correlator")
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap,
@@ -244,6 +263,11 @@ class CorrelatorWorker:
         try:
             while not stop.is_set():
                 await self.step()
+        except ClockMismatch as exc:
+            self.exit_code = 2
+            self.log.error("clock_mismatch", reason="clock_mismatch", clock=exc.mine,
+                           source_clock=exc.theirs, source=exc.src,
+                           fix="give the workers and the correlator the same --clock")
         finally:
             health.cancel()
             await asyncio.gather(health, return_exceptions=True)

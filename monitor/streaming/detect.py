@@ -22,6 +22,7 @@ from detectors.telemetry import Event
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.platform.metrics import Metrics
+from monitor.streaming.assembly import decisions
 from monitor.streaming.output import Out
 from monitor.streaming.protocols import Fetched
 from monitor.streaming.state import state_record
@@ -34,7 +35,6 @@ from monitor.streaming.wire import (
     time_headers,
 )
 from outreach.decide.decision import PolicyConfig
-from outreach.decide.policy import OutreachPolicy
 
 RESTART_KEY: Final = b"\x00restart"
 EMITTED_PREFIX: Final = b"e/"
@@ -65,7 +65,7 @@ class DetectProcessor:
         self.engine = SessionEngine(
             detection or DetectionConfig(), self._incident, self._finding, self._session_started
         )
-        self.policy = OutreachPolicy(policy or PolicyConfig(), self._outreach)
+        self.policy = decisions(policy or PolicyConfig(), self._outreach, board.pressure)
         self.outs: list[Out] = []
         self.emitted: set[bytes] = set()
         self.first_offset: dict[str, int] = {}
@@ -168,7 +168,7 @@ class DetectProcessor:
             return
         self._mark_t = t
         self._mark_at = now
-        value = encode_watermark(Watermark(self.partition, self.sources, t))
+        value = encode_watermark(Watermark(self.partition, self.sources, t, self.s.clock))
         headers = time_headers(WATERMARK, t)
         for q in range(self.s.findings_partitions):
             self.outs.append(Out(self.t.findings, value, key=None, partition=q, headers=headers))

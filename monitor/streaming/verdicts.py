@@ -9,20 +9,31 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from detectors.config import DetectionConfig
+from detectors.line_pressure import LinePressure
 from detectors.records import Incident, decode_record
 from monitor.platform.logging import get_logger
-from monitor.streaming.wire import VERDICT, WATERMARK, decode_watermark, kind_of, time_of
+from monitor.streaming.wire import (
+    LINE_START,
+    VERDICT,
+    WATERMARK,
+    decode_line_start,
+    decode_watermark,
+    kind_of,
+    time_of,
+)
 
 NO_TIME = -(1 << 62)
 
 
 @dataclass(slots=True)
 class VerdictBoard:
-    """All line incidents so far, in arrival order, and the correlators' watermark."""
+    """All line incidents so far, in arrival order, the line pressure and the watermark."""
 
     history: list[tuple[int, Incident]] = field(default_factory=list)
     marks: dict[int, int] = field(default_factory=dict)
     sources: int = 0
+    pressure: LinePressure = field(default_factory=lambda: LinePressure(DetectionConfig()))
 
     def add_verdict(self, t: int, incident: Incident) -> None:
         """A line incident decided at event time `t`."""
@@ -63,6 +74,9 @@ async def follow_verdicts(
                         if kind == WATERMARK:
                             wm = decode_watermark(r.value)
                             board.add_mark(wm.src, wm.sources, wm.t)
+                        elif kind == LINE_START:
+                            st = decode_line_start(r.value)
+                            board.pressure.add(st.key, st.ts, st.session_id, st.detected_at)
                         elif kind == VERDICT:
                             inc = decode_record(r.value)
                             if isinstance(inc, Incident):

@@ -14,14 +14,29 @@ TIME_HEADER: Final = "fc.t"
 WATERMARK: Final = b"wm"
 FINDING: Final = b"finding"
 VERDICT: Final = b"verdict"
+LINE_START: Final = b"start"
 
 
 class Watermark(msgspec.Struct, frozen=True, array_like=True):
-    """Source `src` (one of `sources`) has sent everything it decided up to event time `t`."""
+    """Source `src` (one of `sources`) has sent everything it decided up to event time `t`.
+
+    `clock` is the sender's `--clock` (wall or event; empty from older senders).
+    """
 
     src: int
     sources: int
     t: int
+    clock: str = ""
+
+
+class ClockMismatch(Exception):
+    """A job runs on another clock than its sources (`--clock` must match across jobs)."""
+
+    def __init__(self, mine: str, theirs: str, src: int) -> None:
+        super().__init__(f"this job runs on the {mine} clock, source {src} on the {theirs} clock")
+        self.mine = mine
+        self.theirs = theirs
+        self.src = src
 
 
 class LineFinding(Finding, frozen=True, array_like=True):
@@ -33,6 +48,15 @@ class LineFinding(Finding, frozen=True, array_like=True):
     def line_keys(self) -> tuple[str, ...]:  # type: ignore[override]
         """Just the line this copy of the finding was routed by."""
         return (self.only,)
+
+
+class LineStart(msgspec.Struct, frozen=True, array_like=True):
+    """An episode of a session began at `ts` on line `key` and was detected at `detected_at`."""
+
+    key: str
+    ts: int
+    session_id: str
+    detected_at: int
 
 
 _WM_ENC = msgspec.json.Encoder()
@@ -47,6 +71,19 @@ def encode_watermark(wm: Watermark) -> bytes:
 def decode_watermark(raw: bytes) -> Watermark:
     """Parse a watermark."""
     return _WM_DEC.decode(raw)
+
+
+_START_DEC = msgspec.json.Decoder(LineStart)
+
+
+def encode_line_start(start: LineStart) -> bytes:
+    """Compact JSON of a line's episode start."""
+    return _WM_ENC.encode(start)
+
+
+def decode_line_start(raw: bytes) -> LineStart:
+    """Parse a line's episode start."""
+    return _START_DEC.decode(raw)
 
 
 def for_line(f: Finding, key: str) -> LineFinding:

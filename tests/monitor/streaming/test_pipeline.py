@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from detectors.config import DetectionConfig
 from detectors.records import Incident, Outreach, Record
 from detectors.telemetry import Event
 from monitor.streaming.assembly import Pipeline
@@ -12,8 +13,9 @@ from tests.support.factory import T0, disconnect, heartbeat, join, steady
 
 def run(events: list[Event]) -> list[Record]:
     out: list[Record] = []
-    p = Pipeline(out.append)
+    p = Pipeline(out.append, policy_lag_ms=DetectionConfig().lateness_ms)  # as replay
     p.feed_raw([msgspec.json.encode(e) for e in sorted(events, key=lambda e: e.ts)])
+    p.finish()
     return out
 
 
@@ -53,3 +55,20 @@ def test_a_self_healing_blip_causes_no_contact() -> None:
                                       bad_to=T0 + 14_000)]
     [o] = [r for r in run(events) if isinstance(r, Outreach)]
     assert (o.action, o.reason) == ("none", "recovered_in_hold_off")
+
+
+def test_a_close_just_after_the_decision_time_comes_after_the_decision() -> None:
+    # The student is back 60 ms after the hold-off ran out: at decision time the
+    # student was still out, so the family is phoned (event-time order, as the workers).
+    down = T0 + 20_000
+    back = down + 10_060
+    events: list[Event] = [join("s1", T0)]
+    events += [heartbeat("s1", t) for t in range(T0 + 2000, down, 2000)]
+    events.append(disconnect("s1", down))
+    events += [heartbeat("s1", t) for t in range(back, back + 20_000, 2000)]
+    recs = run(events)
+    [d] = [r for r in recs if isinstance(r, Incident) and r.kind == "disconnect"
+           and r.state == "closed"]
+    [o] = [r for r in recs if isinstance(r, Outreach)]
+    assert d.ended_at is not None and d.ended_at > o.decided_at
+    assert (o.action, o.reason, o.decided_at) == ("call", "disconnect", down + 10_000)
