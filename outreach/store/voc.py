@@ -1,4 +1,4 @@
-"""The cases of a period as facts for the voice-of-the-customer digest (`outreach.decide.voc`)."""
+"""The cases of a period as facts for the voice-of-the-customer digest, and the digest."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detectors.records import line_id
 from outreach.decide.outcomes import lesson_minutes_lost
-from outreach.decide.voc import UNKNOWN, CaseFact, line_parts
+from outreach.decide.voc import UNKNOWN, CaseFact, line_parts, period_figures
+from outreach.decide.voc_rules import Digest, build_digest
 from outreach.store.models import case_events, cases, session_context
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
@@ -26,7 +28,7 @@ def _fact(r: Any, opened: dict[str, Any], first_contact: int | None, until_ms: i
     else:
         minutes = lesson_minutes_lost(r.incident_started_at, r.incident_ended_at or until_ms,
                                       r.lesson_end)
-    line = _text(r.line)
+    line = _text(r.line) if r.line not in (None, "", UNKNOWN) else _text(opened.get("line"))
     edge, isp_region = line_parts(line)
     detected = opened.get("detected_at")
     sessions = opened.get("sessions") or ()
@@ -92,6 +94,8 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
             seen = opened.setdefault(r.case_id, {"sessions": []})
             if r.kind == "opened":
                 seen["detected_at"] = r.data.get("detected_at")
+                if isinstance(r.data.get("line"), dict):
+                    seen["line"] = line_id({str(k): str(v) for k, v in r.data["line"].items()})
             if isinstance(r.data.get("sessions"), list):
                 seen["sessions"] = sorted({*seen["sessions"], *r.data["sessions"]})
     return [
@@ -99,3 +103,12 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
               None if r.first_contact_at is None else int(r.first_contact_at), until_ms)
         for r in rows
     ]
+
+
+async def digest_for(engine: AsyncEngine, since_ms: int, until_ms: int) -> Digest:
+    """The digest of [since, until), beside the period of the same length before it."""
+    span = max(1, until_ms - since_ms)
+    current = period_figures(await case_facts(engine, since_ms, until_ms), since_ms, until_ms)
+    earlier = since_ms - span
+    previous = period_figures(await case_facts(engine, earlier, since_ms), earlier, since_ms)
+    return build_digest(current, previous)
