@@ -61,3 +61,36 @@ async def replay_weeks(engine: AsyncEngine, days: int, classrooms: int) -> None:
     for day in range(days):
         await replay_day(engine, day_config(day - 7, classrooms, bad=False))
         await replay_day(engine, day_config(day, classrooms, bad=True))
+
+
+T = 1_767_258_000_000  # 2026-01-01 09:00 UTC
+MIN = 60_000
+EVIL = "=cmd|'/c calc'!A0 <script>alert(1)</script>"
+
+
+def hour_incident(iid: str, kind: str, start: int, room: str = "room-a") -> Incident:
+    """An incident of the seeded hour (ended after 3 minutes)."""
+    line = {"edge": "sfu-bergen"} if kind == "line" else {
+        "isp": "fjordnet", "region": "bergen", "edge": "sfu-bergen"}
+    return Incident(incident_id=iid, kind=kind, state="open", started_at=start,  # type: ignore[arg-type]
+                    detected_at=start + 9000, ended_at=start + 3 * MIN, line=line, evidence={},
+                    session_id=None if kind == "line" else "s-" + iid,
+                    student_id=None if kind == "line" else "stu-" + iid,
+                    classroom_id=None if kind == "line" else room,
+                    sessions=["s-a", "s-b"] if kind == "line" else None)
+
+
+async def seed_hour(engine: AsyncEngine) -> None:
+    """2026-01-01 09:00-10:00: an outage of sfu-bergen, and lags on releases 5.4.0 and 5.3.2
+    (5.4.0's teacher has a name that is a formula and a script)."""
+    store = CaseStore(engine, lambda: T + 50 * MIN)
+    queue = QueueStore(engine, store, lambda: T + 50 * MIN)
+    await store.record_incident(hour_incident("line-x1", "line", T + MIN), {})
+    for iid, start, app, teacher in (("disconnect-a1", T + MIN + 2000, "5.3.2", "ms-berg"),
+                                     ("lag-b2", T + 20 * MIN, "5.4.0", EVIL),
+                                     ("lag-c3", T + 30 * MIN, "5.4.0", EVIL),
+                                     ("lag-d4", T + 40 * MIN, "5.3.2", "ms-berg")):
+        case = await store.record_incident(hour_incident(iid, iid.split("-")[0], start), {})
+        await queue.save_context(case.case_id, {
+            "teacher": teacher, "device": "ipad", "os": "iPadOS 17.5", "app_version": app,
+            "line": "line:edge=sfu-bergen/isp=fjordnet/region=bergen", "cause": "lag: rtt"})

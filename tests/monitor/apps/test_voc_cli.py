@@ -20,29 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from detectors.records import Incident
 from monitor.cli import main
 from monitor.voc_delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
-from outreach.store.queue import QueueStore
 from tests.support.channel_fakes import serve_asgi
+from tests.support.voc_week import seed_hour
 
-T = 1_767_258_000_000
-MIN = 60_000
 PERIOD = ["--since", "2026-01-01T09:00", "--until", "2026-01-01T10:00"]
-EVIL = "=cmd|'/c calc'!A0 <script>alert(1)</script>"
-
-
-def incident(iid: str, kind: str, start: int, room: str = "room-a") -> Incident:
-    line = {"edge": "sfu-bergen"} if kind == "line" else {
-        "isp": "fjordnet", "region": "bergen", "edge": "sfu-bergen"}
-    return Incident(incident_id=iid, kind=kind, state="open", started_at=start,  # type: ignore[arg-type]
-                    detected_at=start + 9000, ended_at=start + 3 * MIN, line=line, evidence={},
-                    session_id=None if kind == "line" else "s-" + iid,
-                    student_id=None if kind == "line" else "stu-" + iid,
-                    classroom_id=None if kind == "line" else room,
-                    sessions=["s-a", "s-b"] if kind == "line" else None)
 
 
 @pytest.fixture
@@ -50,17 +34,7 @@ async def db(tmp_path: Path) -> str:
     path = str(tmp_path / "voc.db")
     engine = make_engine(path)
     await upgrade(engine)
-    store = CaseStore(engine, lambda: T + 50 * MIN)
-    queue = QueueStore(engine, store, lambda: T + 50 * MIN)
-    await store.record_incident(incident("line-x1", "line", T + MIN), {})
-    for iid, start, app, teacher in (("disconnect-a1", T + MIN + 2000, "5.3.2", "ms-berg"),
-                                     ("lag-b2", T + 20 * MIN, "5.4.0", EVIL),
-                                     ("lag-c3", T + 30 * MIN, "5.4.0", EVIL),
-                                     ("lag-d4", T + 40 * MIN, "5.3.2", "ms-berg")):
-        case = await store.record_incident(incident(iid, iid.split("-")[0], start), {})
-        await queue.save_context(case.case_id, {
-            "teacher": teacher, "device": "ipad", "os": "iPadOS 17.5", "app_version": app,
-            "line": "line:edge=sfu-bergen/isp=fjordnet/region=bergen", "cause": "lag: rtt"})
+    await seed_hour(engine)
     await engine.dispose()
     return path
 
