@@ -8,6 +8,7 @@ counts them for the infrastructure, product, teaching and support teams, and
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
@@ -135,16 +136,27 @@ def _tally(facts: list[CaseFact], attr: str) -> list[Tally]:
     return _ranked(groups)
 
 
-def _on_line(fact: CaseFact, line: str) -> bool:
-    if line.startswith("edge:"):
-        return fact.edge == line[5:]
-    return line.startswith("isp:") and fact.isp_region == line[4:]
+def _by_line(session_facts: list[CaseFact]) -> dict[str, tuple[list[int], list[CaseFact]]]:
+    """Session problems per line key (`edge:<edge>`, `isp:<isp>/<region>`), by start time."""
+    groups: dict[str, list[CaseFact]] = {}
+    for f in session_facts:
+        if f.edge != UNKNOWN:
+            groups.setdefault("edge:" + f.edge, []).append(f)
+        if f.isp_region != UNKNOWN:
+            groups.setdefault("isp:" + f.isp_region, []).append(f)
+    out = {}
+    for key, facts in groups.items():
+        facts.sort(key=lambda f: f.started_at)
+        out[key] = ([f.started_at for f in facts], facts)
+    return out
 
 
 def _lines(line_facts: list[CaseFact], session_facts: list[CaseFact], until_ms: int
-           ) -> list[LineTally]:
+           ) -> tuple[list[LineTally], set[str]]:
     """Line incidents by line: sessions hit, and the minutes lost by session problems on that
-    line that began during one of its incidents (or just before it)."""
+    line that began during one of its incidents (or just before it). Also the ids of the
+    session cases so explained."""
+    index = _by_line(session_facts)
     groups: dict[str, LineTally] = {}
     counted: dict[str, set[str]] = {}
     for inc in line_facts:
@@ -154,24 +166,16 @@ def _lines(line_facts: list[CaseFact], session_facts: list[CaseFact], until_ms: 
         if inc.detected_at is not None:
             t.detect_ms.append(max(0, inc.detected_at - inc.started_at))
         end = inc.ended_at if inc.ended_at is not None else until_ms
+        starts, facts = index.get(inc.line, ([], []))
         seen = counted.setdefault(inc.line, set())
-        for f in session_facts:
-            if (f.case_id not in seen and _on_line(f, inc.line)
-                    and inc.started_at - LINE_LEAD_MS <= f.started_at <= end):
+        lo = bisect_left(starts, inc.started_at - LINE_LEAD_MS)
+        for f in facts[lo:bisect_right(starts, end)]:
+            if f.case_id not in seen:
                 seen.add(f.case_id)
                 t.minutes_lost += f.minutes_lost
-    return sorted(groups.values(),
-                  key=lambda t: (-len(t.sessions), -t.minutes_lost, -t.incidents, t.key))
-
-
-def _covered(fact: CaseFact, line_facts: list[CaseFact], until_ms: int) -> bool:
-    """True when the session problem began during a line incident on its own line."""
-    return any(
-        _on_line(fact, inc.line)
-        and inc.started_at - LINE_LEAD_MS <= fact.started_at
-        <= (inc.ended_at if inc.ended_at is not None else until_ms)
-        for inc in line_facts
-    )
+    ranked = sorted(groups.values(),
+                    key=lambda t: (-len(t.sessions), -t.minutes_lost, -t.incidents, t.key))
+    return ranked, set().union(*counted.values())
 
 
 def period_figures(facts: list[CaseFact], since_ms: int, until_ms: int) -> PeriodFigures:
@@ -182,7 +186,8 @@ def period_figures(facts: list[CaseFact], since_ms: int, until_ms: int) -> Perio
     """
     sessions = [f for f in facts if f.kind != "line"]
     lines = [f for f in facts if f.kind == "line"]
-    own = [f for f in sessions if not _covered(f, lines, until_ms)]
+    by_line, covered = _lines(lines, sessions, until_ms)
+    own = [f for f in sessions if f.case_id not in covered]
     per_student = Counter(f.student_id for f in sessions if f.student_id != UNKNOWN)
     return PeriodFigures(
         since_ms=since_ms,
@@ -190,7 +195,7 @@ def period_figures(facts: list[CaseFact], since_ms: int, until_ms: int) -> Perio
         session_cases=len(sessions),
         minutes_lost=round(sum(f.minutes_lost for f in sessions), 2),
         line_caused=len(sessions) - len(own),
-        lines=_lines(lines, sessions, until_ms),
+        lines=by_line,
         by_app_version=_tally(own, "app_version"),
         by_os=_tally(own, "os"),
         by_device=_tally(own, "device"),
