@@ -1,7 +1,6 @@
 """`python -m bench.voc_bench`: how long the weekly digest takes over a large case database.
 
-Fills a fresh SQLite case database (or `--db` PostgreSQL DSN schema-less: a scratch
-database) with `--cases` session cases and `--lines` line incidents over a week, then
+Fills a fresh SQLite case database (or `--db`: an empty scratch database) with `--cases` session cases and `--lines` line incidents over a week, then
 times `digest_for` (the query and the pure counting) and the Markdown and HTML rendering.
 """
 
@@ -31,7 +30,9 @@ APPS = ["5.2.1", "5.3.0", "5.3.2", "5.4.0"]
 def rows(n_cases: int, n_lines: int, seed: int) -> tuple[list[dict[str, Any]], ...]:
     """Cases, their context and the line incidents' `opened` events, over two weeks."""
     rng = random.Random(seed)
-    case_rows, ctx_rows, event_rows = [], [], []
+    case_rows: list[dict[str, Any]] = []
+    ctx_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
     for i in range(n_cases + n_lines):
         start = T0 - 7 * DAY + rng.randrange(14 * DAY)
         line = i >= n_cases
