@@ -1,4 +1,4 @@
-"""`python -m bench.voc_bench`: how long the weekly digest takes over a large case database.
+"""`python -m bench.voc_bench`: how long the weekly digest takes over a large case DB.
 
 Fills a fresh SQLite case database (or `--db`: an empty scratch database) with `--cases` session cases and `--lines` line incidents over a week, then
 times `digest_for` (the query and the pure counting) and the Markdown and HTML rendering.
@@ -46,7 +46,9 @@ def rows(n_cases: int, n_lines: int, seed: int) -> tuple[list[dict[str, Any]], .
             "opened_at": start, "updated_at": start})
         edge, isp = rng.choice(EDGES), rng.choice(ISPS)
         if line:
-            ctx_rows.append({"case_id": cid, "line": f"edge:{edge}"})
+            ctx_rows.append({"case_id": cid, "teacher": "unknown", "device": "unknown",
+                             "os": "unknown", "app_version": "unknown", "cause": "line",
+                             "line": f"edge:{edge}"})
             event_rows.append({"case_id": cid, "at": start, "kind": "opened", "actor": "system",
                                "data": {"detected_at": start + 12_000, "line": {"edge": edge},
                                         "sessions": [f"s{k}" for k in range(20)]}})
