@@ -1,7 +1,8 @@
 """`python -m bench.voc_bench`: how long the weekly digest takes over a large case DB.
 
-Fills a fresh SQLite case database (or `--db`: an empty scratch database) with `--cases` session cases and `--lines` line incidents over a week, then
-times `digest_for` (the query and the pure counting) and the Markdown and HTML rendering.
+Fills a fresh SQLite case database (or `--db`: an empty scratch database) with
+`--cases` session cases and `--lines` line incidents over two weeks, then times
+`digest_for` (the query and the pure counting) and the Markdown and HTML rendering.
 """
 
 from __future__ import annotations
