@@ -56,10 +56,11 @@ def day_config(day: int, classrooms: int, *, bad: bool) -> SimConfig:
                      injected=injected)
 
 
-async def replay_weeks(engine: AsyncEngine, days: int, classrooms: int) -> None:
-    """A quiet previous week, then a week with the bad release and the bad edge."""
+async def replay_weeks(engine: AsyncEngine, days: int, classrooms: int, quiet: int = 3) -> None:
+    """A quiet previous week (a smaller school: `quiet` classrooms a day), then a week with
+    the bad release and the bad edge."""
     for day in range(days):
-        await replay_day(engine, day_config(day - 7, classrooms, bad=False))
+        await replay_day(engine, day_config(day - 7, quiet, bad=False))
         await replay_day(engine, day_config(day, classrooms, bad=True))
 
 

@@ -33,5 +33,5 @@ async def test_the_digest_of_a_simulated_week_names_the_bad_release_and_the_bad_
     assert "halt the rollout" in product[0].action
     # The outages' dropped sessions count on the line, not against a release.
     assert current.line_caused > 0
-    assert previous.session_cases > 0 and previous.lines
+    assert previous.session_cases > 0  # a smaller, quiet week: no line incidents
     assert all(len(problems) <= 3 for problems in digest.problems.values())
