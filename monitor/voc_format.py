@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape
 from typing import Final
 
 from monitor.report_format import safe_cell
@@ -182,7 +183,9 @@ def title(digest: Digest) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for Markdown: HTML special characters escaped (renderers pass raw HTML through),
+    pipes escaped, one line."""
+    return escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(t: Table) -> list[str]:
@@ -210,9 +213,9 @@ def markdown(digest: Digest) -> str:
     for s in sections(digest):
         out += [f"## {TITLES[s.team]}", "", "Top problems:", ""]
         out += [_md_cell(line) for line in problem_lines(s.problems)] + [""]
-        out += [n for note in s.notes for n in (note, "")]
+        out += [n for note in s.notes for n in (_md_cell(note), "")]
         for c in s.charts:
-            out += [bar_chart(c.title, c.bars), ""]
+            out += [bar_chart(c.title, c.bars), ""]  # labels escaped by the chart
         for t in s.tables:
             out += _md_table(t)
     return "\n".join(out).rstrip() + "\n"

@@ -15,7 +15,7 @@ from monitor.voc_html import html
 from outreach.decide.clock import now_ms
 from outreach.decide.voc_rules import Digest
 from outreach.store.db import open_database
-from outreach.store.voc import digest_for
+from outreach.store.voc import MAX_PERIOD_MS, digest_for
 
 FORMATS = ("md", "html", "csv")
 
@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"firstcall voc: {exc}", file=sys.stderr)
         return 2
-    if until <= since:
-        print("firstcall voc: --until must be after --since", file=sys.stderr)
+    if not 0 < until - since <= MAX_PERIOD_MS:
+        print(f"firstcall voc: the period must end after it starts and be at most "
+              f"{MAX_PERIOD_MS // 86_400_000} days", file=sys.stderr)
         return 2
     if args.send and (missing := problems(settings.digest)):
         print("firstcall voc: cannot send: " + "; ".join(missing), file=sys.stderr)

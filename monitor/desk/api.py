@@ -272,9 +272,10 @@ async def voc_digest(api: Api, request: Request, user: User) -> Response:
         until = parse_since(q["until"], now) if q.get("until") else now
     except ValueError as exc:
         return error(400, "bad_since", str(exc))
-    if until <= since:
-        return error(400, "bad_until", "until must be after since")
-    digest = await digest_for(api.desk.store.engine, since, until)
+    try:
+        digest = await digest_for(api.desk.store.engine, since, until)
+    except ValueError as exc:
+        return error(400, "bad_period", str(exc))
     return JSONResponse({"title": title(digest), "html": body(digest),
                          "problems": {team: [p.to_dict() for p in problems]
                                       for team, problems in digest.problems.items()}})

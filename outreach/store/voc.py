@@ -14,6 +14,7 @@ from outreach.decide.voc_rules import Digest, build_digest
 from outreach.store.models import case_events, cases, session_context
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
+MAX_PERIOD_MS: Final = 93 * 86_400_000  # a quarter: the digest reads every case of two periods
 
 
 def _text(value: Any) -> str:
@@ -106,8 +107,14 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
 
 
 async def digest_for(engine: AsyncEngine, since_ms: int, until_ms: int) -> Digest:
-    """The digest of [since, until), beside the period of the same length before it."""
-    span = max(1, until_ms - since_ms)
+    """The digest of [since, until), beside the period of the same length before it.
+
+    At most `MAX_PERIOD_MS` long (ValueError otherwise): it reads every case of both periods.
+    """
+    span = until_ms - since_ms
+    if not 0 < span <= MAX_PERIOD_MS:
+        raise ValueError(f"the period must be longer than 0 and at most "
+                         f"{MAX_PERIOD_MS // 86_400_000} days")
     current = period_figures(await case_facts(engine, since_ms, until_ms), since_ms, until_ms)
     earlier = since_ms - span
     previous = period_figures(await case_facts(engine, earlier, since_ms), earlier, since_ms)

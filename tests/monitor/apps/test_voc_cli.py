@@ -53,6 +53,7 @@ async def test_markdown_html_and_csv_name_the_problems_with_charts_and_escape_th
     assert "1. edge:sfu-bergen: 1 incidents, 2 sessions, 3.0 lesson min lost" in md
     assert "app 5.4.0 (new release) worse than 5.3.2" in md
     assert md.count("<svg ") == 5 and "no follow-up scores yet" in md
+    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     page = out["html"].read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<svg ") == 5 and '<section class="team" data-team="product">' in page
@@ -67,6 +68,7 @@ async def test_bad_periods_and_send_without_settings_are_refused(
         db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli("--db", db, "--since", "soon") == 2
     assert await run_cli("--db", db, "--since", "1h", "--until", "2h") == 2
+    assert await run_cli("--db", db, "--since", "94d") == 2  # bounded: at most a quarter
     assert await run_cli("--db", db, "--send") == 2
     assert "nothing to send to" in capsys.readouterr().err
 

@@ -41,6 +41,9 @@ async def test_ops_sees_the_digest_with_its_problems_and_charts_and_an_agent_may
                 bad = await http.get("/api/reports/voc?since=soon",
                                      headers={"Authorization": f"Bearer {olga}"})
                 assert bad.status_code == 400
+                huge = await http.get("/api/reports/voc?since=3650d",
+                                      headers={"Authorization": f"Bearer {olga}"})
+                assert huge.status_code == 400 and huge.json()["error"] == "bad_period"
             page = await browser.new_page()
             await page.goto(f"{base}/reports/voc#token={olga}")
             await expect(page.locator("#who")).to_have_text("olga (ops)", timeout=TIMEOUT_MS)
