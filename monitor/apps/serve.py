@@ -33,8 +33,17 @@ from monitor.desk.desk import Desk
 from monitor.desk.ring import TelemetryRing
 from monitor.platform.callback_url import callback_problems
 from monitor.platform.kafka_settings import Topics
-from monitor.platform.settings import ConfigError, config_path, load_settings, twilio_settings
+from monitor.platform.settings import (
+    ConfigError,
+    DigestSection,
+    Problem,
+    config_path,
+    load_settings,
+    twilio_settings,
+)
 from monitor.streaming.backoff import Backoff
+from monitor.voc_delivery import problems as delivery_problems
+from monitor.voc_schedule import weekly_digest
 from outreach.channels.base import Channel
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_voice import TwilioVoiceChannel
@@ -172,6 +181,7 @@ class Options:
     topics: Topics
     twilio: TwilioSettings | None
     log_level: str
+    digest: DigestSection | None = None  # sent weekly when its weekly_at is set
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
@@ -182,6 +192,8 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
     base = st.service.public_base_url.rstrip("/")
     if problems := callback_problems(st.twilio, base):
         raise ConfigError(problems)  # an agent's call through live Twilio must be followed
+    if st.digest.weekly_at and (missing := delivery_problems(st.digest)):
+        raise ConfigError([Problem("digest.weekly_at", m) for m in missing])
     return Options(
         dsn=args.db or st.database.dsn,
         host=args.host or api.host,
@@ -191,6 +203,7 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
         topics=Topics.from_section(st.topics, kafka.topic_prefix),
         twilio=twilio_settings(st.twilio, base or None),
         log_level=args.log_level or st.logging.level,
+        digest=st.digest if st.digest.weekly_at else None,
     )
 
 
@@ -223,6 +236,8 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
     background = [asyncio.create_task(
         follow_kafka_forever(desk, ring, opts.bootstrap, follow, topics=opts.topics))
     ] if opts.bootstrap else []
+    if opts.digest is not None:
+        background.append(asyncio.create_task(weekly_digest(engine, opts.digest, now_ms)))
     log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
              twilio=opts.twilio is not None)
     try:

@@ -233,6 +233,9 @@ class ProbeSection(_Section):
                       description="listen port (0: pick a free one, logged; -1: no probes)")
 
 
+WEEKLY_PATTERN: Final = r"^$|^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
 class DigestSection(_Section):
     """The voice-of-the-customer digest's delivery (`firstcall voc --send`)."""
 
@@ -250,6 +253,10 @@ class DigestSection(_Section):
     webhook_key: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of the webhook "
                                    "signature (secret; required with webhook_url)")
     timeout_s: float = Field(10.0, gt=0, le=120, description="timeout of one delivery")
+    weekly_at: str = Field("", pattern=WEEKLY_PATTERN,
+                           description="`firstcall serve` sends the last 7 days' digest every "
+                           "week at this UTC time, e.g. `mon 07:00` (empty: never; set it on "
+                           "one desk replica only)")
 
 
 class LoggingSection(_Section):
