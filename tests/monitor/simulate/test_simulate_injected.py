@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
+from monitor.apps.simulate import add_arguments, config_from_args
 from monitor.simulate import Injected, SimConfig
 from monitor.simulate.plan import DayPlan, plan_day
 
@@ -33,3 +36,12 @@ def test_the_bad_release_crashes_and_the_bad_edge_has_extra_outages() -> None:
     assert "5.4.0" not in {s.app_version for s in plain.school.sessions}
     with pytest.raises(ValueError, match="bad_app_share"):
         SimConfig(injected=Injected(bad_app_share=1.5))
+
+
+def test_the_simulate_command_plants_them_on_request() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = config_from_args(parser.parse_args(
+        ["--out", "-", "--bad-app-version", "5.4.0", "--bad-edge", "sfu-oslo"]))
+    assert config.injected == Injected(bad_app_version="5.4.0", bad_edge="sfu-oslo")
+    assert config_from_args(parser.parse_args(["--out", "-"])).injected == Injected()
