@@ -27,7 +27,7 @@ class CaseFact:
     kind: str
     started_at: int
     ended_at: int | None = None
-    detected_at: int | None = None
+    detected_at: int | None = None  # line incidents only (time to detect)
     first_contact_at: int | None = None
     minutes_lost: float = 0.0
     student_id: str = UNKNOWN

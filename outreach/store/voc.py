@@ -79,11 +79,11 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
         .where(cases.c.incident_started_at >= since_ms, cases.c.incident_started_at < until_ms)
         .order_by(cases.c.incident_started_at, cases.c.case_id)
     )
-    records_stmt = (  # the incident records on each case: detection time, a line's sessions
+    records_stmt = (  # a line incident's records: its detection time, line and sessions
         sa.select(case_events.c.case_id, case_events.c.kind, case_events.c.data)
         .select_from(case_events.join(cases, cases.c.case_id == case_events.c.case_id))
-        .where(case_events.c.kind.in_(RECORD_EVENTS), cases.c.incident_started_at >= since_ms,
-               cases.c.incident_started_at < until_ms)
+        .where(case_events.c.kind.in_(RECORD_EVENTS), cases.c.kind == "line",
+               cases.c.incident_started_at >= since_ms, cases.c.incident_started_at < until_ms)
         .order_by(case_events.c.event_id)
     )
     opened: dict[str, dict[str, Any]] = {}
