@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.platform.settings import DigestSection
-from monitor.voc_delivery import DeliveryError, deliver
+from monitor.platform.settings import ConfigError, DigestSection, Problem
+from monitor.voc_delivery import DeliveryError, deliver, problems
 from outreach.store.voc import digest_for
 
 log = structlog.get_logger(__name__)
@@ -53,3 +54,24 @@ async def weekly_digest(engine: AsyncEngine, settings: DigestSection,
         except Exception:  # the database, say: try again next week, keep the desk up
             log.exception("voc_digest_failed", due=due)
         done += 1
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyDigest:
+    """The weekly digest `firstcall serve` sends: when (`weekly_at`) and how ([digest])."""
+
+    settings: DigestSection
+
+    @classmethod
+    def from_settings(cls, settings: DigestSection) -> WeeklyDigest | None:
+        """None when `weekly_at` is empty; ConfigError when there is nowhere to send."""
+        if not settings.weekly_at:
+            return None
+        if missing := problems(settings):
+            raise ConfigError([Problem("digest.weekly_at", m) for m in missing])
+        return cls(settings)
+
+    async def run(self, engine: AsyncEngine, clock: Callable[[], int],
+                  sleep: Sleep = asyncio.sleep, runs: int | None = None) -> None:
+        """Send every week (see `weekly_digest`)."""
+        await weekly_digest(engine, self.settings, clock, sleep, runs)

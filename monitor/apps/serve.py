@@ -33,17 +33,9 @@ from monitor.desk.desk import Desk
 from monitor.desk.ring import TelemetryRing
 from monitor.platform.callback_url import callback_problems
 from monitor.platform.kafka_settings import Topics
-from monitor.platform.settings import (
-    ConfigError,
-    DigestSection,
-    Problem,
-    config_path,
-    load_settings,
-    twilio_settings,
-)
+from monitor.platform.settings import ConfigError, config_path, load_settings, twilio_settings
 from monitor.streaming.backoff import Backoff
-from monitor.voc_delivery import problems as delivery_problems
-from monitor.voc_schedule import weekly_digest
+from monitor.voc_schedule import WeeklyDigest
 from outreach.channels.base import Channel
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_voice import TwilioVoiceChannel
@@ -177,11 +169,11 @@ class Options:
     host: str
     port: int
     bootstrap: str | None
+    weekly: WeeklyDigest | None  # the voice-of-the-customer digest, when [digest] weekly_at
     callback_base_url: str  # the outreach service's callback app, for an agent's call
     topics: Topics
     twilio: TwilioSettings | None
     log_level: str
-    digest: DigestSection | None = None  # sent weekly when its weekly_at is set
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
@@ -192,18 +184,16 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
     base = st.service.public_base_url.rstrip("/")
     if problems := callback_problems(st.twilio, base):
         raise ConfigError(problems)  # an agent's call through live Twilio must be followed
-    if st.digest.weekly_at and (missing := delivery_problems(st.digest)):
-        raise ConfigError([Problem("digest.weekly_at", m) for m in missing])
     return Options(
         dsn=args.db or st.database.dsn,
         host=args.host or api.host,
         port=args.port if args.port is not None else api.port,
+        weekly=WeeklyDigest.from_settings(st.digest),
         bootstrap=args.bootstrap or (bootstrap if configured else None),
         callback_base_url=base,
         topics=Topics.from_section(st.topics, kafka.topic_prefix),
         twilio=twilio_settings(st.twilio, base or None),
         log_level=args.log_level or st.logging.level,
-        digest=st.digest if st.digest.weekly_at else None,
     )
 
 
@@ -236,8 +226,8 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
     background = [asyncio.create_task(
         follow_kafka_forever(desk, ring, opts.bootstrap, follow, topics=opts.topics))
     ] if opts.bootstrap else []
-    if opts.digest is not None:
-        background.append(asyncio.create_task(weekly_digest(engine, opts.digest, now_ms)))
+    if opts.weekly is not None:
+        background.append(asyncio.create_task(opts.weekly.run(engine, now_ms)))
     log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
              twilio=opts.twilio is not None)
     try:

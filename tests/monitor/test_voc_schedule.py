@@ -15,7 +15,7 @@ from starlette.routing import Route
 from monitor.apps.serve import add_arguments, options
 from monitor.platform.settings import ConfigError, DigestSection, load_settings
 from monitor.voc_delivery import SIGNATURE_HEADER, sign
-from monitor.voc_schedule import WEEK_MS, next_weekly, weekly_digest
+from monitor.voc_schedule import WEEK_MS, WeeklyDigest, next_weekly
 from outreach.store.db import make_engine, upgrade
 from tests.support.channel_fakes import serve_asgi
 from tests.support.voc_week import MIN, T, seed_hour
@@ -37,7 +37,11 @@ def test_bad_weekly_times_and_a_schedule_with_nowhere_to_send_are_refused() -> N
     add_arguments(parser)
     with pytest.raises(ConfigError, match="nothing to send to"):
         options(parser.parse_args([]), {"FIRSTCALL_VOC_WEEKLY_AT": "mon 07:00"})
-    assert options(parser.parse_args([]), {}).digest is None
+    assert options(parser.parse_args([]), {}).weekly is None
+    weekly = options(parser.parse_args([]), {"FIRSTCALL_VOC_WEEKLY_AT": "mon 07:00",
+                                             "FIRSTCALL_VOC_WEBHOOK_URL": "https://x.example/",
+                                             "FIRSTCALL_VOC_WEBHOOK_KEY": "k"}).weekly
+    assert weekly is not None and weekly.settings.weekly_at == "mon 07:00"
 
 
 class FakeTime:
@@ -72,7 +76,9 @@ async def test_each_week_the_last_seven_days_are_posted_once(tmp_path: Path) -> 
         async with serve_asgi(Starlette(routes=[Route("/w", hook, methods=["POST"])])) as base:
             settings = DigestSection(webhook_url=base + "/w", webhook_key="k",  # type: ignore[arg-type]
                                      weekly_at="thu 10:00")
-            await weekly_digest(engine, settings, time.clock, time.sleep, runs=2)
+            weekly = WeeklyDigest.from_settings(settings)
+            assert weekly is not None
+            await weekly.run(engine, time.clock, time.sleep, runs=2)
     finally:
         await engine.dispose()
     assert max(time.slept) <= 3600.0 and time.now == T + HOUR + WEEK_MS
