@@ -19,6 +19,7 @@ from monitor.apps import (
     serve,
     simulate,
     user,
+    voc,
 )
 
 DESCRIPTION = """\
@@ -73,6 +74,9 @@ SUBCOMMANDS: dict[str, Command] = {
                     user.add_arguments, user.run),
     "report": Command("incidents, lesson minutes lost, contacts, outcomes by classroom, teacher, "
                       "line...", report.add_arguments, report.run),
+    "voc": Command("voice-of-the-customer digest per team (infrastructure, product, teaching, "
+                   "support), md/html/csv, --send by email or webhook", voc.add_arguments,
+                   voc.run),
     "outreach": Command("live outreach: calls, SMS, chat, infra pages, case outcomes",
                         outreach.add_arguments, outreach.run),
 }

@@ -37,6 +37,7 @@ from monitor.platform.kafka_settings import Topics
 from monitor.platform.settings import ConfigError, config_path, load_settings, twilio_settings
 from monitor.platform.settings_sections import agent_phone_map
 from monitor.streaming.backoff import Backoff
+from monitor.voc_schedule import WeeklyDigest
 from outreach.channels.base import Channel
 from outreach.channels.retry import RetryPolicy
 from outreach.channels.twilio_client import TwilioSender, TwilioSettings
@@ -173,6 +174,7 @@ class Options:
     host: str
     port: int
     bootstrap: str | None
+    weekly: WeeklyDigest | None  # the voice-of-the-customer digest, when [digest] weekly_at
     callback_base_url: str  # the outreach service's callback app, for an agent's call
     topics: Topics
     twilio: TwilioSettings | None
@@ -192,6 +194,7 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
         dsn=args.db or st.database.dsn,
         host=args.host or api.host,
         port=args.port if args.port is not None else api.port,
+        weekly=WeeklyDigest.from_settings(st.digest),
         bootstrap=args.bootstrap or (bootstrap if configured else None),
         callback_base_url=base,
         topics=Topics.from_section(st.topics, kafka.topic_prefix),
@@ -238,6 +241,8 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
     background = [asyncio.create_task(
         follow_kafka_forever(desk, ring, opts.bootstrap, follow, topics=opts.topics))
     ] if opts.bootstrap else []
+    if opts.weekly is not None:
+        background.append(asyncio.create_task(opts.weekly.run(engine, now_ms)))
     log.info("desk_serving", url=f"http://{opts.host}:{opts.port}/", kafka=bool(opts.bootstrap),
              twilio=opts.twilio is not None)
     try:

@@ -20,6 +20,7 @@ from monitor.simulate.config import (
     FAULT_FIELDS,
     NO_FAULTS,
     FaultRates,
+    Injected,
     MessConfig,
     SimConfig,
 )
@@ -93,6 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     flt.add_argument("--fault-scale", type=float, default=1.0, help="multiply every fault rate")
     flt.add_argument("--fault", type=_fault, action="append", default=[], metavar="NAME=RATE")
     flt.add_argument("--no-link-degradation", action="store_true", help="links never limit")
+    flt.add_argument("--bad-app-version", default="", metavar="VERSION",
+                     help="roll out a release that crashes often (to 25%% of the sessions)")
+    flt.add_argument("--bad-edge", default="", metavar="EDGE",
+                     help="give this edge (e.g. sfu-bergen) two extra outages")
     mess = parser.add_argument_group("messy delivery")
     mess.add_argument("--mess", choices=("default", "none"), default="default")
     mess.add_argument("--duplicates", type=float, help="share of events delivered twice")
@@ -141,6 +146,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         faults=faults,
         mess=mess,
         link_degradation=not args.no_link_degradation,
+        injected=Injected(bad_app_version=args.bad_app_version, bad_edge=args.bad_edge),
     )
 
 

@@ -22,11 +22,14 @@ from monitor.desk.hub import Hub, Presence
 from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
 from monitor.report_format import csv_text, parse_since
+from monitor.voc_format import title
+from monitor.voc_html import body
 from outreach.decide.case_states import Refusal
 from outreach.decide.outcomes import OUTCOMES
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent, rank
 from outreach.store.reports import GROUPS, build_report
 from outreach.store.users import User, UserStore
+from outreach.store.voc import digest_for
 
 log = structlog.get_logger(__name__)
 Handler = Callable[["Api", Request, User], Awaitable[Response]]
@@ -264,6 +267,24 @@ async def report_csv(api: Api, request: Request, user: User) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="firstcall-{by}.csv"'})
 
 
+async def voc_digest(api: Api, request: Request, user: User) -> Response:
+    """The voice-of-the-customer digest of a period (previous period beside it)."""
+    q = request.query_params
+    now = api.desk.clock()
+    try:
+        since = parse_since(q.get("since", "7d"), now)
+        until = parse_since(q["until"], now) if q.get("until") else now
+    except ValueError as exc:
+        return error(400, "bad_since", str(exc))
+    try:
+        digest = await digest_for(api.desk.store.engine, since, until)
+    except ValueError as exc:
+        return error(400, "bad_period", str(exc))
+    return JSONResponse({"title": title(digest), "html": body(digest),
+                         "problems": {team: [p.to_dict() for p in problems]
+                                      for team, problems in digest.problems.items()}})
+
+
 _CASE = "/api/cases/{case_id}"
 REPORT_QUERY = ("since", "until", "by")
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
@@ -291,6 +312,9 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              query=REPORT_QUERY),
     Endpoint("GET", "/api/reports.csv", "report:read", report_csv, "The report as CSV",
              query=REPORT_QUERY),
+    Endpoint("GET", "/api/reports/voc", "report:read", voc_digest,
+             "The voice-of-the-customer digest per team: top problems, tables, SVG charts",
+             query=("since", "until")),
 )
 
 

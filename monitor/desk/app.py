@@ -47,7 +47,8 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
-PAGES = {"/console": "console.html", "/dashboard": "dashboard.html", "/reports": "reports.html"}
+PAGES = {"/console": "console.html", "/dashboard": "dashboard.html", "/reports": "reports.html",
+         "/reports/voc": "voc.html"}
 
 
 def static_dir() -> Path:

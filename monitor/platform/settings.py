@@ -34,6 +34,7 @@ from monitor.platform.settings_sections import (
     ApiSection,
     ChatSection,
     DatabaseSection,
+    DigestSection,
     KafkaSection,
     LoggingSection,
     ProbeSection,
@@ -62,6 +63,7 @@ __all__ = [
     "ChatSection",
     "ConfigError",
     "DatabaseSection",
+    "DigestSection",
     "KafkaSection",
     "LoggingSection",
     "ProbeSection",
@@ -154,6 +156,11 @@ class Settings:
     def probe(self) -> ProbeSection:
         """[probe]: metrics and health endpoints."""
         return cast(ProbeSection, self["probe"])
+
+    @property
+    def digest(self) -> DigestSection:
+        """[digest]: delivery of the voice-of-the-customer digest."""
+        return cast(DigestSection, self["digest"])
 
     @property
     def logging(self) -> LoggingSection:

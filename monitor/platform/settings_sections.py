@@ -264,6 +264,32 @@ class ProbeSection(_Section):
                       description="listen port (0: pick a free one, logged; -1: no probes)")
 
 
+WEEKLY_PATTERN: Final = r"^$|^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class DigestSection(_Section):
+    """The voice-of-the-customer digest's delivery (`firstcall voc --send`)."""
+
+    env_prefix: ClassVar[str] = "VOC_"
+    smtp_host: str = Field("", description="SMTP server of the digest email (empty: no email)")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    smtp_starttls: bool = Field(True, description="upgrade the SMTP connection with STARTTLS "
+                                "(off only for a server on loopback)")
+    smtp_user: str = Field("", description="SMTP login (empty: none)")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (secret)")
+    email_from: str = Field("", description="sender address of the digest email")
+    email_to: str = Field("", description="recipients, comma-separated")
+    webhook_url: str = Field("", description="webhook the digest is POSTed to as JSON "
+                             "(empty: none); signed, see docs/voc.md")
+    webhook_key: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of the webhook "
+                                   "signature (secret; required with webhook_url)")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="timeout of one delivery")
+    weekly_at: str = Field("", pattern=WEEKLY_PATTERN,
+                           description="`firstcall serve` sends the last 7 days' digest every "
+                           "week at this UTC time, e.g. `mon 07:00` (empty: never; set it on "
+                           "one desk replica only)")
+
+
 class LoggingSection(_Section):
     """Logs."""
 
@@ -282,6 +308,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiSection,
     "service": ServiceSection,
     "probe": ProbeSection,
+    "digest": DigestSection,
     "logging": LoggingSection,
 }
 

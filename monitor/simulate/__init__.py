@@ -4,6 +4,7 @@ from monitor.simulate.config import (
     CLEAN_DELIVERY,
     NO_FAULTS,
     FaultRates,
+    Injected,
     MessConfig,
     SimConfig,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "CLEAN_DELIVERY",
     "NO_FAULTS",
     "FaultRates",
+    "Injected",
     "MessConfig",
     "SimConfig",
     "SimResult",

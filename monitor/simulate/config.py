@@ -66,6 +66,20 @@ NO_FAULTS: Final = FaultRates(**dict.fromkeys(FAULT_FIELDS, 0.0))
 
 
 @dataclass(frozen=True, slots=True)
+class Injected:
+    """Known bad things planted in a day, so a digest can be checked for naming them."""
+
+    bad_app_version: str = ""  # a release given to `bad_app_share` of the sessions
+    bad_app_share: float = 0.25
+    bad_app_crash: float = 0.9  # app_crash probability per session on that release
+    bad_edge: str = ""  # an edge (e.g. sfu-bergen) that has `bad_edge_outages` extra outages
+    bad_edge_outages: int = 2
+
+
+NOTHING_INJECTED: Final = Injected()
+
+
+@dataclass(frozen=True, slots=True)
 class MessConfig:
     """Messy delivery: what a Kafka consumer really sees."""
 
@@ -111,6 +125,7 @@ class SimConfig:
     early_leave_rate: float = 0.04
     one_second_stats_rate: float = 0.03
     link_degradation: bool = True
+    injected: Injected = NOTHING_INJECTED
 
     def __post_init__(self) -> None:
         if self.classrooms < 1:
@@ -125,5 +140,7 @@ class SimConfig:
             raise ValueError(f"isps must be 1..{len(ISPS)}")
         if self.edges < 1:
             raise ValueError("edges must be >= 1")
+        if not 0.0 <= self.injected.bad_app_share <= 1.0:
+            raise ValueError("bad_app_share must be in 0..1")
         if self.mess.max_lateness_ms < 0 or self.mess.max_skew_ms < 0:
             raise ValueError("lateness and skew bounds must be >= 0")

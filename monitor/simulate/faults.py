@@ -240,12 +240,17 @@ def place_session_fault(
 def plan_session_faults(school: School, rng: random.Random) -> list[FaultInstance]:
     """Roll each session fault for each session with the configured probability."""
     rates = school.config.faults
+    injected = school.config.injected
     out: list[FaultInstance] = []
     for plan in school.sessions:
+        bad_release = plan.app_version == (injected.bad_app_version or None)
         for name in SESSION_DRAWS:
             if plan.conn not in ELIGIBLE_CONN.get(name, (plan.conn,)):
                 continue
-            if rng.random() < getattr(rates, name):
+            rate = getattr(rates, name)
+            if bad_release and name == "app_crash":
+                rate = max(rate, injected.bad_app_crash)
+            if rng.random() < rate:
                 placed = place_session_fault(rng, plan, name)
                 if placed is not None:
                     out.append(placed)

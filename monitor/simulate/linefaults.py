@@ -126,4 +126,18 @@ def plan_line_faults(school: School, rng: random.Random) -> list[FaultInstance]:
             placed = place_line_fault(school, rng, name, lines)
             if placed is not None:
                 out.append(placed)
+    out.extend(_bad_edge_outages(school, edge_lines))
     return out
+
+
+def _bad_edge_outages(school: School, edge_lines: dict[LineKey, list[int]]) -> list[FaultInstance]:
+    """The injected bad edge's extra outages (own random stream)."""
+    injected = school.config.injected
+    members = edge_lines.get((("edge", injected.bad_edge),))
+    if not injected.bad_edge or not members:
+        return []
+    rng = random.Random(f"{school.config.seed}:bad-edge")
+    only: dict[LineKey, list[int]] = {(("edge", injected.bad_edge),): members}
+    placed = (place_line_fault(school, rng, "edge_outage", only)
+              for _ in range(injected.bad_edge_outages))
+    return [p for p in placed if p is not None]

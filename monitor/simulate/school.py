@@ -213,4 +213,17 @@ def build_school(config: SimConfig) -> School:
             )
             room.sessions.append(index)
             sessions.append(plan)
+    _roll_out_bad_version(config, sessions)
     return School(config, classrooms, sessions, edges)
+
+
+def _roll_out_bad_version(config: SimConfig, sessions: list[SessionPlan]) -> None:
+    """Give the injected release to its share of sessions (own random stream: the rest of
+    the day is the same with or without it)."""
+    bad = config.injected.bad_app_version
+    if not bad:
+        return
+    rng = random.Random(f"{config.seed}:bad-app")
+    for plan in sessions:
+        if rng.random() < config.injected.bad_app_share:
+            plan.app_version = bad

@@ -59,6 +59,7 @@ OPTIONAL_ENV = {
     "FIRSTCALL_PAGE_URL",
     "FIRSTCALL_HEALTH_URL",
     "FIRSTCALL_CONFIG",  # the manifests configure by environment, not by a file
+    "FIRSTCALL_VOC_WEEKLY_AT",  # the weekly digest is off unless asked for (docs/voc.md)
 }
 
 # Read by the commands but fine at their defaults in a deployment (the outreach service listens
