@@ -63,3 +63,7 @@ async def test_reports_show_support_figures_charts_sorting_and_lines_apart(
             await expect(page.locator("#infra-card")).to_be_visible()
             await expect(page.locator('#infra tr[data-key="edge:edge-9"]')).to_have_count(1)
             await page.screenshot(path=shot_path("reports-by-line"), full_page=True)
+
+            # The weekly digest is one click away.
+            await page.locator("#voc-link").click()
+            await expect(page).to_have_url(f"{base}/reports/voc", timeout=TIMEOUT_MS)
