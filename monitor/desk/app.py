@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from monitor.desk.api import Api, routes
+from monitor.desk.api import routes
+from monitor.desk.api_base import Api
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
 from monitor.desk.openapi import openapi

@@ -23,8 +23,10 @@ from monitor.desk.desk_metrics import DeskMetrics
 from monitor.desk.ring import TelemetryRing
 from outreach.channels.base import SendResult
 from outreach.contact.agent_call import AgentCalls
+from outreach.decide.case import Case
 from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock
+from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
 from outreach.store.queue import QueueStore
 
@@ -163,6 +165,27 @@ class Desk:
 
     async def call_guardian(self, case_id: str, agent: str) -> SendResult | Refusal:
         """The agent's click to call: ring the family's guardian through the runtime's phone."""
+        return await self.reach_guardian(case_id, agent, "call")
+
+    async def reach_guardian(self, case_id: str, agent: str,
+                             channel: ChannelName) -> SendResult | Refusal:
+        """Call or text the family's guardian for the agent holding the case."""
+        case = await self._owned(case_id, agent)
+        if isinstance(case, Refusal):
+            return case
+        if self.calls is None:
+            return Refusal("no_phone_provider", "calls are not configured")
+        return await self.calls.send(case, agent, channel)
+
+    async def schedule_call_back(self, case_id: str, agent: str, at: int) -> Refusal | None:
+        """Put the agent's promise to call the family back at `at` on the case's timeline."""
+        case = await self._owned(case_id, agent)
+        if isinstance(case, Refusal):
+            return case
+        return await self.store.add_event(case_id, "call_back_scheduled", {"due_at": at},
+                                          actor=agent, at=self.clock())
+
+    async def _owned(self, case_id: str, agent: str) -> Case | Refusal:
         case = await self.store.get(case_id)
         if case is None:
             return Refusal("no_such_case", case_id)
@@ -170,6 +193,4 @@ class Desk:
             return Refusal("not_owner", str(case.owner))
         if case.student_id is None:
             return Refusal("no_family", case_id)
-        if self.calls is None:
-            return Refusal("no_phone_provider", "calls are not configured")
-        return await self.calls.call(case, agent)
+        return case

@@ -8,6 +8,7 @@ from typing import Any
 
 from detectors.records import line_id
 from monitor.desk.desk import Desk, percentile
+from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
@@ -82,6 +83,7 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
                    await desk.queue.family_cases(case.student_id, exclude=case.case_id)]
     fault = case.kind if case.kind in ("lag", "disconnect", "flapping", "line") else "lag"
     device = str(ctx.get("device") or "pc")
+    call = latest_call(timeline)
     return {
         "case": case_json(case),
         "incident": opened,
@@ -92,6 +94,9 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "earlier_cases": earlier,
         "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]
                    for lang in ("en", "zh-CN")},
+        "call": None if call is None else call.to_dict(),
+        "call_back_due_at": next((e.data.get("due_at") for e in reversed(timeline)
+                                  if e.kind == "call_back_scheduled"), None),
         "now": desk.clock(),
     }
 
