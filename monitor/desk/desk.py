@@ -11,7 +11,7 @@ voice channel and family directory (`AgentCalls`).
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ import structlog
 from detectors.records import Incident, Outreach, Record, case_id_for, line_id
 from monitor.desk.desk_metrics import DeskMetrics
 from monitor.desk.ring import TelemetryRing
+from monitor.desk.trends import Trends
 from outreach.channels.base import SendResult
 from outreach.contact.agent_call import AgentCalls
 from outreach.decide.case import Case
@@ -65,6 +66,8 @@ class DeskState:
     lines: dict[str, Incident] = field(default_factory=dict)
     contacted: dict[str, int] = field(default_factory=dict)  # incident id -> decided_at
     first_contact_ms: list[int] = field(default_factory=list)
+    first_contacts: deque[tuple[int, int]] = field(  # (decided at, ms), for the trends
+        default_factory=lambda: deque(maxlen=5000))
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
@@ -90,6 +93,7 @@ class Desk:
         self.notify = notify or (lambda _topic: None)
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
+        self.trends = Trends()
 
     async def apply(self, record: Record) -> None:
         """Take one incident or outreach record (after the runtime did, when in one process)."""
@@ -161,6 +165,7 @@ class Desk:
         if started is not None:
             st.first_contact_ms.append(max(0, o.decided_at - started))
             self.metrics.first_contact.observe(max(0, o.decided_at - started) / 1000)
+            st.first_contacts.append((o.decided_at, max(0, o.decided_at - started)))
             del st.first_contact_ms[:-5000]
 
     async def call_guardian(self, case_id: str, agent: str) -> SendResult | Refusal:

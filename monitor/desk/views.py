@@ -7,11 +7,14 @@ from dataclasses import asdict
 from typing import Any
 
 from detectors.records import line_id
-from monitor.desk.desk import Desk, percentile
+from monitor.desk.dashboard import Cell, Snapshot, build
+from monitor.desk.desk import Desk
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
+
+RECENT_MS = 300_000  # first contacts of the last five minutes make the trend's point
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -102,40 +105,28 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
 
 
 async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, Any]:
-    """Live incidents, line incidents, heat map, queue figures, time to first contact."""
+    """The ops overview from one snapshot, plus the last hour's trends (which it feeds)."""
     st = desk.state
     now = desk.clock()
-    troubled: dict[tuple[str, str, str], int] = {}
-    for inc in st.live.values():
-        key = (inc.line.get("edge", "?"), inc.line.get("isp", "?"), inc.line.get("region", "?"))
-        troubled[key] = troubled.get(key, 0) + 1
-    active = desk.ring.active_by_line()
-    heat = []
-    for key in sorted(set(active) | set(troubled)):
-        n, bad = active.get(key, 0), troubled.get(key, 0)
-        heat.append({"edge": key[0], "isp": key[1], "region": key[2], "sessions": n,
-                     "in_trouble": bad, "share": round(bad / n, 3) if n else 1.0})
     rows = await desk.queue.rows()
     waits = [now - r.queued_at for r in rows if r.owner is None]
-    return {
-        "now": now,
-        "live_incidents": [
-            {"incident_id": i.incident_id, "kind": i.kind, "session_id": i.session_id,
-             "student_id": i.student_id, "classroom_id": i.classroom_id,
-             "line": line_id(i.line), "started_at": i.started_at, "age_ms": now - i.started_at}
-            for i in sorted(st.live.values(), key=lambda i: i.started_at)],
-        "line_incidents": [
-            {"incident_id": i.incident_id, "line": line_id(i.line), "started_at": i.started_at,
-             "sessions": len(i.sessions or []), "age_ms": now - i.started_at}
-            for i in st.lines.values()],
-        "heat_map": heat,
-        "queue": {"depth": len(waits), "held": len(rows) - len(waits),
-                  "oldest_wait_ms": max(waits, default=0),
-                  "breached": sum(1 for w in waits if w > sla_ms),
-                  "agents_online": sum(1 for a in agents if a.online),
-                  "agents_free": sum(1 for a in agents if a.free)},
-        "first_contact_ms": {"p50": percentile(st.first_contact_ms, 0.5),
-                             "p95": percentile(st.first_contact_ms, 0.95),
-                             "count": len(st.first_contact_ms)},
-        "suppressed": dict(st.suppressed.most_common()),
-    }
+
+    def cell_of(sid: str) -> Cell | None:
+        ctx = desk.ring.context(sid)
+        return None if ctx is None else (ctx.edge, ctx.isp, ctx.region)
+
+    snap = Snapshot(
+        now=now, live=list(st.live.values()), lines=list(st.lines.values()),
+        active=desk.ring.active_by_line(), cell_of=cell_of, waits=waits,
+        held=len(rows) - len(waits), first_contact_ms=list(st.first_contact_ms),
+        recent_first_contact_ms=[ms for at, ms in st.first_contacts if at > now - RECENT_MS],
+        suppressed=st.suppressed, agents_online=sum(1 for a in agents if a.online),
+        agents_free=sum(1 for a in agents if a.free))
+    out = build(snap, sla_ms)
+    tiles = out["tiles"]
+    desk.trends.add(now, {"incidents": tiles["live_incidents"] + tiles["line_incidents"],
+                          "sessions_in_trouble": tiles["sessions_in_trouble"],
+                          "queue_depth": out["queue"]["depth"],
+                          "first_contact_ms": out["first_contact_ms"]["recent_p50"]})
+    out["trends"] = desk.trends.to_dict()
+    return out
