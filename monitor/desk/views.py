@@ -74,6 +74,22 @@ def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, A
     return {"context": None, "points": {"ts": []}, "marks": []}
 
 
+def episodes_of(case: Case, timeline: list[CaseEvent]) -> list[dict[str, Any]]:
+    """Other incidents joined to the case (from their timeline records): their windows."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in timeline:
+        d = e.data
+        iid = d.get("incident_id")
+        if not e.kind.startswith("incident_") or not iid or iid == case.incident_id or \
+                not isinstance(d.get("started_at"), int):
+            continue
+        ep = out.setdefault(str(iid), {"incident_id": iid, "kind": d.get("kind"),
+                                       "start": d["started_at"], "end": None})
+        if isinstance(d.get("ended_at"), int):
+            ep["end"] = d["ended_at"]
+    return sorted(out.values(), key=lambda ep: ep["start"])
+
+
 async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
     """Everything an agent needs at pickup, so the family is not asked twice."""
     timeline = await desk.store.timeline(case.case_id)
@@ -93,6 +109,7 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "context": dict(ctx),
         "line": line_id(opened.get("line") or ctx.get("line") or {}),
         "telemetry": {"points": telemetry.get("points"), "marks": telemetry.get("marks", [])},
+        "episodes": episodes_of(case, timeline),
         "timeline": [event_json(e) for e in timeline],
         "earlier_cases": earlier,
         "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]

@@ -69,7 +69,7 @@
     for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
     showCall(v.call, v.call_back_due_at, mine);
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
-      c.incident_ended_at, v.now);
+      c.incident_ended_at, v.now, v.episodes || []);
     const ctx = v.context || {};
     const line = ctx.line || {};
     const rows = [["device", ctx.device], ["OS", ctx.os], ["app version", ctx.app_version], ["connection", ctx.conn],
