@@ -208,7 +208,8 @@ async def build(opts: Options) -> tuple[
         if not opts.callback_base_url:
             log.warning("agent_call_callbacks_off",
                         reason="no [service] public_base_url: an agent's call is not followed")
-    calls = AgentCalls(store, DirectoryStore(engine), channels, queue.device)
+    calls = AgentCalls(store, DirectoryStore(engine), channels, queue.device,
+                       conn_of=queue.conn)
     return engine, Desk(store, queue, ring, now_ms, calls=calls), ring, voices
 
 

@@ -112,7 +112,8 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "episodes": episodes_of(case, timeline),
         "timeline": [event_json(e) for e in timeline],
         "earlier_cases": earlier,
-        "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]
+        "script": {lang: script_for(fault, device, lang,  # type: ignore[arg-type]
+                                    str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},
         "call": None if call is None else call.to_dict(),
         "call_back_due_at": next((e.data.get("due_at") for e in reversed(timeline)

@@ -38,11 +38,14 @@ class AgentCalls:
         directory: DirectoryStore,
         channels: Mapping[ChannelName, Channel],
         device_of: DeviceOf,
+        *,
+        conn_of: DeviceOf | None = None,
     ) -> None:
         self.cases = cases
         self.directory = directory
         self.channels = channels  # the runtime's (filled in as they start)
         self.device_of = device_of
+        self.conn_of = conn_of  # case id -> the session's connection type, if known
 
     async def call(self, case: Case, agent: str) -> SendResult | Refusal:
         """Ring the family's guardian for `agent` (who holds the case)."""
@@ -71,6 +74,7 @@ class AgentCalls:
             to=guardian.phone,
             device=known_device(await self.device_of(case.case_id)),
             language=guardian.language,
+            conn=(await self.conn_of(case.case_id) if self.conn_of else None) or "unknown",
         )
         result = await voice.send(message)
         data = {"message_id": message.message_id, "to": mask_phone(guardian.phone),
