@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.records import Incident, line_id
-from monitor.desk.desk import percentile
+from monitor.desk.desk import percentile, sessions_in_trouble
 
 Cell = tuple[str, str, str]  # (edge, isp, region)
 
@@ -30,7 +30,6 @@ class Snapshot:
     waits: list[int]  # ms each unowned queue entry has waited
     held: int
     first_contact_ms: list[int]
-    recent_first_contact_ms: list[int]  # those made in the last few minutes
     suppressed: Counter[str]
     agents_online: int
     agents_free: int
@@ -42,14 +41,8 @@ def _cell(inc: Incident) -> Cell:
 
 def troubled_sessions(s: Snapshot) -> dict[str, Cell | None]:
     """Every session in trouble (own incident or under a line incident) and its line cell."""
-    out: dict[str, Cell | None] = {}
-    for inc in s.live:
-        sid = inc.session_id or inc.incident_id
-        out[sid] = s.cell_of(sid) or _cell(inc)
-    for line in s.lines:
-        for sid in line.sessions or []:
-            out.setdefault(sid, s.cell_of(sid))
-    return out
+    own = {inc.session_id or inc.incident_id: _cell(inc) for inc in s.live}
+    return {sid: s.cell_of(sid) or own.get(sid) for sid in sessions_in_trouble(s.live, s.lines)}
 
 
 def heat_map(s: Snapshot, troubled: Mapping[str, Cell | None]) -> list[dict[str, Any]]:
@@ -88,7 +81,6 @@ def build(s: Snapshot, sla_ms: int) -> dict[str, Any]:
                   "agents_online": s.agents_online, "agents_free": s.agents_free},
         "first_contact_ms": {"p50": percentile(s.first_contact_ms, 0.5),
                              "p95": percentile(s.first_contact_ms, 0.95),
-                             "count": len(s.first_contact_ms),
-                             "recent_p50": percentile(s.recent_first_contact_ms, 0.5)},
+                             "count": len(s.first_contact_ms)},
         "suppressed": dict(s.suppressed.most_common()),
     }

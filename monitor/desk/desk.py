@@ -11,8 +11,8 @@ voice channel and family directory (`AgentCalls`).
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,14 @@ def cause_of(inc: Incident) -> str:
     return inc.kind
 
 
+def sessions_in_trouble(live: Iterable[Incident], lines: Iterable[Incident]) -> set[str]:
+    """Sessions with a live incident of their own or under a line incident, each once."""
+    out = {inc.session_id or inc.incident_id for inc in live}
+    for line in lines:
+        out.update(line.sessions or [])
+    return out
+
+
 def percentile(values: list[int], q: float) -> int | None:
     """The q-quantile (nearest rank) of `values`, None when empty."""
     if not values:
@@ -66,8 +74,6 @@ class DeskState:
     lines: dict[str, Incident] = field(default_factory=dict)
     contacted: dict[str, int] = field(default_factory=dict)  # incident id -> decided_at
     first_contact_ms: list[int] = field(default_factory=list)
-    first_contacts: deque[tuple[int, int]] = field(  # (decided at, ms), for the trends
-        default_factory=lambda: deque(maxlen=5000))
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
@@ -103,6 +109,10 @@ class Desk:
             self._outreach(record)
             if record.action in ("call", "sms", "chat"):
                 await self._contacted(record)
+        st = self.state
+        self.trends.add(self.clock(), {  # every record, so a peak nobody watched is kept
+            "incidents": len(st.live) + len(st.lines),
+            "sessions_in_trouble": len(sessions_in_trouble(st.live.values(), st.lines.values()))})
         self.notify("dashboard")
         self.notify("queue")
 
@@ -165,7 +175,7 @@ class Desk:
         if started is not None:
             st.first_contact_ms.append(max(0, o.decided_at - started))
             self.metrics.first_contact.observe(max(0, o.decided_at - started) / 1000)
-            st.first_contacts.append((o.decided_at, max(0, o.decided_at - started)))
+            self.trends.add(self.clock(), {"first_contact_ms": max(0, o.decided_at - started)})
             del st.first_contact_ms[:-5000]
 
     async def call_guardian(self, case_id: str, agent: str) -> SendResult | Refusal:

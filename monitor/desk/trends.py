@@ -1,7 +1,9 @@
 """The dashboard's last hour: incidents, sessions in trouble, queue depth, time to first contact.
 
-A small ring of fixed-width buckets in event time; a sample lands in its bucket and a
+A small ring of fixed-width buckets in desk time; a sample lands in its bucket and a
 bucket keeps the worst value it saw, so a peak between two looks still leaves its trace.
+The desk samples incidents and sessions in trouble at every record and each first
+contact as it happens; the queue depth is sampled at each look at the dashboard.
 """
 
 from __future__ import annotations

@@ -14,8 +14,6 @@ from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
 
-RECENT_MS = 300_000  # first contacts of the last five minutes make the trend's point
-
 
 def case_json(case: Case) -> dict[str, Any]:
     """A case as JSON."""
@@ -137,14 +135,12 @@ async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[s
         now=now, live=list(st.live.values()), lines=list(st.lines.values()),
         active=desk.ring.active_by_line(), cell_of=cell_of, waits=waits,
         held=len(rows) - len(waits), first_contact_ms=list(st.first_contact_ms),
-        recent_first_contact_ms=[ms for at, ms in st.first_contacts if at > now - RECENT_MS],
         suppressed=st.suppressed, agents_online=sum(1 for a in agents if a.online),
         agents_free=sum(1 for a in agents if a.free))
     out = build(snap, sla_ms)
     tiles = out["tiles"]
     desk.trends.add(now, {"incidents": tiles["live_incidents"] + tiles["line_incidents"],
                           "sessions_in_trouble": tiles["sessions_in_trouble"],
-                          "queue_depth": out["queue"]["depth"],
-                          "first_contact_ms": out["first_contact_ms"]["recent_p50"]})
+                          "queue_depth": out["queue"]["depth"]})
     out["trends"] = desk.trends.to_dict()
     return out

@@ -38,7 +38,7 @@
   }
 
   const TRENDS = [["incidents", "incidents", String], ["sessions_in_trouble", "sessions in trouble", String],
-    ["queue_depth", "queue depth", String], ["first_contact_ms", "time to first contact", dur]];
+    ["queue_depth", "queue depth", String], ["first_contact_ms", "slowest first contact", dur]];
 
   // Every figure below comes from the one answer (one snapshot on the server), so they agree.
   function render(d) {

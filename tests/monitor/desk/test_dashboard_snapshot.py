@@ -4,10 +4,12 @@ the trends keep the last hour's peaks."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from detectors.records import Incident
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.trends import Trends
+from tests.support.desk_scenario import T0, scripted_desk
 
 OSLO: Cell = ("sfu-oslo", "fjordnet", "oslo")
 BERGEN: Cell = ("sfu-bergen", "kystlink", "bergen")
@@ -22,7 +24,7 @@ def incident(iid: str, kind: str, **kw: object) -> Incident:
 def snapshot(live: list[Incident], lines: list[Incident]) -> Snapshot:
     return Snapshot(now=61_000, live=live, lines=lines, active={OSLO: 3, BERGEN: 1},
                     cell_of=CELLS.get, waits=[5_000, 200_000], held=1,
-                    first_contact_ms=[10_000, 30_000], recent_first_contact_ms=[30_000],
+                    first_contact_ms=[10_000, 30_000],
                     suppressed=Counter({"covered_by_line_incident": 3}),
                     agents_online=2, agents_free=1)
 
@@ -46,7 +48,7 @@ def test_tiles_are_the_counts_of_the_rows_and_a_session_is_counted_once() -> Non
     assert tiles["line_incidents"] == len(out["line_incidents"]) == 1
     assert tiles["sessions_in_trouble"] == sum(c["in_trouble"] for c in out["heat_map"]) == 3
     assert (out["queue"]["depth"], out["queue"]["breached"], out["queue"]["held"]) == (2, 1, 1)
-    assert out["first_contact_ms"]["recent_p50"] == 30_000
+    assert out["first_contact_ms"] == {"p50": 10_000, "p95": 30_000, "count": 2}
 
 
 def test_the_trend_keeps_a_peak_between_two_looks_and_forgets_after_an_hour() -> None:
@@ -61,3 +63,22 @@ def test_the_trend_keeps_a_peak_between_two_looks_and_forgets_after_an_hour() ->
     assert d["first_contact_ms"] == [None, 12_000]
     t.add(3_630_000, {"incidents": 3})
     assert t.to_dict()["ts"] == [3_630_000]  # both older buckets are an hour old
+
+
+async def test_the_desk_keeps_the_trend_from_its_records_with_nobody_looking(
+        tmp_path: Path) -> None:
+    async with scripted_desk(tmp_path) as desk:
+        await desk.run_to(150)
+        await desk.live.desk.apply(Incident(
+            "line-edge-1", "line", "open", T0 + 140_000, T0 + 145_000, None, {"edge": "edge-1"},
+            {}, sessions=["s1", "s3"]))
+        await desk.live.desk.apply(Incident(
+            "line-edge-1", "line", "closed", T0 + 140_000, T0 + 145_000, T0 + 150_000,
+            {"edge": "edge-1"}, {}, sessions=["s1", "s3"]))
+        trend = desk.live.desk.trends.to_dict()
+        assert max(v for v in trend["incidents"] if v is not None) == 3  # 2 own + the line
+        assert trend["sessions_in_trouble"][-1] == 3  # the bucket keeps the outage's peak
+        # The first contacts (stu-1's chat at 34 s, stu-2's call at 138 s) as they happened,
+        # each from the start of its problem.
+        assert [v for v in trend["first_contact_ms"] if v is not None] == [16_000, 20_000]
+        assert trend["queue_depth"] == [None] * len(trend["ts"])  # only a look samples it
