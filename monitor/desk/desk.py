@@ -105,14 +105,15 @@ class Desk:
         """Take one incident or outreach record (after the runtime did, when in one process)."""
         if isinstance(record, Incident):
             await self._incident(record)
+            st = self.state
+            self.trends.add(self.clock(), {  # every incident record: no peak goes unseen
+                "incidents": len(st.live) + len(st.lines),
+                "sessions_in_trouble": len(sessions_in_trouble(st.live.values(),
+                                                               st.lines.values()))})
         else:
             self._outreach(record)
             if record.action in ("call", "sms", "chat"):
                 await self._contacted(record)
-        st = self.state
-        self.trends.add(self.clock(), {  # every record, so a peak nobody watched is kept
-            "incidents": len(st.live) + len(st.lines),
-            "sessions_in_trouble": len(sessions_in_trouble(st.live.values(), st.lines.values()))})
         self.notify("dashboard")
         self.notify("queue")
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
 from detectors.records import Incident
+from monitor.desk.app import create_app
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.trends import Trends
 from tests.support.desk_scenario import T0, scripted_desk
@@ -82,3 +85,13 @@ async def test_the_desk_keeps_the_trend_from_its_records_with_nobody_looking(
         # each from the start of its problem.
         assert [v for v in trend["first_contact_ms"] if v is not None] == [16_000, 20_000]
         assert trend["queue_depth"] == [None] * len(trend["ts"])  # only a look samples it
+
+
+async def test_a_metrics_scrape_samples_the_queue_depth_too(tmp_path: Path) -> None:
+    async with scripted_desk(tmp_path) as desk:
+        await desk.run_to(150)
+        app = create_app(desk.live.desk, desk.users)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                     base_url="http://desk") as http:
+            assert (await http.get("/metrics")).status_code == 200
+        assert desk.live.desk.trends.to_dict()["queue_depth"][-1] == 2  # stu-1's and stu-2's
