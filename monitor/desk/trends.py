@@ -2,7 +2,7 @@
 
 A small ring of fixed-width buckets in desk time; a sample lands in its bucket and a
 bucket keeps the worst value it saw, so a peak between two looks still leaves its trace.
-The desk samples incidents and sessions in trouble at every record and each first
+The desk samples incidents and sessions in trouble at every incident record, each first
 contact as it happens; the queue depth at each look at the dashboard and each /metrics scrape.
 """
 
