@@ -54,7 +54,9 @@ function chartLegend(svg, hasMarks) {
 function drawTelemetry(svg, points, marks, incidentStart, incidentEnd, now, episodes) {
   const NS = "http://www.w3.org/2000/svg";
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const W = 760, PH = 70, GAP = 16, L = 56, R = 10, T = 8, LABELS = 3 * 14;
+  // As wide as its card (up to 760 units), so text stays readable on a phone.
+  const fit = (svg.parentElement && svg.parentElement.clientWidth) || 760;
+  const W = Math.round(Math.max(300, Math.min(760, fit - 24))), PH = 70, GAP = 16, L = 56, R = 10, T = 8, LABELS = 3 * 14;
   const PLOT = CHART_PANELS.length * (PH + GAP) - GAP;
   const H = T + PLOT + LABELS + 18;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);

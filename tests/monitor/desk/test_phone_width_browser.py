@@ -50,7 +50,13 @@ async def test_the_case_view_and_the_dashboard_fit_a_390_px_phone(tmp_path: Path
             await expect(page.locator("#call-offers")).to_be_visible(timeout=TIMEOUT_MS)
             await fits(page, "#queue", "#claim", "#resolve", "#call-back", "#chart",
                        "#context", "#script", "#timeline")
+            # The chart is drawn at the card's width, so its words stay readable (>= 10 px).
+            sizes = await page.evaluate("() => [...document.querySelectorAll('#chart text')]"
+                                        ".filter((t) => t.textContent)"
+                                        ".map((t) => t.getBoundingClientRect().height)")
+            assert sizes and min(sizes) >= 10, sizes
             await page.screenshot(path=shot_path("phone-1-case-view-390px"), full_page=True)
+            await page.locator("#chart").screenshot(path=shot_path("phone-1b-chart-390px"))
 
             await page.goto(f"{base}/dashboard#token={olga}")
             await expect(page.locator("#k-lines")).to_have_text("1", timeout=TIMEOUT_MS)
