@@ -224,7 +224,8 @@ async def build(opts: Options) -> tuple[
         if not opts.callback_base_url:
             log.warning("agent_call_callbacks_off",
                         reason="no [service] public_base_url: an agent's call is not followed")
-    calls = AgentCalls(store, DirectoryStore(engine), channels, queue.device)
+    calls = AgentCalls(store, DirectoryStore(engine), channels, queue.device,
+                       conn_of=queue.conn)
     waiting = WaitingCallers(store, DirectoryStore(engine), connector, opts.agent_phones)
     desk = Desk(store, queue, ring, now_ms, calls=calls, waiting=waiting)
     return engine, desk, ring, voices

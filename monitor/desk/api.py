@@ -6,7 +6,6 @@ OpenAPI description, so no endpoint can be added without a permission.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -16,30 +15,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from monitor.desk import api_contact
+from monitor.desk.api_base import Api, json_body, keep_chart, refused
 from monitor.desk.auth import authorize, error
-from monitor.desk.desk import Desk
-from monitor.desk.hub import Hub, Presence
 from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
 from monitor.report_format import csv_text, parse_since
 from monitor.voc_format import title
 from monitor.voc_html import body
-from outreach.decide.case_states import Refusal
 from outreach.decide.outcomes import OUTCOMES
-from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent, rank
+from outreach.decide.queue_rules import Agent, rank
 from outreach.store.reports import GROUPS, build_report
-from outreach.store.users import User, UserStore
+from outreach.store.users import User
 from outreach.store.voc import digest_for
 
 log = structlog.get_logger(__name__)
 Handler = Callable[["Api", Request, User], Awaitable[Response]]
-REFUSAL_STATUS: Final[dict[str, int]] = {
-    "no_such_case": 404,
-    "unknown_outcome": 422,
-    "same_agent": 422,
-    "no_phone_provider": 503,
-    "no_reachable_phone": 422,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,57 +45,6 @@ class Endpoint:
     body: dict[str, Any] = field(default_factory=dict)  # JSON schema properties
     required: tuple[str, ...] = ()
     query: tuple[str, ...] = ()
-
-
-@dataclass
-class Api:
-    """The API's dependencies."""
-
-    desk: Desk
-    users: UserStore
-    presence: Presence
-    hub: Hub
-    sla_ms: int = DEFAULT_SLA_MS
-
-    async def agents(self) -> list[Agent]:
-        """Agents known to routing: online ones with what they hold."""
-        holding = await self.desk.queue.holding()
-        names = set(self.presence.online()) | set(holding)
-        return [Agent(n, n in self.presence.connections, holding.get(n, 0),
-                      self.presence.idle_since.get(n, 0)) for n in sorted(names)]
-
-    def changed(self, case_id: str) -> None:
-        """Tell the consoles about a change to a case."""
-        self.hub.notify("queue")
-        self.hub.notify(f"case:{case_id}")
-        self.hub.notify("dashboard")
-
-
-def refused(r: Refusal) -> JSONResponse:
-    """The HTTP answer to a refusal (409 for conflicts unless mapped)."""
-    return error(REFUSAL_STATUS.get(r.reason, 409), r.reason, r.detail)
-
-
-async def json_body(request: Request, required: tuple[str, ...]) -> dict[str, Any] | JSONResponse:
-    """The request's JSON object, or a 400/422 saying what is wrong."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return error(400, "bad_json", "the body is not JSON")
-    if not isinstance(body, dict):
-        return error(400, "bad_json", "the body must be a JSON object")
-    missing = [k for k in required if not isinstance(body.get(k), str) or not body[k]]
-    if missing:
-        return error(422, "missing_field", ", ".join(missing))
-    return body
-
-
-async def keep_chart(api: Api, case_id: str, agent: str) -> None:
-    """Save the session's telemetry as it is now onto the agent's case (it outlives the ring)."""
-    case = await api.desk.store.get(case_id)
-    if case is not None and case.session_id and case.owner == agent:
-        await api.desk.snapshot(case_id, case.session_id, case.incident_started_at - 120_000)
 
 
 async def me(api: Api, request: Request, user: User) -> Response:
@@ -195,39 +135,6 @@ async def transfer(api: Api, request: Request, user: User) -> Response:
     return JSONResponse({"case_id": case_id, "owner": target})
 
 
-async def resolve(api: Api, request: Request, user: User) -> Response:
-    """Close an owned case with an outcome code and a note."""
-    body = await json_body(request, ("outcome",))
-    if isinstance(body, Response):
-        return body
-    note = body.get("note", "")
-    if not isinstance(note, str) or len(note) > 2000:
-        return error(422, "bad_note", "note must be a string of at most 2000 characters")
-    case_id = request.path_params["case_id"]
-    await keep_chart(api, case_id, user.name)
-    result = await api.desk.queue.resolve(case_id, user.name, str(body["outcome"]), note)
-    if isinstance(result, Refusal):
-        return refused(result)
-    api.desk.metrics.resolved.labels(str(result.outcome)).inc()
-    api.presence.idle(user.name)
-    api.changed(case_id)
-    return JSONResponse({"case_id": case_id, "state": result.state, "outcome": result.outcome,
-                         "lesson_minutes_lost": result.lesson_minutes_lost})
-
-
-async def call(api: Api, request: Request, user: User) -> Response:
-    """Ring the family's guardian through the phone provider (Twilio)."""
-    case_id = request.path_params["case_id"]
-    result = await api.desk.call_guardian(case_id, user.name)
-    if isinstance(result, Refusal):
-        return refused(result)
-    api.changed(case_id)
-    status = 202 if result.ok else 502
-    return JSONResponse({"case_id": case_id, "status": result.status,
-                         "provider_id": result.provider_id, "reason": result.reason},
-                        status_code=status)
-
-
 async def dashboard(api: Api, request: Request, user: User) -> Response:
     """The ops overview."""
     return JSONResponse(await dashboard_view(api.desk, await api.agents(), api.sla_ms))
@@ -300,11 +207,18 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("POST", _CASE + "/release", "case:act", release, "Put my case back in the queue"),
     Endpoint("POST", _CASE + "/transfer", "case:act", transfer, "Hand my case to another agent",
              body={"to": {"type": "string"}}, required=("to",)),
-    Endpoint("POST", _CASE + "/resolve", "case:act", resolve,
-             "Close my case with an outcome code and a note",
+    Endpoint("POST", _CASE + "/resolve", "case:act", api_contact.resolve,
+             "Close my case with an outcome code and a note (409 if it contradicts the record"
+             " unless confirmed)",
              body={"outcome": {"type": "string", "enum": list(OUTCOMES)},
-                   "note": {"type": "string", "maxLength": 2000}}, required=("outcome",)),
-    Endpoint("POST", _CASE + "/call", "case:act", call, "Call the family's guardian (Twilio)"),
+                   "note": {"type": "string", "maxLength": 2000},
+                   "confirm": {"type": "boolean"}}, required=("outcome",)),
+    Endpoint("POST", _CASE + "/call", "case:act", api_contact.call,
+             "Call the family's guardian (Twilio); 502 with the reason when it failed"),
+    Endpoint("POST", _CASE + "/sms", "case:act", api_contact.sms,
+             "Send the family's guardian the case's SMS"),
+    Endpoint("POST", _CASE + "/call-back", "case:act", api_contact.call_back,
+             "Note when I will call the family back", body={"in_minutes": {"type": "integer"}}),
     Endpoint("GET", "/api/dashboard", "dashboard:read", dashboard,
              "Live incidents, line heat map, queue figures, time to first contact, suppressions"),
     Endpoint("GET", "/api/reports", "report:read", report,

@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from monitor.desk.api import Api, routes
+from monitor.desk.api import routes
+from monitor.desk.api_base import Api
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
 from monitor.desk.openapi import openapi
@@ -91,6 +92,7 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
         m.queue_held.set(len(rows) - len(waits))
         m.queue_oldest_wait.set(max(waits, default=0) / 1000)
         m.queue_breached.set(sum(1 for w in waits if w > sla_ms))
+        desk.trends.add(now, {"queue_depth": len(waits)})  # each scrape is a look too
         m.agents_online.set(len(presence.online()))
         return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 

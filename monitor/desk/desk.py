@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +21,14 @@ import structlog
 from detectors.records import Incident, Outreach, Record, case_id_for, line_id
 from monitor.desk.desk_metrics import DeskMetrics
 from monitor.desk.ring import TelemetryRing
+from monitor.desk.trends import Trends
 from outreach.channels.base import SendResult
 from outreach.contact.agent_call import AgentCalls
 from outreach.contact.waiting_caller import WaitingCallers
+from outreach.decide.case import Case
 from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock
+from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
 from outreach.store.queue import QueueStore
 
@@ -46,6 +49,14 @@ def cause_of(inc: Incident) -> str:
     if inc.kind == "line":
         return "line: " + line_id(inc.line)
     return inc.kind
+
+
+def sessions_in_trouble(live: Iterable[Incident], lines: Iterable[Incident]) -> set[str]:
+    """Sessions with a live incident of their own or under a line incident, each once."""
+    out = {inc.session_id or inc.incident_id for inc in live}
+    for line in lines:
+        out.update(line.sessions or [])
+    return out
 
 
 def percentile(values: list[int], q: float) -> int | None:
@@ -91,6 +102,7 @@ class Desk:
         self.notify = notify or (lambda _topic: None)
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
+        self.trends = Trends()
 
     async def claimed(self, case_id: str, agent: str) -> str | None:
         """After a claim: put the case's caller waiting on the phone through to the agent."""
@@ -108,6 +120,11 @@ class Desk:
         """Take one incident or outreach record (after the runtime did, when in one process)."""
         if isinstance(record, Incident):
             await self._incident(record)
+            st = self.state
+            self.trends.add(self.clock(), {  # every incident record: no peak goes unseen
+                "incidents": len(st.live) + len(st.lines),
+                "sessions_in_trouble": len(sessions_in_trouble(st.live.values(),
+                                                               st.lines.values()))})
         else:
             self._outreach(record)
             if record.action in ("call", "sms", "chat"):
@@ -174,10 +191,32 @@ class Desk:
         if started is not None:
             st.first_contact_ms.append(max(0, o.decided_at - started))
             self.metrics.first_contact.observe(max(0, o.decided_at - started) / 1000)
+            self.trends.add(self.clock(), {"first_contact_ms": max(0, o.decided_at - started)})
             del st.first_contact_ms[:-5000]
 
     async def call_guardian(self, case_id: str, agent: str) -> SendResult | Refusal:
         """The agent's click to call: ring the family's guardian through the runtime's phone."""
+        return await self.reach_guardian(case_id, agent, "call")
+
+    async def reach_guardian(self, case_id: str, agent: str,
+                             channel: ChannelName) -> SendResult | Refusal:
+        """Call or text the family's guardian for the agent holding the case."""
+        case = await self._owned(case_id, agent)
+        if isinstance(case, Refusal):
+            return case
+        if self.calls is None:
+            return Refusal("no_phone_provider", "calls are not configured")
+        return await self.calls.send(case, agent, channel)
+
+    async def schedule_call_back(self, case_id: str, agent: str, at: int) -> Refusal | None:
+        """Put the agent's promise to call the family back at `at` on the case's timeline."""
+        case = await self._owned(case_id, agent)
+        if isinstance(case, Refusal):
+            return case
+        return await self.store.add_event(case_id, "call_back_scheduled", {"due_at": at},
+                                          actor=agent, at=self.clock())
+
+    async def _owned(self, case_id: str, agent: str) -> Case | Refusal:
         case = await self.store.get(case_id)
         if case is None:
             return Refusal("no_such_case", case_id)
@@ -185,6 +224,4 @@ class Desk:
             return Refusal("not_owner", str(case.owner))
         if case.student_id is None:
             return Refusal("no_family", case_id)
-        if self.calls is None:
-            return Refusal("no_phone_provider", "calls are not configured")
-        return await self.calls.call(case, agent)
+        return case

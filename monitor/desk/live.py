@@ -91,6 +91,10 @@ class NoticedQueue:
         """The family's device in the case's session (saved by the desk)."""
         return await self.queue.device(case_id)
 
+    async def conn(self, case_id: str) -> str | None:
+        """The session's connection type (saved by the desk)."""
+        return await self.queue.conn(case_id)
+
 
 class LiveDesk:
     """Raw telemetry in; cases (by the runtime), queue entries and live views out."""
@@ -108,7 +112,8 @@ class LiveDesk:
             store, DirectoryStore(engine, clock), self.channels, opts.sink, policy=opts.policy,
             config=opts.live, metrics=opts.metrics, pager=opts.pager,
             queue=NoticedQueue(queue, self.desk), wall=clock)
-        self.desk.calls = AgentCalls(store, self.runtime.directory, self.channels, queue.device)
+        self.desk.calls = AgentCalls(store, self.runtime.directory, self.channels, queue.device,
+                                     conn_of=queue.conn)
         self._pending: list[Record] = []
         self.pipeline = Pipeline(self._pending.append, policy=opts.policy)
         self.publish = publish

@@ -7,7 +7,9 @@ from dataclasses import asdict
 from typing import Any
 
 from detectors.records import line_id
-from monitor.desk.desk import Desk, percentile
+from monitor.desk.dashboard import Cell, Snapshot, build
+from monitor.desk.desk import Desk
+from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
@@ -70,6 +72,22 @@ def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, A
     return {"context": None, "points": {"ts": []}, "marks": []}
 
 
+def episodes_of(case: Case, timeline: list[CaseEvent]) -> list[dict[str, Any]]:
+    """Other incidents joined to the case (from their timeline records): their windows."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in timeline:
+        d = e.data
+        iid = d.get("incident_id")
+        if not e.kind.startswith("incident_") or not iid or iid == case.incident_id or \
+                not isinstance(d.get("started_at"), int):
+            continue
+        ep = out.setdefault(str(iid), {"incident_id": iid, "kind": d.get("kind"),
+                                       "start": d["started_at"], "end": None})
+        if isinstance(d.get("ended_at"), int):
+            ep["end"] = d["ended_at"]
+    return sorted(out.values(), key=lambda ep: ep["start"])
+
+
 async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
     """Everything an agent needs at pickup, so the family is not asked twice."""
     timeline = await desk.store.timeline(case.case_id)
@@ -82,55 +100,47 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
                    await desk.queue.family_cases(case.student_id, exclude=case.case_id)]
     fault = case.kind if case.kind in ("lag", "disconnect", "flapping", "line") else "lag"
     device = str(ctx.get("device") or "pc")
+    call = latest_call(timeline)
     return {
         "case": case_json(case),
         "incident": opened,
         "context": dict(ctx),
         "line": line_id(opened.get("line") or ctx.get("line") or {}),
         "telemetry": {"points": telemetry.get("points"), "marks": telemetry.get("marks", [])},
+        "episodes": episodes_of(case, timeline),
         "timeline": [event_json(e) for e in timeline],
         "earlier_cases": earlier,
-        "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]
+        "script": {lang: script_for(fault, device, lang,  # type: ignore[arg-type]
+                                    str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},
+        "call": None if call is None else call.to_dict(),
+        "call_back_due_at": next((e.data.get("due_at") for e in reversed(timeline)
+                                  if e.kind == "call_back_scheduled"), None),
         "now": desk.clock(),
     }
 
 
 async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, Any]:
-    """Live incidents, line incidents, heat map, queue figures, time to first contact."""
+    """The ops overview from one snapshot, plus the last hour's trends (which it feeds)."""
     st = desk.state
     now = desk.clock()
-    troubled: dict[tuple[str, str, str], int] = {}
-    for inc in st.live.values():
-        key = (inc.line.get("edge", "?"), inc.line.get("isp", "?"), inc.line.get("region", "?"))
-        troubled[key] = troubled.get(key, 0) + 1
-    active = desk.ring.active_by_line()
-    heat = []
-    for key in sorted(set(active) | set(troubled)):
-        n, bad = active.get(key, 0), troubled.get(key, 0)
-        heat.append({"edge": key[0], "isp": key[1], "region": key[2], "sessions": n,
-                     "in_trouble": bad, "share": round(bad / n, 3) if n else 1.0})
     rows = await desk.queue.rows()
     waits = [now - r.queued_at for r in rows if r.owner is None]
-    return {
-        "now": now,
-        "live_incidents": [
-            {"incident_id": i.incident_id, "kind": i.kind, "session_id": i.session_id,
-             "student_id": i.student_id, "classroom_id": i.classroom_id,
-             "line": line_id(i.line), "started_at": i.started_at, "age_ms": now - i.started_at}
-            for i in sorted(st.live.values(), key=lambda i: i.started_at)],
-        "line_incidents": [
-            {"incident_id": i.incident_id, "line": line_id(i.line), "started_at": i.started_at,
-             "sessions": len(i.sessions or []), "age_ms": now - i.started_at}
-            for i in st.lines.values()],
-        "heat_map": heat,
-        "queue": {"depth": len(waits), "held": len(rows) - len(waits),
-                  "oldest_wait_ms": max(waits, default=0),
-                  "breached": sum(1 for w in waits if w > sla_ms),
-                  "agents_online": sum(1 for a in agents if a.online),
-                  "agents_free": sum(1 for a in agents if a.free)},
-        "first_contact_ms": {"p50": percentile(st.first_contact_ms, 0.5),
-                             "p95": percentile(st.first_contact_ms, 0.95),
-                             "count": len(st.first_contact_ms)},
-        "suppressed": dict(st.suppressed.most_common()),
-    }
+
+    def cell_of(sid: str) -> Cell | None:
+        ctx = desk.ring.context(sid)
+        return None if ctx is None else (ctx.edge, ctx.isp, ctx.region)
+
+    snap = Snapshot(
+        now=now, live=list(st.live.values()), lines=list(st.lines.values()),
+        active=desk.ring.active_by_line(), cell_of=cell_of, waits=waits,
+        held=len(rows) - len(waits), first_contact_ms=list(st.first_contact_ms),
+        suppressed=st.suppressed, agents_online=sum(1 for a in agents if a.online),
+        agents_free=sum(1 for a in agents if a.free))
+    out = build(snap, sla_ms)
+    tiles = out["tiles"]
+    desk.trends.add(now, {"incidents": tiles["live_incidents"] + tiles["line_incidents"],
+                          "sessions_in_trouble": tiles["sessions_in_trouble"],
+                          "queue_depth": out["queue"]["depth"]})
+    out["trends"] = desk.trends.to_dict()
+    return out

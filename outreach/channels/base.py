@@ -25,6 +25,7 @@ class OutboundMessage:
     device: Device = "pc"
     language: str = "zh-CN"
     text: str | None = None
+    conn: str = "unknown"  # the session's connection type (wifi, wired, cellular), if known
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ class ChatChannel:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Push the message; the outbox redelivers it until acked, so no retry is needed."""
-        text = message.text or message_text(message.fault, message.device, message.language)
+        text = message.text or message_text(message.fault, message.device, message.language,
+                                                  message.conn)
         stored = await self.gateway.push(
             message.student_id,
             text,

@@ -51,7 +51,8 @@ class TwilioSmsChannel(TwilioChannelBase):
         params: dict[str, Any] = {
             "to": message.to,
             "from_": self.settings.from_number,
-            "body": message.text or sms_text(message.fault, message.device, message.language),
+            "body": message.text or sms_text(message.fault, message.device, message.language,
+                                             message.conn),
         }
         if self.settings.status_callback_url:
             query = {

@@ -30,9 +30,10 @@ def call_twiml(
     language: str = DEFAULT_LANGUAGE,
     *,
     gather_action: str | None = None,
+    conn: str = "unknown",
 ) -> str:
     """TwiML for the outbound call: the script, then a one-key menu said twice, then goodbye."""
-    script = script_for(fault, device, language)
+    script = script_for(fault, device, language, conn)
     response = VoiceResponse()
     _say(response, script.text, script.language)
     if fault != "line":

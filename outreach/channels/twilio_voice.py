@@ -58,6 +58,7 @@ class TwilioVoiceChannel(TwilioChannelBase):
                 message.fault,
                 message.device,
                 message.language,
+                conn=message.conn,
                 gather_action=with_query(gather, query) if gather else None,
             ),
             "timeout": self.settings.ring_timeout_s,

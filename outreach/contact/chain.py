@@ -78,6 +78,8 @@ class ContactChain:
         escalate: Escalate,
         waits: Waits,
         device_of: DeviceOf,
+        *,
+        conn_of: DeviceOf | None = None,
     ) -> None:
         self.cases = cases
         self.directory = directory
@@ -88,6 +90,7 @@ class ContactChain:
         self.escalate = escalate
         self.waits = waits
         self.device_of = device_of
+        self.conn_of = conn_of  # case id -> the session's connection type, if known
 
     async def run(
         self,
@@ -189,6 +192,7 @@ class ContactChain:
             to=None if channel == "chat" or guardian is None else guardian.phone,
             device=known_device(await self.device_of(case_id)),
             language=language,
+            conn=(await self.conn_of(case_id) if self.conn_of else None) or "unknown",
         )
         result = await target.send(message)
         await self.cases.record_attempt(

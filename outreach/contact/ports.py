@@ -29,6 +29,10 @@ class AgentQueue(Protocol):
         """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
         ...
 
+    async def conn(self, case_id: str) -> str | None:
+        """The session's connection type (`wifi`, `wired`, `cellular`), when the desk saw it."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:

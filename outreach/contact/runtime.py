@@ -79,6 +79,7 @@ class CaseRuntime:
             self._escalate,
             self.config.waits,
             self._device,
+            conn_of=self._conn,
         )
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.event_now = 0  # the newest event time seen in a record
@@ -351,6 +352,10 @@ class CaseRuntime:
     async def _device(self, case_id: str) -> str | None:
         """The family's device for the words of the next contact (None: not known)."""
         return None if self.queue is None else await self.queue.device(case_id)
+
+    async def _conn(self, case_id: str) -> str | None:
+        """The session's connection type for the words of the next contact (None: not known)."""
+        return None if self.queue is None else await self.queue.conn(case_id)
 
     async def _escalate(self, case_id: str, reason: str) -> None:
         """Hand the case to the technicians' queue."""

@@ -87,6 +87,30 @@ DEVICE_HINT: Final[dict[Language, dict[Device, dict[str, str]]]] = {
     },
 }
 
+# When the session's own telemetry says how it connects, the advice for a slow class
+# follows the line, not only the device: no "move closer to the Wi-Fi router" on cellular.
+_NOUN: Final[dict[Language, dict[str, str]]] = {
+    "zh-CN": {"phone": "手机", "ipad": "平板", "android_pad": "平板", "pc": "电脑", "mac": "电脑"},
+    "en": {"phone": "phone", "ipad": "tablet", "android_pad": "tablet", "pc": "computer",
+           "mac": "computer"},
+}
+CONN_HINT: Final[dict[Language, dict[str, str]]] = {
+    "zh-CN": {
+        "cellular": "可以让{noun}移到手机信号更好的地方；如果家里有无线网络，也可以连上无线网络。",
+        "wired": "可以检查一下{noun}的网线是否插好，并关掉其他在播放视频或下载的窗口。",
+    },
+    "en": {
+        "cellular": (
+            "It may help to move the {noun} to where the mobile signal is stronger, "
+            "or to join the home Wi-Fi if there is one."
+        ),
+        "wired": (
+            "It may help to check that the {noun}'s network cable is plugged in firmly, "
+            "and to close other windows that play video."
+        ),
+    },
+}
+
 REASSURE: Final[dict[Language, str]] = {
     "zh-CN": "不用着急，我们可以帮您。",
     "en": "There is no hurry; we are here to help.",
@@ -170,30 +194,45 @@ def known_device(device: str | None) -> Device:
     return next((known for known in DEVICES if known == device), "pc")
 
 
-def script_for(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE) -> Script:
-    """The script for a fault seen on a device; unknown devices get the computer's hints."""
+def slow_hint(lang: Language, device: str, conn: str = "unknown") -> str:
+    """The advice for a slow class: by connection type when it is known, else by device."""
+    noun = _NOUN[lang].get(device, _NOUN[lang]["pc"])
+    if conn in CONN_HINT[lang]:
+        return CONN_HINT[lang][conn].format(noun=noun)
+    hints = DEVICE_HINT[lang].get(device, DEVICE_HINT[lang]["pc"])  # type: ignore[call-overload]
+    return str(hints["slow"])
+
+
+def script_for(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE,
+               conn: str = "unknown") -> Script:
+    """The script for a fault seen on a device over a connection type (`wifi`, `cellular`...).
+
+    Unknown devices get the computer's hints; an unknown connection the device's.
+    """
     lang = language_of(language)
     parts = [GREETING[lang], FAULT_TEXT[lang][fault]]
     if fault != "line":
         hints = DEVICE_HINT[lang].get(device, DEVICE_HINT[lang]["pc"])  # type: ignore[call-overload]
-        parts.append(hints["slow" if fault == "lag" else "drop"])
+        parts.append(slow_hint(lang, device, conn) if fault == "lag" else hints["drop"])
         parts.append(REASSURE[lang])
     sep = "" if lang == "zh-CN" else " "
     return Script(lang, sep.join(parts), MENU[lang], GOODBYE[lang])
 
 
-def message_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE) -> str:
+def message_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE,
+                 conn: str = "unknown") -> str:
     """The chat wording: the script plus how to reply in words (the SMS has `sms_text`)."""
-    script = script_for(fault, device, language)
+    script = script_for(fault, device, language, conn)
     if fault == "line":
         return script.text
     sep = "" if script.language == "zh-CN" else " "
     return script.text + sep + REPLY_HINT[script.language]
 
 
-def sms_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE) -> str:
+def sms_text(fault: Fault, device: str = "pc", language: str = DEFAULT_LANGUAGE,
+             conn: str = "unknown") -> str:
     """The SMS wording: the script, one digit per answer (none for a line), the opt-out line."""
-    script = script_for(fault, device, language)
+    script = script_for(fault, device, language, conn)
     lang = script.language
     parts = [script.text]
     if fault != "line":

@@ -232,6 +232,13 @@ class QueueStore:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None or value == UNKNOWN else str(value)
 
+    async def conn(self, case_id: str) -> str | None:
+        """The session's connection type (`wifi`, `wired`, `cellular`), when the desk saw it."""
+        stmt = sa.select(session_context.c.conn).where(session_context.c.case_id == case_id)
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(stmt)).scalar()
+        return None if value is None or value == UNKNOWN else str(value)
+
     async def save_context(self, case_id: str, values: dict[str, Any]) -> None:
         """Store where the case happened (device, app, line, teacher) once, for reports."""
         stmt = self._insert(session_context).values(case_id=case_id, **values)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -51,14 +51,16 @@ def raw(event: dict[str, object]) -> bytes:
     return orjson.dumps({"v": 1, **event})
 
 
-def join(sid: str, ts: int) -> bytes:
-    """A join with device, app, line and lesson."""
+def join(sid: str, ts: int, network: tuple[str, str] | None = None) -> bytes:
+    """A join with device, app, line and lesson; `network`: (device, conn) instead of the
+    session's own device on Wi-Fi."""
     student, room, device, edge, isp, region = SESSIONS[sid]
+    device, conn = network or (device, "wifi")
     return raw({"type": "join", "ts": ts, "session_id": sid, "student_id": student,
                 "classroom_id": room,
                 "client": {"app_version": "5.2.0" if device == "ipad" else "5.1.3", "os": "win",
                            "device": device},
-                "network": {"conn": "wifi", "isp": isp, "region": region, "edge": edge},
+                "network": {"conn": conn, "isp": isp, "region": region, "edge": edge},
                 "lesson": {"scheduled_start": T0, "scheduled_end": LESSON_END,
                            "teacher_id": "ms-berg" if room == "room-a" else "mr-lund"}})
 
@@ -73,11 +75,12 @@ def stats(sid: str, ts: int, bad: bool) -> bytes:
                 "audio_stall_ms": 0, **values})
 
 
-def batch_at(second: int) -> list[bytes]:
-    """Everything the three clients send at `second` after T0."""
+def batch_at(second: int, networks: dict[str, tuple[str, str]] | None = None) -> list[bytes]:
+    """Everything the three clients send at `second` after T0 (`networks`: device and conn
+    by session, where not the default)."""
     ts = T0 + second * 1000
     if second == 0:
-        return [join(sid, ts) for sid in SESSIONS]
+        return [join(sid, ts, (networks or {}).get(sid)) for sid in SESSIONS]
     if second % 2:
         return []
     out = [stats("s1", ts, second >= LAG_FROM_S), stats("s3", ts, False)]
@@ -117,6 +120,7 @@ class Desk:
     sms: FakeChannel
     outcomes: ListOutcomeSink
     second: int = -1
+    networks: dict[str, tuple[str, str]] = field(default_factory=dict)  # sid -> (device, conn)
 
     async def run_to(self, second: int, *, settle: bool = True) -> None:
         """Play the school up to `second` after T0 (time moves with the stream).
@@ -124,7 +128,7 @@ class Desk:
         `settle`: after each second, let the running contact chains finish.
         """
         for s in range(self.second + 1, second + 1):
-            await self.live.feed(batch_at(s))
+            await self.live.feed(batch_at(s, self.networks))
             await self.live.advance(T0 + s * 1000)
             if settle:
                 await self.live.runtime.drain()

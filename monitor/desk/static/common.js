@@ -16,8 +16,15 @@ const FC = (() => {
   async function api(path, opts = {}) {
     const headers = { "Authorization": "Bearer " + token() };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch(path, { method: opts.method || "GET", headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    let res;
+    try {
+      res = await fetch(path, { method: opts.method || "GET", headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    } catch (err) {
+      disconnected();
+      return { ok: false, status: 0, data: { error: "server_unreachable", detail: "the server did not answer" } };
+    }
+    if (res.status < 500) { lastGood = Date.now(); if (wsOpen) connected(); }
     const type = res.headers.get("content-type") || "";
     const data = type.includes("json") ? await res.json() : await res.text();
     if (res.status === 401) { showLogin("Your token was not accepted; paste a valid one."); }
@@ -54,19 +61,58 @@ const FC = (() => {
     });
   }
 
+  // Connection state: a banner says when the server is gone, the figures are greyed as stale,
+  // and the reconnect attempts (with backoff) are shown; a failed fetch counts as well.
+  let down = null, lastGood = Date.now(), wsOpen = false;
+  function banner() {
+    let b = document.getElementById("conn-banner");
+    if (!b) { b = el("div", { id: "conn-banner", role: "status", class: "conn-banner hidden" }); document.body.prepend(b); }
+    return b;
+  }
+  function disconnected(retryMs, attempt) {
+    const b = banner();
+    document.body.classList.add("stale");
+    if (retryMs === undefined && down !== null) return;  // the reconnect loop already says more
+    down = down || Date.now();
+    b.className = "conn-banner down";
+    b.dataset.state = "down";
+    b.textContent = "Disconnected from the server since " + clock(down) + ": the figures below are from " +
+      clock(lastGood) + " and may be stale. " + (retryMs === undefined ? "Reconnecting…" :
+      "Reconnecting in " + Math.max(1, Math.round(retryMs / 1000)) + " s (attempt " + attempt + ").");
+  }
+  function connected() {
+    lastGood = Date.now();
+    if (down === null) return;
+    down = null;
+    document.body.classList.remove("stale");
+    const b = banner();
+    b.className = "conn-banner up"; b.dataset.state = "up"; b.textContent = "Reconnected; the figures are live again.";
+    setTimeout(() => { if (down === null) b.className = "conn-banner hidden"; }, 4000);
+  }
+
   // Live updates: the server says which topics changed; the page refetches them.
   function live(onChange) {
-    let delay = 500;
+    let delay = 500, attempt = 0, ws = null;
     const dot = document.getElementById("live");
+    function lost() {
+      if (!ws) return;
+      ws = null; wsOpen = false;
+      dot && dot.classList.remove("on");
+      attempt += 1;
+      disconnected(delay, attempt);
+      setTimeout(connect, delay); delay = Math.min(delay * 2, 8000);
+    }
     function connect() {
-      const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-      ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: token() }));
-      ws.onmessage = (m) => {
+      const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+      ws = sock;
+      sock.onopen = () => sock.send(JSON.stringify({ type: "auth", token: token() }));
+      sock.onmessage = (m) => {
         const msg = JSON.parse(m.data);
-        if (msg.type === "hello") { delay = 500; dot && dot.classList.add("on"); onChange(["*"]); }
+        if (msg.type === "hello") { delay = 500; attempt = 0; wsOpen = true; dot && dot.classList.add("on"); connected(); onChange(["*"]); }
         if (msg.type === "changed") onChange(msg.topics);
       };
-      ws.onclose = () => { dot && dot.classList.remove("on"); setTimeout(connect, delay); delay = Math.min(delay * 2, 8000); };
+      sock.onclose = () => { if (ws === sock) lost(); };
+      sock.onerror = () => { if (ws === sock) { try { sock.close(); } catch (e) { /* closing anyway */ } lost(); } };
     }
     connect();
   }

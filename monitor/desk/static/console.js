@@ -67,8 +67,9 @@
       c.outcome ? " · outcome " + c.outcome : "");
     $("claim").disabled = !!c.owner || c.state !== "waiting_agent";
     for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
+    showCall(v.call, v.call_back_due_at, mine);
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
-      c.incident_ended_at, v.now);
+      c.incident_ended_at, v.now, v.episodes || []);
     const ctx = v.context || {};
     const line = ctx.line || {};
     const rows = [["device", ctx.device], ["OS", ctx.os], ["app version", ctx.app_version], ["connection", ctx.conn],
@@ -86,12 +87,35 @@
       el("td", {}, e.kind), el("td", {}, e.outcome || e.state), el("td", {}, e.lesson_minutes_lost ?? "–")));
   }
 
+  const CALL_WORDS = { dialling: "dialling…", ringing: "ringing…", answered: "answered",
+    no_answer: "no answer", failed: "call failed" };
+  function showCall(call, dueAt, mine) {
+    $("call-box").classList.toggle("hidden", !call && !dueAt);
+    $("call-who").textContent = call ? (call.guardian || "the guardian") + " " + (call.to || "") : "the family";
+    $("call-progress").textContent = call ? CALL_WORDS[call.state] || call.state : "";
+    $("call-progress").dataset.state = call ? call.state : "";
+    $("call-offers").classList.toggle("hidden", !call || !call.offers.length || !mine);
+    $("call-back-due").textContent = dueAt ? "call back due at " + clock(dueAt) : "";
+  }
+
+  // An error answer in words, whatever its shape (a failed call answers {status, reason}).
+  function problem(r) {
+    const d = (r && typeof r.data === "object" && r.data) || {};
+    const code = String(d.error || (d.status === "failed" ? "the call did not get through" : "error " + r.status));
+    const why = d.detail || d.reason || "";
+    return code.replaceAll("_", " ") + (why ? ": " + String(why).replaceAll("-", " ") : "");
+  }
+
   function describe(e) {
     const d = e.data || {};
     if (e.kind === "state") return ": " + d.from + " → " + d.to + (d.reason ? " (" + d.reason + ")" : "") + (d.outcome ? " · " + d.outcome : "");
     if (e.kind === "outreach") return ": " + d.action + " · " + d.reason;
     if (e.kind === "note") return ": " + d.text;
     if (e.kind === "call") return ": " + (d.guardian || "") + " " + (d.to || "") + " · " + d.status + (d.reason ? " (" + d.reason + ")" : "");
+    if (e.kind === "sms") return ": " + (d.to || "") + " · " + d.status + (d.reason ? " (" + d.reason + ")" : "");
+    if (e.kind.startsWith("call_") && d.status) return ": " + d.status;
+    if (e.kind === "call_back_scheduled") return ": due " + clock(d.due_at);
+    if (e.kind === "outcome_confirmed") return ": " + d.outcome + " despite " + d.despite;
     if (e.kind === "attempt") return ": " + d.channel;
     if (e.kind === "telemetry") return ": " + d.points + " stats intervals saved";
     if (e.kind === "transferred") return ": → " + d.to;
@@ -100,10 +124,22 @@
 
   async function act(path, body, done) {
     status("…");
-    const r = await api("/api/cases/" + encodeURIComponent(selected) + "/" + path, { method: "POST", body: body || {} });
-    if (!r.ok) status(r.data.error.replaceAll("_", " ") + (r.data.detail ? ": " + r.data.detail : ""), true);
+    let r;
+    try {
+      r = await api("/api/cases/" + encodeURIComponent(selected) + "/" + path, { method: "POST", body: body || {} });
+    } catch (err) { status("The server did not answer; try again.", true); return null; }
+    if (!r.ok) status(problem(r), true);
     else status(done(r.data));
     await refreshCase(); await refreshQueue();
+    return r;
+  }
+
+  async function resolve(confirm) {
+    const r = await act("resolve", { outcome: $("outcome").value, note: $("note").value, confirm },
+      (d) => "Resolved: " + d.outcome + ", " + d.lesson_minutes_lost + " lesson minutes lost.");
+    const against = r && r.status === 409 && r.data.error === "outcome_contradicts_record";
+    $("confirm-box").classList.toggle("hidden", !against);
+    if (against) $("confirm-why").textContent = r.data.detail;
   }
 
   function start(user) {
@@ -112,9 +148,14 @@
     $("claim").onclick = () => act("claim", {}, () => "Claimed. The family is yours.");
     $("release").onclick = () => act("release", {}, () => "Released back to the queue.");
     $("transfer").onclick = () => act("transfer", { to: $("transfer-to").value }, (d) => "Transferred to " + d.owner + ".");
-    $("call").onclick = () => act("call", {}, (d) => "Calling the guardian (" + d.status + ").");
-    $("resolve").onclick = () => act("resolve", { outcome: $("outcome").value, note: $("note").value },
-      (d) => "Resolved: " + d.outcome + ", " + d.lesson_minutes_lost + " lesson minutes lost.");
+    const ring = () => act("call", {}, (d) => "Calling the guardian (" + d.status + ").");
+    $("call").onclick = ring; $("retry-call").onclick = ring;
+    $("send-sms").onclick = () => act("sms", {}, (d) => "SMS to the guardian: " + d.status + ".");
+    $("call-back").onclick = () => act("call-back", { in_minutes: Number($("call-back-min").value) },
+      (d) => "Call back scheduled for " + clock(d.due_at) + ".");
+    $("resolve").onclick = () => resolve(false);
+    $("confirm-resolve").onclick = () => resolve(true);
+    $("outcome").onchange = () => $("confirm-box").classList.add("hidden");
     $("take-next").onclick = async () => {
       const r = await api("/api/queue/next", { method: "POST", body: {} });
       if (!r.ok) { status(r.data.detail || r.data.error, true); return; }

@@ -30,27 +30,39 @@
       const s = Math.min(1, c.share);
       const color = c.in_trouble === 0 ? "#e7f4e8" : `rgb(${230}, ${Math.round(200 - 170 * s)}, ${Math.round(120 - 100 * s)})`;
       const g = add("rect", { x: L + i * CW, y: T + j * CH, width: CW - 2, height: CH - 2, fill: color,
-        "data-line": c.edge + "|" + c.isp + "|" + c.region, "data-share": c.share });
+        "data-line": c.edge + "|" + c.isp + "|" + c.region, "data-share": c.share, "data-trouble": c.in_trouble });
       add("title", {}, `${c.edge} ${c.isp}/${c.region}: ${c.in_trouble} of ${c.sessions} sessions in trouble`);
       g.appendChild(svg.lastChild);
       add("text", { x: L + i * CW + 6, y: T + j * CH + 19 }, Math.round(100 * c.share) + "% (" + c.in_trouble + "/" + c.sessions + ")");
     }
   }
 
-  async function refresh() {
-    const r = await api("/api/dashboard");
-    if (!r.ok) return;
-    const d = r.data;
-    $("k-live").textContent = d.live_incidents.length;
-    $("k-lines").textContent = d.line_incidents.length;
+  const TRENDS = [["incidents", "incidents", String], ["sessions_in_trouble", "sessions in trouble", String],
+    ["queue_depth", "queue depth", String], ["first_contact_ms", "slowest first contact", dur]];
+
+  // Every figure below comes from the one answer (one snapshot on the server), so they agree.
+  function render(d) {
+    const k = d.tiles;
+    $("k-live").textContent = k.live_incidents;
+    $("k-lines").textContent = k.line_incidents;
+    $("k-trouble").textContent = k.sessions_in_trouble; $("k-in-class").textContent = k.sessions_in_class;
     $("k-depth").textContent = d.queue.depth; $("k-held").textContent = d.queue.held;
     $("k-wait").textContent = dur(d.queue.oldest_wait_ms); $("k-breached").textContent = d.queue.breached;
     $("k-p50").textContent = dur(d.first_contact_ms.p50); $("k-p95").textContent = dur(d.first_contact_ms.p95);
     heat(d.heat_map);
     table("lines", ["line", "sessions", "for"], d.line_incidents.map((l) => [l.line, l.sessions, dur(l.age_ms)]), "No line incident.");
     table("suppressed", ["reason", "calls"], Object.entries(d.suppressed).map(([k, v]) => [k.replaceAll("_", " "), v]), "Nothing suppressed yet.");
+    const quiet = k.sessions_in_trouble === 0 ? "All classes are fine." :
+      "No student has a problem of their own; " + k.sessions_in_trouble + " sessions are under line incidents.";
     table("live-incidents", ["kind", "student", "classroom", "line", "for"],
-      d.live_incidents.map((i) => [i.kind, i.student_id, i.classroom_id, i.line, dur(i.age_ms)]), "All classes are fine.");
+      d.live_incidents.map((i) => [i.kind, i.student_id, i.classroom_id, i.line, dur(i.age_ms)]), quiet);
+    for (const [key, label, fmt] of TRENDS) drawTrend($("trend-" + key), d.trends.ts, d.trends[key], label, fmt);
+    document.body.dataset.snapshot = String(d.now);
+  }
+
+  async function refresh() {
+    const r = await api("/api/dashboard");
+    if (r.ok) render(r.data);
   }
   FC.setupLogin(() => { refresh(); live(() => refresh()); setInterval(refresh, 3000); });
 })();

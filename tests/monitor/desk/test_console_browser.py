@@ -71,6 +71,10 @@ async def test_a_lag_rises_in_the_queue_is_claimed_charted_resolved_and_reported
             await console.locator("#outcome").select_option("resolved_by_call")
             await console.locator("#note").fill("moved the laptop next to the router")
             await console.locator("#resolve").click()
+            # Nobody reported the call answered: the console asks before it believes it.
+            await expect(console.locator("#confirm-why")).to_contain_text(
+                "no call on this case was answered")
+            await console.locator("#confirm-resolve").click()
             await expect(console.locator("#status")).to_contain_text("Resolved: resolved_by_call")
             await expect(console.locator("#case-state")).to_have_text("state closed")
             await expect(console.locator("#queue .q-item.kind-lag")).to_have_count(0)

@@ -182,6 +182,9 @@ async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) 
     assert r.json() == {"case_id": case_id, "owner": "bob"}
     r = await api.http.post(f"/api/cases/{case_id}/resolve", headers=bob,
                             json={"outcome": "resolved_by_call", "note": "router restarted"})
+    assert (r.status_code, r.json()["error"]) == (409, "outcome_contradicts_record")  # unanswered
+    r = await api.http.post(f"/api/cases/{case_id}/resolve", headers=bob, json={
+        "outcome": "resolved_by_call", "note": "router restarted", "confirm": True})
     assert r.status_code == 200 and r.json()["outcome"] == "resolved_by_call"
     report = (await api.http.get("/api/reports?since=2025-12-31&by=classroom",
                                  headers=api.auth("vic"))).json()
@@ -259,7 +262,8 @@ async def test_the_familys_next_case_shows_the_earlier_one_and_is_offered_to_its
     ann = api.auth("ann")
     await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)
     await api.http.post(f"/api/cases/{case_id}/resolve", headers=ann,
-                        json={"outcome": "resolved_by_call", "note": "wifi extender"})
+                        json={"outcome": "resolved_by_call", "note": "wifi extender",
+                              "confirm": True})  # a call on the agent's own phone
     await api.desk.live.handle(Incident(
         incident_id="disconnect-again", kind="disconnect", state="open", started_at=T0 + 90_000,
         detected_at=T0 + 100_000, ended_at=None, line={"edge": "edge-1"}, evidence={},

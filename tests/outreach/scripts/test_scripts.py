@@ -71,3 +71,17 @@ def test_menu_replies() -> None:
     later = ET.fromstring(gather_reply_twiml("2", "en"))
     assert "call you back" in (later.findtext("Say") or "") and later.find("Hangup") is not None
     assert ET.fromstring(gather_reply_twiml("")).find("Hangup") is not None
+
+
+def test_the_connection_type_chooses_the_advice_so_no_wifi_router_on_cellular() -> None:
+    cellular = script_for("lag", "phone", "en", "cellular").text
+    assert "Wi-Fi router" not in cellular and "mobile signal is stronger" in cellular
+    assert "move the phone" in cellular
+    assert "Wi-Fi router" in script_for("lag", "phone", "en", "wifi").text
+    assert "Wi-Fi router" in script_for("lag", "phone", "en").text  # unknown: the device's
+    assert "network cable" in script_for("lag", "pc", "en", "wired").text
+    assert "信号更好" in script_for("lag", "ipad", "zh-CN", "cellular").text
+    assert "无线路由器" not in script_for("lag", "ipad", "zh-CN", "cellular").text
+    # A drop's advice (open the app again) does not depend on the line.
+    assert script_for("disconnect", "phone", "en", "cellular").text == \
+        script_for("disconnect", "phone", "en", "wifi").text

@@ -65,10 +65,11 @@ def test_a_character_outside_the_bmp_is_two_code_units_kept_together() -> None:
 
 @pytest.mark.parametrize(("fault", "device", "language"), EVERY_SMS)
 def test_every_sms_fits_in_three_segments(fault: str, device: str, language: str) -> None:
-    text = sms_text(fault, device, language)  # type: ignore[arg-type]
-    assert segments(text).parts <= 3, (segments(text), text)
-    if language == "en":
-        assert segments(text).encoding == "GSM-7"  # no stray character doubling its cost
+    for conn in ("unknown", "wifi", "wired", "cellular"):
+        text = sms_text(fault, device, language, conn)  # type: ignore[arg-type]
+        assert segments(text).parts <= 3, (segments(text), text)
+        if language == "en":
+            assert segments(text).encoding == "GSM-7"  # no stray character doubling its cost
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
