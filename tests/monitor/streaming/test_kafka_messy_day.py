@@ -1,11 +1,13 @@
 """The simulator's messy day through replay and through Kafka decides the same (issue 19).
 
 Two workers and a line correlator (real processes, `--clock event`) on the test
-broker read the day as produced in order, keyed by session; one worker is
-killed with SIGKILL mid-stream and restarted later. Every session incident (id,
-kind, state, started_at), every line incident id and every outreach decision
-(incident, action, reason) equals replay's. Then every job stops cleanly and one
-worker starts again on the finished group: it publishes nothing.
+broker read the day (duplicates, reordering, skew, bad lines) as produced in
+order, keyed by session; one worker is killed with SIGKILL mid-stream and
+restarted 12 s later. Every session incident (id, kind, state, started_at),
+every line incident id (but the one named below, with its reason) and every
+outreach decision (incident, action, reason, decided_at, family case) equals
+replay's, and no call is made during a line incident. Then every job stops
+cleanly and one worker starts again on the finished group: it publishes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from monitor.simulate.config import FaultRates, SimConfig
 from monitor.simulate.run import iter_lines
 from monitor.streaming.assembly import replay_records
+from outreach.decide.decision import PolicyConfig
 from tests.support.kafka_helpers import collect, committed_total, create_topics, isolated_settings
 from tests.support.kafka_procs import Proc
 from tests.support.kafka_school import tail_events
@@ -99,6 +102,9 @@ async def test_the_messy_day_decides_on_kafka_as_in_replay(kafka_bootstrap: str)
     replayed = replay_records([line for _, line in day] + [line for _, line in tail])
     want = outputs(replayed)
     assert calls_during_line_incidents(replayed) == []
+    no_wait = replay_records([line for _, line in day] + [line for _, line in tail],
+                             policy=PolicyConfig(line_wait_ms=0))
+    assert outputs(no_wait)["decisions"] != want["decisions"], "the line wait matters today"
     assert want["line"] and want["decisions"], "the day has line incidents and decisions"
 
     s = isolated_settings(kafka_bootstrap, clock="event", telemetry_partitions=PARTITIONS)
