@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from detectors.clock_guard import ReadingClock, arrival_violations, mark_out_of_range
 from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.findings import Finding
@@ -61,6 +62,7 @@ class Pipeline:
         self.correlator = LineCorrelator(self.detection, self._incident)
         self.policy.line_pressure = self.correlator.pressure
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
+        self.clock = ReadingClock(self.detection)  # bounds event time when no arrival is given
         self._next_due = 1 << 62
 
     # sinks -------------------------------------------------------------
@@ -89,7 +91,14 @@ class Pipeline:
         stats = self.stats
         by_type = stats.events_by_type if self._count_types else None
         bad = 0
-        for ev in self.decoder.decode_batch(raws):
+        items = self.decoder.decode_batch(raws)
+        if arrival_ms is None:
+            far = self.clock.admit(items)
+        else:
+            far = arrival_violations(items, [arrival_ms] * len(items), self.detection)
+        if far:
+            mark_out_of_range(items, far, raws)
+        for ev in items:
             if type(ev) is BadRecord:
                 bad += 1
                 stats.bad_by_reason[ev.reason] += 1

@@ -18,14 +18,17 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+from detectors.clock_guard import TS_OUT_OF_RANGE, finding_out_of_range
 from detectors.config import DetectionConfig
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
 from detectors.records import Incident, encode
+from detectors.telemetry import BadRecord
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.platform.metrics import Metrics
 from monitor.streaming.backoff import Backoff, retry_forever
+from monitor.streaming.dlq import dlq_headers
 from monitor.streaming.health import broker_health_loop
 from monitor.streaming.output import Out, Sender, make_producer
 from monitor.streaming.rebalance import DelegatingListener
@@ -55,6 +58,7 @@ class LinePartition:
         self.partition = partition
         self.s = settings
         self.metrics = metrics
+        self.detection = detection
         self.correlator = LineCorrelator(detection, self._incident)
         self.marks: dict[int, int] = {}
         self.sources = 0  # telemetry partitions, as the workers' watermarks say
@@ -76,6 +80,9 @@ class LinePartition:
         kind = kind_of(record.headers)
         if kind == WATERMARK:
             wm = decode_watermark(record.value)
+            if wm.t > record.timestamp + self.detection.max_ahead_ms:
+                self._out_of_range(record, f"watermark {wm.t} ahead of its record time")
+                return
             self.sources = max(self.sources, wm.sources)
             if wm.t > self.marks.get(wm.src, NO_TIME):
                 self.marks[wm.src] = wm.t
@@ -84,6 +91,9 @@ class LinePartition:
             if f in self.seen:
                 return  # a rebuilt worker partition sent it again
             t = time_of(record.headers)
+            if finding_out_of_range(f, t, record.timestamp, self.detection):
+                self._out_of_range(record, f"finding at {f.ts} stamped {t}")
+                return
             self.seen[f] = t
             heapq.heappush(self.buffer, (t, max(f.ts, f.detected_at), next(self._seq), f))
 
@@ -125,6 +135,15 @@ class LinePartition:
         """Records produced since the last drain."""
         outs, self.outs = self.outs, []
         return outs
+
+    def _out_of_range(self, record: Any, detail: str) -> None:
+        """A finding or watermark whose time no clock may believe: dead-letter and count it."""
+        self.metrics.bad_records.labels(TS_OUT_OF_RANGE).inc()
+        if not self.live:
+            return  # dead-lettered by this partition's previous owner
+        bad = BadRecord(TS_OUT_OF_RANGE, detail, record.value)
+        headers = dlq_headers(bad, self.s.topics.findings, self.partition, record.offset)
+        self.outs.append(Out(self.s.topics.dlq, record.value, key=record.key, headers=headers))
 
     def _incident(self, inc: Incident) -> None:
         if not self.live:
