@@ -73,6 +73,7 @@ class LinePartition:
         self._seq = itertools.count()
         self._now = NO_TIME
         self._pruned_at = NO_TIME
+        self._dead_through = -1  # the last offset dead-lettered
 
     def take(self, record: Any) -> None:
         """One record of the findings partition: a finding or a source watermark."""
@@ -138,9 +139,10 @@ class LinePartition:
 
     def _out_of_range(self, record: Any, detail: str) -> None:
         """A finding or watermark whose time no clock may believe: dead-letter and count it."""
+        if not self.live or record.offset <= self._dead_through:
+            return  # dead-lettered already (by this partition's previous owner, or a re-read)
+        self._dead_through = record.offset
         self.metrics.bad_records.labels(TS_OUT_OF_RANGE).inc()
-        if not self.live:
-            return  # dead-lettered by this partition's previous owner
         bad = BadRecord(TS_OUT_OF_RANGE, detail, record.value)
         headers = dlq_headers(bad, self.s.topics.findings, self.partition, record.offset)
         self.outs.append(Out(self.s.topics.dlq, record.value, key=record.key, headers=headers))
