@@ -17,7 +17,7 @@ from detectors.engine import SessionEngine
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
 from detectors.records import Incident, Outreach, Record
-from detectors.telemetry import BadRecord, TelemetryDecoder, iter_lines
+from detectors.telemetry import BadRecord, Event, TelemetryDecoder, iter_lines
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.policy import FamilyLookup, OutreachPolicy
 
@@ -63,6 +63,8 @@ class Pipeline:
         self.policy.line_pressure = self.correlator.pressure
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
         self.clock = ReadingClock(self.detection)  # bounds event time when no arrival is given
+        self._held: list[bytes] = []  # a jump that ended a batch, judged with the next one
+        self._finishing = False
         self._next_due = 1 << 62
 
     # sinks -------------------------------------------------------------
@@ -91,9 +93,15 @@ class Pipeline:
         stats = self.stats
         by_type = stats.events_by_type if self._count_types else None
         bad = 0
+        if self._held:
+            raws = [*self._held, *raws]
+            self._held = []
         items = self.decoder.decode_batch(raws)
         if arrival_ms is None:
+            before = self.clock.last_session
             far = self.clock.admit(items)
+            if far and self.clock.undecided and not self._finishing:
+                far, raws, items = self._hold(far, raws, items, before)
         else:
             far = arrival_violations(items, [arrival_ms] * len(items), self.detection)
         if far:
@@ -113,15 +121,32 @@ class Pipeline:
         stats.records += len(raws)
         stats.events += len(raws) - bad
 
+    def _hold(self, far: list[int], raws: list[bytes], items: list[Event | BadRecord],
+              before: str) -> tuple[list[int], list[bytes], list[Event | BadRecord]]:
+        """Keep a jump that ended the batch for the next batch, whose sessions judge it."""
+        held = set(self.clock.undecided)
+        self._held = [raws[i] for i in sorted(held)]
+        keep = [i for i in range(len(raws)) if i not in held]
+        index = {old: new for new, old in enumerate(keep)}
+        items = [items[i] for i in keep]
+        last = next((e for e in reversed(items) if type(e) is not BadRecord), None)
+        # What the held records follow is the batch without them.
+        self.clock.last_session = before if last is None else last.session_id  # type: ignore[union-attr]
+        return [index[i] for i in far if i not in held], [raws[i] for i in keep], items
+
     def tick(self, now_ms: int) -> None:
         """Advance every clock to `now_ms` (event-time watermark or wall clock)."""
         self.engine.advance(now_ms)
         self.correlator.advance(now_ms)
         self.policy.advance(now_ms)
         self._next_due = min(self.policy.next_due(), self.correlator.next_due())
+        self.clock.observe(now_ms)
 
     def finish(self) -> None:
-        """End of input."""
+        """End of input (a jump still held, nobody left to agree, is out of range)."""
+        if self._held:
+            self._finishing = True
+            self.feed_raw([])
         self.engine.finish()
 
 

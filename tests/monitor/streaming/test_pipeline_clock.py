@@ -52,3 +52,41 @@ def test_property_a_clock_jump_of_one_session_changes_no_record(
     got, pipe = run([*raws[:at], msgspec.json.encode(rogue), *raws[at:]], cuts)
     assert got == clean
     assert pipe.stats.bad_by_reason == {"ts_out_of_range": 1}
+
+
+def test_a_jump_ending_a_batch_waits_for_the_next_batch_and_is_not_lost() -> None:
+    from tests.support.factory import T0, join
+
+    day1 = [msgspec.json.encode(heartbeat(f"s{i % 3}", T0 + 500 * i)) for i in range(12)]
+    later = T0 + 3_600_000
+    jump = msgspec.json.encode(join("s9", later))
+    day2 = [msgspec.json.encode(heartbeat(f"s{i % 3}", later + 500 * i)) for i in range(1, 6)]
+    pipe = Pipeline(lambda r: None)
+    pipe.feed_raw([*day1, jump])
+    assert pipe.engine.now == T0 + 500 * 11  # the lone jump has not moved the clock
+    pipe.feed_raw(day2)
+    assert "s9" in pipe.engine.sessions  # the join made it, its session known from it
+    assert pipe.engine.now == later + 2500
+    assert pipe.stats.bad_by_reason == {}
+    assert pipe.stats.records == len(day1) + 1 + len(day2)
+
+
+def test_a_lone_first_record_is_judged_with_the_next_batch() -> None:
+    from tests.support.factory import T0, join
+
+    pipe = Pipeline(lambda r: None)
+    pipe.feed_raw([msgspec.json.encode(join("a", T0))])
+    pipe.feed_raw([msgspec.json.encode(join("b", T0 + 300))])
+    assert sorted(pipe.engine.sessions) == ["a", "b"]
+    assert pipe.stats.bad_by_reason == {}
+
+
+def test_a_jump_still_held_at_the_end_is_out_of_range() -> None:
+    from tests.support.factory import T0
+
+    pipe = Pipeline(lambda r: None)
+    pipe.feed_raw([msgspec.json.encode(heartbeat(f"s{i % 3}", T0 + 500 * i)) for i in range(9)]
+                  + [msgspec.json.encode(heartbeat("s0", T0 + 3_600_000))])
+    pipe.finish()
+    assert pipe.stats.bad_by_reason == {"ts_out_of_range": 1}
+    assert pipe.engine.now == T0 + 4000
