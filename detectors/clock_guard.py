@@ -2,7 +2,7 @@
 
 A client's `ts` is trusted only within bounds of a time it cannot forge: the
 arrival (live: the broker timestamp of its record) with `max_ahead_ms` and
-`max_behind_ms` (:func:`out_of_range`), and, where events are read at their
+`max_behind_ms` (:func:`arrival_violations`), and, where events are read at their
 own speed (replay, a worker with `--clock event`), the reading clock
 (:class:`ReadingClock`): the largest event time accepted so far. An event too
 far from it is dead-lettered with reason ``ts_out_of_range``; the clock jumps
@@ -24,11 +24,6 @@ TS_OUT_OF_RANGE: Final = "ts_out_of_range"
 NO_TIME: Final = -(1 << 62)
 # How many events ahead a jump looks for another session's opinion.
 LOOKAHEAD: Final = 256
-
-
-def out_of_range(ts: int, arrival_ms: int, max_ahead_ms: int, max_behind_ms: int) -> bool:
-    """True when `ts` is more than the bounds ahead of or behind `arrival_ms`."""
-    return ts > arrival_ms + max_ahead_ms or ts < arrival_ms - max_behind_ms
 
 
 def arrival_violations(items: Sequence[Event | BadRecord], arrivals: Sequence[int],
@@ -109,9 +104,9 @@ class ReadingClock:
                 pass  # a bad record among them: one by one
             else:
                 top = max(tss)
-                if top <= now + self.ahead and min(tss) >= top - self.behind:
+                if top <= now + self.ahead and min(tss) >= max(top, now) - self.behind:
                     # The usual batch: nothing ahead of the clock, nothing far behind the
-                    # newest event (so behind no clock the batch could reach either).
+                    # clock or the newest event (so behind no clock the batch reaches).
                     if top > now:
                         self.now = top
                     self.last_session = items[-1].session_id  # type: ignore[union-attr]
@@ -203,5 +198,4 @@ __all__ = [
     "arrival_violations",
     "finding_out_of_range",
     "mark_out_of_range",
-    "out_of_range",
 ]

@@ -145,3 +145,13 @@ def test_property_one_session_jumping_never_moves_the_clock(
             assert clock.now <= clean[-1].ts
     assert rejected == [at]
     assert clock.now == clean[-1].ts
+
+
+def test_a_batch_all_behind_the_clock_is_judged_against_the_clock() -> None:
+    clock = ReadingClock(CFG)
+    assert clock.admit(stream(3, 9, start=T0 + 2 * HOUR)) == []
+    now = clock.now
+    late: list[Event | BadRecord] = [heartbeat("s1", now - CFG.max_behind_ms - 5000),
+                                     heartbeat("s2", now - 600_000)]
+    assert clock.admit(late) == [0]
+    assert clock.now == now
