@@ -34,6 +34,9 @@ class DetectionConfig:
     line_rejoin_ms: int = 60_000
     # Messy streams and state lifetime.
     lateness_ms: int = 5_000
+    # Event time is believed only this far ahead of / behind the arrival (or reading) clock.
+    max_ahead_ms: int = 60_000
+    max_behind_ms: int = 3_600_000
     session_ttl_ms: int = 30 * 60_000
     left_ttl_ms: int = 60_000
 

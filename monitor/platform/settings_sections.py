@@ -52,6 +52,10 @@ DETECTION_DOCS: dict[str, str] = {
     "line_min_classrooms": "classrooms those sessions must span",
     "line_rejoin_ms": "a new wave this soon after a line incident ends joins it",
     "lateness_ms": "how late (out of order) events may arrive and still count in place",
+    "max_ahead_ms": "an event whose ts is further ahead of its arrival (or of the stream's "
+                    "clock in replay) is dead-lettered as ts_out_of_range",
+    "max_behind_ms": "an event whose ts is further behind its arrival (or the stream's clock) "
+                     "is dead-lettered as ts_out_of_range",
     "session_ttl_ms": "a silent session is forgotten after this long",
     "left_ttl_ms": "a session that left is forgotten after this long",
 }

@@ -11,13 +11,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from detectors.clock_guard import ReadingClock, arrival_violations, mark_out_of_range
 from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
 from detectors.line_pressure import LinePressure
 from detectors.records import Incident, Outreach, Record
-from detectors.telemetry import BadRecord, TelemetryDecoder, iter_lines
+from detectors.telemetry import BadRecord, Event, TelemetryDecoder, iter_lines
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.policy import FamilyLookup, OutreachPolicy
 
@@ -79,6 +80,9 @@ class Pipeline:
         self.policy = decisions(policy or PolicyConfig(), self._outreach, self.pressure, family)
         self.correlator = LineCorrelator(self.detection, self._incident)
         self.engine = SessionEngine(self.detection, self._incident, self._finding)
+        self.clock = ReadingClock(self.detection)  # bounds event time when no arrival is given
+        self._held: list[bytes] = []  # a jump that ended a batch, judged with the next one
+        self._finishing = False
         self._next_due = 1 << 62
         # Replay runs the policy `lateness_ms` behind the engine, as the workers' runs
         # behind the verdict watermark: an episode detected by a decision's time may be
@@ -116,7 +120,20 @@ class Pipeline:
         stats = self.stats
         by_type = stats.events_by_type if self._count_types else None
         bad = 0
-        for ev in self.decoder.decode_batch(raws):
+        if self._held:
+            raws = [*self._held, *raws]
+            self._held = []
+        items = self.decoder.decode_batch(raws)
+        if arrival_ms is None:
+            before = self.clock.last_session
+            far = self.clock.admit(items)
+            if far and self.clock.undecided and not self._finishing:
+                far, raws, items = self._hold(far, raws, items, before)
+        else:
+            far = arrival_violations(items, [arrival_ms] * len(items), self.detection)
+        if far:
+            mark_out_of_range(items, far, raws)
+        for ev in items:
             if type(ev) is BadRecord:
                 bad += 1
                 stats.bad_by_reason[ev.reason] += 1
@@ -131,11 +148,25 @@ class Pipeline:
         stats.records += len(raws)
         stats.events += len(raws) - bad
 
+    def _hold(self, far: list[int], raws: list[bytes], items: list[Event | BadRecord],
+              before: str) -> tuple[list[int], list[bytes], list[Event | BadRecord]]:
+        """Keep a jump that ended the batch for the next batch, whose sessions judge it."""
+        held = set(self.clock.undecided)
+        self._held = [raws[i] for i in sorted(held)]
+        keep = [i for i in range(len(raws)) if i not in held]
+        index = {old: new for new, old in enumerate(keep)}
+        items = [items[i] for i in keep]
+        last = next((e for e in reversed(items) if type(e) is not BadRecord), None)
+        # What the held records follow is the batch without them.
+        self.clock.last_session = before if last is None else last.session_id  # type: ignore[union-attr]
+        return [index[i] for i in far if i not in held], [raws[i] for i in keep], items
+
     def tick(self, now_ms: int) -> None:
         """Advance every clock to `now_ms` (event-time watermark or wall clock)."""
         self.engine.advance(now_ms)
         self.correlator.advance(now_ms)
         self._run_policy(now_ms - self.lag_ms)
+        self.clock.observe(now_ms)
 
     def _run_policy(self, until: int) -> None:
         """Give the policy the incidents up to `until` in event-time order, deciding between."""
@@ -152,7 +183,11 @@ class Pipeline:
         self._next_due = due
 
     def finish(self) -> None:
-        """End of input: the policy catches up with the engine."""
+        """End of input (a jump still held, nobody left to agree, is out of range); the
+        policy catches up with the engine."""
+        if self._held:
+            self._finishing = True
+            self.feed_raw([])
         self.engine.finish()
         self._run_policy(self.engine.now)
 

@@ -18,14 +18,17 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+from detectors.clock_guard import TS_OUT_OF_RANGE, finding_out_of_range
 from detectors.config import DetectionConfig
 from detectors.findings import Finding
 from detectors.line import LineCorrelator
 from detectors.records import Incident, encode
+from detectors.telemetry import BadRecord
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.platform.metrics import Metrics
 from monitor.streaming.backoff import Backoff, retry_forever
+from monitor.streaming.dlq import dlq_headers
 from monitor.streaming.health import broker_health_loop
 from monitor.streaming.output import Out, Sender, make_producer
 from monitor.streaming.rebalance import DelegatingListener
@@ -59,6 +62,7 @@ class LinePartition:
         self.partition = partition
         self.s = settings
         self.metrics = metrics
+        self.detection = detection
         self.correlator = LineCorrelator(detection, self._incident)
         self.marks: dict[int, int] = {}
         self.sources = 0  # telemetry partitions, as the workers' watermarks say
@@ -73,6 +77,7 @@ class LinePartition:
         self._seq = itertools.count()
         self._now = NO_TIME
         self._pruned_at = NO_TIME
+        self._dead_through = -1  # the last offset dead-lettered
 
     def take(self, record: Any) -> None:
         """One record of the findings partition: a finding or a source watermark."""
@@ -82,6 +87,9 @@ class LinePartition:
             wm = decode_watermark(record.value)
             if self.live and wm.clock and wm.clock != self.s.clock:
                 raise ClockMismatch(self.s.clock, wm.clock, wm.src)
+            if wm.t > record.timestamp + self.detection.max_ahead_ms:
+                self._out_of_range(record, f"watermark {wm.t} ahead of its record time")
+                return
             self.sources = max(self.sources, wm.sources)
             if wm.t > self.marks.get(wm.src, NO_TIME):
                 self.marks[wm.src] = wm.t
@@ -90,6 +98,9 @@ class LinePartition:
             if f in self.seen:
                 return  # a rebuilt worker partition sent it again
             t = time_of(record.headers)
+            if finding_out_of_range(f, t, record.timestamp, self.detection):
+                self._out_of_range(record, f"finding at {f.ts} stamped {t}")
+                return
             self.seen[f] = t
             heapq.heappush(self.buffer, (t, max(f.ts, f.detected_at), next(self._seq), f))
 
@@ -143,6 +154,16 @@ class LinePartition:
         """Records produced since the last drain."""
         outs, self.outs = self.outs, []
         return outs
+
+    def _out_of_range(self, record: Any, detail: str) -> None:
+        """A finding or watermark whose time no clock may believe: dead-letter and count it."""
+        if not self.live or record.offset <= self._dead_through:
+            return  # dead-lettered already (by this partition's previous owner, or a re-read)
+        self._dead_through = record.offset
+        self.metrics.bad_records.labels(TS_OUT_OF_RANGE).inc()
+        bad = BadRecord(TS_OUT_OF_RANGE, detail, record.value)
+        headers = dlq_headers(bad, self.s.topics.findings, self.partition, record.offset)
+        self.outs.append(Out(self.s.topics.dlq, record.value, key=record.key, headers=headers))
 
     def _incident(self, inc: Incident) -> None:
         if not self.live:

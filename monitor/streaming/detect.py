@@ -18,7 +18,7 @@ from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.findings import Finding
 from detectors.records import Incident, Outreach, encode
-from detectors.telemetry import Event
+from detectors.telemetry import BadRecord, Event
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.platform.metrics import Metrics
@@ -26,6 +26,7 @@ from monitor.streaming.assembly import decisions
 from monitor.streaming.output import Out
 from monitor.streaming.protocols import Fetched
 from monitor.streaming.state import state_record
+from monitor.streaming.time_bounds import RecordTimeBounds
 from monitor.streaming.verdicts import VerdictBoard
 from monitor.streaming.wire import (
     FINDING,
@@ -66,6 +67,7 @@ class DetectProcessor:
             detection or DetectionConfig(), self._incident, self._finding, self._session_started
         )
         self.policy = decisions(policy or PolicyConfig(), self._outreach, board.pressure)
+        self.bounds = RecordTimeBounds(self.engine.cfg, event_clock=not self.live_mode)
         self.outs: list[Out] = []
         self.emitted: set[bytes] = set()
         self.first_offset: dict[str, int] = {}
@@ -110,6 +112,11 @@ class DetectProcessor:
             self._records = ()
         if records:
             self.next_offset = records[-1].offset + 1
+
+    def bound_times(self, items: list[Event | BadRecord], stamps: Sequence[int],
+                    raws: Sequence[bytes]) -> None:
+        """Make events whose `ts` is out of range `ts_out_of_range` bad records (in place)."""
+        self.bounds.check(items, stamps, raws)
 
     def advance(self, now_ms: int | None) -> None:
         """Fire timers, take line verdicts up to their watermark, and run the hold-off."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from detectors.telemetry import Event
+from detectors.telemetry import BadRecord, Event
 from monitor.streaming.output import Out
 
 
@@ -31,6 +31,10 @@ class PartitionProcessor(Protocol):
 
     def feed_records(self, events: Sequence[Event], records: Sequence[Fetched]) -> None:
         """Process decoded events of this partition (in offset order) with their records."""
+
+    def bound_times(self, items: list[Event | BadRecord], stamps: Sequence[int],
+                    raws: Sequence[bytes]) -> None:
+        """Make events whose `ts` is out of range `ts_out_of_range` bad records (in place)."""
 
     def advance(self, now_ms: int | None) -> None:
         """Fire timers up to `now_ms` (event-time domain); None: only the events' own time."""
@@ -65,6 +69,10 @@ class NullProcessor:
         for e in events:
             if e.ts > self.max_ts:
                 self.max_ts = e.ts
+
+    def bound_times(self, items: list[Event | BadRecord], stamps: Sequence[int],
+                    raws: Sequence[bytes]) -> None:
+        """No bounds: the raw-throughput baseline takes every event."""
 
     def advance(self, now_ms: int | None) -> None:
         """Nothing to fire."""

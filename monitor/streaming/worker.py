@@ -302,7 +302,9 @@ class TelemetryWorker:
             n += len(records)
             self.metrics.batch_size.observe(len(records))
             proc = self.processors[tp.partition]
-            decoded = self.decoder.decode_batch([r.value for r in records])
+            raws = [r.value for r in records]
+            decoded = self.decoder.decode_batch(raws)
+            proc.bound_times(decoded, [r.timestamp for r in records], raws)
             bad = [i for i, item in enumerate(decoded) if item.__class__ is BadRecord]
             if bad:
                 outs.extend(self._dead_letters(tp, records, decoded, bad, proc.resume_offset))

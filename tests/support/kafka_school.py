@@ -3,7 +3,7 @@
 Eight classrooms of six students over two edges and two ISPs, ten minutes of
 class. Faults: an outage of edge `e1` (every session on it silent for 30 s),
 three students with a stretch of lag, one with a disconnect event, one that
-flaps. Every session leaves at the end. The tail adds one late `join` per
+flaps. Every session leaves at the end. The tail adds two late `join`s per
 partition so every partition's event clock passes the end (what replay sees too).
 """
 
@@ -75,11 +75,15 @@ def school_events(seed: int = 7, minutes: int = 10) -> list[dict[str, Any]]:
 
 
 def tail_events(partitions: int, after_ms: int) -> list[tuple[int, dict[str, Any]]]:
-    """One late join per partition (explicit partition), moving every clock past the end."""
+    """Two late joins per partition (explicit partition), moving every clock past the end.
+
+    Two sessions: one session's timestamps alone never move a clock (detectors.clock_guard).
+    """
     out = []
     for p in range(partitions):
-        j = join(f"tail-{p}", after_ms + p, classroom="tail", edge="tail-edge")
-        out.append((p, j))
+        for k in range(2):
+            j = join(f"tail-{p}-{k}", after_ms + p, classroom="tail", edge="tail-edge")
+            out.append((p, j))
     return out
 
 
