@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -124,6 +125,11 @@ def _token_of(headers: Any, query: Any) -> str | None:
     return str(token) if token else None
 
 
+def sdk_source() -> bytes:
+    """The browser SDK (monitor/collect/static/firstcall.js) as shipped in the package."""
+    return resources.files("monitor.collect").joinpath("static/firstcall.js").read_bytes()
+
+
 def create_app(collector: Collector) -> Starlette:
     """The Starlette app of `firstcall collect` (body cap and CORS included)."""
     c = collector.config
@@ -168,6 +174,12 @@ def create_app(collector: Collector) -> Starlette:
         except WebSocketDisconnect:
             return
 
+    sdk_bytes = sdk_source()
+
+    async def sdk(_request: Request) -> Response:
+        return Response(sdk_bytes, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=300"})
+
     async def metrics(_request: Request) -> Response:
         m.buffered.set(collector.sink.buffered)
         m.ready.set(1 if collector.sink.connected else 0)
@@ -184,6 +196,7 @@ def create_app(collector: Collector) -> Starlette:
     return Starlette(
         routes=[Route("/v1/events", events, methods=["POST"]),
                 WebSocketRoute("/v1/stream", stream),
+                Route("/sdk/firstcall.js", sdk, methods=["GET"]),
                 Route("/metrics", metrics), Route("/healthz", healthz),
                 Route("/readyz", readyz)],
         middleware=[

@@ -118,3 +118,12 @@ async def test_probes_and_metrics() -> None:
         assert 'firstcall_collect_events_total{type="stats"} 1.0' in text
         assert 'firstcall_collect_rejected_total{reason="out_of_range"} 1.0' in text
         assert 'firstcall_collect_requests_total{status="202",transport="http"} 1.0' in text
+
+
+async def test_the_sdk_is_served_as_a_javascript_module_to_allowed_origins() -> None:
+    async with collector_rig() as rig:
+        r = await rig.http.get("/sdk/firstcall.js", headers={"origin": ORIGIN})
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert r.headers["access-control-allow-origin"] == ORIGIN
+        assert "export function attach(" in r.text
