@@ -159,3 +159,57 @@ test('session: join, stats, heartbeat, reconnect, disconnect and a leave by beac
   assert.equal(beacons[0].blob.type, 'text/plain');
   assert.equal(s.leave(), false); // once
 });
+
+// A fake WebSocket: the test plays the gateway.
+class FakeSocket {
+  static all = [];
+  constructor(url) { this.url = url; this.sent = []; this.readyState = 0; FakeSocket.all.push(this); }
+  open() { this.readyState = 1; this.onopen(); }
+  send(data) { this.sent.push(JSON.parse(data)); }
+  serve(frame) { this.onmessage({data: JSON.stringify(frame)}); }
+  drop() { this.readyState = 3; this.onclose(); }
+  close() { this.drop(); }
+}
+
+test('chat: shows a message once, acks every copy, resends replies until acked', () => {
+  FakeSocket.all = [];
+  const shown = []; const timers = [];
+  const c = new FC.ChatClient({endpoint: 'ws://gw/', token: 'a.b c', WebSocket: FakeSocket,
+    onMessage: (f) => shown.push(f.text), setTimeout: (fn, ms) => timers.push({fn, ms}),
+    random: () => 0.5});
+  c.connect();
+  const ws = FakeSocket.all[0];
+  assert.equal(ws.url, 'ws://gw/?token=a.b%20c');
+  ws.open();
+  const msg = {type: 'message', id: 'm1', case_id: 'k', text: '孩子的课堂有点卡', sent_at: 1};
+  ws.serve(msg); ws.serve(msg); // redelivered: shown once, acked twice
+  assert.deepEqual(shown, ['孩子的课堂有点卡']);
+  assert.deepEqual(ws.sent, [{type: 'ack', id: 'm1'}, {type: 'ack', id: 'm1'}]);
+  const id = c.reply('请给我打电话', 'm1');
+  assert.deepEqual(ws.sent.at(-1), {type: 'reply', id, text: '请给我打电话', in_reply_to: 'm1'});
+  ws.drop();
+  assert.equal(timers[0].ms, 500);
+  timers[0].fn();
+  const ws2 = FakeSocket.all[1];
+  ws2.open(); // the un-acked reply goes again
+  assert.deepEqual(ws2.sent, [{type: 'reply', id, text: '请给我打电话', in_reply_to: 'm1'}]);
+  ws2.serve({type: 'ack', id});
+  ws2.serve(msg); // after a reconnect the old message is still not shown again
+  assert.deepEqual(shown, ['孩子的课堂有点卡']);
+  ws2.drop(); timers.at(-1).fn(); FakeSocket.all[2].open();
+  assert.deepEqual(FakeSocket.all[2].sent, []); // acked: not sent again
+  c.close();
+  assert.equal(timers.length, 2); // closed for good: no reconnect
+});
+
+test('chat: reconnect backoff doubles up to the cap and resets once open', () => {
+  FakeSocket.all = [];
+  const timers = [];
+  const c = new FC.ChatClient({endpoint: 'ws://gw/', token: 't', WebSocket: FakeSocket,
+    setTimeout: (fn, ms) => timers.push({fn, ms}), random: () => 0.5, maxDelayMs: 1500});
+  c.connect();
+  for (let i = 0; i < 4; i += 1) { FakeSocket.all.at(-1).drop(); timers.at(-1).fn(); }
+  assert.deepEqual(timers.map((t) => t.ms), [500, 1000, 1500, 1500]);
+  FakeSocket.all.at(-1).open(); FakeSocket.all.at(-1).drop();
+  assert.equal(timers.at(-1).ms, 500);
+});

@@ -397,3 +397,143 @@ export function attachLiveKit(room, opts) {
   wireLeave(session);
   return session;
 }
+
+// ---------------------------------------------------------------------------------------
+// The family's chat bubble, speaking the chat gateway's protocol
+// (outreach/channels/chat_gateway.py): connect with ?token=; messages
+// {"type": "message", "id", "case_id", "text", "sent_at"} are shown once (an id already
+// shown is ignored: delivery is at least once) and acked {"type": "ack", "id"}; a press
+// sends {"type": "reply", "id", "text", "in_reply_to"}, sent again after a reconnect until
+// the gateway acks it. The reply texts are ones the gateway's intent_of reads
+// (tests/monitor/collect/test_sdk_node.py checks them against it).
+
+export const CHAT_TEXT = {
+  'zh-CN': {title: '课堂技术支持', help: '请给我打电话', fine: '好了，可以上课了',
+    sentHelp: '收到，技术人员会尽快给您打电话。', sentFine: '太好了，祝上课愉快！',
+    offline: '正在重新连接…'},
+  en: {title: 'Class support', help: 'Please call me', fine: 'It works again',
+    sentHelp: 'Thank you, a technician will call you shortly.', sentFine: 'Great, enjoy the class!',
+    offline: 'Reconnecting…'},
+};
+
+/** The chat protocol without the page: connect, show once, ack, replies until acked. */
+export class ChatClient {
+  constructor({endpoint, token, WebSocket: WS, onMessage = () => {}, onState = () => {},
+    setTimeout: st, random = Math.random, baseDelayMs = 500, maxDelayMs = 15000, maxSeen = 500}) {
+    const sep = endpoint.includes('?') ? '&' : '?';
+    this.url = `${endpoint}${sep}token=${encodeURIComponent(token)}`;
+    this.WS = WS || globalThis.WebSocket;
+    this.onMessage = onMessage; this.onState = onState;
+    this.setTimeout = st || globalThis.setTimeout.bind(globalThis);
+    this.random = random; this.baseDelayMs = baseDelayMs; this.maxDelayMs = maxDelayMs;
+    this.maxSeen = maxSeen;
+    this.seen = new Set(); this.pending = new Map(); this.failures = 0;
+    this.ws = null; this.closed = false; this.counter = 0;
+  }
+
+  /** Open the socket (and again after every drop, with backoff). */
+  connect() {
+    if (this.closed) return;
+    const ws = new this.WS(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.failures = 0; this.onState('open');
+      for (const frame of this.pending.values()) ws.send(JSON.stringify(frame));
+    };
+    ws.onmessage = (e) => this.receive(e.data);
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null; this.onState('closed');
+      if (this.closed) return;
+      this.failures += 1;
+      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (this.failures - 1));
+      this.setTimeout(() => this.connect(), delay * (0.8 + 0.4 * this.random()));
+    };
+  }
+
+  /** One frame from the gateway. */
+  receive(data) {
+    let frame;
+    try { frame = JSON.parse(data); } catch (err) { return; }
+    if (frame.type === 'message' && frame.id) {
+      this.send({type: 'ack', id: frame.id});
+      if (this.seen.has(frame.id)) return;
+      this.seen.add(frame.id);
+      if (this.seen.size > this.maxSeen) this.seen.delete(this.seen.values().next().value);
+      this.onMessage(frame);
+    } else if (frame.type === 'ack' && frame.id) {
+      this.pending.delete(frame.id);
+    }
+  }
+
+  /** Send a family's reply to message `inReplyTo` (kept until the gateway acks it). */
+  reply(text, inReplyTo) {
+    this.counter += 1;
+    const id = `r-${Date.now().toString(36)}-${this.counter}-${Math.floor(this.random() * 1e9).toString(36)}`;
+    const frame = {type: 'reply', id, text, ...(inReplyTo ? {in_reply_to: inReplyTo} : {})};
+    this.pending.set(id, frame);
+    this.send(frame);
+    return id;
+  }
+
+  send(frame) {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Stop for good. */
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close();
+  }
+}
+
+const BUBBLE_CSS = `
+.fc-bubble{position:fixed;right:24px;bottom:24px;max-width:420px;background:#fff;color:#111;
+ border-radius:16px;box-shadow:0 6px 30px rgba(0,0,0,.25);padding:20px;font:22px/1.45 system-ui,
+ "PingFang SC","Microsoft YaHei",sans-serif;z-index:2147483000}
+.fc-bubble h2{font-size:20px;margin:0 0 8px;color:#555}
+.fc-bubble .fc-text{font-size:24px;margin:0 0 16px;white-space:pre-wrap}
+.fc-bubble button{display:block;width:100%;font-size:24px;padding:16px;margin:10px 0 0;
+ border:0;border-radius:12px;cursor:pointer;color:#fff}
+.fc-bubble .fc-help{background:#c0392b}.fc-bubble .fc-fine{background:#1e8449}
+.fc-bubble .fc-note{font-size:20px;color:#333;margin-top:12px}
+.fc-bubble .fc-state{font-size:16px;color:#888}`;
+
+/** The family's in-app bubble: FirstCall.chat({endpoint, token, lang, container?}). */
+export function chat({endpoint, token, lang = 'zh-CN', container, WebSocket: WS}) {
+  const words = CHAT_TEXT[lang] || CHAT_TEXT['zh-CN'];
+  const doc = globalThis.document;
+  const host = container || doc.body;
+  if (!doc.getElementById('fc-bubble-css')) {
+    const style = doc.createElement('style');
+    style.id = 'fc-bubble-css'; style.textContent = BUBBLE_CSS;
+    doc.head.appendChild(style);
+  }
+  const bubble = doc.createElement('div');
+  bubble.className = 'fc-bubble'; bubble.hidden = true;
+  bubble.setAttribute('role', 'alertdialog'); bubble.setAttribute('lang', lang);
+  const title = doc.createElement('h2'); title.textContent = words.title;
+  const text = doc.createElement('p'); text.className = 'fc-text';
+  const help = doc.createElement('button'); help.className = 'fc-help'; help.textContent = words.help;
+  const fine = doc.createElement('button'); fine.className = 'fc-fine'; fine.textContent = words.fine;
+  const note = doc.createElement('p'); note.className = 'fc-note'; note.hidden = true;
+  const state = doc.createElement('p'); state.className = 'fc-state'; state.hidden = true;
+  state.textContent = words.offline;
+  bubble.append(title, text, help, fine, note, state);
+  host.appendChild(bubble);
+  let current = null;
+  const client = new ChatClient({endpoint, token, WebSocket: WS,
+    onMessage: (frame) => {
+      current = frame.id; text.textContent = frame.text;
+      help.hidden = false; fine.hidden = false; note.hidden = true; bubble.hidden = false;
+    },
+    onState: (s) => { state.hidden = s === 'open'; }});
+  const answer = (words_, said) => {
+    client.reply(words_, current);
+    help.hidden = true; fine.hidden = true; note.textContent = said; note.hidden = false;
+  };
+  help.addEventListener('click', () => answer(words.help, words.sentHelp));
+  fine.addEventListener('click', () => answer(words.fine, words.sentFine));
+  client.connect();
+  return {client, element: bubble, close: () => { client.close(); bubble.remove(); }};
+}
