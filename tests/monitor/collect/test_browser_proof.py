@@ -1,0 +1,113 @@
+# ruff: noqa: RUF001
+"""Proof in a real browser: Debian's Chromium, a real WebRTC call (fake camera and
+microphone), the SDK attached, posting to a real `firstcall collect` into the Kafka test
+broker; the call degraded on its real media path (a TURN relay behind an impairing UDP
+proxy); the family's bubble against the real chat gateway. Screenshots in artifacts/browser/."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outreach.channels.chat_gateway import ChatGateway, ChatReply
+from outreach.channels.chat_tokens import make_token
+from outreach.store.db import make_engine, upgrade
+from outreach.store.outbox import Outbox
+from tests.support.browser import shot_path
+from tests.support.browser_call import chromium_with_media, incidents_of, loop_rig
+from tests.support.kafka_helpers import create_topics, isolated_settings
+from tests.support.turn import turn_relay
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def test_a_healthy_call_sends_clean_stats_and_a_leave_by_beacon(
+        kafka_bootstrap: str) -> None:
+    kafka = isolated_settings(kafka_bootstrap)
+    await create_topics(kafka)
+    async with loop_rig(kafka) as rig, chromium_with_media() as ctx:
+        page = await rig.open_call(ctx, "healthy")
+        await asyncio.sleep(9)  # join, then stats every 2 s
+        await page.screenshot(path=shot_path("sdk-healthy-call"))
+        await page.close(run_before_unload=True)  # pagehide: leave by beacon
+        events = await rig.events("healthy", until_type="leave")
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "join" and kinds[-1] == "leave", kinds
+    stats = [e for e in events if e["type"] == "stats"]
+    assert len(stats) >= 3, kinds
+    assert all(s["fps"] > 10 and s["loss_pct"] < 2 and s["recv_kbps"] > 50 for s in stats), stats
+    assert events[0]["network"]["edge"] == "sfu-lab"
+    assert incidents_of(events) == []  # a healthy call: no incident
+
+
+async def test_a_degraded_media_path_gives_a_lag_incident(kafka_bootstrap: str) -> None:
+    kafka = isolated_settings(kafka_bootstrap)
+    await create_topics(kafka)
+    async with turn_relay() as relay, loop_rig(kafka) as rig, chromium_with_media() as ctx:
+        page = await rig.open_call(ctx, "degraded", relay.ice_config())
+        await asyncio.sleep(6)  # healthy through the relay first
+        relay.impairment.loss, relay.impairment.delay_s = 0.10, 0.15
+        degraded_at = time.time() * 1000
+        lag = []
+        for _ in range(12):  # up to 24 s
+            await asyncio.sleep(2)
+            events = await rig.events("degraded")
+            lag = [i for i in incidents_of(events) if i.kind == "lag"]
+            if lag:
+                break
+        await page.screenshot(path=shot_path("sdk-degraded-call"))
+        await page.close()
+    assert relay.impairment.dropped > 0
+    before = [e for e in events if e["type"] == "stats" and e["ts"] < degraded_at]
+    assert before and all(e["fps"] > 10 and e["loss_pct"] < 2 for e in before), before
+    assert lag, [(e["type"], e.get("fps"), e.get("loss_pct"), e.get("rtt_ms"))
+                 for e in events]
+    assert lag[0].detected_at - degraded_at < 30_000
+    assert lag[0].session_id == "degraded"
+
+
+async def test_the_bubble_shows_our_message_and_please_call_me_reaches_the_gateway(
+        tmp_path: Path) -> None:
+    engine: AsyncEngine = make_engine(str(tmp_path / "chat.db"))
+    await upgrade(engine)
+    replies: list[ChatReply] = []
+
+    async def on_reply(reply: ChatReply) -> None:
+        replies.append(reply)
+
+    secret = b"bubble-secret"
+    try:
+        async with ChatGateway(Outbox(engine), secret, on_reply) as gateway, \
+                loop_rig(isolated_settings("127.0.0.1:9")) as rig, \
+                chromium_with_media() as ctx:
+            page = await ctx.new_page()
+            await page.goto(f"{rig.page_url}/call.html")
+            token = make_token("stu-7", secret, int(time.time()) + 600)
+            await page.evaluate("""async ([collect, url, token]) => {
+                const FC = await import(collect + '/sdk/firstcall.js');
+                window.bubble = FC.chat({endpoint: url, token, lang: 'zh-CN'});
+            }""", [rig.collect_url, gateway.url, token])
+            for _ in range(50):
+                if gateway.connected("stu-7"):
+                    break
+                await asyncio.sleep(0.1)
+            text = "您好，孩子的课堂画面有点卡。我们正在查看，需要帮忙请点下面的按钮。"
+            await gateway.push("stu-7", text, case_id="case-7")
+            bubble = page.locator(".fc-bubble")
+            shown = bubble.locator(".fc-text").filter(has_text="课堂画面有点卡")
+            await shown.wait_for(timeout=5000)
+            await page.screenshot(path=shot_path("bubble-zh-CN"))
+            await bubble.locator(".fc-help").click()
+            for _ in range(50):
+                if replies:
+                    break
+                await asyncio.sleep(0.1)
+            await page.screenshot(path=shot_path("bubble-zh-CN-answered"))
+    finally:
+        await engine.dispose()
+    assert [(r.intent, r.case_id, r.text) for r in replies] == [
+        ("needs_help", "case-7", "请给我打电话")]
