@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detectors.records import Incident
 from outreach.channels.chat_gateway import ChatGateway, ChatReply
 from outreach.channels.chat_tokens import make_token
+from outreach.contact.chat_routing import case_router
+from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
 from tests.support.browser import shot_path
@@ -70,14 +73,19 @@ async def test_a_degraded_media_path_gives_a_lag_incident(kafka_bootstrap: str) 
     assert lag[0].session_id == "degraded"
 
 
-async def test_the_bubble_shows_our_message_and_please_call_me_reaches_the_gateway(
+async def test_the_bubble_shows_our_message_and_please_call_me_reaches_the_agent_queue(
         tmp_path: Path) -> None:
     engine: AsyncEngine = make_engine(str(tmp_path / "chat.db"))
     await upgrade(engine)
     replies: list[ChatReply] = []
+    store = CaseStore(engine)
+    lag = Incident("lag-7", "lag", "open", 0, 1, None, {}, {}, "sess-7", "stu-7", "class-1")
+    case = (await store.open_case(lag, {})).case
+    router = case_router(store)
 
     async def on_reply(reply: ChatReply) -> None:
         replies.append(reply)
+        await router(reply)  # what the outreach service's gateway does with replies
 
     secret = b"bubble-secret"
     try:
@@ -96,7 +104,7 @@ async def test_the_bubble_shows_our_message_and_please_call_me_reaches_the_gatew
                     break
                 await asyncio.sleep(0.1)
             text = "您好，孩子的课堂画面有点卡。我们正在查看，需要帮忙请点下面的按钮。"
-            await gateway.push("stu-7", text, case_id="case-7")
+            await gateway.push("stu-7", text, case_id=case.case_id)
             bubble = page.locator(".fc-bubble")
             shown = bubble.locator(".fc-text").filter(has_text="课堂画面有点卡")
             await shown.wait_for(timeout=5000)
@@ -107,7 +115,9 @@ async def test_the_bubble_shows_our_message_and_please_call_me_reaches_the_gatew
                     break
                 await asyncio.sleep(0.1)
             await page.screenshot(path=shot_path("bubble-zh-CN-answered"))
+        assert [(r.intent, r.case_id, r.text) for r in replies] == [
+            ("needs_help", case.case_id, "请给我打电话")]
+        queued = await store.get(case.case_id)
+        assert queued is not None and queued.state == "waiting_agent"  # the agent queue
     finally:
         await engine.dispose()
-    assert [(r.intent, r.case_id, r.text) for r in replies] == [
-        ("needs_help", "case-7", "请给我打电话")]
