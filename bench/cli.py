@@ -27,7 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7, help="simulator seed")
     p.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
     p.add_argument("--phases", default="replay,memory,delay",
-                   help="which phases: replay, memory, delay, kafka (comma-separated)")
+                   help="which phases: replay, memory, delay, kafka, collect (comma-separated)")
+    p.add_argument("--collect-seconds", type=float, default=10.0,
+                   help="seconds per contender in the collect phase (collector vs bare producer)")
     p.add_argument("--kafka-messages", type=int, default=1_000_000,
                    help="messages in the Kafka phase's topic (default 1,000,000)")
     p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
@@ -145,6 +147,9 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
     k = results.get("kafka_report")
     if k:
         lines += [k, ""]
+    c = results.get("collect_report")
+    if c:
+        lines += [c, ""]
     return "\n".join(lines)
 
 
@@ -222,6 +227,12 @@ def run(args: argparse.Namespace) -> int:
         results["kafka"] = kafka_bench.run_phase(kargs)
         results["kafka_report"] = kafka_bench.report(
             results["kafka"], ["python -m bench", *sys.argv[1:]])
+    if "collect" in phases:
+        from bench import collect_bench
+
+        print("collect phase (firstcall collect vs a bare aiokafka producer) ...", file=sys.stderr)
+        results["collect"] = collect_bench.run_phase(args.collect_seconds)
+        results["collect_report"] = collect_bench.report(results["collect"])
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)
     if args.write:
