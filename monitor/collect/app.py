@@ -109,8 +109,8 @@ class Collector:
             return self._refuse(503, why, "the broker has not acknowledged; send again",
                                 c.retry_after_s)
         self.metrics.ack_seconds.observe(max(0.0, self.now_s() - started))
-        for t in got.types:
-            self.metrics.events.labels(t).inc()
+        for t in set(got.types):
+            self.metrics.events.labels(t).inc(got.types.count(t))
         errors = [{"index": e.index, "reason": e.reason, "detail": e.detail}
                   for e in got.errors]
         status = 400 if errors and not got.records else 202

@@ -289,7 +289,7 @@ export class Session {
     this.ids = {session_id: opts.session_id, student_id: opts.student_id,
       classroom_id: opts.classroom_id};
     this.prev = null; this.attempt = 0; this.down = false; this.ended = false;
-    this.timer = null; this.lastCost = 0;
+    this.timer = null; this.lastCost = 0; this.rounds = 0; this.costMs = 0;
   }
 
   event(type, extra = {}) {
@@ -324,6 +324,7 @@ export class Session {
     const t0 = globalThis.performance ? performance.now() : 0;
     const snap = await this.source.sample(this.now());
     this.lastCost = (globalThis.performance ? performance.now() : 0) - t0;
+    this.rounds += 1; this.costMs += this.lastCost; // the SDK's own time in the page
     const prev = this.prev; this.prev = snap;
     if (!prev) return;
     const fields = this.source.interval(prev, snap);
