@@ -115,8 +115,9 @@ async def loop_rig(kafka: KafkaSettings) -> AsyncIterator[Loop]:
                 await server
 
 
-def incidents_of(events: list[dict[str, Any]]) -> list[Incident]:
-    """What the worker's detectors make of these events (the same SessionEngine)."""
+def incidents_of(events: list[dict[str, Any]], until_ms: int | None = None) -> list[Incident]:
+    """What the worker's detectors make of these events (the same SessionEngine), with the
+    clock advanced to `until_ms` if given (silence counts up to then)."""
     out: list[Incident] = []
     engine = SessionEngine(DetectionConfig(), out.append)
     decoder = TelemetryDecoder()
@@ -124,4 +125,6 @@ def incidents_of(events: list[dict[str, Any]]) -> list[Incident]:
         ev: Event | BadRecord = decoder.decode(json.dumps(e).encode())
         assert not isinstance(ev, BadRecord), ev
         engine.feed(ev)
+    if until_ms is not None:
+        engine.advance(until_ms)
     return out

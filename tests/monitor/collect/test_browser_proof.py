@@ -7,6 +7,7 @@ proxy); the family's bubble against the real chat gateway. Screenshots in artifa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -45,6 +46,27 @@ async def test_a_healthy_call_sends_clean_stats_and_a_leave_by_beacon(
     assert all(s["fps"] > 10 and s["loss_pct"] < 2 and s["recv_kbps"] > 50 for s in stats), stats
     assert events[0]["network"]["edge"] == "sfu-lab"
     assert incidents_of(events) == []  # a healthy call: no incident
+
+
+async def test_a_killed_renderer_sends_nothing_more_and_silence_is_a_disconnect(
+        kafka_bootstrap: str) -> None:
+    kafka = isolated_settings(kafka_bootstrap)
+    await create_topics(kafka)
+    async with loop_rig(kafka) as rig, chromium_with_media() as ctx:
+        page = await rig.open_call(ctx, "crashed")
+        await asyncio.sleep(7)
+        cdp = await ctx.new_cdp_session(page)
+        with contextlib.suppress(Exception):  # the renderer dies under the call
+            await asyncio.wait_for(cdp.send("Page.crash"), 3)
+        killed_at = int(time.time() * 1000)
+        await asyncio.sleep(4)
+        events = await rig.events("crashed")
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "join" and "stats" in kinds and "leave" not in kinds, kinds
+    assert max(e["ts"] for e in events) <= killed_at
+    assert incidents_of(events, until_ms=killed_at + 3000) == []  # not yet silent for 10 s
+    dropped = incidents_of(events, until_ms=killed_at + 12_000)
+    assert [(i.kind, i.session_id) for i in dropped] == [("disconnect", "crashed")]
 
 
 async def test_a_degraded_media_path_gives_a_lag_incident(kafka_bootstrap: str) -> None:
