@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,14 +27,19 @@ from monitor.apps import collect
 from monitor.collect.app import CollectConfig
 from monitor.collect.tokens import SessionGrant, mint
 from monitor.platform.kafka_settings import KafkaSettings
+from outreach.store.db import make_engine, upgrade
+from outreach.store.directory import DirectoryStore
+from outreach.store.directory_import import import_file
 from tests.support import browser
 from tests.support.channel_fakes import serve_asgi
 from tests.support.kafka_broker import free_port
 from tests.support.kafka_helpers import collect as read_topic
+from tests.support.live_support import HEADER
 from tests.support.services import service_missing
 
 WEB = Path(__file__).resolve().parent / "web"
 SECRET = b"browser-proof-secret"
+DIRECTORY_HEADER = HEADER.strip()
 MEDIA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                "--autoplay-policy=no-user-gesture-required"]
 
@@ -128,3 +136,48 @@ def incidents_of(events: list[dict[str, Any]], until_ms: int | None = None) -> l
     if until_ms is not None:
         engine.advance(until_ms)
     return out
+
+
+@dataclass
+class OutreachJob:
+    """`firstcall outreach` as a process: its case database, chat gateway URL and secret."""
+
+    proc: subprocess.Popen[bytes]
+    db: Path
+    chat_url: str
+    chat_secret: bytes
+    log: Path
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+async def start_outreach(kafka: KafkaSettings, tmp: Path, students: list[str]) -> OutreachJob:
+    """The live outreach service on `kafka`'s topics, with a family for each student."""
+    db = tmp / "cases.db"
+    engine = make_engine(str(db))
+    await upgrade(engine)
+    rows = [DIRECTORY_HEADER] + [f"{s},Kid,Grandma,+861390000{i:04d},grandmother,call,zh-CN,UTC,,no"
+                                 for i, s in enumerate(students)]
+    (tmp / "families.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert (await import_file(tmp / "families.csv", DirectoryStore(engine))).imported
+    await engine.dispose()
+    chat_port, callback_port = free_port(), free_port()
+    secret = b"loop-chat-secret"
+    log = tmp / "outreach.log"
+    prefix = kafka.topics.telemetry[: -len("class.telemetry")]
+    env = {**os.environ, "FIRSTCALL_CHAT_SECRET": secret.decode()}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "outreach", "--db", str(db),
+         "--bootstrap", kafka.bootstrap, "--topic-prefix", prefix,
+         "--group", f"outreach-{prefix}", "--chat-host", "127.0.0.1",
+         "--chat-port", str(chat_port), "--callback-host", "127.0.0.1",
+         "--callback-port", str(callback_port), "--probe-port", "-1"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    return OutreachJob(proc, db, f"ws://127.0.0.1:{chat_port}/", secret, log)
