@@ -27,7 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7, help="simulator seed")
     p.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
     p.add_argument("--phases", default="replay,memory,delay",
-                   help="which phases: replay, memory, delay, kafka (comma-separated)")
+                   help="which phases: replay, memory, delay, kafka, collect, sdk "
+                   "(comma-separated)")
+    p.add_argument("--sdk-seconds", type=float, default=30.0,
+                   help="seconds of the real call in the sdk phase")
+    p.add_argument("--collect-seconds", type=float, default=10.0,
+                   help="seconds per contender in the collect phase (collector vs bare producer)")
     p.add_argument("--kafka-messages", type=int, default=1_000_000,
                    help="messages in the Kafka phase's topic (default 1,000,000)")
     p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
@@ -145,6 +150,9 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
     k = results.get("kafka_report")
     if k:
         lines += [k, ""]
+    for name in ("collect_report", "sdk_report"):
+        if results.get(name):
+            lines += [results[name], ""]
     return "\n".join(lines)
 
 
@@ -223,6 +231,17 @@ def run(args: argparse.Namespace) -> int:
         kafka_report = importlib.import_module("bench.kafka_report")
         results["kafka_report"] = kafka_report.report(
             results["kafka"], ["python -m bench", *sys.argv[1:]])
+    if "collect" in phases:
+        from bench import collect_bench
+
+        print("collect phase (firstcall collect vs a bare aiokafka producer) ...", file=sys.stderr)
+        results["collect"] = collect_bench.run_phase(args.collect_seconds)
+        results["collect_report"] = collect_bench.report(results["collect"])
+    if "sdk" in phases:
+        from bench import sdk_bench
+
+        print("sdk phase (firstcall.js in Chromium) ...", file=sys.stderr)
+        results["sdk_report"] = sdk_bench.report(sdk_bench.run_phase(args.sdk_seconds))
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)
     if args.write:

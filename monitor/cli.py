@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from monitor import demo, replay
 from monitor.apps import (
+    collect,
     config,
     db,
     directory,
@@ -18,6 +19,7 @@ from monitor.apps import (
     score,
     serve,
     simulate,
+    token,
     user,
     voc,
 )
@@ -79,6 +81,10 @@ SUBCOMMANDS: dict[str, Command] = {
                    voc.run),
     "outreach": Command("live outreach: calls, SMS, chat, infra pages, case outcomes",
                         outreach.add_arguments, outreach.run),
+    "collect": Command("telemetry collector: browsers' events (HTTP, websocket) into Kafka",
+                       collect.add_arguments, collect.run),
+    "token": Command("mint a session token for the browser SDK (--session --student "
+                     "--classroom)", token.add_arguments, token.run),
 }
 
 

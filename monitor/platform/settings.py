@@ -33,6 +33,7 @@ from monitor.platform.settings_sections import (
     VERDICT_MAX_WAIT_MS,
     ApiSection,
     ChatSection,
+    CollectSection,
     DatabaseSection,
     DigestSection,
     KafkaSection,
@@ -61,6 +62,7 @@ __all__ = [
     "VERDICT_MAX_WAIT_MS",
     "ApiSection",
     "ChatSection",
+    "CollectSection",
     "ConfigError",
     "DatabaseSection",
     "DigestSection",
@@ -151,6 +153,11 @@ class Settings:
     def service(self) -> ServiceSection:
         """[service]: the live outreach service."""
         return cast(ServiceSection, self["service"])
+
+    @property
+    def collect(self) -> CollectSection:
+        """[collect]: the telemetry collector."""
+        return cast(CollectSection, self["collect"])
 
     @property
     def probe(self) -> ProbeSection:

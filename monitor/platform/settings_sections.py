@@ -258,6 +258,36 @@ class ServiceSection(_Section):
                                 "replies) on the callback app; Twilio posts to public URL + path")
 
 
+class CollectSection(_Section):
+    """The telemetry collector (`firstcall collect`): HTTP and websocket ingest into Kafka."""
+
+    env_prefix: ClassVar[str] = "COLLECT_"
+    host: str = Field("0.0.0.0", description="listen address (all interfaces: browsers post "
+                      "from outside)")
+    port: int = Field(8088, ge=0, le=65535, description="listen port")
+    secret: SecretStr = Field(SecretStr(""), description="HMAC secret of session tokens "
+                              "(secret; required to start)")
+    token_max_ttl_s: int = Field(21_600, ge=60, description="a session token may be valid for "
+                                 "at most this long from now")
+    allowed_origins: str = Field("", description="comma-separated origins of the class app "
+                                 "allowed by CORS and on the websocket (empty: none)")
+    max_body_bytes: int = Field(262_144, ge=1024, description="request body (or websocket "
+                                "message) size at most")
+    max_events: int = Field(200, ge=1, description="events per request at most")
+    rate_per_s: float = Field(20.0, gt=0, description="events per session per second "
+                              "(sustained; more gets 429 with Retry-After)")
+    burst: int = Field(200, ge=1, description="events a session may send at once above the rate")
+    buffer_events: int = Field(50_000, ge=1, description="events held in memory waiting for "
+                               "the broker's ack; more gets 503 with Retry-After")
+    ack_timeout_s: float = Field(10.0, gt=0, description="a request waits this long for the "
+                                 "broker's ack, then gets 503 (its events stay buffered)")
+    retry_after_s: int = Field(2, ge=1, description="Retry-After of 503 answers")
+    idempotent: bool = Field(True, description="aiokafka's idempotent producer (false for "
+                             "brokers without InitProducerId, e.g. the tansu test broker)")
+    tracked_sessions: int = Field(100_000, ge=1, description="sessions whose rate is tracked "
+                                  "at once (the oldest is forgotten beyond)")
+
+
 class ProbeSection(_Section):
     """Metrics and health endpoints of workers (/metrics, /healthz, /readyz)."""
 
@@ -311,6 +341,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "chat": ChatSection,
     "api": ApiSection,
     "service": ServiceSection,
+    "collect": CollectSection,
     "probe": ProbeSection,
     "digest": DigestSection,
     "logging": LoggingSection,

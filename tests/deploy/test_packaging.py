@@ -22,6 +22,7 @@ def test_the_wheel_ships_traces_pages_and_migrations(tmp_path: Path) -> None:
     assert any(n.startswith("monitor/data/traces/LICENSE") for n in names)
     assert sum(n.startswith("monitor/data/traces/cooked_3gp/") for n in names) >= 50
     assert "monitor/desk/static/console.html" in names
+    assert "monitor/collect/static/firstcall.js" in names  # served at /sdk/firstcall.js
     assert "outreach/store/migrations/env.py" in names
     assert "outreach/store/migrations/script.py.mako" in names
     assert any(n.startswith("outreach/store/migrations/versions/") and n.endswith(".py")
