@@ -201,6 +201,9 @@ class ApiSection(_Section):
     env_prefix: ClassVar[str] = "API_"
     host: str = Field("127.0.0.1", description="listen address")
     port: int = Field(8000, ge=0, le=65535, description="listen port")
+    token_days: int = Field(30, ge=1, le=3650,
+                            description="desk tokens (`firstcall user add`) expire this many "
+                                        "days after they are issued")
 
 
 class ServiceSection(_Section):
