@@ -2,15 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.family import Guardian, Student, parse_quiet_hours
 from outreach.store.models import guardians, students
+
+STUDENT_COLUMNS: Final = ("student_id", "name", "language", "time_zone", "updated_at")
+GUARDIAN_COLUMNS: Final = ("student_id", "position", "name", "phone", "relation",
+                           "preferred_channel", "language", "time_zone", "quiet_start",
+                           "quiet_end", "do_not_call")
+DELETE_CHUNK: Final = 5_000  # ids per DELETE ... IN (...) (SQLite allows 32,766 parameters)
+
+
+class BulkWriter:
+    """Replaces students batch by batch in one transaction: COPY on PostgreSQL, else executemany.
+
+    Each batch's new students lose their old rows first (guardians, then the student),
+    so a student imported again gets exactly the guardians of the new file.
+    """
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+
+    async def write(self, new_students: Sequence[tuple[Any, ...]],
+                    guardian_rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert `new_students` (replacing any stored) and `guardian_rows` (column order above)."""
+        ids = [row[0] for row in new_students]
+        for i in range(0, len(ids), DELETE_CHUNK):
+            chunk = ids[i:i + DELETE_CHUNK]
+            await self.conn.execute(guardians.delete().where(guardians.c.student_id.in_(chunk)))
+            await self.conn.execute(students.delete().where(students.c.student_id.in_(chunk)))
+        if self.postgres:
+            await self._copy("students", STUDENT_COLUMNS, new_students)
+            await self._copy("guardians", GUARDIAN_COLUMNS, guardian_rows)
+            return
+        for table, columns, rows in (("students", STUDENT_COLUMNS, new_students),
+                                     ("guardians", GUARDIAN_COLUMNS, guardian_rows)):
+            if rows:
+                marks = ", ".join("?" for _ in columns)
+                await self.conn.exec_driver_sql(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
+
+    async def _copy(self, table: str, columns: Sequence[str],
+                    rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        raw = await self.conn.get_raw_connection()
+        driver: Any = raw.driver_connection  # asyncpg's connection, in this transaction
+        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
 class DirectoryStore:
@@ -19,6 +65,13 @@ class DirectoryStore:
     def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
         self.engine = engine
         self.clock = clock
+
+    @asynccontextmanager
+    async def bulk(self) -> AsyncIterator[BulkWriter]:
+        """A writer for a large import: everything it writes commits at the end, or nothing."""
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.select(1))  # the transaction is open before any COPY
+            yield BulkWriter(conn)
 
     async def save(self, batch: Iterable[Student]) -> int:
         """Insert or replace students (and all their guardians) in one transaction."""
@@ -80,6 +133,12 @@ class DirectoryStore:
             return int(
                 (await conn.execute(sa.select(sa.func.count()).select_from(students))).scalar_one()
             )
+
+
+def guardian_values(student_id: str, position: int, g: Guardian) -> tuple[Any, ...]:
+    """A guardian as a row of `GUARDIAN_COLUMNS` (for :class:`BulkWriter`)."""
+    row = _guardian_row(student_id, position, g)
+    return tuple(row[c] for c in GUARDIAN_COLUMNS)
 
 
 def _guardian_row(student_id: str, position: int, g: Guardian) -> dict[str, Any]:
