@@ -40,8 +40,11 @@ def write_file(path: Path, rows: int, bad: int) -> None:
                     f"{quiet},no\n")
 
 
-def run_import(path: Path, db: str) -> tuple[float, float, int, str]:
-    """Wall seconds, peak RSS (MB), exit code and the last output line of one import."""
+def run_import(path: Path, db: str) -> tuple[float, float, float, int, str]:
+    """Wall and CPU seconds, peak RSS (MB), exit code and the last output line of one import.
+
+    CPU is the command's own (user + system), not the PostgreSQL server's.
+    """
     cmd = [sys.executable, "-m", "monitor.cli", "directory", "import", str(path),
            "--db", db, "--partial"]
     start = time.perf_counter()
@@ -54,7 +57,8 @@ def run_import(path: Path, db: str) -> tuple[float, float, int, str]:
     last = (out.strip().splitlines() or [""])[-1]
     if child.returncode not in (0, 1):
         last = err.strip().splitlines()[-1] if err.strip() else last
-    return wall, usage.ru_maxrss / 1024, child.returncode, last
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, child.returncode, last
 
 
 async def _pg(sql: str) -> None:
@@ -80,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         write_file(path, args.rows, args.bad)
         print(f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB, "
               f"written in {time.perf_counter() - start:.1f} s", flush=True)
-        print("| database | rows | wall s | peak RSS MB | exit | output |")
-        print("|---|---|---|---|---|---|")
+        print("| database | rows | wall s | CPU s | peak RSS MB | exit | output |")
+        print("|---|---|---|---|---|---|---|")
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 db = str(Path(tmp) / "bench.db")
@@ -93,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_import(path, PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
                 finally:
                     asyncio.run(_pg(f"DROP DATABASE {name}"))
-            wall, rss, code, last = result
-            print(f"| {backend} | {args.rows:,} | {wall:.1f} | {rss:.0f} | {code} | {last} |",
-                  flush=True)
+            wall, cpu, rss, code, last = result
+            print(f"| {backend} | {args.rows:,} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {code} "
+                  f"| {last} |", flush=True)
     return 0
 
 

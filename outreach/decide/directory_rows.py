@@ -60,6 +60,8 @@ class RowError:
 
 def _text(row: Mapping[str, Any], name: str) -> str:
     value = row.get(name)
+    if type(value) is str:
+        return value.strip()
     return "" if value is None else str(value).strip()
 
 

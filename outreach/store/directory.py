@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
-from outreach.decide.family import Guardian, Student, parse_quiet_hours
+from outreach.decide.family import Guardian, QuietHours, Student, parse_quiet_hours
 from outreach.store.models import guardians, students
 
 STUDENT_COLUMNS: Final = ("student_id", "name", "language", "time_zone", "updated_at")
@@ -137,8 +138,16 @@ class DirectoryStore:
 
 def guardian_values(student_id: str, position: int, g: Guardian) -> tuple[Any, ...]:
     """A guardian as a row of `GUARDIAN_COLUMNS` (for :class:`BulkWriter`)."""
-    row = _guardian_row(student_id, position, g)
-    return tuple(row[c] for c in GUARDIAN_COLUMNS)
+    start, end = _quiet_columns(g.quiet_hours)
+    return (student_id, position, g.name, g.phone, g.relation, g.preferred_channel, g.language,
+            g.time_zone, start, end, g.do_not_call)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quiet_columns(quiet: QuietHours | None) -> tuple[str | None, str | None]:
+    if quiet is None:
+        return None, None
+    return f"{quiet.start:%H:%M}", f"{quiet.end:%H:%M}"
 
 
 def _guardian_row(student_id: str, position: int, g: Guardian) -> dict[str, Any]:

@@ -90,8 +90,9 @@ class Checked:
 def check_file(path: Path, spool: IO[bytes] | None = None) -> Checked:
     """Validate every row of the file (no database): errors by line, the students refused.
 
-    With `spool`, each row is appended to it (marshal): line, student, the student's
-    row when this is its first, the guardian's values (None when the row is invalid).
+    With `spool`, every row is appended to it (`_spool`, lists of `BATCH_ROWS`): line,
+    student, the student's row when this is its first, the guardian's values (None when
+    the row is invalid).
     """
     report = ImportReport()
     bad: set[str] = {""}
@@ -99,6 +100,7 @@ def check_file(path: Path, spool: IO[bytes] | None = None) -> Checked:
     # a tuple, not objects, so that a million rows stay small
     seen: dict[str, tuple[Any, ...]] = {}
     checked = Checked(report, bad)
+    spooled: list[tuple[int, str, Any, Any]] = []
     try:
         for line, row in stream_rows(read_lines(path), path.suffix):
             checked.rows += 1
@@ -132,7 +134,11 @@ def check_file(path: Path, spool: IO[bytes] | None = None) -> Checked:
                 values = None if guardian is None else guardian_values(sid, position, guardian)
                 first = None if guardian is None or position else (
                     sid, name, guardian.language, guardian.time_zone)
-                marshal.dump((line, sid, first, values), spool)
+                spooled.append((line, sid, first, values))
+                if len(spooled) >= BATCH_ROWS:
+                    _spool(spooled, spool)
+        if spool is not None and spooled:
+            _spool(spooled, spool)
     except ValueError as exc:  # the file's structure (header, JSON array) is broken
         report.error(file_error(exc))
         checked.rows = 0
@@ -165,12 +171,16 @@ async def import_file(
     return report
 
 
+def _spool(records: list[tuple[int, str, Any, Any]], spool: IO[bytes]) -> None:
+    """Append a batch of records (length-prefixed marshal: read back in one piece)."""
+    data = marshal.dumps(records)
+    spool.write(len(data).to_bytes(8, "little") + data)
+    records.clear()
+
+
 def _spooled(spool: IO[bytes]) -> Iterator[tuple[int, str, Any, Any]]:
-    while True:
-        try:
-            yield marshal.load(spool)
-        except EOFError:
-            return
+    while size := int.from_bytes(spool.read(8), "little"):
+        yield from marshal.loads(spool.read(size))
 
 
 async def _write(spool: IO[bytes], store: DirectoryStore, checked: Checked) -> None:
