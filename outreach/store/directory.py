@@ -36,14 +36,19 @@ class BulkWriter:
                     guardian_rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert `new_students` (replacing any stored) and `guardian_rows` (column order above)."""
         ids = [row[0] for row in new_students]
+        if self.postgres:  # one array parameter: no statement of 5,000 placeholders to plan
+            driver = await self._driver()
+            if ids:
+                for table in ("guardians", "students"):
+                    await driver.execute(
+                        f"DELETE FROM {table} WHERE student_id = ANY($1::text[])", ids)
+            await self._copy(driver, "students", STUDENT_COLUMNS, new_students)
+            await self._copy(driver, "guardians", GUARDIAN_COLUMNS, guardian_rows)
+            return
         for i in range(0, len(ids), DELETE_CHUNK):
             chunk = ids[i:i + DELETE_CHUNK]
             await self.conn.execute(guardians.delete().where(guardians.c.student_id.in_(chunk)))
             await self.conn.execute(students.delete().where(students.c.student_id.in_(chunk)))
-        if self.postgres:
-            await self._copy("students", STUDENT_COLUMNS, new_students)
-            await self._copy("guardians", GUARDIAN_COLUMNS, guardian_rows)
-            return
         for table, columns, rows in (("students", STUDENT_COLUMNS, new_students),
                                      ("guardians", GUARDIAN_COLUMNS, guardian_rows)):
             if rows:
@@ -51,13 +56,15 @@ class BulkWriter:
                 await self.conn.exec_driver_sql(
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
 
-    async def _copy(self, table: str, columns: Sequence[str],
-                    rows: Sequence[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
+    async def _driver(self) -> Any:
         raw = await self.conn.get_raw_connection()
-        driver: Any = raw.driver_connection  # asyncpg's connection, in this transaction
-        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
+        return raw.driver_connection  # asyncpg's connection, in this transaction
+
+    @staticmethod
+    async def _copy(driver: Any, table: str, columns: Sequence[str],
+                    rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
 class DirectoryStore:
