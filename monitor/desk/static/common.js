@@ -59,7 +59,12 @@ const FC = (() => {
         if (msg.type === "hello") { delay = 500; dot && dot.classList.add("on"); onChange(["*"]); }
         if (msg.type === "changed") onChange(msg.topics);
       };
-      ws.onclose = () => { dot && dot.classList.remove("on"); setTimeout(connect, delay); delay = Math.min(delay * 2, 8000); };
+      ws.onclose = (ev) => {
+        dot && dot.classList.remove("on");
+        // 4401: the token was refused, removed (`firstcall user remove`) or expired: ask for one
+        if (ev.code === 4401) { showLogin("Your token was revoked or has expired; paste a new one."); return; }
+        setTimeout(connect, delay); delay = Math.min(delay * 2, 8000);
+      };
     }
     connect();
   }

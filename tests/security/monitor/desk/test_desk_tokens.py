@@ -142,3 +142,23 @@ def test_user_list_shows_expiry_and_last_use(
     out = capsys.readouterr().out
     assert out == line + "\n" and "last used never" not in out
     assert main(["user", "--db", db, "add", "bob", "--role", "ops", "--days", "0"]) == 2
+
+
+async def test_the_console_of_a_removed_user_asks_for_a_token_again(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    from tests.support.browser import chromium
+
+    async with scripted_desk(tmp_path) as desk, chromium() as browser:
+        app = create_app(desk.live.desk, desk.users)
+        app.state.api.hub.recheck_s = 0.05
+        ann = await desk.users.add("ann", "agent")
+        async with serve_asgi(app) as base:
+            page = await browser.new_page()
+            await page.goto(f"{base}/console#token={ann}")
+            await expect(page.locator("#live.on")).to_be_visible(timeout=10_000)
+            assert await desk.users.remove("ann")
+            await expect(page.locator("#login")).to_be_visible(timeout=10_000)
+            await expect(page.locator("#login-msg")).to_contain_text("revoked or has expired")
+            await expect(page.locator("#live.on")).to_have_count(0)
+        await app.state.api.hub.aclose()
