@@ -32,7 +32,6 @@ from monitor.demo_families import (
 )
 from monitor.desk.app import create_app
 from monitor.desk.live import LiveDesk, LiveOptions, Publish, SimClock
-from monitor.platform.settings import ApiSection
 from monitor.simulate import SimConfig
 from monitor.simulate.twilio_standin import TwilioStandIn
 from monitor.streaming.bus_feed import ListOutcomeSink
@@ -122,8 +121,7 @@ async def start_web(args: argparse.Namespace, config: SimConfig, *,
     db.unlink(missing_ok=True)
     engine = await open_database(str(db))
     clock = SimClock(config.start_ms)
-    users = UserStore(engine, clock,
-                      token_ttl_ms=ApiSection.defaults().token_days * 86_400_000)
+    users = UserStore(engine, clock)
     agent_token = await users.add("demo-agent", "agent")
     ops_token = await users.add("demo-ops", "ops")
     options = LiveOptions(live=demo_live_config(args.speed), teacher_of=demo_teacher,

@@ -172,7 +172,6 @@ class Options:
     topics: Topics
     twilio: TwilioSettings | None
     log_level: str
-    token_ttl_ms: int  # [api] token_days in ms
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
@@ -192,7 +191,6 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
         topics=Topics.from_section(st.topics, kafka.topic_prefix),
         twilio=twilio_settings(st.twilio, base or None),
         log_level=args.log_level or st.logging.level,
-        token_ttl_ms=api.token_days * 86_400_000,
     )
 
 
@@ -218,8 +216,7 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
     """Serve until SIGTERM/SIGINT."""
     engine, desk, ring, voices = await build(opts)
     follow = FollowState()
-    users = UserStore(engine, token_ttl_ms=opts.token_ttl_ms)
-    app = create_app(desk, users, sla_ms=args.sla_s * 1000,
+    app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000,
                      extra_routes=[readiness_route(follow)])
     server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
                                            log_level="warning", lifespan="on"))

@@ -22,11 +22,10 @@ from monitor.platform.settings import (
     load_settings,
 )
 from outreach.store.db import open_database
-from outreach.store.users import ROLES, UserInfo, UserStore
+from outreach.store.users import DAY_MS, ROLES, UserInfo, UserStore
 
 DB_ENV = env_name("database", "dsn")  # FIRSTCALL_DB
 DAYS_ENV = env_name("api", "token_days")  # FIRSTCALL_API_TOKEN_DAYS
-DAY_MS = 86_400_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,8 @@ ROLES: Final[tuple[Role, ...]] = ("agent", "ops", "viewer")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 PREFIX: Final = "fc"
 LAST_USE_STEP_MS: Final = 60_000  # last use is written at most once a minute per user
+DAY_MS: Final = 86_400_000
+TOKEN_DAYS: Final = 30  # a token's life; `[api] token_days` (settings) takes its default here
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,7 @@ class UserStore:
     """Users in the case database; the token itself is never stored."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock = now_ms, *,
-                 token_ttl_ms: int) -> None:
+                 token_ttl_ms: int = TOKEN_DAYS * DAY_MS) -> None:
         self.engine = engine
         self.clock = clock
         self.token_ttl_ms = token_ttl_ms

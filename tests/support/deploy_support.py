@@ -62,11 +62,11 @@ OPTIONAL_ENV = {
 }
 
 # Read by the commands but fine at their defaults in a deployment (the outreach service listens
-# on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine), the desk
-# tokens' lifetime (30 days), and the workers' tuning knobs.
+# on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine), and the
+# workers' tuning knobs.
 DEFAULT_IS_FINE = re.compile(
     r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST"
-    r"|API_TOKEN_DAYS|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH|GC_THRESHOLD|FETCH_HANDOFF))$"
+    r"|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH|GC_THRESHOLD|FETCH_HANDOFF))$"
 )
 # A pager webhook URL usually carries its token: a secret too.
 SECRET_NAME = re.compile(

@@ -22,7 +22,6 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.desk.live import LiveDesk, LiveOptions, SimClock
-from monitor.platform.settings import ApiSection
 from monitor.streaming.bus_feed import ListOutcomeSink
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.chain import Waits
@@ -35,7 +34,6 @@ from outreach.store.users import UserStore
 from tests.support.channel_fakes import FakeChannel
 
 T0 = 1_767_258_000_000  # 2026-01-01 09:00 UTC
-TOKEN_TTL_MS = ApiSection.defaults().token_days * 86_400_000  # desk tokens: the default life
 LESSON_END = T0 + 40 * 60_000
 SESSIONS = {
     "s1": ("stu-1", "room-a", "pc", "edge-1", "fjordnet", "oslo"),
@@ -160,8 +158,7 @@ async def scripted_desk(tmp_path: Path, engine: AsyncEngine | None = None, *,
         channels={"chat": chat, "call": calls, "sms": sms, **(channels or {})},
         live=RuntimeConfig(waits, close_wait_s=5), sink=outcomes))
     try:
-        users = UserStore(engine, live.clock, token_ttl_ms=TOKEN_TTL_MS)
-        yield Desk(live, engine, users, calls, chat, sms, outcomes)
+        yield Desk(live, engine, UserStore(engine, live.clock), calls, chat, sms, outcomes)
     finally:
         await live.runtime.aclose()
         if own:

@@ -33,7 +33,7 @@ def test_user_add_prints_the_token_once_and_stores_only_a_salted_hash(
 
     async def check() -> tuple[object, object]:
         engine = make_engine(str(db))
-        users = UserStore(engine, token_ttl_ms=86_400_000)
+        users = UserStore(engine)
         try:
             return await users.authenticate(token), await users.authenticate(token + "x")
         finally:

@@ -14,11 +14,11 @@ from monitor.apps.user import list_line
 from monitor.cli import main
 from monitor.desk.app import create_app
 from outreach.store.db import make_engine, upgrade
-from outreach.store.users import LAST_USE_STEP_MS, UserStore
+from outreach.store.users import DAY_MS, LAST_USE_STEP_MS, TOKEN_DAYS, UserStore
 from tests.support.channel_fakes import serve_asgi
-from tests.support.desk_scenario import TOKEN_TTL_MS, scripted_desk
+from tests.support.desk_scenario import scripted_desk
 
-DAY_MS = 86_400_000
+TOKEN_TTL_MS = TOKEN_DAYS * DAY_MS  # what the scripted desk's users get
 
 
 class Clock:
@@ -86,7 +86,7 @@ async def test_removing_a_user_closes_their_open_consoles_and_no_one_elses(
             url = base.replace("http", "ws") + "/ws"
             ann1, ann2, bob1 = await auth(url, ann), await auth(url, ann), await auth(url, bob)
             # `firstcall user remove` runs in another process: another store, same database
-            other = UserStore(desk.engine, token_ttl_ms=TOKEN_TTL_MS)
+            other = UserStore(desk.engine)
             assert await other.remove("ann")
             for ws in (ann1, ann2):
                 frames, code = await closed_with(ws)
