@@ -46,13 +46,18 @@ def run(args: argparse.Namespace) -> int:
     report = asyncio.run(_import(args))
     for error in report.errors:
         print(f"{args.file}: {error}", file=sys.stderr)
-    if report.errors and not report.imported:
-        print(f"{len(report.errors)} error(s); nothing imported", file=sys.stderr)
+    if report.error_count > len(report.errors):
+        print(f"... and {report.error_count - len(report.errors)} more error(s)", file=sys.stderr)
+    if report.error_count and not report.imported:
+        print(f"{report.error_count} error(s); nothing imported", file=sys.stderr)
         return 1
     print(f"imported {report.students} student(s), {report.guardians} guardian(s)")
-    if report.skipped_lines:
-        print(f"skipped lines: {', '.join(map(str, report.skipped_lines))}", file=sys.stderr)
-    return 1 if report.errors else 0
+    if report.skipped_count:
+        more = report.skipped_count - len(report.skipped_lines)
+        listed = ", ".join(map(str, report.skipped_lines)) + (f" and {more} more" if more else "")
+        print(f"{report.error_count} error(s); skipped {report.skipped_count} line(s): {listed}",
+              file=sys.stderr)
+    return 1 if report.error_count else 0
 
 
 def main(argv: list[str] | None = None) -> int:

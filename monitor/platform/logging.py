@@ -1,4 +1,4 @@
-"""Structured JSON logs with phone numbers redacted everywhere."""
+"""Structured JSON logs with phone numbers redacted everywhere, and tokens in library lines."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, Final, TextIO
 
 import structlog
+
+from outreach.channels.token_redaction import redact_tokens
 
 REDACTED: Final = "[phone]"
 _STDLIB_HANDLER: Final = "firstcall-json"
@@ -56,12 +58,23 @@ def redact_phones(
     return event_dict
 
 
+def redact_library_tokens(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: tokens in a library's message (`GET /?token=...`, `Bearer ...`)."""
+    event = event_dict.get("event")
+    if isinstance(event, str):
+        event_dict["event"] = redact_tokens(event)
+    return event_dict
+
+
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Configure structlog for one JSON object per line, phone numbers redacted.
 
     Libraries that log through the standard `logging` module (aiokafka's "Heartbeat
     failed ... rebalancing", uvicorn) come out the same way: JSON, with their logger's
-    name, redacted, on the same stream.
+    name, redacted, on the same stream; a token in their message (an access log's
+    `?token=`, a `Bearer` header) becomes `[redacted]`.
     """
     out = stream or sys.stderr
     numeric = logging.getLevelName(level.upper())
@@ -88,6 +101,7 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_library_tokens,
             redact_phones,
             structlog.processors.JSONRenderer(),
         ],

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, fiel
 from detectors.config import DetectionConfig
 from outreach.decide.decision import PolicyConfig
 from outreach.store.db import DEFAULT_DSN
+from outreach.store.users import TOKEN_DAYS
 
 ENV_PREFIX = "FIRSTCALL_"
 ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -236,6 +237,9 @@ class ApiSection(_Section):
     env_prefix: ClassVar[str] = "API_"
     host: str = Field("127.0.0.1", description="listen address")
     port: int = Field(8000, ge=0, le=65535, description="listen port")
+    token_days: int = Field(TOKEN_DAYS, ge=1, le=3650,
+                            description="desk tokens (`firstcall user add`) expire this many "
+                                        "days after they are issued")
 
 
 class ServiceSection(_Section):

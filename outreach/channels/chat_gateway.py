@@ -2,8 +2,14 @@
 
 Protocol (JSON text frames):
 
-- connect to `ws://host:port/?token=<student_id.expiry.signature>` (or send the token as
-  `Authorization: Bearer <token>`); a bad or expired token is refused with HTTP 401.
+- the token (`student_id.expiry.signature`, valid for at most a day) comes in one of
+  three ways, best first: an `Authorization: Bearer <token>` header on the upgrade
+  request; or, from a client that cannot set headers (a browser), a first frame
+  `{"type": "auth", "token": ...}` within 5 s of connecting; or, for old clients only,
+  `ws://host:port/?token=<token>`. A bad or expired token in the header or URL is refused
+  with HTTP 401; in the first frame with `{"type": "error", "reason"}` and close code
+  4401. A family has at most 5 sockets (the sixth: HTTP 429, or close code 4429 after a
+  first-frame token). Tokens never reach the logs, the websockets library's included.
 - server -> app: `{"type": "message", "id", "case_id", "text", "sent_at"}`. Delivery is
   at least once: every un-acked message is sent again on reconnect, in order, so the app
   must ignore an `id` it has already shown.
@@ -28,14 +34,19 @@ import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from outreach.channels.chat_tokens import TokenError, verify_token
+from outreach.channels.token_redaction import redacting_logger
 from outreach.decide.chat_intents import Intent, intent_of
 from outreach.store.outbox import Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
 MAX_FRAME_BYTES: Final = 64 * 1024  # a bigger frame closes the socket (1009)
 MAX_SOCKETS_PER_FAMILY: Final = 5  # more are refused with 429
+AUTH_TIMEOUT_S: Final = 5.0  # a socket without a token must send it in its first frame by then
+MAX_UNAUTHENTICATED: Final = 256  # sockets still waiting for that frame; more get 503
+WS_LOGGER: Final = "outreach.channels.chat_gateway.websockets"  # tokens redacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +65,12 @@ ReplyHandler = Callable[[ChatReply], Awaitable[None]]
 
 
 def token_of(request: Request) -> str:
-    """The token from `?token=` or an `Authorization: Bearer` header."""
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
-    if query.get("token"):
-        return query["token"][0]
+    """The token from an `Authorization: Bearer` header, else `?token=` (old clients), or ""."""
     header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if header.lower().startswith("bearer ") and header[7:].strip():
+        return header[7:].strip()
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+    return query["token"][0] if query.get("token") else ""
 
 
 class ChatGateway:
@@ -74,6 +85,7 @@ class ChatGateway:
         host: str = "127.0.0.1",
         port: int = 0,
         clock_s: Callable[[], float] = time.time,
+        auth_timeout_s: float = AUTH_TIMEOUT_S,
     ) -> None:
         self.outbox = outbox
         self.secret = secret
@@ -81,8 +93,10 @@ class ChatGateway:
         self.host = host
         self.port = port
         self.clock_s = clock_s
+        self.auth_timeout_s = auth_timeout_s
         self._server: Server | None = None
         self._students: dict[ServerConnection, str] = {}
+        self._unauthenticated: set[ServerConnection] = set()
         self._connections: dict[str, set[ServerConnection]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._acked: dict[str, asyncio.Event] = {}
@@ -103,6 +117,7 @@ class ChatGateway:
             self.port,
             process_request=self._authenticate,
             max_size=MAX_FRAME_BYTES,
+            logger=redacting_logger(WS_LOGGER),
         )
         return self
 
@@ -164,19 +179,65 @@ class ChatGateway:
         return self._locks.setdefault(student_id, asyncio.Lock())
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
-        checked = verify_token(token_of(request), self.secret, self.clock_s())
+        token = token_of(request)
+        if not token:  # the token comes in the first frame
+            if len(self._unauthenticated) >= MAX_UNAUTHENTICATED:  # forget failed handshakes
+                self._unauthenticated = {c for c in self._unauthenticated
+                                         if c.state is not State.CLOSED}
+            if len(self._unauthenticated) >= MAX_UNAUTHENTICATED:
+                log.info("chat_refused", reason="too_many_unauthenticated")
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "busy\n")
+            self._unauthenticated.add(connection)
+            return None
+        checked = verify_token(token, self.secret, self.clock_s())
         if isinstance(checked, TokenError):
             log.info("chat_refused", reason=checked.reason)
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"{checked.reason}\n")
-        open_now = len(self._connections.get(checked, ())) + sum(
-            1 for s in self._students.values() if s == checked)
-        if open_now >= MAX_SOCKETS_PER_FAMILY:
+        if self._full(checked):
             log.info("chat_refused", reason="too_many_sockets")
             return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "too_many_sockets\n")
         self._students[connection] = checked
         return None
 
+    def _full(self, student_id: str) -> bool:
+        open_now = len(self._connections.get(student_id, ())) + sum(
+            1 for s in self._students.values() if s == student_id)
+        return open_now >= MAX_SOCKETS_PER_FAMILY
+
+    async def _first_frame_auth(self, ws: ServerConnection) -> str | None:
+        """The student of a `{"type": "auth", "token"}` first frame, else close 4401/4429."""
+        try:
+            raw = await asyncio.wait_for(ws.recv(), self.auth_timeout_s)
+            frame = json.loads(raw)
+            token = frame.get("token") if frame.get("type") == "auth" else None
+            checked: str | TokenError = (verify_token(token, self.secret, self.clock_s())
+                                         if isinstance(token, str) else TokenError("no_token"))
+        except (TimeoutError, ValueError, AttributeError):
+            checked = TokenError("no_token")
+        except ConnectionClosed:
+            return None
+        finally:
+            self._unauthenticated.discard(ws)
+        reason, code = "", 0
+        if isinstance(checked, TokenError):
+            reason, code = checked.reason, 4401
+        elif self._full(checked):
+            reason, code = "too_many_sockets", 4429
+        if code:
+            log.info("chat_refused", reason=reason)
+            try:
+                await ws.send(json.dumps({"type": "error", "reason": reason}))
+                await ws.close(code, reason)
+            except ConnectionClosed:
+                pass
+            return None
+        assert isinstance(checked, str)
+        self._students[ws] = checked
+        return checked
+
     async def _handle(self, ws: ServerConnection) -> None:
+        if ws in self._unauthenticated and await self._first_frame_auth(ws) is None:
+            return
         student_id = self._students[ws]  # counted until it joins the connections
         try:
             async with self._lock(student_id):

@@ -6,6 +6,7 @@ Pure: the text in, the valid students and every problem by line number out.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -35,7 +36,11 @@ COLUMNS: Final = (
     "quiet_hours",
     "do_not_call",
 )
+OWN_COLUMNS: Final = (*REQUIRED_COLUMNS, "phone")  # checked row by row; the rest cached
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+MAX_FIELD_CHARS: Final = 131_072  # a longer field is an error (as CSV's own field limit)
+MAX_CHARS: Final = {"student_id": 128, "student_name": 200, "guardian_name": 200,
+                    "relation": 32}  # the directory's columns
 TRUE = {"true", "yes", "y", "1"}
 FALSE = {"false", "no", "n", "0", ""}
 
@@ -55,6 +60,8 @@ class RowError:
 
 def _text(row: Mapping[str, Any], name: str) -> str:
     value = row.get(name)
+    if type(value) is str:
+        return value.strip()
     return "" if value is None else str(value).strip()
 
 
@@ -69,52 +76,71 @@ def _bool(value: Any) -> bool:
     raise ValueError(f"expected true/false, got {value!r}")
 
 
+Shared = tuple[tuple[tuple[str, str], ...], str, str, str, "QuietHours | None", bool]
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: 1.0 and True are not one value
+def _shared(channel: str, language: str, tz: str, quiet_text: str, dnc: Any) -> Shared:
+    """Checks of the fields most rows share (cached: a file repeats a few values)."""
+    errors: list[tuple[str, str]] = []
+    channel = channel or "call"
+    if channel not in CHANNELS:
+        errors.append(("preferred_channel", f"must be one of {', '.join(CHANNELS)}"))
+    language = language or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        errors.append(("language", f"must be one of {', '.join(LANGUAGES)}"))
+    tz = tz or DEFAULT_TIME_ZONE
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(("time_zone", f"unknown IANA time zone {tz!r}"))
+    quiet: QuietHours | None = None
+    try:
+        quiet = parse_quiet_hours(quiet_text)
+    except ValueError as exc:
+        errors.append(("quiet_hours", str(exc)))
+    do_not_call = False
+    try:
+        do_not_call = _bool(dnc)
+    except ValueError as exc:
+        errors.append(("do_not_call", str(exc)))
+    return tuple(errors), channel, language, tz, quiet, do_not_call
+
+
 def parse_guardian(line: int, row: Mapping[str, Any]) -> tuple[Guardian | None, list[RowError]]:
     """Validate one row's guardian; every problem is reported, not just the first."""
-    if isinstance(row, _Unparsable):
+    if isinstance(row, Unparsable):
         return None, [RowError(line, "", row.message)]
     errors: list[RowError] = []
 
     def bad(name: str, message: str) -> None:
         errors.append(RowError(line, name, message))
 
+    t = {name: _text(row, name) for name in OWN_COLUMNS}
     for name in REQUIRED_COLUMNS:
-        if not _text(row, name):
+        if not t[name]:
             bad(name, "required")
-    if len(_text(row, "student_id")) > 128:
-        bad("student_id", "longer than 128 characters")
-    channel = _text(row, "preferred_channel") or "call"
-    if channel not in CHANNELS:
-        bad("preferred_channel", f"must be one of {', '.join(CHANNELS)}")
-    phone = _text(row, "phone").replace(" ", "").replace("-", "") or None
+    for name, most in MAX_CHARS.items():
+        if len(t[name]) > most:
+            bad(name, f"longer than {most} characters")
+    dnc = row.get("do_not_call")
+    shared, channel, language, tz, quiet, do_not_call = _shared(
+        _text(row, "preferred_channel"), _text(row, "language"), _text(row, "time_zone"),
+        _text(row, "quiet_hours"), dnc if isinstance(dnc, str | bool | int | float | None)
+        else repr(dnc))
+    phone = t["phone"].replace(" ", "").replace("-", "") or None
     if phone is None and channel != "chat":
         bad("phone", "required unless preferred_channel is chat")
     elif phone is not None and not E164.match(phone):
         bad("phone", "not an E.164 number (e.g. +8613812345678)")
-    language = _text(row, "language") or DEFAULT_LANGUAGE
-    if language not in LANGUAGES:
-        bad("language", f"must be one of {', '.join(LANGUAGES)}")
-    tz = _text(row, "time_zone") or DEFAULT_TIME_ZONE
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        bad("time_zone", f"unknown IANA time zone {tz!r}")
-    quiet: QuietHours | None = None
-    try:
-        quiet = parse_quiet_hours(_text(row, "quiet_hours"))
-    except ValueError as exc:
-        bad("quiet_hours", str(exc))
-    do_not_call = False
-    try:
-        do_not_call = _bool(row.get("do_not_call"))
-    except ValueError as exc:
-        bad("do_not_call", str(exc))
+    errors.extend(RowError(line, name, message) for name, message in shared)
     if errors:
+        errors.sort(key=lambda e: COLUMNS.index(e.field))
         return None, errors
     guardian = Guardian(
-        name=_text(row, "guardian_name"),
+        name=t["guardian_name"],
         phone=phone,
-        relation=_text(row, "relation"),
+        relation=t["relation"],
         preferred_channel=channel,  # type: ignore[arg-type]
         language=language,
         time_zone=tz,
@@ -189,9 +215,12 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
     reader.fieldnames = header
     out: list[tuple[int, dict[str, Any]]] = []
     start = 2
-    for row in reader:
-        out.append((start, dict(row)))
-        start = reader.line_num + 1
+    try:
+        for row in reader:
+            out.append((start, dict(row)))
+            start = reader.line_num + 1
+    except csv.Error as exc:  # e.g. a field over csv's limit (MAX_FIELD_CHARS)
+        raise ValueError(f"line {start}: unreadable CSV ({exc})") from None
     return out
 
 
@@ -204,15 +233,17 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if raw.strip():
             try:
-                obj = json.loads(raw)
+                obj = check_object(json.loads(raw))
             except json.JSONDecodeError as exc:
-                obj = _Unparsable(f"invalid JSON ({exc.msg})")
-            out.append((number, obj if isinstance(obj, _Unparsable) else _object(number, obj)))
+                obj = Unparsable(f"invalid JSON ({exc.msg})")
+            except RecursionError:
+                obj = Unparsable("JSON nested too deeply")
+            out.append((number, obj))
     return out
 
 
-class _Unparsable(dict[str, Any]):
-    """A JSON Lines row that is not JSON: validated as an error, the other rows still are."""
+class Unparsable(dict[str, Any]):
+    """A row that cannot be read (not JSON, not UTF-8...): validated as its line's error."""
 
     def __init__(self, message: str) -> None:
         super().__init__()
@@ -235,13 +266,31 @@ def _json_array_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
             obj, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {exc.lineno}: invalid JSON ({exc.msg})") from None
-        out.append((line, _object(line, obj)))
+        except RecursionError:
+            raise ValueError(f"line {line}: JSON nested too deeply") from None
+        out.append((line, check_object(_object(line, obj))))
         pos = ws.match(text, pos).end()  # type: ignore[union-attr]
         if text.startswith("]", pos):
             return out
         if not text.startswith(",", pos):
             raise ValueError(f"line {_line_of(text, pos)}: expected ',' or ']'")
         pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+
+
+def check_object(obj: Any) -> dict[str, Any]:
+    """A decoded JSON row as it may be validated, or an :class:`Unparsable` saying why not.
+
+    Fields must be text, numbers, true/false or null, each at most `MAX_FIELD_CHARS`
+    characters: a nested value or a huge one is that line's error, not a crash.
+    """
+    if not isinstance(obj, dict):
+        return Unparsable(f"expected an object, got {type(obj).__name__}")
+    for key, value in obj.items():
+        if isinstance(value, dict | list):
+            return Unparsable(f"{key[:64]}: must be text, a number or true/false")
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return Unparsable(f"{key[:64]}: longer than {MAX_FIELD_CHARS} characters")
+    return obj
 
 
 def _object(line: int, obj: Any) -> dict[str, Any]:

@@ -2,15 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import functools
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
-from outreach.decide.family import Guardian, Student, parse_quiet_hours
+from outreach.decide.family import Guardian, QuietHours, Student, parse_quiet_hours
 from outreach.store.models import guardians, students
+
+STUDENT_COLUMNS: Final = ("student_id", "name", "language", "time_zone", "updated_at")
+GUARDIAN_COLUMNS: Final = ("student_id", "position", "name", "phone", "relation",
+                           "preferred_channel", "language", "time_zone", "quiet_start",
+                           "quiet_end", "do_not_call")
+DELETE_CHUNK: Final = 5_000  # ids per DELETE ... IN (...) (SQLite allows 32,766 parameters)
+
+
+class BulkWriter:
+    """Replaces students batch by batch in one transaction: COPY on PostgreSQL, else executemany.
+
+    Each batch's new students lose their old rows first (guardians, then the student),
+    so a student imported again gets exactly the guardians of the new file.
+    """
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+
+    async def write(self, new_students: Sequence[tuple[Any, ...]],
+                    guardian_rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert `new_students` (replacing any stored) and `guardian_rows` (column order above)."""
+        ids = [row[0] for row in new_students]
+        if self.postgres:  # one array parameter: no statement of 5,000 placeholders to plan
+            driver = await self._driver()
+            if ids:
+                for table in ("guardians", "students"):
+                    await driver.execute(
+                        f"DELETE FROM {table} WHERE student_id = ANY($1::text[])", ids)
+            await self._copy(driver, "students", STUDENT_COLUMNS, new_students)
+            await self._copy(driver, "guardians", GUARDIAN_COLUMNS, guardian_rows)
+            return
+        for i in range(0, len(ids), DELETE_CHUNK):
+            chunk = ids[i:i + DELETE_CHUNK]
+            await self.conn.execute(guardians.delete().where(guardians.c.student_id.in_(chunk)))
+            await self.conn.execute(students.delete().where(students.c.student_id.in_(chunk)))
+        for table, columns, rows in (("students", STUDENT_COLUMNS, new_students),
+                                     ("guardians", GUARDIAN_COLUMNS, guardian_rows)):
+            if rows:
+                marks = ", ".join("?" for _ in columns)
+                await self.conn.exec_driver_sql(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
+
+    async def _driver(self) -> Any:
+        raw = await self.conn.get_raw_connection()
+        return raw.driver_connection  # asyncpg's connection, in this transaction
+
+    @staticmethod
+    async def _copy(driver: Any, table: str, columns: Sequence[str],
+                    rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
 class DirectoryStore:
@@ -19,6 +73,13 @@ class DirectoryStore:
     def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
         self.engine = engine
         self.clock = clock
+
+    @asynccontextmanager
+    async def bulk(self) -> AsyncIterator[BulkWriter]:
+        """A writer for a large import: everything it writes commits at the end, or nothing."""
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.select(1))  # the transaction is open before any COPY
+            yield BulkWriter(conn)
 
     async def save(self, batch: Iterable[Student]) -> int:
         """Insert or replace students (and all their guardians) in one transaction."""
@@ -80,6 +141,20 @@ class DirectoryStore:
             return int(
                 (await conn.execute(sa.select(sa.func.count()).select_from(students))).scalar_one()
             )
+
+
+def guardian_values(student_id: str, position: int, g: Guardian) -> tuple[Any, ...]:
+    """A guardian as a row of `GUARDIAN_COLUMNS` (for :class:`BulkWriter`)."""
+    start, end = _quiet_columns(g.quiet_hours)
+    return (student_id, position, g.name, g.phone, g.relation, g.preferred_channel, g.language,
+            g.time_zone, start, end, g.do_not_call)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quiet_columns(quiet: QuietHours | None) -> tuple[str | None, str | None]:
+    if quiet is None:
+        return None, None
+    return f"{quiet.start:%H:%M}", f"{quiet.end:%H:%M}"
 
 
 def _guardian_row(student_id: str, position: int, g: Guardian) -> dict[str, Any]:

@@ -163,4 +163,6 @@ web_users = sa.Table(
     sa.Column("salt", sa.String(64), nullable=False),
     sa.Column("token_hash", sa.String(128), nullable=False),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.Column("expires_at", sa.BigInteger(), nullable=False),
+    sa.Column("last_used_at", sa.BigInteger()),
 )

@@ -1,4 +1,4 @@
-"""Console users and their API tokens: stored as salted SHA-256, compared in constant time."""
+"""Console users and their API tokens: salted SHA-256, constant-time compare, expiring."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -19,6 +20,9 @@ Role = Literal["agent", "ops", "viewer"]
 ROLES: Final[tuple[Role, ...]] = ("agent", "ops", "viewer")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 PREFIX: Final = "fc"
+LAST_USE_STEP_MS: Final = 60_000  # last use is written at most once a minute per user
+DAY_MS: Final = 86_400_000
+TOKEN_DAYS: Final = 30  # a token's life; `[api] token_days` (settings) takes its default here
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,17 @@ class User:
 
     name: str
     role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """A user as `firstcall user list` shows them: role, expiry and last use (epoch ms)."""
+
+    name: str
+    role: Role
+    created_at: int
+    expires_at: int
+    last_used_at: int | None
 
 
 def _digest(salt: str, secret: str) -> str:
@@ -44,9 +59,11 @@ def split_token(token: str) -> tuple[str, str] | None:
 class UserStore:
     """Users in the case database; the token itself is never stored."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = now_ms, *,
+                 token_ttl_ms: int = TOKEN_DAYS * DAY_MS) -> None:
         self.engine = engine
         self.clock = clock
+        self.token_ttl_ms = token_ttl_ms
 
     async def add(self, name: str, role: str) -> str:
         """Create (or re-issue) a user's token; returns the token, shown only this once."""
@@ -65,15 +82,20 @@ class UserStore:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         salt = secrets.token_hex(16)
+        now = self.clock()
         values = {"role": role, "token_id": token_id, "salt": salt,
-                  "token_hash": _digest(salt, secret), "created_at": self.clock()}
+                  "token_hash": _digest(salt, secret), "created_at": now,
+                  "expires_at": now + self.token_ttl_ms, "last_used_at": None}
         async with self.engine.begin() as conn:
             await conn.execute(web_users.delete().where(web_users.c.name == name))
             await conn.execute(web_users.insert().values(name=name, **values))
         return f"{PREFIX}.{token_id}.{secret}"
 
     async def authenticate(self, token: str) -> User | None:
-        """The user a token belongs to, or None (unknown, malformed or wrong secret)."""
+        """The user a token belongs to, or None (unknown, malformed, wrong secret or expired).
+
+        Records the use (at most once a minute per user) for `firstcall user list`.
+        """
         parts = split_token(token)
         if parts is None:
             return None
@@ -86,13 +108,32 @@ class UserStore:
             return None
         if not hmac.compare_digest(row.token_hash, _digest(row.salt, secret)):
             return None
+        now = self.clock()
+        if row.expires_at <= now:
+            return None
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USE_STEP_MS:
+            async with self.engine.begin() as conn:
+                await conn.execute(web_users.update()
+                                   .where(web_users.c.token_id == token_id)
+                                   .values(last_used_at=now))
         return User(row.name, row.role)
 
-    async def list(self) -> list[User]:
-        """Every user (names and roles only)."""
+    async def live_tokens(self, token_ids: Iterable[str]) -> set[str]:
+        """Which of these token ids still work now (their user exists, not expired)."""
+        wanted = sorted(set(token_ids))
+        if not wanted:
+            return set()
+        stmt = sa.select(web_users.c.token_id).where(
+            web_users.c.token_id.in_(wanted), web_users.c.expires_at > self.clock())
+        async with self.engine.connect() as conn:
+            return {r.token_id for r in (await conn.execute(stmt)).all()}
+
+    async def list(self) -> list[UserInfo]:
+        """Every user with role, expiry and last use (never the token)."""
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(web_users).order_by(web_users.c.name))).all()
-        return [User(r.name, r.role) for r in rows]
+        return [UserInfo(r.name, r.role, r.created_at, r.expires_at, r.last_used_at)
+                for r in rows]
 
     async def remove(self, name: str) -> bool:
         """Delete a user (their token stops working); False if there was none."""

@@ -111,7 +111,14 @@ const FC = (() => {
         if (msg.type === "hello") { delay = 500; attempt = 0; wsOpen = true; dot && dot.classList.add("on"); connected(); onChange(["*"]); }
         if (msg.type === "changed") onChange(msg.topics);
       };
-      sock.onclose = () => { if (ws === sock) lost(); };
+      sock.onclose = (ev) => {
+        // 4401: the token was refused, removed (`firstcall user remove`) or expired: ask for one
+        if (ev.code === 4401) {
+          wsOpen = false; dot && dot.classList.remove("on");
+          showLogin("Your token was revoked or has expired; paste a new one."); return;
+        }
+        if (ws === sock) lost();
+      };
       sock.onerror = () => { if (ws === sock) { try { sock.close(); } catch (e) { /* closing anyway */ } lost(); } };
     }
     connect();

@@ -43,7 +43,7 @@ def test_user_add_prints_the_token_once_and_stores_only_a_salted_hash(
     assert (getattr(good, "name", None), getattr(good, "role", None)) == ("alice", "agent")
     assert bad is None
     assert main(["user", "--db", str(db), "list"]) == 0
-    assert capsys.readouterr().out == "alice\tagent\n"
+    assert capsys.readouterr().out.split("\t")[:2] == ["alice", "agent"]
 
 
 def test_user_add_refuses_an_unknown_role_and_a_bad_name(

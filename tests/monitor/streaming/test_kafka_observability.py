@@ -142,3 +142,22 @@ async def test_probe_serves_metrics_health_and_readiness() -> None:
         assert (await _get(probe.port, "/nope"))[0] == 404
     finally:
         await probe.stop()
+
+
+def test_tokens_in_library_lines_are_redacted() -> None:
+    # an access log or the websockets library naming a chat or desk token (a logger of our
+    # own for the access line: uvicorn, started by other tests, sets uvicorn.access's level)
+    out = io.StringIO()
+    configure("DEBUG", stream=out)
+    try:
+        logging.getLogger("tests.proxy.access").info(
+            '%s - "GET %s HTTP/1.1" 101', "10.0.0.7", "/?token=stu-1.1800000600.c2lnbmF0dXJl")
+        logging.getLogger("websockets.server").debug(
+            "< Authorization: Bearer fc.0a1b2c.s3cretS3cret")
+    finally:
+        reset()
+    text = out.getvalue()
+    assert "c2lnbmF0dXJl" not in text and "s3cretS3cret" not in text
+    lines = [orjson.loads(x) for x in text.strip().splitlines()]
+    assert [x["event"] for x in lines] == ['10.0.0.7 - "GET /?token=[redacted] HTTP/1.1" 101',
+                                           "< Authorization: Bearer [redacted]"]

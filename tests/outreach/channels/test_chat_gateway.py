@@ -52,7 +52,6 @@ async def test_bad_and_expired_tokens_are_refused(engine: AsyncEngine) -> None:
             url(gateway, expires=NOW - 1),
             gateway.url + "?token=" + make_token("stu-1", b"wrong", int(NOW + 60)),
             gateway.url + "?token=garbage",
-            gateway.url,
         ):
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(target):

@@ -124,9 +124,14 @@ async def test_a_desk_that_made_its_own_tables_upgrades_keeping_its_rows(
     # Before revision 0002 the desk created its tables itself (create_all) next to 0001.
     await upgrade(empty_engine, "0001")
     async with empty_engine.begin() as conn:
-        desk = [queue_entries, session_context, web_users]
-        await conn.run_sync(metadata.create_all, tables=desk)
-        await conn.execute(web_users.insert().values(
+        await conn.run_sync(metadata.create_all, tables=[queue_entries, session_context])
+        # web_users as the desk made it then: no expiry, no last use (revision 0005 adds them)
+        old_users = sa.Table("web_users", sa.MetaData(), *[
+            sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
+                      unique=c.unique)
+            for c in web_users.columns if c.name not in ("expires_at", "last_used_at")])
+        await conn.run_sync(old_users.create)
+        await conn.execute(old_users.insert().values(
             name="alice", role="agent", token_id="t1", salt="s", token_hash="h", created_at=1))
         await conn.execute(queue_entries.insert().values(
             case_id="case-1", kind="lag", reason="r", queued_at=1, problem_started_at=1))
@@ -134,7 +139,8 @@ async def test_a_desk_that_made_its_own_tables_upgrades_keeping_its_rows(
     assert await differences(empty_engine) == []
     assert await version(empty_engine) == [head_revision()]
     async with empty_engine.connect() as conn:
-        assert (await conn.execute(sa.select(web_users.c.name))).scalars().all() == ["alice"]
+        assert (await conn.execute(sa.select(web_users.c.name, web_users.c.expires_at))).all(
+        ) == [("alice", 1 + 30 * 86_400_000)]  # a token from before expires 30 days after issue
         assert (await conn.execute(sa.select(queue_entries.c.case_id))).scalars().all() == [
             "case-1"
         ]
