@@ -173,11 +173,14 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
 
 
 async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: float = 60.0) -> None:
-    """Close cases left open `close_after_s`; publish outcomes of cases agents closed."""
+    """Close family cases whose student has been fine for `case_reopen_ms` (also when no
+    records come), cases left open `close_after_s` (if > 0); publish what agents closed."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            await runner.close_stale(int(close_after_s * 1000))
+            await runner.close_quiet()
+            if close_after_s > 0:
+                await runner.close_stale(int(close_after_s * 1000))
             await runner.publish_pending()
         except Exception:  # a failed sweep is tried again next time
             log.exception("sweep_failed")
@@ -186,9 +189,7 @@ async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: floa
 async def serve(settings: KafkaSettings, opts: ServiceOptions, stop: asyncio.Event) -> None:
     """Run until `stop` is set."""
     async with running(settings, opts) as service:
-        tasks = []
-        if opts.close_after_s > 0:
-            tasks.append(asyncio.create_task(sweep_forever(service.runner, opts.close_after_s)))
+        tasks = [asyncio.create_task(sweep_forever(service.runner, opts.close_after_s))]
         try:
             await service.feed.run(stop)
         finally:

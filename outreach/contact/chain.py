@@ -175,7 +175,9 @@ class ContactChain:
         moved = await self.cases.transition(case_id, "contacting", reason=decision.reason)
         if isinstance(moved, Refusal):
             return None
-        announce = {"channel": channel, "message_id": message_id}
+        announce = {
+            "channel": channel, "message_id": message_id, "incident_id": decision.incident_id
+        }
         await self.cases.add_event(case_id, "sending", announce)
         language = guardian.language if guardian is not None else "zh-CN"
         if guardian is None and student is not None:

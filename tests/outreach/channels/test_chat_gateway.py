@@ -124,7 +124,8 @@ async def test_replies_are_routed_to_the_case(case_engine: AsyncEngine) -> None:
     store = CaseStore(case_engine)
     incident = Incident("lag-7", "lag", "open", 0, 1, None, {}, {}, "sess-7", "stu-7", "room")
     case_a = (await store.open_case(incident, {})).case
-    incident_b = Incident("lag-8", "lag", "open", 0, 1, None, {}, {}, "sess-8", "stu-7", "room")
+    # A sibling's case (one open case per student), followed on the same device.
+    incident_b = Incident("lag-8", "lag", "open", 0, 1, None, {}, {}, "sess-8", "stu-8", "room")
     case_b = (await store.open_case(incident_b, {})).case
     replies: list[ChatReply] = []
     router = case_router(store)
