@@ -24,6 +24,7 @@ from monitor.report_format import csv_text, parse_since
 from outreach.decide.case_states import Refusal
 from outreach.decide.outcomes import OUTCOMES
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent, rank
+from outreach.store.family_reports import build_family_report
 from outreach.store.reports import GROUPS, build_report
 from outreach.store.users import User, UserStore
 
@@ -260,6 +261,18 @@ async def report_csv(api: Api, request: Request, user: User) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="firstcall-{by}.csv"'})
 
 
+async def family_report(api: Api, request: Request, user: User) -> Response:
+    """Contacts per family, recurring families (top 20 by minutes lost), escalations."""
+    q, now = request.query_params, api.desk.clock()
+    try:
+        since = parse_since(q.get("since", "24h"), now)
+        until = parse_since(q["until"], now) if q.get("until") else None
+    except ValueError as exc:
+        return error(400, "bad_since", str(exc))
+    found = await build_family_report(api.desk.store.engine, since, now, until)
+    return JSONResponse(found.to_dict())
+
+
 _CASE = "/api/cases/{case_id}"
 REPORT_QUERY = ("since", "until", "by")
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
@@ -287,6 +300,9 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              query=REPORT_QUERY),
     Endpoint("GET", "/api/reports.csv", "report:read", report_csv, "The report as CSV",
              query=REPORT_QUERY),
+    Endpoint("GET", "/api/reports/families", "report:read", family_report,
+             "By family: contacts, recurring families (top 20 by minutes lost), escalations",
+             query=("since", "until")),
 )
 
 
