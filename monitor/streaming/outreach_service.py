@@ -57,6 +57,7 @@ class ServiceOptions:
     twilio: TwilioSettings | None = None
     chat_host: str = "127.0.0.1"
     chat_port: int = 8765
+    chat_relay_s: float = 0.5
     chat_secret: bytes | None = None
     page_url: str | None = None
     probe_host: str = "127.0.0.1"
@@ -138,7 +139,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         if opts.chat_secret:
             gateway = ChatGateway(
                 Outbox(engine), opts.chat_secret, runner.on_reply, host=opts.chat_host,
-                port=opts.chat_port,
+                port=opts.chat_port, relay_s=opts.chat_relay_s,
             )  # fmt: skip
             await stack.enter_async_context(gateway)
             channels["chat"] = ChatChannel(gateway)
