@@ -11,6 +11,7 @@ from monitor.desk.desk import Desk, percentile
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
+from outreach.store.case_joins import CaseJoins
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -82,6 +83,9 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
                    await desk.queue.family_cases(case.student_id, exclude=case.case_id)]
     fault = case.kind if case.kind in ("lag", "disconnect", "flapping", "line") else "lag"
     device = str(ctx.get("device") or "pc")
+    episodes = [{"incident_id": i.incident_id, "kind": i.kind, "started_at": i.started_at,
+                 "ended_at": i.ended_at} for i in await CaseJoins(desk.store).incidents(
+                     case.case_id)]  # fmt: skip
     return {
         "case": case_json(case),
         "incident": opened,
@@ -90,6 +94,8 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "telemetry": {"points": telemetry.get("points"), "marks": telemetry.get("marks", [])},
         "timeline": [event_json(e) for e in timeline],
         "earlier_cases": earlier,
+        "episodes": episodes,  # the family's problems on this case (one family, one case)
+        "recurrences": max(0, len(episodes) - 1),
         "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]
                    for lang in ("en", "zh-CN")},
         "now": desk.clock(),

@@ -21,7 +21,7 @@ import structlog
 from detectors.records import Incident, Outreach
 from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
-from outreach.contact.chain import ContactChain
+from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases
@@ -35,8 +35,6 @@ from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.decision import (
     COVERED_BY_LINE_INCIDENT,
-    ESCALATED_DROPPED,
-    ESCALATED_RECURRING,
     ChannelName,
     Decision,
     PolicyConfig,
@@ -50,7 +48,6 @@ from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
-ESCALATIONS = frozenset({ESCALATED_DROPPED, ESCALATED_RECURRING})
 __all__ = ["AgentQueue", "CaseRuntime", "Pager", "RuntimeConfig"]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from detectors.records import Incident, case_id_for
 from outreach.decide.case import Case
 from outreach.store.cases import CaseIdTaken, CaseStore, case_from_row
-from outreach.store.models import case_incidents, cases
+from outreach.store.models import case_events, case_incidents, cases
 
 log = structlog.get_logger(__name__)
 TRIES = 3  # an open case that closes between our insert and our look-up: try again
@@ -103,6 +103,34 @@ class CaseJoins:
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [CaseIncident(**dict(r._mapping)) for r in rows]
+
+    async def announce(
+        self, case_id: str, data: Mapping[str, Any], *, first_for: str | None = None,
+        at: int | None = None,
+    ) -> bool:
+        """Put a `sending` on the timeline; False when refused.
+
+        With `first_for` (an incident id): only if no send of another incident was announced
+        on the case, decided under a lock of the case row, so two replicas carrying out two
+        decisions of one family at once contact it once.
+        """
+        now = self.store.clock() if at is None else at
+        c, e = cases.c, case_events.c
+        async with self.store.engine.begin() as conn:
+            # Lock the case row first (SQLite: this write takes the database's write lock).
+            locked = await conn.execute(
+                cases.update().where(c.case_id == case_id).values(updated_at=now)
+            )
+            if locked.rowcount == 0:
+                return False
+            if first_for is not None:
+                found = await conn.execute(
+                    sa.select(e.data).where(e.case_id == case_id, e.kind == "sending")
+                )
+                if any(d.get("incident_id", first_for) != first_for for (d,) in found.all()):
+                    return False
+            await self.store.event(conn, case_id, now, "sending", "system", dict(data))
+        return True
 
     async def open_for_student(self, student_id: str) -> Case | None:
         """The student's one case that is not closed, or None."""

@@ -19,14 +19,18 @@ from outreach.contact.chain import Waits
 from outreach.contact.quiet import QuietBook, quiet_deadline
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.policy import OutreachPolicy
+from outreach.store.cases import CaseStore
+from outreach.store.db import make_engine, upgrade
+from outreach.store.directory import DirectoryStore
 from outreach.store.models import cases
 from outreach.store.queue import QueueStore
-from tests.support.casedb import sqlite_engine
-from tests.support.live_support import T0, Harness, harness
+from tests.support.casedb import PG_DSN, drop_schema, postgres_schema, sqlite_engine
+from tests.support.live_support import T0, Harness, decision, harness, incident, make_runner
 
 MIN = 60_000
 QUEUED = SendResult("queued", provider_id="p")
 LISTENING = Waits(chat_s=60, call_s=60, sms_s=60)  # nobody answers while the test runs
+QUICK = Waits(chat_s=0.05, call_s=0.05, sms_s=0.05)
 
 
 @pytest.fixture
@@ -182,3 +186,56 @@ async def _one_case_per_student(tmp: Path, steps: list[tuple[str, int, int, str]
     finally:
         await h.runner.aclose()
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_replicas_given_one_family_at_once_make_one_case_and_one_contact(
+    tmp_path: Path,
+) -> None:
+    # Two workers' partitions each decided a first contact for one family (two sessions);
+    # two outreach replicas carry them out at the same moment on one PostgreSQL database.
+    schema = await postgres_schema()
+    engines = [make_engine(PG_DSN, schema=schema) for _ in range(2)]
+    replicas: list[Harness] = []
+    try:
+        await upgrade(engines[0])
+        replicas.append(await harness(engines[0], tmp_path, QUICK))
+        replicas.append(make_runner(engines[1], CaseStore(engines[1]),
+                                    DirectoryStore(engines[1]), QUICK))  # fmt: skip
+        for r in replicas:
+            r.fakes["chat"].script(*[QUEUED] * 6)
+        for round_ in range(3):
+            start = T0 + round_ * 3_600_000
+            feeds = []
+            for n in range(len(replicas)):
+                inc = incident(10 * round_ + n, kind="lag", room=f"room-{round_}-{n}", start=start)
+                feeds.append([inc, decision(inc, "chat")])
+
+            async def feed(r: Harness, records: list[Incident | Outreach]) -> None:
+                for record in records:
+                    await r.runner.handle(record)
+
+            await asyncio.gather(*(feed(r, f) for r, f in zip(replicas, feeds, strict=True)))
+            for r in replicas:
+                await r.runner.drain()
+            sent = [m for r in replicas for m in r.fakes["chat"].sent]
+            assert len(sent) == round_ + 1, sent  # one contact per family case
+            calls = [m.case_id for r in replicas for m in r.fakes["call"].sent]
+            assert len(calls) == len(set(calls))  # the chain's call once per case, never twice
+            cases_now = {(await r.runner.joins.case_of(f[0].incident_id)).case_id  # type: ignore[union-attr]
+                         for r, f in zip(replicas, feeds, strict=True)}
+            assert len(cases_now) == 1 and cases_now <= {m.case_id for m in sent}
+            for r, f in zip(replicas, feeds, strict=True):  # the lesson's problems end
+                closed = incident(int(f[0].incident_id.rsplit("-", 1)[1]), "closed", kind="lag",
+                                  room=f[0].classroom_id or "", start=start)
+                await r.runner.handle(closed)
+            for r in replicas:
+                await r.runner.close_quiet(start + 60_000 + 15 * MIN)
+        outcomes = [rec.case_id for r in replicas for rec in r.sink.records]
+        assert len(outcomes) == 3 and len(set(outcomes)) == 3  # one outcome per case
+    finally:
+        for r in replicas:
+            await r.runner.aclose()
+        for engine in engines:
+            await engine.dispose()
+        await drop_schema(schema)
