@@ -69,6 +69,9 @@
     for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
       c.incident_ended_at, v.now);
+    drawEpisodes($("chart"), v.telemetry.points, v.episodes, c.incident_ended_at, v.now);
+    showRecurrences($("recurrence"), v.recurrences);
+    toastJoined(v, me.name, $("toast"));
     const ctx = v.context || {};
     const line = ctx.line || {};
     const rows = [["device", ctx.device], ["OS", ctx.os], ["app version", ctx.app_version], ["connection", ctx.conn],
