@@ -83,9 +83,10 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
                    await desk.queue.family_cases(case.student_id, exclude=case.case_id)]
     fault = case.kind if case.kind in ("lag", "disconnect", "flapping", "line") else "lag"
     device = str(ctx.get("device") or "pc")
-    episodes = [{"incident_id": i.incident_id, "kind": i.kind, "started_at": i.started_at,
-                 "ended_at": i.ended_at} for i in await CaseJoins(desk.store).incidents(
-                     case.case_id)]  # fmt: skip
+    # The other incidents joined to the family's case, with their windows.
+    episodes = [{"incident_id": i.incident_id, "kind": i.kind, "start": i.started_at,
+                 "end": i.ended_at} for i in await CaseJoins(desk.store).incidents(case.case_id)
+                if i.incident_id != case.incident_id]  # fmt: skip
     return {
         "case": case_json(case),
         "incident": opened,
@@ -94,8 +95,8 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "telemetry": {"points": telemetry.get("points"), "marks": telemetry.get("marks", [])},
         "timeline": [event_json(e) for e in timeline],
         "earlier_cases": earlier,
-        "episodes": episodes,  # the family's problems on this case (one family, one case)
-        "recurrences": max(0, len(episodes) - 1),
+        "episodes": episodes,
+        "recurrences": len(episodes),  # problems that came back on this case
         "script": {lang: script_for(fault, device, lang).text  # type: ignore[arg-type]
                    for lang in ("en", "zh-CN")},
         "now": desk.clock(),

@@ -126,7 +126,7 @@ async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_and_a_toa
                 "problem is back: 2 problems", timeout=TIMEOUT_MS)
             await expect(console.locator("#recurrence")).to_have_attribute(
                 "data-recurrences", "1")
-            await expect(console.locator("#chart rect[data-role=episode]")).to_have_count(2)
+            await expect(console.locator("#chart rect[data-role=episode]")).to_have_count(1)
             assert len(await desk.live.desk.queue.rows()) == queued  # no new queue item
             await console.screenshot(path=shot_path("6-a-problem-joins-the-claimed-case"),
                                      full_page=True)
