@@ -161,7 +161,9 @@ class CaseRuntime:
                 await self._settle(case.case_id)
                 continue
             events = await self.cases.timeline(case.case_id)
-            o = decision_of(events, case.incident_id)
+            # The chain of the last send: a joined incident's escalation, or the first's.
+            sends = [e.data.get("incident_id") for e in events if e.kind == "sending"]
+            o = decision_of(events, str(sends[-1] if sends and sends[-1] else case.incident_id))
             point = resume_point(events)
             if o is None or point is None:
                 continue

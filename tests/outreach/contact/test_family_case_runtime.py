@@ -25,7 +25,15 @@ from outreach.store.directory import DirectoryStore
 from outreach.store.models import cases
 from outreach.store.queue import QueueStore
 from tests.support.casedb import PG_DSN, drop_schema, postgres_schema, sqlite_engine
-from tests.support.live_support import T0, Harness, decision, harness, incident, make_runner
+from tests.support.live_support import (
+    T0,
+    Harness,
+    decision,
+    harness,
+    incident,
+    make_runner,
+    until,
+)
 
 MIN = 60_000
 QUEUED = SendResult("queued", provider_id="p")
@@ -239,3 +247,32 @@ async def test_two_replicas_given_one_family_at_once_make_one_case_and_one_conta
         for engine in engines:
             await engine.dispose()
         await drop_schema(schema)
+
+
+async def test_a_restart_carries_on_the_escalation_chain_of_a_joined_incident(
+    tmp_path: Path,
+) -> None:
+    engine = await sqlite_engine(tmp_path)
+    h = await harness(engine, tmp_path, Waits(chat_s=30, call_s=30, sms_s=0.05))
+    again: Harness | None = None
+    try:
+        h.fakes["chat"].script(QUEUED)
+        h.fakes["call"].script(QUEUED)
+        lag, drop = problem("lag", T0, lasts=30_000), problem("disconnect", T0 + MIN)
+        for record in decided([lag[0], lag[1], drop[0]], T0 + 3 * MIN):
+            await h.runner.handle(record)
+        await until(lambda: len(h.fakes["call"].sent) == 1)  # the drop's escalation
+        [call] = h.fakes["call"].sent
+        await h.runner.aclose()  # dies waiting for the call's status
+        data = {"status": "no-answer", "provider_id": "CA1", "message_id": call.message_id}
+        await h.cases.add_event(call.case_id, "call_fallback", data, actor="twilio")
+        again = h.restart()
+        again.fakes["sms"].script(QUEUED)
+        assert await again.runner.resume() == [call.case_id]
+        await again.runner.drain()
+        assert again.fakes["call"].sent == [] and len(again.fakes["sms"].sent) == 1
+        assert again.fakes["sms"].sent[0].case_id == call.case_id
+    finally:
+        if again is not None:
+            await again.runner.aclose()
+        await engine.dispose()
