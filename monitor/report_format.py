@@ -1,7 +1,8 @@
 """The case report for people: its period (`--since 7d`, `?since=`), CSV and terminal table.
 
 The rows come from `outreach.store.reports.build_report`; `firstcall report` and the
-desk's `/api/reports` read the period and write the rows with these.
+desk's `/api/reports` read the period and write the rows with these; `family_text` writes
+the family report (`outreach.store.family_reports`, `firstcall report --families`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from outreach.decide.outcomes import OUTCOMES
+from outreach.store.family_reports import FamilyReport, FamilyRow
 from outreach.store.reports import ReportRow
 
 _SPAN = re.compile(r"^([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([smhdw])$", re.ASCII)
@@ -101,4 +103,28 @@ def table_text(rows: list[ReportRow], by: str) -> str:
     total_min = sum(g.lesson_minutes_lost for g in rows)
     total_inc = sum(g.incidents for g in rows)
     lines.append(f"total: {total_inc} incidents, {total_min:.1f} lesson minutes lost")
+    return "\n".join(lines) + "\n"
+
+
+def _aligned(head: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    return ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+            for r in [head, *body]]  # fmt: skip
+
+
+def family_text(report: FamilyReport) -> str:
+    """The family report as text: contacts per family, recurring families, escalations."""
+    if not report.families:
+        return "no family cases in this period\n"
+    head = ["family", "cases", "incidents", "contacts", "min lost"]
+
+    def rows(families: list[FamilyRow]) -> list[list[str]]:
+        return [[f.student_id, str(f.cases), str(f.incidents), str(f.contacts),
+                 f"{f.lesson_minutes_lost:.1f}"] for f in families]  # fmt: skip
+
+    lines = ["contacts per family", *_aligned(head, rows(report.families)), ""]
+    lines += ["recurring families (top 20 by lesson minutes lost)"]
+    lines += _aligned(head, rows(report.recurring)) if report.recurring else ["none"]
+    lines += ["", "escalations by reason"]
+    lines += [f"{reason}  {n}" for reason, n in report.escalations.most_common()] or ["none"]
     return "\n".join(lines) + "\n"

@@ -116,6 +116,7 @@ def options_from(
         twilio=twilio_settings(st.twilio, base),
         chat_host=pick(args.chat_host, chat.host),
         chat_port=pick(args.chat_port, chat.port),
+        chat_relay_s=chat.relay_s,
         chat_secret=secret.encode() if secret else None,
         page_url=pick(args.page_url, service.page_url or None),
         probe_host=pick(args.probe_host, probe.host),

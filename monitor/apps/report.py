@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from monitor.platform.settings import DatabaseSection, database_dsn, env_name
-from monitor.report_format import csv_text, parse_since, table_text
+from monitor.report_format import csv_text, family_text, parse_since, table_text
 from outreach.decide.clock import now_ms
 from outreach.store.db import open_database
+from outreach.store.family_reports import build_family_report
 from outreach.store.reports import GROUPS, build_report
 
 DB_ENV = env_name("database", "dsn")  # FIRSTCALL_DB
@@ -25,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", default=None, help="end of the period (same forms; default now)")
     parser.add_argument("--by", default="classroom", choices=GROUPS, help="group by (default "
                         "classroom)")
+    parser.add_argument("--families", action="store_true",
+                        help="by family instead: contacts per family, recurring families (top "
+                             "20 by lesson minutes lost), escalations by reason (table or json)")
     parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
     parser.add_argument("-o", "--out", type=Path, default=None, help="write here (default stdout)")
     parser.add_argument("--db", default=database_dsn(),
@@ -35,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def _build(args: argparse.Namespace, since: int, until: int | None, now: int) -> str:
     engine = await open_database(args.db)
     try:
+        if getattr(args, "families", False):
+            found = await build_family_report(engine, since, now, until)
+            if args.format == "json":
+                return json.dumps(found.to_dict(), indent=2) + "\n"
+            return family_text(found)
         rows = await build_report(engine, args.by, since, now, until)
     finally:
         await engine.dispose()

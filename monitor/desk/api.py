@@ -25,6 +25,7 @@ from monitor.voc_format import title
 from monitor.voc_html import body
 from outreach.decide.outcomes import OUTCOMES
 from outreach.decide.queue_rules import Agent, rank
+from outreach.store.family_reports import build_family_report
 from outreach.store.reports import GROUPS, build_report
 from outreach.store.users import User
 from outreach.store.voc import digest_for
@@ -190,6 +191,16 @@ async def voc_digest(api: Api, request: Request, user: User) -> Response:
     return JSONResponse({"title": title(digest), "html": body(digest),
                          "problems": {team: [p.to_dict() for p in problems]
                                       for team, problems in digest.problems.items()}})
+async def family_report(api: Api, request: Request, user: User) -> Response:
+    """Contacts per family, recurring families (top 20 by minutes lost), escalations."""
+    q, now = request.query_params, api.desk.clock()
+    try:
+        since = parse_since(q.get("since", "24h"), now)
+        until = parse_since(q["until"], now) if q.get("until") else None
+    except ValueError as exc:
+        return error(400, "bad_since", str(exc))
+    found = await build_family_report(api.desk.store.engine, since, now, until)
+    return JSONResponse(found.to_dict())
 
 
 _CASE = "/api/cases/{case_id}"
@@ -228,6 +239,9 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              query=REPORT_QUERY),
     Endpoint("GET", "/api/reports/voc", "report:read", voc_digest,
              "The voice-of-the-customer digest per team: top problems, tables, SVG charts",
+             query=("since", "until")),
+    Endpoint("GET", "/api/reports/families", "report:read", family_report,
+             "By family: contacts, recurring families (top 20 by minutes lost), escalations",
              query=("since", "until")),
 )
 

@@ -13,6 +13,7 @@ from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
+from outreach.store.case_joins import CaseJoins
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -72,22 +73,6 @@ def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, A
     return {"context": None, "points": {"ts": []}, "marks": []}
 
 
-def episodes_of(case: Case, timeline: list[CaseEvent]) -> list[dict[str, Any]]:
-    """Other incidents joined to the case (from their timeline records): their windows."""
-    out: dict[str, dict[str, Any]] = {}
-    for e in timeline:
-        d = e.data
-        iid = d.get("incident_id")
-        if not e.kind.startswith("incident_") or not iid or iid == case.incident_id or \
-                not isinstance(d.get("started_at"), int):
-            continue
-        ep = out.setdefault(str(iid), {"incident_id": iid, "kind": d.get("kind"),
-                                       "start": d["started_at"], "end": None})
-        if isinstance(d.get("ended_at"), int):
-            ep["end"] = d["ended_at"]
-    return sorted(out.values(), key=lambda ep: ep["start"])
-
-
 async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
     """Everything an agent needs at pickup, so the family is not asked twice."""
     timeline = await desk.store.timeline(case.case_id)
@@ -101,15 +86,20 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
     fault = case.kind if case.kind in ("lag", "disconnect", "flapping", "line") else "lag"
     device = str(ctx.get("device") or "pc")
     call = latest_call(timeline)
+    # The other incidents joined to the family's case, with their windows.
+    episodes = [{"incident_id": i.incident_id, "kind": i.kind, "start": i.started_at,
+                 "end": i.ended_at} for i in await CaseJoins(desk.store).incidents(case.case_id)
+                if i.incident_id != case.incident_id]  # fmt: skip
     return {
         "case": case_json(case),
         "incident": opened,
         "context": dict(ctx),
         "line": line_id(opened.get("line") or ctx.get("line") or {}),
         "telemetry": {"points": telemetry.get("points"), "marks": telemetry.get("marks", [])},
-        "episodes": episodes_of(case, timeline),
         "timeline": [event_json(e) for e in timeline],
         "earlier_cases": earlier,
+        "episodes": episodes,
+        "recurrences": len(episodes),  # problems that came back on this case
         "script": {lang: script_for(fault, device, lang,  # type: ignore[arg-type]
                                     str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},

@@ -229,6 +229,9 @@ class ChatSection(_Section):
                       "connects from outside)")
     port: int = Field(8765, ge=0, le=65535, description="listen port")
     secret: SecretStr = Field(SecretStr(""), description="HMAC secret of app tokens (secret)")
+    relay_s: float = Field(0.5, ge=0, le=60, description="how often the gateway looks in the "
+                           "outbox for messages another outreach replica pushed to a family "
+                           "connected here, and for acks it took (0: never; one replica)")
 
 
 class ApiSection(_Section):

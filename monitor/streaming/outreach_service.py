@@ -58,6 +58,7 @@ class ServiceOptions:
     twilio: TwilioSettings | None = None
     chat_host: str = "127.0.0.1"
     chat_port: int = 8765
+    chat_relay_s: float = 0.5
     chat_secret: bytes | None = None
     page_url: str | None = None
     probe_host: str = "127.0.0.1"
@@ -146,7 +147,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         if opts.chat_secret:
             gateway = ChatGateway(
                 Outbox(engine), opts.chat_secret, runner.on_reply, host=opts.chat_host,
-                port=opts.chat_port,
+                port=opts.chat_port, relay_s=opts.chat_relay_s,
             )  # fmt: skip
             await stack.enter_async_context(gateway)
             channels["chat"] = ChatChannel(gateway)
@@ -181,11 +182,14 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
 
 
 async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: float = 60.0) -> None:
-    """Close cases left open `close_after_s`; publish outcomes of cases agents closed."""
+    """Close family cases whose student has been fine for `case_reopen_ms` (also when no
+    records come), cases left open `close_after_s` (if > 0); publish what agents closed."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            await runner.close_stale(int(close_after_s * 1000))
+            await runner.close_quiet()
+            if close_after_s > 0:
+                await runner.close_stale(int(close_after_s * 1000))
             await runner.publish_pending()
         except Exception:  # a failed sweep is tried again next time
             log.exception("sweep_failed")
@@ -194,9 +198,7 @@ async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: floa
 async def serve(settings: KafkaSettings, opts: ServiceOptions, stop: asyncio.Event) -> None:
     """Run until `stop` is set."""
     async with running(settings, opts) as service:
-        tasks = []
-        if opts.close_after_s > 0:
-            tasks.append(asyncio.create_task(sweep_forever(service.runner, opts.close_after_s)))
+        tasks = [asyncio.create_task(sweep_forever(service.runner, opts.close_after_s))]
         try:
             await service.feed.run(stop)
         finally:

@@ -21,6 +21,7 @@ Protocol (JSON text frames):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import urllib.parse
@@ -86,6 +87,7 @@ class ChatGateway:
         port: int = 0,
         clock_s: Callable[[], float] = time.time,
         auth_timeout_s: float = AUTH_TIMEOUT_S,
+        relay_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.secret = secret
@@ -101,6 +103,12 @@ class ChatGateway:
         self._locks: dict[str, asyncio.Lock] = {}
         self._acked: dict[str, asyncio.Event] = {}
         self._seen_replies: OrderedDict[str, None] = OrderedDict()
+        # With several outreach replicas, a push may land on one whose gateway does not
+        # hold the family's socket: every `relay_s` the outbox is read for messages of the
+        # families connected here that this gateway has not sent on their socket yet.
+        self.relay_s = relay_s
+        self._sent: dict[ServerConnection, set[str]] = {}
+        self._relay: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -119,10 +127,16 @@ class ChatGateway:
             max_size=MAX_FRAME_BYTES,
             logger=redacting_logger(WS_LOGGER),
         )
+        if self.relay_s > 0:
+            self._relay = asyncio.create_task(self._relay_forever())
         return self
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
+        if self._relay is not None:
+            self._relay.cancel()
+            await asyncio.gather(self._relay, return_exceptions=True)
+            self._relay = None
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -165,10 +179,19 @@ class ChatGateway:
         """Wait until the app acks `message_id` (True), or `timeout_s` passes (False)."""
         event = self._acked.setdefault(message_id, asyncio.Event())
         try:
-            stored = await self.outbox.get(message_id)
-            if stored is not None and stored.acked_at is not None:
-                return True
-            await asyncio.wait_for(event.wait(), timeout_s)
+            deadline = time.monotonic() + timeout_s
+            while True:  # the ack may come to another replica's gateway: look in the outbox
+                stored = await self.outbox.get(message_id)
+                if stored is not None and stored.acked_at is not None:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                wait = left if self.relay_s <= 0 else min(left, self.relay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), wait)
+                if event.is_set():
+                    return True
         except TimeoutError:
             return False
         finally:
@@ -258,9 +281,36 @@ class ChatGateway:
             pass
         finally:
             self._connections.get(student_id, set()).discard(ws)
+            self._sent.pop(ws, None)
             log.info("chat_disconnected", student_id=student_id)
 
+    async def relay_once(self) -> int:
+        """Send connected families the outbox messages not yet sent on their sockets."""
+        students = [s for s, sockets in self._connections.items() if sockets]
+        if not students:
+            return 0
+        sent, pending = 0, await self.outbox.pending_for(students)
+        for message in pending:
+            async with self._lock(message.student_id):
+                for ws in list(self._connections.get(message.student_id, ())):
+                    if message.message_id not in self._sent.get(ws, set()):
+                        await self._send(ws, message)
+                        sent += 1
+        waiting = {m.message_id for m in pending}
+        for ids in self._sent.values():  # acked ones need no memory (bounded)
+            ids &= waiting
+        return sent
+
+    async def _relay_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.relay_s)
+            try:
+                await self.relay_once()
+            except Exception:  # a failed look is tried again next time
+                log.exception("chat_relay_failed")
+
     async def _send(self, ws: ServerConnection, message: OutboxMessage) -> None:
+        self._sent.setdefault(ws, set()).add(message.message_id)
         try:
             await ws.send(json.dumps(message.frame(), ensure_ascii=False))
         except ConnectionClosed:

@@ -22,15 +22,23 @@ from outreach.contact.dispatch import reachable_guardian
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.signals import Mailbox
 from outreach.decide.case_states import Refusal
-from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, ChannelName
+from outreach.decide.decision import (
+    COVERED_BY_LINE_INCIDENT,
+    ESCALATED_DROPPED,
+    ESCALATED_RECURRING,
+    ChannelName,
+)
 from outreach.decide.redact import mask_phone
 from outreach.decide.resume import Waiting
 from outreach.decide.stages.retry_fallback import Reach, Signal, Step, next_step
 from outreach.scripts.wording import Fault, known_device
+from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
+# Decisions that may contact a family whose case was contacted already (contract 1.1).
+ESCALATIONS: Final = frozenset({ESCALATED_DROPPED, ESCALATED_RECURRING})
 SUPPRESSING: Final = frozenset({"do_not_contact", "quiet_hours", "rate_limited"})
 ReachOf = Callable[[str, Outreach, bool], Awaitable[Reach]]
 Escalate = Callable[[str, str], Awaitable[None]]
@@ -82,6 +90,7 @@ class ContactChain:
         conn_of: DeviceOf | None = None,
     ) -> None:
         self.cases = cases
+        self.joins = CaseJoins(cases)
         self.directory = directory
         self.channels = channels
         self.mailbox = mailbox
@@ -178,8 +187,14 @@ class ContactChain:
         moved = await self.cases.transition(case_id, "contacting", reason=decision.reason)
         if isinstance(moved, Refusal):
             return None
-        announce = {"channel": channel, "message_id": message_id}
-        await self.cases.add_event(case_id, "sending", announce)
+        announce = {
+            "channel": channel, "message_id": message_id, "incident_id": decision.incident_id
+        }
+        # Race-free across replicas: a first contact goes out once per family case.
+        first = None if decision.reason in ESCALATIONS else decision.incident_id
+        if not await self.joins.announce(case_id, announce, first_for=first):
+            log.info("contact_taken", case_id=case_id, session_id=decision.session_id)
+            return None
         language = guardian.language if guardian is not None else "zh-CN"
         if guardian is None and student is not None:
             language = student.language

@@ -1,8 +1,11 @@
-"""The case runtime: incidents and decisions in; cases, contacts and outcomes out.
+"""The case runtime: incidents and decisions in; family cases, contacts and outcomes out.
 
-Idempotent by incident id: a redelivered incident adds nothing to its case, and a
-redelivered decision is recorded and carried out once (the case timeline is the
-memory, so this holds across restarts too).
+One family, one case (contract 1.1): an incident joins its student's open case or opens
+one (`outreach.store.case_joins`, race-free in the database); the case closes with one
+outcome once the student has been fine for `case_reopen_ms` (event time) or the lesson
+ended. Idempotent by incident id: a redelivered incident adds nothing to its case, and a
+redelivered decision is recorded and carried out once (the case timeline is the memory,
+so this holds across restarts too).
 """
 
 from __future__ import annotations
@@ -10,17 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import replace
 from functools import partial
 
 import structlog
 
-from detectors.records import Incident, Outreach, case_id_for
+from detectors.records import Incident, Outreach
 from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
-from outreach.contact.chain import ContactChain
+from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.family import FamilyCheck
+from outreach.contact.family_cases import FamilyCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
@@ -29,13 +33,18 @@ from outreach.contact.signals import Letter, Mailbox
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock, now_ms
-from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, ChannelName, Decision, PolicyConfig
+from outreach.decide.decision import (
+    COVERED_BY_LINE_INCIDENT,
+    ChannelName,
+    Decision,
+    PolicyConfig,
+)
 from outreach.decide.outcome_rules import facts_from, outcome_for
-from outreach.decide.outcomes import OutcomeRecord, lesson_minutes_lost
+from outreach.decide.outcomes import OutcomeRecord
 from outreach.decide.resume import Waiting, decision_of, resume_point
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
-from outreach.store.cases import CaseIdTaken, CaseStore
+from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
@@ -83,27 +92,45 @@ class CaseRuntime:
         )
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.event_now = 0  # the newest event time seen in a record
+        self._event_wall = wall()  # wall time when event_now last moved
+        self.family = FamilyCases(cases, self.policy, self.metrics)
+        self.joins, self.quiet = self.family.joins, self.family.quiet
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.early = EarlyDecisions()
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
-        self.family = FamilyCheck(cases, directory, wall)
+        self.gate = FamilyCheck(cases, directory, wall)
 
     # -- records in ----------------------------------------------------------------
 
     async def handle(self, record: Incident | Outreach) -> None:
         """Take one record of `support.incidents` (or a decision)."""
         seen = record.decided_at if isinstance(record, Outreach) else record.detected_at
-        self.event_now = max(self.event_now, seen, getattr(record, "ended_at", None) or 0)
+        self._saw(max(seen, getattr(record, "ended_at", None) or 0))
         if isinstance(record, Outreach):
             await self.on_decision(record)
         else:
             await self.on_incident(record)
+        await self.close_quiet(self.event_now)  # event time moved on: families fine since
+
+    async def close_quiet(self, now: int | None = None) -> list[str]:
+        """Close the cases whose students have been fine for `case_reopen_ms` by event time `now`.
+
+        Without `now`: the newest event time seen, moved on by the wall time since (a quiet
+        hour has no records to move it).
+        """
+        if now is None:
+            now = self.event_now + max(0, self.wall() - self._event_wall)
+        due = self.quiet.due(now)
+        for case_id in due:
+            await self._finish(case_id, reason="family_fine")
+        return due
 
     async def close_stale(self, older_than_ms: int) -> list[str]:
         """Close cases left open past `older_than_ms` (unless an agent holds them)."""
         # The student never came back (minutes lost count up to the newest event time
         # seen), or no decision ever came.
+        await self.close_quiet()
         stale = await self.cases.stale_cases(older_than_ms, now=self.wall())
         for case in stale:
             if case.incident_ended_at is None:
@@ -132,10 +159,12 @@ class CaseRuntime:
             if case.case_id in self.tasks:
                 continue
             if case.incident_ended_at is not None:
-                await self._finish_if_decided(case.case_id)
+                await self._settle(case.case_id)
                 continue
             events = await self.cases.timeline(case.case_id)
-            o = decision_of(events, case.incident_id)
+            # The chain of the last send: a joined incident's escalation, or the first's.
+            sends = [e.data.get("incident_id") for e in events if e.kind == "sending"]
+            o = decision_of(events, str(sends[-1] if sends and sends[-1] else case.incident_id))
             point = resume_point(events)
             if o is None or point is None:
                 continue
@@ -150,33 +179,35 @@ class CaseRuntime:
         return resumed
 
     async def on_incident(self, inc: Incident) -> None:
-        """Open, update or close the incident's case (once per record)."""
-        case_id = case_id_for(inc.incident_id)
+        """Open or join the family's case, or update it (once per record)."""
+        self._saw(max(inc.detected_at, inc.ended_at or 0))
         if inc.kind == "line":
             self.lines.take(inc)
-        async with self._lock(case_id):
-            fresh = await self._record(inc)
-            if inc.kind == "line" and fresh and inc.state != "closed":
+        async with self._lock(f"student:{inc.student_id or inc.incident_id}"):
+            case_id, fresh = await self.family.record(inc)
+        if inc.kind == "line" and fresh and inc.state != "closed":
+            async with self._lock(case_id):
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc)
         for decision in self.early.take(inc.incident_id):
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
             await self._finish(case_id)  # no decision comes for a line incident
-        elif inc.state == "closed" and await self._owns(case_id, inc.incident_id):
-            await self._finish_if_decided(case_id)
+        elif inc.state == "closed":
+            case = await self.cases.get(case_id)
+            if case is not None and case.incident_ended_at is not None:
+                await self._stop_chain(case_id)  # nobody is contacted about a problem over
+            await self._settle(case_id)
 
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
-        own = case_id_for(o.incident_id)
-        if o.case_id != own:
-            # The policy put the incident on its family's case (`family_cases`, contract 1.1);
-            # the store still keeps a case per incident, so the decision is carried out on the
-            # incident's own case, which names the family's.
-            o = replace(o, case_id=own, detail={**o.detail, "family_case_id": o.case_id})
-        case = await self.cases.get(o.case_id)
+        case = await self.joins.case_of(o.incident_id)
         if case is None:  # the incident record has not arrived yet
             self.early.keep(o, self.wall())
             return
+        if o.case_id != case.case_id:
+            # The policy names another case than the database holds the incident on (e.g. it
+            # forgot the family's case sooner): the database's case is the family's.
+            o = replace(o, case_id=case.case_id, detail={**o.detail, "policy_case_id": o.case_id})
         async with self._lock(o.case_id):
             events = await self.cases.timeline(o.case_id)
             fresh = not any(
@@ -184,18 +215,24 @@ class CaseRuntime:
             )
             if fresh:
                 data = {**o.to_dict(), "stage": o.detail.get("stage", "")}
-                if "family_case_id" in o.detail:
-                    data["family_case_id"] = o.detail["family_case_id"]
+                if "policy_case_id" in o.detail:
+                    data["policy_case_id"] = o.detail["policy_case_id"]
                 await self.cases.add_event(o.case_id, "decision", data, actor="policy")
             else:
                 self.metrics.duplicates.labels("outreach").inc()
-            # One contact chain per case: a redelivery (or a second incident joining the
-            # case) never sends again once a send has been announced.
-            busy = o.case_id in self.tasks or any(e.kind == "sending" for e in events)
-            ended = await self._ended(case.case_id)
-            await self._carry_out(case, o, count=fresh, send=not (busy or ended))
-        if ended and o.incident_id == case.incident_id:
-            await self._finish(case.case_id)
+            # A decision never sends again once a send was announced for it (redelivery), nor
+            # does a joined incident once the case was contacted, unless it escalates: then
+            # its call or technician replaces the running chain.
+            sent = [e.data.get("incident_id") for e in events if e.kind == "sending"]
+            escalation = o.reason in ESCALATIONS
+            ended = await self.family.ended(case.case_id, o.incident_id)
+            may = not ended and o.incident_id not in sent and (escalation or not sent)
+            if may and fresh and escalation and o.case_id in self.tasks:
+                await self._stop_chain(o.case_id)
+            busy = o.case_id in self.tasks
+            await self._carry_out(case, o, count=fresh, send=may and not busy)
+        if ended:
+            await self._settle(case.case_id)
 
     # -- signals from the family's side --------------------------------------------
 
@@ -260,61 +297,20 @@ class CaseRuntime:
     def _lock(self, case_id: str) -> asyncio.Lock:
         return self._locks.setdefault(case_id, asyncio.Lock())
 
-    async def _record(self, inc: Incident) -> bool:
-        """Put the incident record on its case; False when it was there already."""
-        frozen = asdict(self.policy)
-        try:
-            opened = await self.cases.open_case(inc, frozen)
-        except CaseIdTaken:
-            return await self._join(inc)
-        if opened.created:
-            if inc.state == "open":
-                return True
-        elif inc.state == "open" or await self._seen(opened.case.case_id, inc):
-            self.metrics.duplicates.labels("incident").inc()
-            return False
-        await self.cases.record_incident(inc, frozen)
-        return True
+    def _saw(self, event_time: int) -> None:
+        if event_time > self.event_now:
+            self.event_now, self._event_wall = event_time, self.wall()
 
-    async def _join(self, inc: Incident) -> bool:
-        """An incident whose case id another one has (a flapping that starts with a disconnect)."""
-        case_id = case_id_for(inc.incident_id)
-        if await self._seen(case_id, inc):
-            self.metrics.duplicates.labels("incident").inc()
-            return False
-        await self.cases.add_event(case_id, f"incident_{inc.state}", inc.to_dict())
-        log.info("incident_joined_case", case_id=case_id, incident_id=inc.incident_id)
-        return True
-
-    async def _ended(self, case_id: str) -> bool:
-        """Has the case's own incident closed? (Then nobody is contacted about it any more.)"""
-        case = await self.cases.get(case_id)
-        return case is not None and (case.incident_ended_at is not None or case.state == "closed")
-
-    async def _finish_if_decided(self, case_id: str) -> None:
-        """Close the case once its own incident has both ended and been decided on."""
-        # On Kafka the decision often arrives after the close (the policy waits for the
-        # line verdict), and the outcome depends on it (e.g. covered by a line incident).
-        case = await self.cases.get(case_id)
-        if case is None:
-            return
-        for e in await self.cases.timeline(case_id):
-            if e.kind == "decision" and e.data.get("incident_id") == case.incident_id:
-                await self._finish(case_id)
-                return
-
-    async def _owns(self, case_id: str, incident_id: str) -> bool:
-        case = await self.cases.get(case_id)
-        return case is not None and case.incident_id == incident_id
-
-    async def _seen(self, case_id: str, inc: Incident) -> bool:
-        kind, data = f"incident_{inc.state}", inc.to_dict()
-        return any(e.kind == kind and e.data == data for e in await self.cases.timeline(case_id))
+    async def _settle(self, case_id: str) -> None:
+        """Once the case's problems are all over and decided on, book (or do) its closing."""
+        lesson_end = None if self.queue is None else await self.queue.lesson_end(case_id)
+        if await self.family.settle(case_id, lesson_end):
+            await self.close_quiet(self.event_now)
 
     async def _carry_out(self, case: Case, o: Outreach, *, count: bool, send: bool) -> None:
         decision = Decision(o.action, o.reason)
         if decision.action in ("call", "sms") and (count or send):
-            decision = await self.family.gate(case, o, decision)
+            decision = await self.gate.gate(case, o, decision)
         if count:
             self.metrics.decisions.labels(decision.action, decision.reason).inc()
             if decision.action == "none" or decision.reason == COVERED_BY_LINE_INCIDENT:
@@ -347,7 +343,7 @@ class CaseRuntime:
         covered = o.reason == COVERED_BY_LINE_INCIDENT or (
             case is not None and self.lines.covers(o.session_id, case.incident_started_at)
         )
-        return await self.family.reach(case, o, event_now=event_now, closed=closed, covered=covered)
+        return await self.gate.reach(case, o, event_now=event_now, closed=closed, covered=covered)
 
     async def _device(self, case_id: str) -> str | None:
         """The family's device for the words of the next contact (None: not known)."""
@@ -368,10 +364,8 @@ class CaseRuntime:
             await self.cases.transition(case_id, "waiting_agent", reason=reason)
         log.info("case_escalated", case_id=case_id, session_id=case.session_id, reason=reason)
 
-    async def _finish(
-        self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
-    ) -> None:
-        """The incident ended: stop the chain, close the case with its outcome, publish it."""
+    async def _stop_chain(self, case_id: str) -> None:
+        """Tell the case's running chain its problem is over and wait for it (bounded)."""
         task = self.tasks.get(case_id)
         if task is not None:
             self.mailbox.post(case_id, Letter(None, None))
@@ -379,6 +373,15 @@ class CaseRuntime:
                 await asyncio.wait_for(asyncio.shield(task), self.config.close_wait_s)
             if not task.done():
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _finish(
+        self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
+    ) -> None:
+        """The case is over: stop the chain, close the case with its outcome, publish it."""
+        self.quiet.drop(case_id)
+        await self._stop_chain(case_id)
         async with self._lock(case_id):
             case = await self.cases.get(case_id)
             if case is None:
@@ -406,9 +409,7 @@ class CaseRuntime:
         outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
         end = until if until is not None else case.incident_ended_at
         lesson_end = None if self.queue is None else await self.queue.lesson_end(case.case_id)
-        minutes = (
-            None if end is None else lesson_minutes_lost(case.incident_started_at, end, lesson_end)
-        )
+        minutes = await self.family.minutes_lost(case.case_id, end, lesson_end)
         closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
         if isinstance(closed, Refusal):
             log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -32,6 +33,19 @@ def lesson_minutes_lost(started_at: int, ended_at: int, lesson_end: int | None =
     """Minutes of lesson lost between `started_at` and `ended_at` (ms), capped at the lesson end."""
     end = ended_at if lesson_end is None else min(ended_at, lesson_end)
     return round(max(0, end - started_at) / 60_000, 2)
+
+
+def spans_minutes_lost(
+    spans: Iterable[tuple[int, int]], lesson_end: int | None = None
+) -> float:
+    """Minutes lost over several problems (start, end), overlaps counted once, capped at the end."""
+    lost, reach = 0, None
+    for start, end in sorted(spans):
+        stop = end if lesson_end is None else min(end, lesson_end)
+        begin = start if reach is None else max(start, reach)
+        lost += max(0, stop - begin)
+        reach = stop if reach is None else max(reach, stop)
+    return round(lost / 60_000, 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The case store: one case per incident, its timeline, owner, state and outcome."""
+"""The case store: cases (a family's, see `case_joins`), their timeline, owner, state, outcome."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from outreach.decide.case import Case, CaseEvent, Opened
 from outreach.decide.case_states import NEEDS_OUTCOME, CaseState, Refusal, check_transition
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.outcomes import OUTCOMES, Outcome, OutcomeRecord, lesson_minutes_lost
-from outreach.store.models import case_events, cases
+from outreach.store.models import case_events, case_incidents, cases
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +41,8 @@ class CaseStore:
         self.engine = engine
         self.clock = clock
 
-    def _insert(self) -> Any:
+    def insert_case(self) -> Any:
+        """An INSERT into `cases` in the engine's dialect (for ON CONFLICT)."""
         if self.engine.dialect.name == "postgresql":
             return postgresql.insert(cases)
         return sqlite.insert(cases)
@@ -53,7 +54,7 @@ class CaseStore:
         now = self.clock() if at is None else at
         case_id = case_id_for(incident.incident_id)
         stmt = (
-            self._insert()
+            self.insert_case()
             .values(
                 case_id=case_id,
                 incident_id=incident.incident_id,
@@ -75,7 +76,11 @@ class CaseStore:
             async with self.engine.begin() as conn:
                 created = (await conn.execute(stmt)).rowcount == 1
                 if created:
-                    await self._event(conn, case_id, now, "opened", "system", incident.to_dict())
+                    await self.event(conn, case_id, now, "opened", "system", incident.to_dict())
+                    ended = incident.ended_at if incident.state == "closed" else None
+                    await conn.execute(case_incidents.insert().values(
+                        incident_id=incident.incident_id, case_id=case_id, kind=incident.kind,
+                        started_at=incident.started_at, ended_at=ended, joined_at=now))
                 row = (
                     await conn.execute(
                         sa.select(cases).where(cases.c.incident_id == incident.incident_id)
@@ -101,7 +106,7 @@ class CaseStore:
                 .where(cases.c.case_id == opened.case.case_id)
                 .values(incident_ended_at=incident.ended_at, updated_at=now)
             )
-            await self._event(
+            await self.event(
                 conn,
                 opened.case.case_id,
                 now,
@@ -186,7 +191,7 @@ class CaseStore:
             )
             if found.rowcount == 0:
                 return Refusal("no_such_case", case_id)
-            await self._event(conn, case_id, now, kind, actor, dict(data or {}))
+            await self.event(conn, case_id, now, kind, actor, dict(data or {}))
         return None
 
     async def record_attempt(
@@ -207,7 +212,7 @@ class CaseStore:
             )
             if found.rowcount == 0:
                 return await self._missing_or_closed(conn, case_id)
-            await self._event(
+            await self.event(
                 conn, case_id, now, "attempt", "system", {"channel": channel, **(data or {})}
             )
         return None
@@ -234,7 +239,7 @@ class CaseStore:
                 if row.state == "closed":
                     return Refusal("case_closed", case_id)
                 return Refusal("owned_by_other", str(row.owner))
-            await self._event(conn, case_id, now, "claimed", owner, {"owner": owner})
+            await self.event(conn, case_id, now, "claimed", owner, {"owner": owner})
         log.info("case_claimed", case_id=case_id, owner=owner)
         return None
 
@@ -256,7 +261,7 @@ class CaseStore:
                     if row is None
                     else Refusal("not_owner", str(row.owner))
                 )
-            await self._event(conn, case_id, now, "released", owner, {"owner": owner})
+            await self.event(conn, case_id, now, "released", owner, {"owner": owner})
         return None
 
     async def transition(
@@ -319,7 +324,7 @@ class CaseStore:
             data = {"from": current.state, "to": target, "reason": reason}
             if values["outcome"] is not None and target in NEEDS_OUTCOME:
                 data["outcome"] = values["outcome"]
-            await self._event(conn, case_id, now, "state", actor, data)
+            await self.event(conn, case_id, now, "state", actor, data)
             row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).one()
         log.info("case_state", case_id=case_id, state=target, reason=reason)
         return _case(row)
@@ -368,9 +373,10 @@ class CaseStore:
         return Refusal("no_such_case", case_id) if row is None else Refusal("case_closed", case_id)
 
     @staticmethod
-    async def _event(
+    async def event(
         conn: AsyncConnection, case_id: str, at: int, kind: str, actor: str, data: dict[str, Any]
     ) -> None:
+        """Append a timeline event inside the caller's transaction."""
         await conn.execute(
             case_events.insert().values(case_id=case_id, at=at, kind=kind, actor=actor, data=data)
         )

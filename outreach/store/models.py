@@ -1,7 +1,8 @@
 """Every table of the case database, in one MetaData (what `upgrade head` must build).
 
 Cases and their timeline, the chat outbox, the family directory and SMS opt-outs
-(revision `0001_initial`, `0003_sms_replies`); the desk's call queue, session context
+(revision `0001_initial`, `0003_sms_replies`), the incidents of each case and
+"one open case per student" (`0006_family_cases`); the desk's call queue, session context
 of cases and console users (revision `0002_desk_tables`).
 """
 
@@ -15,6 +16,7 @@ metadata = sa.MetaData()
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+OPEN_FAMILY_CASE = "state <> 'closed' AND kind <> 'line'"
 
 cases = sa.Table(
     "cases",
@@ -36,6 +38,33 @@ cases = sa.Table(
     sa.Column("opened_at", sa.BigInteger(), nullable=False),
     sa.Column("updated_at", sa.BigInteger(), nullable=False),
     sa.Column("closed_at", sa.BigInteger()),
+    # One family, one case (contract 1.1): at most one case of a student is not closed,
+    # held by the database itself (revision `0006_family_cases`); line cases have no student.
+    sa.Index(
+        "ux_cases_open_student",
+        "student_id",
+        unique=True,
+        postgresql_where=sa.text(OPEN_FAMILY_CASE),
+        sqlite_where=sa.text(OPEN_FAMILY_CASE),
+    ),
+)
+
+# Every incident of a case, the first one included (a family's case gathers its incidents).
+case_incidents = sa.Table(
+    "case_incidents",
+    metadata,
+    sa.Column("incident_id", sa.String(128), primary_key=True),
+    sa.Column(
+        "case_id",
+        sa.String(64),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.BigInteger(), nullable=False),
+    sa.Column("ended_at", sa.BigInteger()),
+    sa.Column("joined_at", sa.BigInteger(), nullable=False),
 )
 
 case_events = sa.Table(

@@ -100,6 +100,17 @@ class Outbox:
         async with self.engine.connect() as conn:
             return [_message(r) for r in (await conn.execute(stmt)).all()]
 
+    async def pending_for(self, student_ids: list[str], limit: int = 500) -> list[OutboxMessage]:
+        """Un-acked messages of any of these students, oldest first (at most `limit`)."""
+        stmt = (
+            sa.select(chat_outbox)
+            .where(chat_outbox.c.student_id.in_(student_ids), chat_outbox.c.acked_at.is_(None))
+            .order_by(chat_outbox.c.seq)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_message(r) for r in (await conn.execute(stmt)).all()]
+
     async def latest_case(self, student_id: str) -> str | None:
         """The case of the newest message sent to the student (to route a bare reply)."""
         stmt = (

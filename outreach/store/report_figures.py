@@ -73,7 +73,7 @@ async def report_series(engine: AsyncEngine, by: str, since_ms: int, now_ms: int
         totals[key] = totals.get(key, 0.0) + lost
         counts, minutes = per_key.setdefault(key, ([0] * n, [0.0] * n))
         i = min(n - 1, max(0, (int(r.incident_started_at) - start) // size))
-        counts[i] += 1
+        counts[i] += int(r.incidents or 1)  # a family case counts all its incidents
         minutes[i] += lost
     top = sorted(totals, key=lambda k: (-totals[k], -sum(per_key[k][0]), k))[:TOP_SERIES]
     return {

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.outcomes import lesson_minutes_lost
-from outreach.store.models import case_events, cases, session_context
+from outreach.store.models import case_events, case_incidents, cases, session_context
 
 GROUPS: Final = ("classroom", "teacher", "device", "app_version", "line")
 
@@ -67,15 +67,22 @@ def report_query(by: str, since_ms: int, until_ms: int | None = None,
         .group_by(case_events.c.case_id)
         .subquery()
     )
+    counted = (  # a family's case holds all its incidents
+        sa.select(case_incidents.c.case_id, sa.func.count().label("n"))
+        .group_by(case_incidents.c.case_id)
+        .subquery()
+    )
     stmt = (
         sa.select(
             _key_column(by).label("key"), cases.c.kind, cases.c.outcome, cases.c.state,
             cases.c.lesson_minutes_lost, cases.c.incident_started_at, cases.c.incident_ended_at,
             session_context.c.lesson_end, session_context.c.cause, contacts.c.n,
+            counted.c.n.label("incidents"),
         )
         .select_from(cases)
         .outerjoin(session_context, session_context.c.case_id == cases.c.case_id)
         .outerjoin(contacts, contacts.c.case_id == cases.c.case_id)
+        .outerjoin(counted, counted.c.case_id == cases.c.case_id)
         .where(cases.c.incident_started_at >= since_ms)
     )
     if until_ms is not None:
@@ -108,7 +115,7 @@ async def build_report(
     for r in found:
         key = str(r.key or "unknown")
         row = groups.setdefault(key, ReportRow(key))
-        row.incidents += 1
+        row.incidents += int(r.incidents or 1)
         row.lesson_minutes_lost += minutes_lost(r, now_ms)
         row.contacts += int(r.n or 0)
         row.outcomes[r.outcome if r.state == "closed" and r.outcome else "open"] += 1

@@ -219,9 +219,10 @@ async def test_the_demo_and_production_decide_and_close_the_same_day_the_same_wa
     assert demo.published == production.published
     assert set(demo.published) == set(demo.cases)  # every case ended with one outcome
     # The day is worth comparing: production's chain and rules, every way a case ends here.
+    # (A blip that heals itself joins its family's case when the family has one: on this
+    # day no family's case is only such blips, so none ends `self_recovered`.)
     outcomes = Counter(outcome for outcome, _ in demo.cases.values())
-    assert {"infra_incident", "escalated", "resolved_by_call", "self_recovered"} <= set(
-        outcomes), outcomes
+    assert {"infra_incident", "escalated", "resolved_by_call"} <= set(outcomes), outcomes
     steps = {step for _, chain in demo.cases.values() for step in chain}
     assert {("fallback", "call", "chat_unanswered"), ("fallback", "sms", "call_no_answer"),
             ("fallback", "done", "family_reached_by_call"),

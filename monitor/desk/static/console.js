@@ -70,6 +70,8 @@
     showCall(v.call, v.call_back_due_at, mine);
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
       c.incident_ended_at, v.now, v.episodes || []);
+    showRecurrences($("recurrence"), v.recurrences);
+    toastJoined(v, me.name, $("toast"));
     const ctx = v.context || {};
     const line = ctx.line || {};
     const rows = [["device", ctx.device], ["OS", ctx.os], ["app version", ctx.app_version], ["connection", ctx.conn],

@@ -109,6 +109,12 @@ async def test_the_service_calls_and_publishes_the_outcome(
                 ]:
                     await asyncio.sleep(0.05)
             await produce(kafka_bootstrap, s.topics.incidents, [(b"sess-1", encode(closed))])
+            # The family's case closes once it has been fine for case_reopen_ms (event time:
+            # another family's incident later in the day moves it on).
+            later = Incident("lag-2", "lag", "open", 61_000 + opts.policy.case_reopen_ms,
+                             61_000 + opts.policy.case_reopen_ms, None, {"edge": "e2"}, {},
+                             "sess-2", "stu-2", "room-2")  # fmt: skip
+            await produce(kafka_bootstrap, s.topics.incidents, [(b"sess-2", encode(later))])
             records = values(await collect(kafka_bootstrap, s.topics.outcomes, until=2))
             # Families' SMS replies come in, signed, on the same callback app.
             url = f"{service.callback_url}/twilio/sms"

@@ -11,6 +11,7 @@ from playwright.async_api import expect
 from detectors.records import Incident
 from monitor.desk.app import create_app
 from monitor.desk.ring import TelemetryRing
+from outreach.store.case_joins import CaseJoins
 from tests.support.browser import chromium, shot_path
 from tests.support.channel_fakes import serve_asgi
 from tests.support.desk_scenario import T0, raw, scripted_desk
@@ -42,8 +43,9 @@ async def test_the_chart_shows_the_whole_problem_with_hover_legend_and_clear_lab
         assert lag_case is not None
         earlier = Incident("disconnect-early", "disconnect", "closed", T0 + 5_000, T0 + 15_000,
                            T0 + 12_000, {"edge": "edge-1"}, {}, "s1", "stu-1", "room-a")
-        await desk.live.desk.store.add_event(lag_case.case_id, "incident_closed",
-                                             earlier.to_dict())
+        joins = CaseJoins(desk.live.desk.store)  # the drop joins the family's open case
+        assert (await joins.take(earlier, {})).case.case_id == lag_case.case_id
+        await joins.update(earlier)
         async with serve_asgi(create_app(desk.live.desk, desk.users)) as base:
             page = await browser.new_page()
             await page.goto(f"{base}/console#token={ann}")

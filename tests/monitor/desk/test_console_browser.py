@@ -10,10 +10,11 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from detectors.records import Incident
 from monitor.desk.app import create_app
 from tests.support.browser import chromium, shot_path
 from tests.support.channel_fakes import serve_asgi
-from tests.support.desk_scenario import scripted_desk
+from tests.support.desk_scenario import T0, scripted_desk
 
 TIMEOUT_MS = 10_000
 
@@ -100,3 +101,36 @@ async def test_a_lag_rises_in_the_queue_is_claimed_charted_resolved_and_reported
             csv_file = await (await download.value).path()
             assert "room-a,1," in Path(str(csv_file)).read_text()
             await ops.screenshot(path=shot_path("5-report-by-classroom"), full_page=True)
+
+
+async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_and_a_toast(
+        tmp_path: Path) -> None:
+    async with scripted_desk(tmp_path) as desk, chromium() as browser:
+        app = create_app(desk.live.desk, desk.users)
+        ann = await desk.users.add("ann", "agent")
+        await desk.run_to(150)
+        [row] = [r for r in await desk.live.desk.queue.rows() if r.kind == "lag"]
+        assert await desk.live.desk.queue.claim(row.case_id, "ann") is None
+        async with serve_asgi(app) as base:
+            console = await browser.new_page()
+            await open_as(console, base, "/console", ann)
+            await console.locator("#held .q-item.kind-lag").click()
+            await expect(console.locator("#case-owner")).to_have_text("owner ann",
+                                                                     timeout=TIMEOUT_MS)
+            await expect(console.locator("#recurrence")).to_have_attribute(
+                "data-recurrences", "0")
+            await expect(console.locator("#toast")).to_be_hidden()
+            queued = len(await desk.live.desk.queue.rows())
+            # stu-1's link fails again (a flapping of the same session): it joins ann's case.
+            again = Incident("flapping-s1-again", "flapping", "open", T0 + 140_000,
+                             T0 + 150_000, None, {"edge": "edge-1"}, {}, "s1", "stu-1",
+                             "room-a")  # fmt: skip
+            await desk.live.handle(again)
+            await expect(console.locator("#toast")).to_contain_text(
+                "problem is back: 2 problems", timeout=TIMEOUT_MS)
+            await expect(console.locator("#recurrence")).to_have_attribute(
+                "data-recurrences", "1")
+            await expect(console.locator("#chart rect[data-role=episode]")).to_have_count(1)
+            assert len(await desk.live.desk.queue.rows()) == queued  # no new queue item
+            await console.screenshot(path=shot_path("6-a-problem-joins-the-claimed-case"),
+                                     full_page=True)

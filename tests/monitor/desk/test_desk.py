@@ -144,6 +144,8 @@ async def test_a_queued_case_whose_problem_ended_closes_escalated_and_leaves_the
     await live.handle(decision("lag-r1", "agent_queue", "lag"))
     assert [r.reason for r in await live.desk.queue.rows()] == ["lag"]
     await live.handle(incident("lag", "closed", "lag-r1", ended_at=T0 + 5000))
+    assert len(await live.desk.queue.rows()) == 1  # the family's case waits case_reopen_ms
+    await live.runtime.close_quiet(T0 + 5000 + live.runtime.policy.case_reopen_ms)
     assert await live.desk.queue.rows() == []
     case = await live.desk.store.get("case-r1")
     assert case is not None and (case.state, case.outcome) == ("closed", "escalated")
@@ -175,6 +177,7 @@ async def test_a_family_contacted_in_the_chat_whose_problem_healed_is_no_answer(
     assert isinstance(chat, FakeChannel)
     await until(lambda: len(chat.sent) == 1)
     await live.handle(incident("lag", "closed", "lag-c1", ended_at=T0 + 30_000))
+    await live.runtime.close_quiet(T0 + 30_000 + live.runtime.policy.case_reopen_ms)
     case = await live.desk.store.get("case-c1")
     assert case is not None and (case.state, case.outcome) == ("closed", "no_answer")
     steps = [(e.data["channel"], e.data["step"], e.data["reason"])
@@ -189,15 +192,17 @@ async def test_a_flapping_that_begins_with_a_disconnect_joins_its_case(
     await live.handle(incident("disconnect", "open", "disconnect-same"))
     await live.handle(incident("flapping", "open", "flapping-same"))
     events = [e.kind for e in await live.desk.store.timeline("case-same")]
-    assert events == ["opened", "incident_open"]  # the flapping on the disconnect's case
+    assert events == ["opened", "incident_joined"]  # the flapping on the disconnect's case
     assert set(live.desk.state.live) == {"disconnect-same", "flapping-same"}
     await live.handle(decision("disconnect-same", "none", "recovered_in_hold_off"))
     await live.handle(incident("disconnect", "closed", "disconnect-same", ended_at=T0 + 5000))
-    case = await live.desk.store.get("case-same")
-    # The case follows its own incident (ended and decided on), as in `firstcall outreach`.
-    assert case is not None and (case.state, case.outcome) == ("closed", "self_recovered")
     assert set(live.desk.state.live) == {"flapping-same"}  # the live view still shows it
+    await live.handle(decision("flapping-same", "none", "recovered_in_hold_off"))
     await live.handle(incident("flapping", "closed", "flapping-same", ended_at=T0 + 9000))
+    case = await live.desk.store.get("case-same")
+    # The family's case is over once both problems ended and it was fine for case_reopen_ms.
+    assert case is not None and case.state == "open" and sink.records == []
+    await live.runtime.close_quiet(T0 + 9000 + live.runtime.policy.case_reopen_ms)
     assert [(r.case_id, r.outcome) for r in sink.records] == [("case-same", "self_recovered")]
     assert live.desk.state.live == {}
 

@@ -97,6 +97,20 @@ def test_report_by_classroom_teacher_device_and_line(
                     "line:edge=edge-2/isp=kystlink/region=bergen"}
 
 
+def test_report_by_family(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(played_day(tmp_path))
+    capsys.readouterr()
+    since = ["--since", "2025-12-31", "--db", db]
+    assert main(["report", *since, "--families"]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0] == "contacts per family"
+    assert "recurring families (top 20 by lesson minutes lost)" in text
+    assert main(["report", *since, "--families", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert set(found) == {"contacts_per_family", "recurring_families", "escalations_by_reason"}
+    assert sum(f["cases"] for f in found["contacts_per_family"]) == 2
+
+
 def test_report_says_what_is_wrong_with_since(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--since", "last tuesday", "--db", str(tmp_path / "x.db")]) == 2

@@ -169,6 +169,7 @@ async def test_pickup_shows_chart_device_line_timeline_and_script(api: Client) -
     assert steps == [("chat", "call", "chat_unanswered"), ("call", "sms", "call_timeout"),
                      ("sms", "agent_queue", "sms_unanswered")]
     assert "stutter" in v["script"]["en"]
+    assert (v["episodes"], v["recurrences"]) == ([], 0)  # the family's one problem so far
 
 
 async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) -> None:
@@ -196,6 +197,13 @@ async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) 
     assert r.headers["content-type"].startswith("text/csv")
     assert r.text.splitlines()[0].startswith("teacher,incidents,lesson_minutes_lost,contacts")
     assert any(line.startswith("ms-berg,1,") for line in r.text.splitlines())
+    families = (await api.http.get("/api/reports/families?since=2025-12-31",
+                                   headers=api.auth("vic"))).json()
+    [family] = [f for f in families["contacts_per_family"] if f["student_id"] == "stu-1"]
+    assert (family["cases"], family["contacts"]) == (1, 4)
+    assert families["escalations_by_reason"] == {"sms_unanswered": 1}
+    r = await api.http.get("/api/reports/families?since=soonish", headers=api.auth("vic"))
+    assert r.status_code == 400
 
 
 async def test_the_chart_is_saved_again_at_claim_so_it_outlives_the_memory_ring(

@@ -123,7 +123,8 @@ async def test_replies_are_routed_to_the_case(case_engine: AsyncEngine) -> None:
     store = CaseStore(case_engine)
     incident = Incident("lag-7", "lag", "open", 0, 1, None, {}, {}, "sess-7", "stu-7", "room")
     case_a = (await store.open_case(incident, {})).case
-    incident_b = Incident("lag-8", "lag", "open", 0, 1, None, {}, {}, "sess-8", "stu-7", "room")
+    # A sibling's case (one open case per student), followed on the same device.
+    incident_b = Incident("lag-8", "lag", "open", 0, 1, None, {}, {}, "sess-8", "stu-8", "room")
     case_b = (await store.open_case(incident_b, {})).case
     replies: list[ChatReply] = []
     router = case_router(store)
@@ -201,3 +202,25 @@ async def test_outbox_is_idempotent_and_purges_acked(case_engine: AsyncEngine) -
     t[0] = 5_000
     assert await outbox.purge_acked(before_ms=2_000) == 1
     assert await outbox.get("m1") is None and await outbox.get("m2") is not None
+
+
+async def test_a_push_on_one_replica_reaches_the_family_connected_to_another(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    # Two outreach replicas share the case database; the app holds a socket to one of them.
+    here = ChatGateway(Outbox(case_engine), SECRET, clock_s=lambda: NOW, relay_s=0.05)
+    there = ChatGateway(Outbox(case_engine), SECRET, clock_s=lambda: NOW, relay_s=0.05)
+    async with here, there, connect(url(there, "stu-1")) as app:
+        assert there.connected("stu-1") and not here.connected("stu-1")
+        pushed = await here.push("stu-1", "lag?", case_id="case-1")
+        frame = await asyncio.wait_for(recv(app), 2)
+        assert (frame["id"], frame["text"]) == (pushed.message_id, "lag?")
+        waiting = asyncio.create_task(here.wait_acked(pushed.message_id, 2))
+        await app.send(json.dumps({"type": "ack", "id": pushed.message_id}))
+        assert await waiting  # the ack came to the other replica's gateway
+        assert await there.relay_once() == 0  # acked: never sent again
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(app.recv(), 0.2)
+        second = await here.push("stu-1", "still?", case_id="case-1")
+        assert (await asyncio.wait_for(recv(app), 2))["id"] == second.message_id
+        assert not await here.wait_acked(second.message_id, 0.1)  # no ack: not delivered

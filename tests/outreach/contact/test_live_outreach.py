@@ -16,6 +16,7 @@ from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.outreach_kafka import KafkaOutreach
 from outreach.channels.base import SendResult
 from outreach.channels.chat_gateway import ChatReply
+from outreach.contact.chain import Waits
 from outreach.decide.case_states import Refusal
 from outreach.decide.chat_intents import intent_of
 from outreach.decide.decision import PolicyConfig
@@ -23,7 +24,15 @@ from outreach.decide.policy import OutreachPolicy
 from outreach.decide.signals import CallbackEvent, MenuChoice, classify
 from outreach.store.queue import QueueStore
 from tests.support.casedb import case_engine, sqlite_engine  # noqa: F401
-from tests.support.live_support import T0, Harness, decision, harness, incident, until
+from tests.support.live_support import (
+    T0,
+    Harness,
+    decision,
+    harness,
+    incident,
+    make_runner,
+    until,
+)
 
 QUEUED = SendResult("queued", provider_id="p")
 
@@ -53,9 +62,16 @@ async def kinds(h: Harness, case_id: str, kind: str) -> list[str]:
     return [str(e.data.get("reason")) for e in await h.cases.timeline(case_id) if e.kind == kind]
 
 
+async def fine_after(h: Harness, ended_at: int) -> None:
+    """The family has been fine for `case_reopen_ms` since `ended_at` (event time)."""
+    await h.runner.close_quiet(ended_at + h.runner.policy.case_reopen_ms)
+
+
 async def close(h: Harness, inc: Incident) -> str:
-    """Close the incident; returns the published outcome."""
-    await h.runner.on_incident(incident_closed(inc))
+    """Close the incident, let the family be fine for `case_reopen_ms`; the published outcome."""
+    ended = incident_closed(inc)
+    await h.runner.on_incident(ended)
+    await h.runner.close_quiet((ended.ended_at or 0) + h.runner.policy.case_reopen_ms)
     [record] = [r for r in h.sink.records if r.incident_id == inc.incident_id]
     return record.outcome
 
@@ -131,25 +147,34 @@ async def test_the_family_answers_the_call(h: Harness) -> None:
     assert await close(h, inc) == "resolved_by_call"
 
 
-async def test_a_decision_on_the_family_case_is_carried_out_on_the_incident_own_case(
+async def test_a_drop_after_chat_joins_the_family_case_and_its_call_replaces_the_chat(
     h: Harness,
 ) -> None:
-    # With family_cases on, a drop after chat-only contact is decided on the family's case
-    # (the lag's); the store keeps a case per incident, so the call goes out on the drop's.
-    lag, drop = incident(1, kind="lag"), incident(2)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(drop)
-    escalated = decision(drop, "call", "escalated_dropped")
-    await h.runner.handle(replace(escalated, case_id=case_id_for(lag.incident_id)))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
-    assert h.fakes["call"].sent[0].case_id == case_id_for(drop.incident_id)
-    [noted] = [e for e in await h.cases.timeline(case_id_for(drop.incident_id))
-               if e.kind == "decision"]
-    assert (noted.data["reason"], noted.data["family_case_id"]) == (
-        "escalated_dropped", case_id_for(lag.incident_id))
-    await h.runner.on_callback(callback(h, "call", "completed"))
-    await h.runner.drain()
-    assert await close(h, drop) == "resolved_by_call"
+    # One family, one case: the drop joins the lag's case; the policy's escalation (a call:
+    # a dropped student cannot see the chat) stops the waiting chat chain and calls.
+    lag, drop = incident(1, kind="lag"), incident(2, start=T0 + 30_000)
+    family = case_id_for(lag.incident_id)
+    slow = make_runner(h.engine, h.cases, h.directory, Waits(chat_s=30, call_s=0.05, sms_s=0.05))
+    slow.fakes["chat"].script(QUEUED)
+    slow.fakes["call"].script(QUEUED)
+    await slow.runner.handle(lag)
+    await slow.runner.handle(decision(lag, "chat"))
+    await until(lambda: len(slow.fakes["chat"].sent) == 1)
+    await slow.runner.handle(drop)
+    await slow.runner.handle(replace(decision(drop, "call", "escalated_dropped"), case_id=family))
+    await until(lambda: len(slow.fakes["call"].sent) == 1)
+    assert slow.fakes["call"].sent[0].case_id == family
+    assert await slow.runner.joins.case_of(drop.incident_id) == await slow.cases.get(family)
+    assert await kinds(slow, family, "decision") == ["lag", "escalated_dropped"]
+    await slow.runner.on_callback(callback(slow, "call", "completed"))
+    await slow.runner.drain()
+    await slow.runner.handle(incident_closed(lag))
+    await slow.runner.handle(incident(2, "closed", start=T0 + 30_000))
+    await fine_after(slow, T0 + 90_000)
+    [record] = slow.sink.records
+    assert (record.case_id, record.outcome) == (family, "resolved_by_call")
+    assert record.lesson_minutes_lost == 1.5  # 0:00-1:00 and 0:30-1:30 overlap: 1.5 minutes
+    await slow.runner.aclose()
 
 
 async def test_key_one_on_the_call_asks_for_a_technician(h: Harness) -> None:
@@ -184,6 +209,8 @@ async def test_healed_in_the_hold_off_is_self_recovered(h: Harness) -> None:
     await h.runner.handle(inc)
     await h.runner.handle(incident_closed(inc))
     await h.runner.handle(decision(inc, "none", "recovered_in_hold_off"))
+    assert h.sink.records == []  # the case stays open for case_reopen_ms
+    await fine_after(h, T0 + 60_000)
     [record] = h.sink.records
     assert record.outcome == "self_recovered" and record.lesson_minutes_lost == 1.0
     assert await kinds(h, record.case_id, "decision") == ["recovered_in_hold_off"]
@@ -214,8 +241,10 @@ async def test_quiet_hours_in_the_family_time_zone(h: Harness) -> None:
     await h.runner.handle(decision(lag, "chat"))  # chat is fine in quiet hours; no call after
     await h.runner.drain()
     assert h.fakes["call"].sent == [] and len(h.fakes["chat"].sent) == 1
-    assert await kinds(h, case_id_for(inc.incident_id), "gate") == ["quiet_hours"]
-    assert await kinds(h, case_id_for(lag.incident_id), "fallback") == ["quiet_hours"]
+    family = case_id_for(inc.incident_id)  # the lag joined the family's case
+    assert h.fakes["chat"].sent[0].case_id == family
+    assert await kinds(h, family, "gate") == ["quiet_hours"]
+    assert await kinds(h, family, "fallback") == ["quiet_hours"]
     assert h.counted("firstcall_outreach_suppressions_total", reason="quiet_hours") == 2
 
 
@@ -236,18 +265,24 @@ async def test_sms_preferred_family_gets_an_sms(h: Harness) -> None:
 
 
 async def test_at_most_two_calls_per_lesson(h: Harness) -> None:
+    # The family's case is called again only on an escalation (here: a drop each time).
     incidents = [incident(n, start=T0 + n * 60_000) for n in range(3)]
     for n, inc in enumerate(incidents):
         h.fakes["call"].script(QUEUED)
         await h.runner.handle(inc)
-        await h.runner.handle(decision(inc, "call"))
+        await h.runner.handle(decision(inc, "call", "escalated_dropped" if n else ""))
         if n < 2:
             await until(lambda n=n: len(h.fakes["call"].sent) == n + 1)  # type: ignore[misc]
             await h.runner.on_callback(callback(h, "call", "completed"))
         await h.runner.drain()
     assert len(h.fakes["call"].sent) == 2
-    assert await kinds(h, case_id_for(incidents[2].incident_id), "gate") == ["rate_limited"]
-    other_lesson = incident(9, room="room-2", start=T0 + 600_000)
+    family = case_id_for(incidents[0].incident_id)  # all three on the family's case
+    assert await kinds(h, family, "gate") == ["rate_limited"]
+    for inc in incidents:
+        await h.runner.handle(incident_closed(inc))
+    await fine_after(h, T0 + 3 * 60_000)
+    assert [r.case_id for r in h.sink.records] == [family]
+    other_lesson = incident(9, room="room-2", start=T0 + 3_600_000)
     await h.runner.handle(other_lesson)
     await h.runner.handle(decision(other_lesson, "call"))
     await until(lambda: len(h.fakes["call"].sent) == 3)
@@ -314,6 +349,8 @@ async def test_redelivery_and_restart_never_call_twice(
     closed = incident_closed(inc)
     await again.runner.handle(closed)
     await again.runner.handle(closed)
+    assert again.sink.records == []
+    await fine_after(again, closed.ended_at or 0)
     assert [r.outcome for r in again.sink.records] == ["no_answer"]
     case = await h.cases.get(cid)
     assert case is not None and case.policy["max_calls_per_lesson"] == 2
@@ -330,10 +367,10 @@ async def test_a_flapping_that_starts_with_a_disconnect_joins_its_case(h: Harnes
     await h.runner.handle(decision(drop, "call"))
     await h.runner.handle(flap)
     await h.runner.handle(decision(flap, "call"))
-    await h.runner.on_incident(incident_closed(flap))
     await until(lambda: len(h.fakes["call"].sent) == 1)
     await h.runner.on_callback(callback(h, "call", "completed"))
     await h.runner.drain()
+    await h.runner.on_incident(incident_closed(flap))
     assert len(h.fakes["call"].sent) == 1 and h.sink.records == []
     assert await close(h, drop) == "resolved_by_call"
     reasons = await kinds(h, case_id_for(drop.incident_id), "decision")
@@ -349,6 +386,7 @@ async def test_a_decision_after_the_close_decides_the_outcome_but_contacts_nobod
     assert h.sink.records == []  # the decision (waiting for the line verdict) is still to come
     await h.runner.handle(decision(inc, "chat", "covered_by_line_incident"))
     await h.runner.drain()
+    await fine_after(h, T0 + 60_000)
     assert [r.outcome for r in h.sink.records] == ["infra_incident"]
     assert sum(len(f.sent) for f in h.fakes.values()) == 0
 
@@ -391,6 +429,7 @@ async def test_deciding_here_runs_the_policy_hold_off(h: Harness) -> None:
     await feed.decide_due()
     await until(lambda: len(h.fakes["call"].sent) == 1)
     assert h.fakes["call"].sent[0].student_id == "stu-1" and h.fakes["sms"].sent == []
+    await fine_after(h, T0 + 8_000)
     [healed_outcome] = h.sink.records
     assert healed_outcome.outcome == "self_recovered"
 
@@ -398,7 +437,8 @@ async def test_deciding_here_runs_the_policy_hold_off(h: Harness) -> None:
 async def test_the_fallback_sms_and_noted_decisions_do_not_spend_the_call_budget(
     h: Harness,
 ) -> None:
-    first, second = incident(1), incident(2, start=T0 + 120_000)
+    # The second problem comes after the family's first case is over (a case of its own).
+    first, second = incident(1), incident(2, start=T0 + 20 * 60_000)
     h.fakes["call"].script(QUEUED, QUEUED)
     h.fakes["sms"].script(QUEUED)
     await h.runner.handle(first)
@@ -407,6 +447,8 @@ async def test_the_fallback_sms_and_noted_decisions_do_not_spend_the_call_budget
     await h.runner.on_callback(callback(h, "call", "no-answer"))
     await h.runner.drain()
     assert len(h.fakes["sms"].sent) == 1
+    await h.runner.handle(incident_closed(first))
+    await fine_after(h, T0 + 60_000)
     await h.runner.handle(second)
     # The support desk notes a decision as an attempt without sending anything.
     await h.cases.record_attempt(case_id_for(second.incident_id), "call", {"reason": "disconnect"})

@@ -21,7 +21,7 @@ from outreach.decide.decision import ChannelName
 from outreach.scripts.wording import message_text, sms_text
 from outreach.store.queue import QueueStore
 from tests.support.casedb import sqlite_engine
-from tests.support.live_support import Harness, decision, harness, incident, until
+from tests.support.live_support import T0, Harness, decision, harness, incident, until
 
 IPAD_HINT = "请在平板上再点一下它的图标"  # after a drop: tap the class app's icon on the tablet
 COMPUTER_HINT = "请在电脑上重新打开上课软件"  # after a drop: reopen the class app on the computer
@@ -99,7 +99,9 @@ async def test_a_case_with_no_desk_context_or_no_desk_gets_the_generic_words(
     await h.runner.handle(inc)
     await h.runner.handle(decision(inc, channel))
     assert COMPUTER_HINT in await first_words(h, channel)
-    other = incident(2, kind="disconnect")
+    await h.runner.handle(incident(1, "closed", kind="disconnect"))
+    await h.runner.close_quiet(T0 + 60_000 + h.runner.policy.case_reopen_ms)  # the case is over
+    other = incident(2, kind="disconnect", start=T0 + 3_600_000)
     h.runner.queue = QueueStore(h.engine, h.cases)
     await h.runner.handle(other)
     await h.runner.handle(decision(other, channel))

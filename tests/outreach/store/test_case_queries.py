@@ -22,8 +22,10 @@ def incident(iid: str, student: str = "stu-1", state: str = "open") -> Incident:
     )  # fmt: skip
 
 
-async def opened(store: CaseStore, iid: str, at: int, student: str = "stu-1") -> str:
-    return (await store.open_case(incident(iid, student), {}, at=at)).case.case_id
+async def opened(store: CaseStore, iid: str, at: int, student: str = "") -> str:
+    """Open a case; each incident of its own student unless told (one open case per student)."""
+    inc = incident(iid, student or f"stu-{iid}")
+    return (await store.open_case(inc, {}, at=at)).case.case_id
 
 
 async def test_stale_cases_are_unclosed_unowned_and_old_enough(
@@ -108,10 +110,13 @@ async def test_the_case_an_sms_answers(case_engine: AsyncEngine) -> None:  # noq
     assert found is not None and found.case_id == closed
     assert await case_to_answer(store, ["stu-1"], closed_since=9_001) is None
     older = await opened(store, "lag-older", 2_000, "stu-2")
+    await store.close(older, "self_recovered", at=2_500)
     newer = await opened(store, "lag-newer", 3_000, "stu-2")
     found = await case_to_answer(store, ["stu-1", "stu-2"], closed_since=0)
     assert found is not None and found.case_id == newer  # open before closed, newest first
     await store.close(newer, "self_recovered", at=9_500)
     found = await case_to_answer(store, ["stu-1", "stu-2"], closed_since=0)
-    assert found is not None and found.case_id == older
+    assert found is not None and found.case_id == newer  # the newest closed
+    found = await case_to_answer(store, ["stu-2"], closed_since=0)
+    assert found is not None and found.case_id == newer and older != newer
     assert await case_to_answer(store, ["stu-3"], closed_since=0) is None

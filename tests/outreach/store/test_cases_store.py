@@ -156,11 +156,11 @@ async def test_close_computes_minutes_lost_from_the_incident(case_engine: AsyncE
 
 async def test_events_and_active_cases(case_engine: AsyncEngine) -> None:  # noqa: F811
     store = CaseStore(case_engine, clock())
-    a = (await store.open_case(incident(iid="lag-a"), POLICY)).case.case_id
     b = (await store.open_case(incident(iid="lag-b"), POLICY)).case.case_id
+    await store.close(b, "do_not_contact")
+    a = (await store.open_case(incident(iid="lag-a"), POLICY)).case.case_id
     assert await store.add_event(a, "reply", {"text": "好了"}, actor="family") is None
     assert (await store.add_event("case-x", "reply")).reason == "no_such_case"  # type: ignore[union-attr]
-    await store.close(b, "do_not_contact")
     assert [c.case_id for c in await store.active_for_student("stu-1")] == [a]
     events = await store.timeline(a)
     assert events[-1].data == {"text": "好了"} and events[-1].actor == "family"

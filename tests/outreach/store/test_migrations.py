@@ -19,12 +19,20 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.store.db import alembic_config, head_revision, make_engine, upgrade
-from outreach.store.models import metadata, queue_entries, session_context, web_users
+from outreach.store.models import (
+    case_incidents,
+    cases,
+    metadata,
+    queue_entries,
+    session_context,
+    web_users,
+)
 from tests.support.casedb import PG_DSN, drop_schema, postgres_schema
 
 DESK_TABLES = {"queue_entries", "session_context", "web_users"}
 CASE_TABLES = {"cases", "case_events", "chat_outbox", "students", "guardians"}
 SMS_TABLES = {"sms_opt_outs", "sms_consent"}
+FAMILY_TABLES = {"case_incidents"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -90,7 +98,7 @@ async def test_upgrade_head_builds_exactly_what_the_models_declare(
 ) -> None:
     await upgrade(empty_engine, "head")
     assert await differences(empty_engine) == []
-    assert await tables(empty_engine) == CASE_TABLES | DESK_TABLES | SMS_TABLES
+    assert await tables(empty_engine) == CASE_TABLES | DESK_TABLES | SMS_TABLES | FAMILY_TABLES
     assert await version(empty_engine) == [head_revision()]
     await upgrade(empty_engine, "head")  # a second upgrade is a no-op
     assert await version(empty_engine) == [head_revision()]
@@ -144,3 +152,29 @@ async def test_a_desk_that_made_its_own_tables_upgrades_keeping_its_rows(
         assert (await conn.execute(sa.select(queue_entries.c.case_id))).scalars().all() == [
             "case-1"
         ]
+
+
+async def test_a_1_0_database_with_two_open_cases_of_a_student_upgrades(
+    empty_engine: AsyncEngine,
+) -> None:
+    # Before 0006 every incident had a case: one student could have several open ones.
+    await upgrade(empty_engine, "0004_sms_consent")
+    row = {"kind": "lag", "student_id": "stu-1", "state": "open", "policy": {}, "attempts": 0,
+           "incident_started_at": 1, "updated_at": 5}  # fmt: skip
+    async with empty_engine.begin() as conn:
+        for n, opened in ((1, 1), (2, 3), (3, 2)):
+            await conn.execute(cases.insert().values(
+                case_id=f"case-{n}", incident_id=f"lag-{n}", opened_at=opened, **row))
+        await conn.execute(cases.insert().values(
+            case_id="case-9", incident_id="lag-9", opened_at=1, **{**row, "student_id": "stu-9"}))
+    await upgrade(empty_engine, "head")
+    async with empty_engine.connect() as conn:
+        found = (await conn.execute(
+            sa.select(cases.c.case_id, cases.c.state, cases.c.outcome).order_by(cases.c.case_id)
+        )).all()  # fmt: skip
+        joined = (await conn.execute(sa.select(case_incidents.c.incident_id))).scalars().all()
+    assert [tuple(r) for r in found] == [
+        ("case-1", "closed", "escalated"), ("case-2", "open", None),
+        ("case-3", "closed", "escalated"), ("case-9", "open", None),
+    ]
+    assert sorted(joined) == ["lag-1", "lag-2", "lag-3", "lag-9"]

@@ -1,0 +1,82 @@
+"""The runtime's side of one family, one case: incidents onto cases, when a case is over."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from detectors.records import Incident
+from outreach.contact.metrics import OutreachMetrics
+from outreach.contact.quiet import QuietBook, quiet_deadline
+from outreach.decide.decision import PolicyConfig
+from outreach.decide.outcomes import spans_minutes_lost
+from outreach.store.case_joins import CaseJoins
+from outreach.store.cases import CaseStore
+
+
+class FamilyCases:
+    """Puts incident records on their family's case and books when each case is over."""
+
+    def __init__(self, cases: CaseStore, policy: PolicyConfig, metrics: OutreachMetrics) -> None:
+        self.cases = cases
+        self.joins = CaseJoins(cases)
+        self.policy = policy
+        self.metrics = metrics
+        self.quiet = QuietBook()
+
+    async def record(self, inc: Incident) -> tuple[str, bool]:
+        """Put the incident record on its family's case; (case id, False if seen already)."""
+        taken = await self.joins.take(inc, asdict(self.policy))
+        case = taken.case
+        if taken.fresh:
+            if inc.state != "closed":
+                self.quiet.drop(case.case_id)  # a problem again: the case is not over
+                if not taken.created and case.state == "resolved":
+                    await self.cases.transition(case.case_id, "open", reason="incident_joined")
+            return case.case_id, True
+        if inc.state == "open" or await self._seen(case.case_id, inc):
+            self.metrics.duplicates.labels("incident").inc()
+            return case.case_id, False
+        await self.joins.update(inc)
+        return case.case_id, True
+
+    async def ended(self, case_id: str, incident_id: str) -> bool:
+        """Is the incident over, or its case closed? (Nobody is contacted about it then.)"""
+        case = await self.cases.get(case_id)
+        if case is None or case.state == "closed":
+            return True
+        spans = {i.incident_id: i for i in await self.joins.incidents(case_id)}
+        found = spans.get(incident_id)
+        return found is not None and found.ended_at is not None
+
+    async def settle(self, case_id: str, lesson_end: int | None) -> bool:
+        """Once every problem of the case is over and decided on, book when it closes."""
+        # On Kafka the decision often arrives after the close (the policy waits for the
+        # line verdict), and the outcome depends on it (e.g. covered by a line incident).
+        case = await self.cases.get(case_id)
+        if case is None or case.incident_ended_at is None or case.state == "closed":
+            return False
+        decided = {
+            e.data.get("incident_id")
+            for e in await self.cases.timeline(case_id)
+            if e.kind == "decision"
+        }
+        if any(i.incident_id not in decided for i in await self.joins.incidents(case_id)):
+            return False
+        reopen = self.policy.case_reopen_ms
+        self.quiet.set(case_id, quiet_deadline(case.incident_ended_at, reopen, lesson_end))
+        return True
+
+    async def minutes_lost(
+        self, case_id: str, end: int | None, lesson_end: int | None
+    ) -> float | None:
+        """Lesson minutes the case's problems took (overlaps once; open ones up to `end`)."""
+        spans = [
+            (i.started_at, i.ended_at if i.ended_at is not None else end)
+            for i in await self.joins.incidents(case_id)
+        ]
+        known = [(s, e) for s, e in spans if e is not None]
+        return None if end is None or not known else spans_minutes_lost(known, lesson_end)
+
+    async def _seen(self, case_id: str, inc: Incident) -> bool:
+        kind, data = f"incident_{inc.state}", inc.to_dict()
+        return any(e.kind == kind and e.data == data for e in await self.cases.timeline(case_id))

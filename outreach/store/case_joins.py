@@ -1,0 +1,234 @@
+"""One family, one case in the database: an incident joins its student's open case or opens one.
+
+Race-free by the database itself: the partial unique index `ux_cases_open_student`
+allows one case per student that is not closed, and a new case is an
+`INSERT .. ON CONFLICT DO NOTHING`; whoever loses the race joins the winner's case.
+Every incident of a case is a row of `case_incidents` (its start and end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from detectors.records import Incident, case_id_for
+from outreach.decide.case import Case
+from outreach.store.cases import CaseIdTaken, CaseStore, case_from_row
+from outreach.store.models import case_events, case_incidents, cases
+
+log = structlog.get_logger(__name__)
+TRIES = 3  # an open case that closes between our insert and our look-up: try again
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """Where an incident went: its case, whether it opened it, whether it is new there."""
+
+    case: Case
+    created: bool
+    fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseIncident:
+    """One incident of a case, with its span."""
+
+    incident_id: str
+    case_id: str
+    kind: str
+    started_at: int
+    ended_at: int | None
+    joined_at: int
+
+
+class CaseJoins:
+    """Join-or-open of incidents on family cases, on a `CaseStore`'s database."""
+
+    def __init__(self, store: CaseStore) -> None:
+        self.store = store
+
+    async def take(
+        self, inc: Incident, policy: Mapping[str, Any], *, at: int | None = None
+    ) -> Taken:
+        """Put the incident on its student's open case, or open one (once per incident id)."""
+        now = self.store.clock() if at is None else at
+        async with self.store.engine.begin() as conn:
+            known = await self._case_of(conn, inc.incident_id)
+            if known is not None:
+                return Taken(known, created=False, fresh=False)
+            for _ in range(TRIES):
+                taken = await self._join_or_open(conn, inc, policy, now)
+                if taken is not None:
+                    break
+            else:
+                raise CaseIdTaken("join_or_open", None, RuntimeError(inc.incident_id))
+        verb = "case_opened" if taken.created else "incident_joined_case"
+        log.info(verb, case_id=taken.case.case_id, incident_id=inc.incident_id)
+        return taken
+
+    async def update(self, inc: Incident, *, at: int | None = None) -> Case | None:
+        """Apply a later record of a known incident (its end); None if the incident is unknown."""
+        now = self.store.clock() if at is None else at
+        async with self.store.engine.begin() as conn:
+            case = await self._case_of(conn, inc.incident_id)
+            if case is None:
+                return None
+            if inc.state == "closed":
+                await conn.execute(
+                    case_incidents.update()
+                    .where(case_incidents.c.incident_id == inc.incident_id)
+                    .values(ended_at=inc.ended_at or inc.detected_at)
+                )
+            await self._settle(conn, case.case_id, now)
+            await self.store.event(
+                conn, case.case_id, now, f"incident_{inc.state}", "system", inc.to_dict()
+            )
+            return await self._case(conn, case.case_id)
+
+    async def case_of(self, incident_id: str) -> Case | None:
+        """The case an incident is on, or None."""
+        async with self.store.engine.connect() as conn:
+            return await self._case_of(conn, incident_id)
+
+    async def incidents(self, case_id: str) -> list[CaseIncident]:
+        """Every incident of the case, by start."""
+        c = case_incidents.c
+        stmt = sa.select(case_incidents).where(c.case_id == case_id).order_by(c.started_at)
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [CaseIncident(**dict(r._mapping)) for r in rows]
+
+    async def announce(
+        self, case_id: str, data: Mapping[str, Any], *, first_for: str | None = None,
+        at: int | None = None,
+    ) -> bool:
+        """Put a `sending` on the timeline; False when refused.
+
+        With `first_for` (an incident id): only if no send of another incident was announced
+        on the case, decided under a lock of the case row, so two replicas carrying out two
+        decisions of one family at once contact it once.
+        """
+        now = self.store.clock() if at is None else at
+        c, e = cases.c, case_events.c
+        async with self.store.engine.begin() as conn:
+            # Lock the case row first (SQLite: this write takes the database's write lock).
+            locked = await conn.execute(
+                cases.update().where(c.case_id == case_id).values(updated_at=now)
+            )
+            if locked.rowcount == 0:
+                return False
+            if first_for is not None:
+                found = await conn.execute(
+                    sa.select(e.data).where(e.case_id == case_id, e.kind == "sending")
+                )
+                if any(d.get("incident_id", first_for) != first_for for (d,) in found.all()):
+                    return False
+            await self.store.event(conn, case_id, now, "sending", "system", dict(data))
+        return True
+
+    async def open_for_student(self, student_id: str) -> Case | None:
+        """The student's one case that is not closed, or None."""
+        async with self.store.engine.connect() as conn:
+            return await self._open_case(conn, student_id, lock=False)
+
+    # -- internals -----------------------------------------------------------------
+
+    async def _join_or_open(
+        self, conn: AsyncConnection, inc: Incident, policy: Mapping[str, Any], now: int
+    ) -> Taken | None:
+        case_id = case_id_for(inc.incident_id)
+        stmt = (
+            self.store.insert_case()
+            .values(
+                case_id=case_id, incident_id=inc.incident_id, kind=inc.kind,
+                session_id=inc.session_id, student_id=inc.student_id,
+                classroom_id=inc.classroom_id, state="open", policy=dict(policy), attempts=0,
+                incident_started_at=inc.started_at, incident_ended_at=inc.ended_at,
+                opened_at=now, updated_at=now,
+            )
+            .on_conflict_do_nothing()  # any unique index: incident, case id, open case of student
+        )
+        if (await conn.execute(stmt)).rowcount == 1:
+            await self._add(conn, inc, case_id, now)
+            await self.store.event(conn, case_id, now, "opened", "system", inc.to_dict())
+            return Taken(await self._case(conn, case_id), created=True, fresh=True)
+        family = inc.kind != "line" and inc.student_id is not None
+        target = await self._open_case(conn, inc.student_id or "", lock=True) if family else None
+        if target is None:
+            # Not the student's open case: a case with this id (a flapping that starts with
+            # a disconnect whose case is closed), or the open case closed meanwhile.
+            target = await self._maybe_case(conn, case_id)
+            if target is None:
+                return None
+        if not await self._add(conn, inc, target.case_id, now):  # another replica was first
+            known = await self._case_of(conn, inc.incident_id)
+            return None if known is None else Taken(known, created=False, fresh=False)
+        await self._settle(conn, target.case_id, now)
+        await self.store.event(conn, target.case_id, now, "incident_joined", "system",
+                                inc.to_dict())  # fmt: skip
+        return Taken(await self._case(conn, target.case_id), created=False, fresh=True)
+
+    @staticmethod
+    async def _add(conn: AsyncConnection, inc: Incident, case_id: str, now: int) -> bool:
+        """Put the incident on the case; False if it is on a case already."""
+        ended = inc.ended_at if inc.state == "closed" else None
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(case_incidents).values(
+            incident_id=inc.incident_id, case_id=case_id, kind=inc.kind,
+            started_at=inc.started_at, ended_at=ended, joined_at=now,
+        )
+        done = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["incident_id"]))
+        return bool(done.rowcount == 1)
+
+    @staticmethod
+    async def _settle(conn: AsyncConnection, case_id: str, now: int) -> None:
+        """The case's problem ends when its last incident has ended (NULL while one lasts)."""
+        c = case_incidents.c
+        row = (
+            await conn.execute(
+                sa.select(
+                    sa.func.count().filter(c.ended_at.is_(None)), sa.func.max(c.ended_at)
+                ).where(c.case_id == case_id)
+            )
+        ).one()
+        ended = None if row[0] else row[1]
+        await conn.execute(
+            cases.update()
+            .where(cases.c.case_id == case_id)
+            .values(incident_ended_at=ended, updated_at=now)
+        )
+
+    @staticmethod
+    async def _open_case(conn: AsyncConnection, student_id: str, *, lock: bool) -> Case | None:
+        c = cases.c
+        query = sa.select(cases).where(
+            c.student_id == student_id, c.state != "closed", c.kind != "line"
+        )
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        return None if row is None else case_from_row(row)
+
+    @staticmethod
+    async def _case_of(conn: AsyncConnection, incident_id: str) -> Case | None:
+        j = cases.join(case_incidents, case_incidents.c.case_id == cases.c.case_id)
+        stmt = sa.select(cases).select_from(j).where(case_incidents.c.incident_id == incident_id)
+        row = (await conn.execute(stmt)).first()
+        return None if row is None else case_from_row(row)
+
+    @staticmethod
+    async def _maybe_case(conn: AsyncConnection, case_id: str) -> Case | None:
+        row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).first()
+        return None if row is None else case_from_row(row)
+
+    async def _case(self, conn: AsyncConnection, case_id: str) -> Case:
+        case = await self._maybe_case(conn, case_id)
+        if case is None:
+            raise LookupError(case_id)
+        return case
