@@ -203,7 +203,8 @@ class TelemetryDecoder:
             return []
         limit = self.max_message_bytes
         joined = b"\n".join(raws)
-        if joined.count(b"\n") == len(raws) - 1 and all(len(r) <= limit for r in raws):
+        if joined.count(b"\n") == len(raws) - 1 and all(
+                0 < len(r) <= limit and not r.isspace() for r in raws):
             try:
                 events: list[Event | BadRecord] = list(self._one.decode_lines(joined))
             except (msgspec.DecodeError, RecursionError):

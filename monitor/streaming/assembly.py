@@ -124,10 +124,13 @@ class Pipeline:
             raws = [*self._held, *raws]
             self._held = []
         items = self.decoder.decode_batch(raws)
-        if arrival_ms is None:
+        if arrival_ms is None and self._finishing:
+            # The end of input: the jumps still held found nobody to agree with them.
+            far = [i for i, ev in enumerate(items) if type(ev) is not BadRecord]
+        elif arrival_ms is None:
             before = self.clock.last_session
             far = self.clock.admit(items)
-            if far and self.clock.undecided and not self._finishing:
+            if far and self.clock.undecided:
                 far, raws, items = self._hold(far, raws, items, before)
         else:
             far = arrival_violations(items, [arrival_ms] * len(items), self.detection)

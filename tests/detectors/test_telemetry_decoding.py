@@ -158,3 +158,16 @@ PIECES = st.sampled_from([
 def test_a_batch_decodes_exactly_as_its_records_one_by_one(raws: list[bytes]) -> None:
     # Line k's bytes only make output k: comma-joined, cut and glued lines change nothing.
     assert DEC.decode_batch(raws) == [DEC.decode(r) for r in raws]
+
+
+def test_a_blank_record_cannot_lend_its_place_to_a_second_object_on_another_line() -> None:
+    # Found by hypothesis: [b"", b"{A}{B}"] joined as JSON Lines gives two events for two
+    # records, but record 2's bytes are not one event and record 1 is not an event at all.
+    one = (b'{"v":1,"type":"stats","ts":1700000000000,"session_id":"s1","student_id":"u1",'
+           b'"classroom_id":"c1","interval_ms":2000,"rtt_ms":50,"jitter_ms":3.5,'
+           b'"loss_pct":0.2,"recv_kbps":900,"fps":25,"freeze_ms":0,"audio_stall_ms":0}')
+    decoder = TelemetryDecoder()
+    for raws in ([b"", one + one], [b"  ", one + one, one]):
+        got = decoder.decode_batch(raws)
+        assert got == [decoder.decode(r) for r in raws]
+        assert isinstance(got[1], BadRecord)

@@ -67,7 +67,7 @@ OPTIONAL_ENV = {
 # on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine), and the
 # workers' tuning knobs.
 DEFAULT_IS_FINE = re.compile(
-    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST"
+    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST|CHAT_RELAY_S"
     r"|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH|GC_THRESHOLD|FETCH_HANDOFF))$"
 )
 # A pager webhook URL usually carries its token: a secret too.

@@ -43,7 +43,8 @@ LINE = {"edge": "e1", "isp": "isp1", "region": "r1"}
 
 
 def _record(offset: int, kind: bytes, t: int, value: bytes, key: bytes | None) -> SimpleNamespace:
-    return SimpleNamespace(offset=offset, headers=time_headers(kind, t), value=value, key=key)
+    return SimpleNamespace(offset=offset, headers=time_headers(kind, t), value=value, key=key,
+                           timestamp=t)  # the broker stamps it when it arrives
 
 
 def correlator_outputs(n_sessions: int) -> list[Out]:

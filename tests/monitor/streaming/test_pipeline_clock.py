@@ -90,3 +90,21 @@ def test_a_jump_still_held_at_the_end_is_out_of_range() -> None:
     pipe.finish()
     assert pipe.stats.bad_by_reason == {"ts_out_of_range": 1}
     assert pipe.engine.now == T0 + 4000
+
+
+def test_a_jump_among_the_last_events_of_its_own_session_is_refused_at_the_end() -> None:
+    # Found by hypothesis: a heartbeat 80 s ahead, followed only by its own session's
+    # events, was held for the next batch; at the end of input it was re-judged as a
+    # session "going on alone" and moved the clock (two phantom disconnects).
+    from tests.support.factory import T0, join
+
+    events = [join("s0", T0), join("metronome", T0)]
+    for t in range(2000, 100_000, 2000):
+        events += [stats("s0", T0 + t), heartbeat("metronome", T0 + t),
+                   heartbeat("metronome", T0 + t + 1000)]
+    raws = [msgspec.json.encode(e) for e in events]
+    clean, _ = run(raws, [])
+    rogue = msgspec.json.encode(heartbeat("metronome", events[-3].ts + 80_001))
+    got, pipe = run([*raws[:-2], rogue, *raws[-2:]], [])
+    assert got == clean
+    assert pipe.stats.bad_by_reason == {"ts_out_of_range": 1}

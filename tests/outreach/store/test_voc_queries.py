@@ -21,7 +21,7 @@ def incident(iid: str, kind: str, start: int, state: str = "open", end: int | No
     return Incident(incident_id=iid, kind=kind, state=state, started_at=start,  # type: ignore[arg-type]
                     detected_at=start + 12_000, ended_at=end, line=line, evidence={},
                     session_id=None if kind == "line" else "s-" + iid,
-                    student_id=None if kind == "line" else "stu-7",
+                    student_id=None if kind == "line" else "stu-" + iid,  # one open case each
                     classroom_id=None if kind == "line" else "room-a", sessions=sessions)
 
 
