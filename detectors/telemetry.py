@@ -6,6 +6,7 @@ code; decoding never raises.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -173,6 +174,12 @@ def classify(error: msgspec.DecodeError, raw: bytes) -> BadRecord:
     return BadRecord(BAD_VALUE, msg, raw)
 
 
+_FIRST: Final = operator.itemgetter(0)
+_LAST: Final = operator.itemgetter(-1)
+_OPEN: Final = {ord("{")}
+_CLOSE: Final = {ord("}")}
+
+
 class TelemetryDecoder:
     """Decodes telemetry records, one at a time or in batches, never raising."""
 
@@ -195,18 +202,23 @@ class TelemetryDecoder:
     def decode_batch(self, raws: list[bytes]) -> list[Event | BadRecord]:
         """Decode many records at once; each record stands alone (one record, one event).
 
-        The fast path decodes the records as JSON Lines in one call. A record that holds a
-        newline, a blank record, or any record that does not decode sends the whole batch
-        one by one, so record k's bytes only ever make event k (or bad record k).
+        The fast path decodes the records as one JSON stream in one call. It is taken only
+        when every record starts with `{` and ends with `}`: such a record cannot be empty,
+        nor continue into the next one (a value that ends in `}` is followed by `,` or a
+        closing bracket, never by `{`; a newline cannot sit inside a string), so when the
+        stream yields exactly one value per record, value k is record k. Otherwise, or when
+        any record does not decode, the batch goes one by one.
         """
         if not raws:
             return []
-        limit = self.max_message_bytes
-        joined = b"\n".join(raws)
-        if joined.count(b"\n") == len(raws) - 1 and all(
-                0 < len(r) <= limit and not r.isspace() for r in raws):
+        try:
+            firsts = set(map(_FIRST, raws))
+            lasts = set(map(_LAST, raws))
+        except IndexError:  # an empty record
+            firsts = lasts = set()
+        if firsts == _OPEN and lasts == _CLOSE and max(map(len, raws)) <= self.max_message_bytes:
             try:
-                events: list[Event | BadRecord] = list(self._one.decode_lines(joined))
+                events: list[Event | BadRecord] = list(self._one.decode_lines(b"\n".join(raws)))
             except (msgspec.DecodeError, RecursionError):
                 pass
             else:

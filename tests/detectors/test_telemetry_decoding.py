@@ -171,3 +171,17 @@ def test_a_blank_record_cannot_lend_its_place_to_a_second_object_on_another_line
         got = decoder.decode_batch(raws)
         assert got == [decoder.decode(r) for r in raws]
         assert isinstance(got[1], BadRecord)
+
+
+def test_an_object_cut_across_two_records_cannot_borrow_a_count_from_a_third() -> None:
+    # The JSON stream parser reads a value across lines: ["{..,", "..}", "{A}{B}"] would make
+    # three values for three records, none of them record k's own.
+    one = (b'{"v":1,"type":"stats","ts":1700000000000,"session_id":"s1","student_id":"u1",'
+           b'"classroom_id":"c1","interval_ms":2000,"rtt_ms":50,"jitter_ms":3.5,'
+           b'"loss_pct":0.2,"recv_kbps":900,"fps":25,"freeze_ms":0,"audio_stall_ms":0}')
+    cut = one.index(b',"classroom_id"') + 1
+    decoder = TelemetryDecoder()
+    raws = [one[:cut], one[cut:], one + one, one]
+    got = decoder.decode_batch(raws)
+    assert got == [decoder.decode(r) for r in raws]
+    assert [type(e) for e in got] == [BadRecord, BadRecord, BadRecord, Stats]
