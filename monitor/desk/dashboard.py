@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.records import Incident, line_id
-from monitor.desk.desk import percentile, sessions_in_trouble
+from monitor.desk.desk import sessions_in_trouble
+from outreach.decide.percentiles import percentile
 
 Cell = tuple[str, str, str]  # (edge, isp, region)
 

@@ -10,7 +10,6 @@ voice channel and family directory (`AgentCalls`).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -58,13 +57,6 @@ def sessions_in_trouble(live: Iterable[Incident], lines: Iterable[Incident]) -> 
         out.update(line.sessions or [])
     return out
 
-
-def percentile(values: list[int], q: float) -> int | None:
-    """The q-quantile (nearest rank) of `values`, None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 @dataclass

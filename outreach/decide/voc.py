@@ -7,11 +7,12 @@ counts them for the infrastructure, product, teaching and support teams, and
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
+
+from outreach.decide.percentiles import percentile
 
 UNKNOWN: Final = "unknown"
 # Session problems that began this long before a line incident are still counted on it.
@@ -115,13 +116,6 @@ class PeriodFigures:
         """Line incidents of the period."""
         return sum(t.incidents for t in self.lines)
 
-
-def percentile(values: list[int], q: float) -> int | None:
-    """The q-quantile (nearest rank) of `values`, None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def _ranked(groups: dict[str, Tally]) -> list[Tally]:

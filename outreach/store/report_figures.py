@@ -3,13 +3,13 @@ first contact, and the technicians' queue against its service level."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outreach.decide.percentiles import percentile
 from outreach.store.models import case_events, cases, queue_entries
 from outreach.store.reports import minutes_lost, report_query
 
@@ -25,13 +25,6 @@ def bucket_ms(span_ms: int) -> int:
             return size
     return max(BUCKETS_MS[-1], -(-span_ms // MAX_BUCKETS))
 
-
-def percentile(values: list[int], p: float) -> int | None:
-    """The nearest-rank percentile of `values` (None when there are none)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(p * len(ordered)) - 1))]
 
 
 @dataclass(frozen=True, slots=True)

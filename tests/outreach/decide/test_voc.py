@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from outreach.decide.voc import CaseFact, line_parts, percentile, period_figures
+from outreach.decide.percentiles import percentile
+from outreach.decide.voc import CaseFact, line_parts, period_figures
 from outreach.decide.voc_rules import build_digest, version_key, worse_release
 
 T = 1_767_258_000_000

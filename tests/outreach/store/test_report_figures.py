@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Incident
+from outreach.decide.percentiles import percentile
 from outreach.store.cases import CaseStore
 from outreach.store.queue import QueueStore
-from outreach.store.report_figures import bucket_ms, contact_figures, percentile, report_series
+from outreach.store.report_figures import bucket_ms, contact_figures, report_series
 from outreach.store.reports import build_report
 from tests.support.casedb import case_engine  # noqa: F401
 
