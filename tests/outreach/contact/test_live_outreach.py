@@ -164,7 +164,8 @@ async def test_a_drop_after_chat_joins_the_family_case_and_its_call_replaces_the
     await slow.runner.handle(replace(decision(drop, "call", "escalated_dropped"), case_id=family))
     await until(lambda: len(slow.fakes["call"].sent) == 1)
     assert slow.fakes["call"].sent[0].case_id == family
-    assert await slow.runner.joins.case_of(drop.incident_id) == await slow.cases.get(family)
+    joined = await slow.runner.joins.case_of(drop.incident_id)  # the call's attempt may be
+    assert joined is not None and joined.case_id == family  # counting meanwhile: ids only
     assert await kinds(slow, family, "decision") == ["lag", "escalated_dropped"]
     await slow.runner.on_callback(callback(slow, "call", "completed"))
     await slow.runner.drain()
@@ -358,6 +359,9 @@ async def test_redelivery_and_restart_never_call_twice(
 
 
 async def test_a_flapping_that_starts_with_a_disconnect_joins_its_case(h: Harness) -> None:
+    # The call is answered: a runner that waits for its status as long as Twilio may take
+    # (a 50 ms wait could run out on a loaded machine before the callback is handled).
+    h = make_runner(h.engine, h.cases, h.directory, Waits(chat_s=0.05, call_s=30, sms_s=0.05))
     drop = incident(1)
     flap = incident(1, kind="flapping")
     flap.incident_id = drop.incident_id.replace("disconnect", "flapping", 1)
@@ -375,6 +379,7 @@ async def test_a_flapping_that_starts_with_a_disconnect_joins_its_case(h: Harnes
     assert await close(h, drop) == "resolved_by_call"
     reasons = await kinds(h, case_id_for(drop.incident_id), "decision")
     assert reasons == ["disconnect", "flapping"]
+    await h.runner.aclose()
 
 
 async def test_a_decision_after_the_close_decides_the_outcome_but_contacts_nobody(
