@@ -7,7 +7,7 @@ Resolving checks the outcome against the case's record (`outreach.decide.call_pr
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,20 +23,18 @@ MAX_CALL_BACK_MIN: Final = 24 * 60
 
 async def call(api: Api, request: Request, user: User) -> Response:
     """Ring the family's guardian through the phone provider (Twilio)."""
-    case_id = request.path_params["case_id"]
-    result = await api.desk.reach_guardian(case_id, user.name, "call")
-    if isinstance(result, Refusal):
-        return refused(result)
-    api.changed(case_id)
-    return JSONResponse({"case_id": case_id, "status": result.status,
-                         "provider_id": result.provider_id, "reason": result.reason},
-                        status_code=202 if result.ok else 502)
+    return await _reach(api, request, user, "call")
 
 
 async def sms(api: Api, request: Request, user: User) -> Response:
     """Send the family's guardian the case's SMS (one digit to answer)."""
+    return await _reach(api, request, user, "sms")
+
+
+async def _reach(api: Api, request: Request, user: User, channel: Literal["call", "sms"]
+                 ) -> Response:
     case_id = request.path_params["case_id"]
-    result = await api.desk.reach_guardian(case_id, user.name, "sms")
+    result = await api.desk.reach_guardian(case_id, user.name, channel)
     if isinstance(result, Refusal):
         return refused(result)
     api.changed(case_id)
