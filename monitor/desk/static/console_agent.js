@@ -14,7 +14,7 @@
   const kind = el("select", { id: "f-kind", "aria-label": "filter by kind" },
     el("option", { value: "" }, "all kinds"), ...KINDS.map((k) => el("option", { value: k, title: k }, word(k))));
   const state = el("select", { id: "f-state", "aria-label": "filter by state" },
-    el("option", { value: "" }, "waiting and held"), el("option", { value: "waiting" }, "waiting"),
+    el("option", { value: "" }, "any state"), el("option", { value: "waiting" }, "waiting"),
     el("option", { value: "held" }, "held"), el("option", { value: "recovered" }, "recovered"));
   const room = el("select", { id: "f-classroom", "aria-label": "filter by classroom" },
     el("option", { value: "" }, "all classrooms"));

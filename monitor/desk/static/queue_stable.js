@@ -27,7 +27,7 @@ const FCQueue = (() => {
       s.note.id = box.id + "-paused";
       s.note.className = "q-paused hidden";
       s.note.setAttribute("role", "status");
-      box.parentNode.insertBefore(s.note, box);
+      box.after(s.note);
     }
     s.note.textContent = on ? "The queue changed; its new order shows when the pointer leaves " +
       "the list." : "";

@@ -126,7 +126,7 @@ async def test_search_filters_family_chat_words_amber_sla_and_the_demo_time_note
 
             # The console's other language: the same mapping, in Chinese.
             await page.locator("#ui-lang").select_option("zh-CN")
-            await expect(page.locator('#queue .code-word[data-code="sms_unanswered"]')
+            await expect(page.locator('#queue .code-word[data-code="sms_unanswered"]').first
                          ).to_have_text("聊天、电话和短信都没有回应", timeout=TIMEOUT_MS)
             await page.screenshot(path=shot_path("16-7-4-words-in-chinese"))
 
@@ -157,6 +157,9 @@ async def test_keys_move_claim_and_resolve_and_the_queue_stays_put_under_the_poi
             await expect(page.locator("#queue-paused")).to_be_visible(timeout=TIMEOUT_MS)
             await expect(cards).to_have_count(1)
             await expect(cards.first).to_have_attribute("data-case-id", lag_id)
+            await page.wait_for_timeout(3500)  # a periodic refresh later it still waits
+            await expect(page.locator("#queue-paused")).to_be_visible()
+            await expect(cards).to_have_count(1)
             await page.screenshot(path=shot_path("16-7-5-queue-paused-under-the-pointer"))
             # The pointer leaves: the new card animates in on top.
             await page.mouse.move(5, 5)
