@@ -124,6 +124,8 @@
       ...(d.outcome ? [" · ", tag(d.outcome)] : [])];
     if (e.kind === "outreach") return [": " + word(d.action) + " · ", tag(d.reason)];
     if (e.kind === "outcome_confirmed") return [": ", tag(d.outcome), " despite " + d.despite];
+    if (e.kind === "fallback" && d.step) return [": " + word(d.step) + " (", tag(d.reason), ")"];
+    if (e.kind === "chat_reply") return [": “" + (d.text || "") + "”"];
     return [describeText(e)];
   }
 

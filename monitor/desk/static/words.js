@@ -68,6 +68,12 @@ const FCWords = (() => {
     outcome_confirmed: ["outcome confirmed", "已确认结果"],
     outcome_published: ["outcome published", "结果已发布"],
     paged: ["engineers paged", "已呼叫工程师"],
+    // next steps of the contact chain
+    agent_queue: ["to the agents' queue", "转人工队列"],
+    wait: ["wait", "等待"],
+    done: ["done", "完成"],
+    call_timeout: ["the call was not answered in time", "电话未及时接听"],
+    call_send_failed: ["the call did not go through", "电话没有打通"],
     // actors
     system: ["system", "系统"], policy: ["policy", "策略"], pager: ["pager", "呼叫器"],
   };

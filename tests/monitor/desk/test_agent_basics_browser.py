@@ -121,6 +121,8 @@ async def test_search_filters_family_chat_words_amber_sla_and_the_demo_time_note
             await expect(step).to_have_text("waiting for an agent")
             await expect(step).to_have_attribute("title", "waiting_agent")
             await expect(page.locator("#timeline")).not_to_contain_text("waiting_agent")
+            await expect(page.locator("#timeline li").last).to_contain_text(
+                "the family replied in the chat (family:stu-1): “still bad”")
             await page.screenshot(path=shot_path("16-7-3-case-chat-transcript-and-words"),
                                   full_page=True)
 
