@@ -164,7 +164,7 @@ async def start_web(args: argparse.Namespace, config: SimConfig, *,
     live.channels["chat"] = ChatChannel(gateway, ack_timeout_s=1.0)
     live.channels["call"], live.channels["sms"] = phones
     twilio = callback_app(live.runtime, standin.auth_token)
-    app = create_app(live.desk, users, extra_routes=twilio.routes)
+    app = create_app(live.desk, users, extra_routes=twilio.routes, time_speed=args.speed)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.desk import api_contact
+from monitor.desk import api_contact, api_search
 from monitor.desk.api_base import Api, json_body, keep_chart, refused
+from monitor.desk.api_search import filter_queue, queue_filters
 from monitor.desk.auth import authorize, error
 from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
@@ -59,8 +60,12 @@ async def outcomes(api: Api, request: Request, user: User) -> Response:
 
 
 async def get_queue(api: Api, request: Request, user: User) -> Response:
-    """The ranked queue."""
-    return JSONResponse(await queue_view(api.desk, await api.agents(), api.sla_ms))
+    """The ranked queue, filtered by kind, state and classroom when asked."""
+    filters = queue_filters(request.query_params)
+    if isinstance(filters, Response):
+        return filters
+    view = await queue_view(api.desk, await api.agents(), api.sla_ms)
+    return JSONResponse(filter_queue(view, filters, api.sla_warn_ms))
 
 
 async def take_next(api: Api, request: Request, user: User) -> Response:
@@ -209,11 +214,20 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/me", "me", me, "The caller's name and role"),
     Endpoint("GET", "/api/outcomes", "me", outcomes, "Outcome codes for resolving a case"),
     Endpoint("GET", "/api/queue", "queue:read", get_queue,
-             "Cases waiting for an agent, by priority, with service-level timers and routing"),
+             "Cases waiting for an agent, by priority, with service-level timers (amber"
+             " `sla_warning` before the SLA) and routing; filters kind, state, classroom",
+             query=("kind", "state", "classroom")),
+    Endpoint("GET", "/api/search", "case:read", api_search.search,
+             "Cases by student, guardian, phone's last digits or case id (phones masked)",
+             query=("q", "kind", "state", "classroom", "limit")),
+    Endpoint("GET", "/api/clock", "me", api_search.clock,
+             "The desk's time and its speed against real time (the demo runs faster)"),
     Endpoint("POST", "/api/queue/next", "case:act", take_next,
              "Claim the best case offered to me"),
     Endpoint("GET", _CASE, "case:read", get_case,
              "A case at pickup: telemetry, device, line, timeline, earlier cases, script"),
+    Endpoint("GET", _CASE + "/family", "case:read", api_search.family,
+             "The family before a call: guardians (masked phones) and the chat transcript"),
     Endpoint("POST", _CASE + "/claim", "case:act", claim, "Claim a waiting case (409 if taken)"),
     Endpoint("POST", _CASE + "/release", "case:act", release, "Put my case back in the queue"),
     Endpoint("POST", _CASE + "/transfer", "case:act", transfer, "Hand my case to another agent",

@@ -45,10 +45,11 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
             "reason": row.reason, "queued_at": row.queued_at, "waited_ms": r.waited_ms,
             "score": r.score, "sla_left_ms": r.sla_left_ms, "breached": r.breached,
             "offered_to": r.offered_to, "last_helper": helpers.get(row.student_id or ""),
-            "recovered": row.incident_ended_at is not None,
+            "recovered": row.incident_ended_at is not None, "classroom_id": row.classroom_id,
         })
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
-             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None}
+             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None,
+             "classroom_id": r.classroom_id}
             for r in rows if r.owner is not None]
     live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,

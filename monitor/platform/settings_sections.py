@@ -243,6 +243,9 @@ class ApiSection(_Section):
     token_days: int = Field(TOKEN_DAYS, ge=1, le=3650,
                             description="desk tokens (`firstcall user add`) expire this many "
                                         "days after they are issued")
+    sla_warn_s: int = Field(30, ge=0, le=86_400,
+                            description="the console shows a queued case amber this many "
+                                        "seconds before its service level is missed")
 
 
 class ServiceSection(_Section):
