@@ -34,6 +34,7 @@ from outreach.contact.goodwill import (
     GoodwillSink,
     HookDispatcher,
 )
+from outreach.contact.goodwill_family import FamilySms
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.contact.sms_replies import SmsReplies
@@ -192,9 +193,11 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             "outreach_started", channels=sorted(channels), callbacks=url, decide=opts.decide,
             pager=bool(opts.page_url),
         )  # fmt: skip
-        hook = opts.goodwill_hook
+        hook, sms_channel = opts.goodwill_hook, channels.get("sms")
+        family = None if sms_channel is None else FamilySms(
+            runner.directory, SmsOptOuts(engine), sms_channel)
         dispatcher = None if hook is None else HookDispatcher(
-            gw_store, SchedulingHook.from_settings(hook), gw_metrics)
+            gw_store, SchedulingHook.from_settings(hook), gw_metrics, family)
         yield Service(engine, runner, feed, metrics, gateway, url, dispatcher)
 
 

@@ -16,7 +16,9 @@ from typing import Protocol
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from outreach.channels.retry import retryable_status
 from outreach.channels.webhook import PageResult
+from outreach.contact.goodwill_family import FamilySms
 from outreach.contact.outcome_sink import OutcomeSink
 from outreach.decide.goodwill import (
     CaseFacts,
@@ -28,9 +30,9 @@ from outreach.decide.goodwill import (
 )
 from outreach.decide.outcomes import OutcomeRecord
 from outreach.store.cases import CaseStore
-from outreach.store.goodwill import GoodwillStore
+from outreach.store.goodwill import FAMILY_SMS, GoodwillStore
 from outreach.store.models import goodwill_hooks
-from outreach.store.outbox import Outbox
+from outreach.store.outbox import Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +63,9 @@ class GoodwillMetrics:
                     ["result"], registry=reg),
             Counter("firstcall_goodwill_decisions", "Goodwill offers confirmed or declined.",
                     ["decision", "bulk"], registry=reg),
-            Counter("firstcall_goodwill_webhook", "Scheduling webhook deliveries, by result "
-                    "(accepted, retry_later, refused).", ["result"], registry=reg),
+            Counter("firstcall_goodwill_webhook", "Goodwill outbox deliveries, by result: the "
+                    "school's webhook (accepted, retry_later, refused), the family's SMS "
+                    "(family_sms_sent, _skipped, _failed).", ["result"], registry=reg),
         )
 
 
@@ -110,33 +113,59 @@ class GoodwillSink:
 
 
 class HookDispatcher:
-    """Delivers the goodwill outbox: each row until accepted (acked) or finally refused."""
+    """Delivers the goodwill outbox: each row until accepted (acked) or finally refused.
 
-    def __init__(self, store: GoodwillStore, hook: Hook, metrics: GoodwillMetrics) -> None:
-        self.store, self.hook, self.metrics = store, hook, metrics
+    Rows for the school go to the webhook; a family's SMS row (`FAMILY_SMS`) to `family`
+    (without one: skipped, the family has the in-app message).
+    """
+
+    def __init__(self, store: GoodwillStore, hook: Hook, metrics: GoodwillMetrics,
+                 family: FamilySms | None = None) -> None:
+        self.store, self.hook, self.metrics, self.family = store, hook, metrics, family
         self.outbox = Outbox(store.engine, store.clock, table=goodwill_hooks)
 
-    async def deliver_pending(self, limit: int = 100) -> int:
+    async def deliver_pending(self, limit: int = 500) -> int:
         """Send what waits (oldest first); returns how many the school accepted."""
         accepted = 0
         for row in await self.outbox.pending_any(limit):
-            await self.outbox.mark_sent(row.message_id)
-            result = await self.hook.post(row.message_id, row.payload)
-            case_id = row.case_id or row.message_id
-            if result.ok:
-                await self.outbox.ack(row.message_id, row.student_id)
-                await self.store.delivered(case_id, result.status, result.attempts)
-                self.metrics.deliveries.labels("accepted").inc()
-                accepted += 1
-            elif result.status and not (result.status == 429 or result.status >= 500):
-                await self.outbox.ack(row.message_id, row.student_id)  # final: not again
-                await self.store.failed(case_id, f"refused_{result.reason}", result.attempts)
-                self.metrics.deliveries.labels("refused").inc()
-                log.error("goodwill_hook_refused", case_id=case_id, status=result.status)
+            if row.payload.get("type") == FAMILY_SMS:
+                await self._family(row)
             else:
-                await self.store.failed(case_id, result.reason, result.attempts)
-                self.metrics.deliveries.labels("retry_later").inc()
+                accepted += await self._school(row)
         return accepted
+
+    async def _school(self, row: OutboxMessage) -> int:
+        await self.outbox.mark_sent(row.message_id)
+        result = await self.hook.post(row.message_id, row.payload)
+        case_id = row.case_id or row.message_id
+        if result.ok:
+            await self.outbox.ack(row.message_id, row.student_id)
+            await self.store.delivered(case_id, result.status, result.attempts)
+            self.metrics.deliveries.labels("accepted").inc()
+            return 1
+        if result.status and not retryable_status(result.status):
+            await self.outbox.ack(row.message_id, row.student_id)  # final: not again
+            await self.store.failed(case_id, f"refused_{result.reason}", result.attempts)
+            self.metrics.deliveries.labels("refused").inc()
+            log.error("goodwill_hook_refused", case_id=case_id, status=result.status)
+        else:
+            await self.store.failed(case_id, result.reason, result.attempts)
+            self.metrics.deliveries.labels("retry_later").inc()
+        return 0
+
+    async def _family(self, row: OutboxMessage) -> None:
+        case_id = row.case_id or row.message_id
+        if self.family is None:
+            result, why = "skipped", "no_sms_channel"
+        else:
+            await self.outbox.mark_sent(row.message_id)
+            result, why = await self.family.send(row)
+        if result in ("later", "retry"):
+            return  # quiet hours, or the provider may take it next round
+        await self.outbox.ack(row.message_id, row.student_id)
+        self.metrics.deliveries.labels(f"family_sms_{result}").inc()
+        await self.store.family_told(case_id, "sms" if result == "sent" else "in_app", result,
+                                     why)
 
     async def run(self, every_s: float, stop: asyncio.Event) -> None:
         """Deliver every `every_s` until `stop` is set (a failed round is tried again)."""

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
+from outreach.decide.family import Student
+
 OfferKind = Literal["makeup", "credit"]
 OFFER_KINDS: Final[tuple[OfferKind, ...]] = ("makeup", "credit")
 OfferState = Literal["proposed", "confirmed", "declined"]
@@ -174,3 +176,31 @@ def decision_refusal(state: str, decision: str, reason: str) -> str | None:
     if state != "proposed":
         return "already_decided"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SmsStep:
+    """What to do with a confirmed offer's SMS to the family now: `send` (to `phone`, in
+    `language`), `later` (quiet hours), or `skip` with the reason."""
+
+    action: Literal["send", "later", "skip"]
+    reason: str = ""
+    phone: str | None = None
+    language: str = "zh-CN"
+
+
+def family_sms_step(student: Student | None, opted_out: set[str], now_ms: int) -> SmsStep:
+    """The family hears of the offer by their channel: an SMS to the first guardian who
+    prefers the phone (never in their quiet hours, never after STOP); in-app otherwise."""
+    if student is None or not student.guardians:
+        return SmsStep("skip", "no_family")
+    first = student.guardians[0]
+    if first.preferred_channel == "chat":
+        return SmsStep("skip", "prefers_chat")  # the in-app message is theirs
+    if not first.phone:
+        return SmsStep("skip", "no_phone")
+    if first.phone in opted_out:
+        return SmsStep("skip", "opted_out")
+    if first.is_quiet_at(now_ms):
+        return SmsStep("later", "quiet_hours")
+    return SmsStep("send", phone=first.phone, language=first.language)

@@ -8,6 +8,7 @@ goes out once even when the sender stops half-way (`outreach.contact.goodwill`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,6 +31,8 @@ from outreach.store.models import (
 )
 
 MAX_LIST: Final = 200
+FAMILY_SMS: Final = "goodwill.family_sms"  # an outbox row for the family's SMS, not the school
+FAMILY_SMS_PREFIX: Final = "sms-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,14 @@ def hook_payload(offer: Offer, member: Member, decided_at: int) -> dict[str, Any
             "kind": member.kind, "student_id": member.student_id,
             "classroom_id": member.classroom_id, "lesson_minutes_lost": member.minutes_lost,
             "confirmed_at": decided_at}
+
+
+def family_sms_id(case_id: str) -> str:
+    """The outbox id of a family's goodwill SMS (unique per case, at most 64 characters)."""
+    found = FAMILY_SMS_PREFIX + case_id
+    if len(found) <= 64:
+        return found
+    return FAMILY_SMS_PREFIX + hashlib.sha256(case_id.encode()).hexdigest()[:56]
 
 
 class GoodwillStore:
@@ -161,6 +172,11 @@ class GoodwillStore:
                 message_id=m.case_id, student_id=m.student_id, case_id=m.case_id,
                 payload=hook_payload(offer, m, now), created_at=now, deliveries=0,
             ).on_conflict_do_nothing(index_elements=["message_id"]))
+            await conn.execute(self._insert(goodwill_hooks).values(  # by their channel
+                message_id=family_sms_id(m.case_id), student_id=m.student_id,
+                case_id=m.case_id, payload={"type": FAMILY_SMS, "kind": m.kind},
+                created_at=now, deliveries=0,
+            ).on_conflict_do_nothing(index_elements=["message_id"]))
 
     async def delivered(self, case_id: str, status: int, attempts: int) -> None:
         """Note on the family's case that the school's system took the offer."""
@@ -173,6 +189,12 @@ class GoodwillStore:
         async with self.engine.begin() as conn:
             await _event(conn, case_id, self.clock(), "goodwill_delivery_failed", "goodwill",
                          {"reason": reason, "attempts": attempts})
+
+    async def family_told(self, case_id: str, channel: str, result: str, why: str) -> None:
+        """Note on the family's case how they heard of the offer (`sms`, or `in_app` only)."""
+        async with self.engine.begin() as conn:
+            await _event(conn, case_id, self.clock(), "goodwill_family_told", "goodwill",
+                         {"channel": channel, "result": result, "detail": why[:200]})
 
     async def line_families(self, line_case_id: str) -> list[Member]:
         """The family cases of the sessions a line incident's records named."""

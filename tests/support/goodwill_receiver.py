@@ -10,8 +10,17 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from detectors.records import Incident
 from outreach.channels.goodwill_hook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from outreach.decide.goodwill import Member, Proposal
+from outreach.store.cases import CaseStore
+from outreach.store.goodwill import FAMILY_SMS, GoodwillStore
+from outreach.store.models import goodwill_hooks
+from outreach.store.outbox import Outbox, OutboxMessage
+
+KEY = b"school-shared-secret"
 
 
 @dataclass
@@ -57,3 +66,30 @@ async def start_receiver(key: bytes) -> tuple[Receiver, web.AppRunner]:
     port = runner.addresses[0][1]
     receiver.url = f"http://127.0.0.1:{port}/schedule"
     return receiver, runner
+
+
+async def school_rows(engine: AsyncEngine) -> list[OutboxMessage]:
+    """The goodwill outbox's rows still waiting for the school's webhook."""
+    rows = await Outbox(engine, table=goodwill_hooks).pending_any()
+    return [r for r in rows if r.payload.get("type") != FAMILY_SMS]
+
+
+async def family_sms_rows(engine: AsyncEngine) -> list[OutboxMessage]:
+    """The goodwill outbox's rows still waiting to be told to the family by SMS."""
+    rows = await Outbox(engine, table=goodwill_hooks).pending_any()
+    return [r for r in rows if r.payload.get("type") == FAMILY_SMS]
+
+
+async def confirmed_families(engine: AsyncEngine, students: list[str]) -> list[str]:
+    """Open a case per student, propose and confirm a make-up lesson on each."""
+    cases, store, ids = CaseStore(engine), GoodwillStore(engine), []
+    for n, student in enumerate(students):
+        case = await cases.record_incident(Incident(
+            incident_id=f"inc-{n}", kind="disconnect", state="closed", started_at=1_000,
+            detected_at=2_000, ended_at=900_000, line={"edge": "e1"}, evidence={},
+            session_id=f"sess-{n}", student_id=student, classroom_id="room-1"), {})
+        await store.propose(Proposal(case.case_id, "makeup", False, 15.0, (
+            Member(case.case_id, student, "room-1", 15.0),), "15 minutes lost"))
+        await store.decide(case.case_id, "confirm", "long outage", "alice")
+        ids.append(case.case_id)
+    return ids

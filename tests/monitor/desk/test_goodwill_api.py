@@ -16,11 +16,10 @@ from monitor.desk.ring import TelemetryRing
 from outreach.decide.goodwill import Member, Proposal
 from outreach.store.cases import CaseStore
 from outreach.store.goodwill import GoodwillStore
-from outreach.store.models import goodwill_hooks
-from outreach.store.outbox import Outbox
 from outreach.store.queue import QueueStore
 from outreach.store.users import UserStore
 from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.goodwill_receiver import school_rows
 
 T0 = 1_767_258_000_000
 USERS = (("ann", "agent"), ("bob", "agent"), ("olga", "ops"), ("vic", "viewer"))
@@ -88,7 +87,7 @@ async def test_an_agent_confirms_a_familys_offer_with_one_click_and_a_reason(
     again = await api.http.post(f"/api/goodwill/{cid}/decline", headers=api.auth("ann"),
                                 json={"reason": "oops"})
     assert (again.status_code, again.json()["error"]) == (409, "already_decided")
-    hooks = await Outbox(api.engine, table=goodwill_hooks).pending_any()
+    hooks = await school_rows(api.engine)
     assert [h.message_id for h in hooks] == [cid]
     listed = await api.http.get("/api/goodwill?state=confirmed", headers=api.auth("vic"))
     assert [o["case_id"] for o in listed.json()["offers"]] == [cid]
@@ -123,7 +122,7 @@ async def test_a_viewer_reads_offers_but_decides_none(api: Client) -> None:
         assert (r.status_code, r.json()["error"]) == (403, "forbidden")
     assert (await api.http.get("/api/goodwill?state=bogus", headers=api.auth("vic"))
             ).status_code == 400
-    assert not await Outbox(api.engine, table=goodwill_hooks).pending_any()
+    assert not await school_rows(api.engine)
 
 
 async def test_a_line_incidents_bulk_offer_is_one_ops_confirmation(api: Client) -> None:
@@ -138,7 +137,7 @@ async def test_a_line_incidents_bulk_offer_is_one_ops_confirmation(api: Client) 
                             json={"reason": "edge-1 outage took the class"})
     assert r.status_code == 200, r.text
     assert r.json()["families"] == 2
-    hooks = await Outbox(api.engine, table=goodwill_hooks).pending_any()
+    hooks = await school_rows(api.engine)
     assert sorted(h.message_id for h in hooks) == sorted([api.cases["free"], api.cases["held"]])
     r = await api.http.post("/api/goodwill/nope/confirm", headers=api.auth("olga"),
                             json={"reason": "x"})

@@ -15,11 +15,10 @@ from outreach.decide.goodwill import GoodwillRules, Member, propose_bulk
 from outreach.decide.goodwill import Proposal as Offer
 from outreach.store.cases import CaseStore
 from outreach.store.goodwill import GoodwillStore
-from outreach.store.models import goodwill_hooks
-from outreach.store.outbox import Outbox
 from tests.support.browser import chromium, shot_path
 from tests.support.channel_fakes import serve_asgi
 from tests.support.desk_scenario import T0, scripted_desk
+from tests.support.goodwill_receiver import school_rows
 
 TIMEOUT_MS = 10_000
 
@@ -68,5 +67,5 @@ async def test_agent_and_ops_confirm_offers_in_the_browser(tmp_path: Path) -> No
             await ops.click(f'[data-confirm="{line}"]')
             await expect(row).to_have_count(0, timeout=TIMEOUT_MS)
             await ops.screenshot(path=shot_path("goodwill-2-dashboard-bulk"), full_page=True)
-        hooks = await Outbox(desk.engine, table=goodwill_hooks).pending_any()
+        hooks = await school_rows(desk.engine)
         assert sorted(h.message_id for h in hooks) == sorted([one, two])

@@ -8,19 +8,19 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detectors.records import Incident
 from outreach.channels.goodwill_hook import SchedulingHook, sign, verify
 from outreach.channels.retry import RetryPolicy
 from outreach.contact.goodwill import GoodwillMetrics, HookDispatcher
-from outreach.decide.goodwill import Member, Proposal
 from outreach.store.cases import CaseStore
 from outreach.store.goodwill import GoodwillStore
-from outreach.store.models import goodwill_hooks
-from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine  # noqa: F401
-from tests.support.goodwill_receiver import Receiver, start_receiver
-
-KEY = b"school-shared-secret"
+from tests.support.goodwill_receiver import (
+    KEY,
+    Receiver,
+    confirmed_families,
+    school_rows,
+    start_receiver,
+)
 
 
 @pytest.fixture
@@ -28,21 +28,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     found, runner = await start_receiver(KEY)
     yield found
     await runner.cleanup()
-
-
-async def confirmed_families(engine: AsyncEngine, students: list[str]) -> list[str]:
-    """Open a case per student, propose and confirm a make-up lesson on each."""
-    cases, store, ids = CaseStore(engine), GoodwillStore(engine), []
-    for n, student in enumerate(students):
-        case = await cases.record_incident(Incident(
-            incident_id=f"inc-{n}", kind="disconnect", state="closed", started_at=1_000,
-            detected_at=2_000, ended_at=900_000, line={"edge": "e1"}, evidence={},
-            session_id=f"sess-{n}", student_id=student, classroom_id="room-1"), {})
-        await store.propose(Proposal(case.case_id, "makeup", False, 15.0, (
-            Member(case.case_id, student, "room-1", 15.0),), "15 minutes lost"))
-        await store.decide(case.case_id, "confirm", "long outage", "alice")
-        ids.append(case.case_id)
-    return ids
 
 
 def sender(url: str, sleeps: list[float] | None = None, key: bytes = KEY) -> SchedulingHook:
@@ -89,7 +74,7 @@ async def test_a_sender_that_stops_before_the_school_answers_delivers_after_rest
     down = HookDispatcher(GoodwillStore(case_engine), sender("http://127.0.0.1:9/schedule"),
                           GoodwillMetrics.create())  # nothing listens there
     assert await down.deliver_pending() == 0
-    pending = await Outbox(case_engine, table=goodwill_hooks).pending_any()
+    pending = await school_rows(case_engine)
     assert [(p.message_id, p.deliveries) for p in pending] == [(cid, 1)]
     restarted = HookDispatcher(GoodwillStore(case_engine), sender(receiver.url),
                                GoodwillMetrics.create())

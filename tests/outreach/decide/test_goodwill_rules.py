@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outreach.decide.family import Guardian, Student, parse_quiet_hours
 from outreach.decide.goodwill import (
     BELOW_THRESHOLD,
     COVERED_BY_LINE,
@@ -14,7 +15,9 @@ from outreach.decide.goodwill import (
     Member,
     NoOffer,
     Proposal,
+    SmsStep,
     decision_refusal,
+    family_sms_step,
     propose,
     propose_bulk,
 )
@@ -94,3 +97,30 @@ def test_a_decision_needs_a_known_verb_a_reason_and_an_open_offer() -> None:
 def test_members_round_trip_through_their_stored_form() -> None:
     m = Member("c1", "s1", None, 12.5, "credit")
     assert Member.from_dict(m.to_dict()) == m
+
+
+def family(channel: str, *, phone: str | None = "+4791234561", quiet: str = "",
+           language: str = "en") -> Student:
+    return Student("s1", "Kari", language, "Europe/Oslo", (Guardian(
+        "Mum", phone, "mother", channel, language, "Europe/Oslo",  # type: ignore[arg-type]
+        parse_quiet_hours(quiet), False),))
+
+
+NOON_OSLO = 1_767_265_200_000  # 2026-01-01 12:00 Europe/Oslo
+
+
+def test_the_family_hears_by_sms_when_the_phone_is_their_channel() -> None:
+    assert family_sms_step(family("sms"), set(), NOON_OSLO) == SmsStep(
+        "send", phone="+4791234561", language="en")
+    assert family_sms_step(family("call"), set(), NOON_OSLO).action == "send"
+
+
+def test_no_sms_to_chat_families_without_phone_after_stop_or_in_quiet_hours() -> None:
+    assert family_sms_step(family("chat"), set(), NOON_OSLO) == SmsStep("skip", "prefers_chat")
+    assert family_sms_step(family("sms", phone=None), set(), NOON_OSLO) == SmsStep(
+        "skip", "no_phone")
+    assert family_sms_step(family("sms"), {"+4791234561"}, NOON_OSLO) == SmsStep(
+        "skip", "opted_out")
+    assert family_sms_step(family("sms", quiet="11:00-13:00"), set(), NOON_OSLO) == SmsStep(
+        "later", "quiet_hours")
+    assert family_sms_step(None, set(), NOON_OSLO) == SmsStep("skip", "no_family")

@@ -16,6 +16,7 @@ from outreach.store.goodwill import GoodwillStore, Offer
 from outreach.store.models import chat_outbox, goodwill_hooks
 from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.goodwill_receiver import school_rows
 
 
 def incident(iid: str, student: str | None, session: str, kind: str = "disconnect",
@@ -68,7 +69,7 @@ async def test_confirming_writes_outcome_message_and_webhook_row_once(
     timeline = await cases.timeline(cid)
     confirmed = [e for e in timeline if e.kind == "goodwill_confirmed"]
     assert len(confirmed) == 1 and confirmed[0].actor == "alice"
-    hooks = await Outbox(case_engine, table=goodwill_hooks).pending_any()
+    hooks = await school_rows(case_engine)
     assert [(h.message_id, h.student_id, h.payload["idempotency_key"]) for h in hooks] == [
         (cid, "stu-1", cid)]
     assert hooks[0].payload["kind"] == "makeup"
@@ -103,7 +104,7 @@ async def test_two_agents_deciding_at_once_one_wins(case_engine: AsyncEngine) ->
         store.decide(cid, "confirm", "yes", "alice"), store.decide(cid, "decline", "no", "bob"))
     assert sum(isinstance(r, Offer) for r in results) == 1
     assert sum(isinstance(r, Refusal) for r in results) == 1
-    assert len(await Outbox(case_engine, table=goodwill_hooks).pending_any()) <= 1
+    assert len(await school_rows(case_engine)) <= 1
 
 
 async def test_a_line_incidents_families_and_its_bulk_confirmation(
@@ -122,7 +123,7 @@ async def test_a_line_incidents_families_and_its_bulk_confirmation(
     assert await store.propose(bulk)
     got = await store.decide(line, "confirm", "edge outage", "ops-1")
     assert isinstance(got, Offer) and got.bulk
-    hooks = await Outbox(case_engine, table=goodwill_hooks).pending_any()
+    hooks = await school_rows(case_engine)
     assert sorted(h.message_id for h in hooks) == sorted([a, b])
     assert all(h.payload["offer_case_id"] == line and h.payload["bulk"] for h in hooks)
     for cid in (a, b):  # the outcome on every family's own case
