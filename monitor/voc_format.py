@@ -167,9 +167,12 @@ def _support(d: Digest) -> Section:
                       [[s, str(n), str(before.get(s, 0))] for s, n in cur.recurring[:ROWS]])
     chart = Chart("Cases by outcome", [Bar(o, float(cur.outcomes.get(o, 0)),
                                            float(prev.outcomes.get(o, 0))) for o in names[:BARS]])
-    return Section("support", d.problems["support"], [figures, outcomes, recurring], [chart],
-                   ["Goodwill given: not recorded yet (make-up lessons and credits come "
-                    "with #18.2)."])
+    goodwill = Table("Goodwill given (families, by confirmation date)",
+                     ["offer", "this period", "previous"],
+                     [[label, str(cur.goodwill.get(kind, 0)), str(prev.goodwill.get(kind, 0))]
+                      for kind, label in (("makeup", "make-up lessons"), ("credit", "credits"))])
+    return Section("support", d.problems["support"],
+                   [figures, outcomes, recurring, goodwill], [chart], [])
 
 
 def sections(digest: Digest) -> list[Section]:

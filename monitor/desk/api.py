@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.desk import api_contact, api_search
+from monitor.desk import api_contact, api_goodwill, api_search
 from monitor.desk.api_base import Api, json_body, keep_chart, refused
 from monitor.desk.api_search import filter_queue, queue_filters
 from monitor.desk.auth import authorize, error
@@ -209,6 +209,7 @@ async def family_report(api: Api, request: Request, user: User) -> Response:
 
 
 _CASE = "/api/cases/{case_id}"
+_GOODWILL = "/api/goodwill/{case_id}"
 REPORT_QUERY = ("since", "until", "by")
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/me", "me", me, "The caller's name and role"),
@@ -244,6 +245,16 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              "Send the family's guardian the case's SMS"),
     Endpoint("POST", _CASE + "/call-back", "case:act", api_contact.call_back,
              "Note when I will call the family back", body={"in_minutes": {"type": "integer"}}),
+    Endpoint("GET", "/api/goodwill", "goodwill:read", api_goodwill.offers,
+             "Goodwill offers (make-up lessons, credits) for lost lessons, newest first",
+             query=("state",)),
+    Endpoint("POST", _GOODWILL + "/confirm", "goodwill:act", api_goodwill.confirm,
+             "Confirm an offer (a family's: an agent; a line incident's: ops): the family is "
+             "told and the school's scheduling webhook gets it",
+             body={"reason": {"type": "string", "maxLength": 500}}, required=("reason",)),
+    Endpoint("POST", _GOODWILL + "/decline", "goodwill:act", api_goodwill.decline,
+             "Decline an offer with a reason",
+             body={"reason": {"type": "string", "maxLength": 500}}, required=("reason",)),
     Endpoint("GET", "/api/dashboard", "dashboard:read", dashboard,
              "Live incidents, line heat map, queue figures, time to first contact, suppressions"),
     Endpoint("GET", "/api/reports", "report:read", report,

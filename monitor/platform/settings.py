@@ -36,6 +36,7 @@ from monitor.platform.settings_sections import (
     CollectSection,
     DatabaseSection,
     DigestSection,
+    GoodwillSection,
     KafkaSection,
     LoggingSection,
     ProbeSection,
@@ -48,6 +49,7 @@ from monitor.platform.settings_sections import (
     env_name,
 )
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.goodwill import GoodwillRules, offer_map
 
 if TYPE_CHECKING:
     from outreach.channels.twilio_client import TwilioSettings
@@ -66,6 +68,7 @@ __all__ = [
     "ConfigError",
     "DatabaseSection",
     "DigestSection",
+    "GoodwillSection",
     "KafkaSection",
     "LoggingSection",
     "ProbeSection",
@@ -170,6 +173,11 @@ class Settings:
         return cast(DigestSection, self["digest"])
 
     @property
+    def goodwill(self) -> GoodwillSection:
+        """[goodwill]: goodwill offers for lost lessons and the scheduling webhook."""
+        return cast(GoodwillSection, self["goodwill"])
+
+    @property
     def logging(self) -> LoggingSection:
         """[logging]: logs."""
         return cast(LoggingSection, self["logging"])
@@ -181,6 +189,14 @@ class Settings:
     def policy_config(self) -> PolicyConfig:
         """Outreach policy settings."""
         return PolicyConfig(**self.sections["outreach"].model_dump())
+
+    def goodwill_rules(self) -> GoodwillRules:
+        """When a lost lesson earns a make-up lesson or a credit."""
+        g = self.goodwill
+        return GoodwillRules(enabled=g.enabled, min_minutes=g.min_minutes,
+                             min_share=g.min_share, lesson_minutes=g.lesson_minutes,
+                             default_offer="credit" if g.default_offer == "credit" else "makeup",
+                             products=offer_map(g.products))
 
     def as_dict(self, reveal: bool = False) -> dict[str, dict[str, Any]]:
         """Section -> values (secrets masked unless `reveal`)."""

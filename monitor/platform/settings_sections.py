@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, fiel
 
 from detectors.config import DetectionConfig
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.goodwill import offer_map
 from outreach.store.db import DEFAULT_DSN
 from outreach.store.users import TOKEN_DAYS
 
@@ -334,6 +335,35 @@ class DigestSection(_Section):
                            "one desk replica only)")
 
 
+class GoodwillSection(_Section):
+    """Goodwill for lost lessons: when an offer is proposed, and the scheduling webhook."""
+
+    env_prefix: ClassVar[str] = "GOODWILL_"
+    enabled: bool = Field(True, description="propose goodwill offers as cases close")
+    min_minutes: float = Field(10.0, ge=0, description="lesson minutes lost that earn an offer")
+    min_share: float = Field(0.25, ge=0, le=1, description="or this share of the lesson lost")
+    lesson_minutes: float = Field(45.0, gt=0, description="a lesson's length (for min_share)")
+    default_offer: str = Field("makeup", pattern="^(makeup|credit)$",
+                               description="offer when no product matches: makeup or credit")
+    products: str = Field("", description="offer per product by classroom-id prefix, e.g. "
+                          "`eng-=credit,vip-=makeup` (the longest prefix wins)")
+    webhook_url: str = Field("", description="the school's scheduling webhook for confirmed "
+                             "offers (empty: none); signed, see docs/goodwill.md; set it on "
+                             "one outreach replica only")
+    webhook_key: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of the webhook "
+                                   "signature (secret; required with webhook_url)")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="timeout of one webhook request")
+    max_attempts: int = Field(4, ge=1, le=20, description="tries per delivery round (backoff "
+                              "between); a row not accepted is tried again next round")
+    every_s: float = Field(30.0, gt=0, description="seconds between delivery rounds")
+
+    @field_validator("products")
+    @classmethod
+    def _products(cls, value: str) -> str:
+        offer_map(value)
+        return value
+
+
 class LoggingSection(_Section):
     """Logs."""
 
@@ -354,6 +384,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "collect": CollectSection,
     "probe": ProbeSection,
     "digest": DigestSection,
+    "goodwill": GoodwillSection,
     "logging": LoggingSection,
 }
 

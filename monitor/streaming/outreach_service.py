@@ -20,6 +20,7 @@ from monitor.streaming.outreach_kafka import DEFAULT_GROUP, KafkaOutreach
 from outreach.channels.base import Channel
 from outreach.channels.chat import ChatChannel
 from outreach.channels.chat_gateway import ChatGateway
+from outreach.channels.goodwill_hook import HookSettings, SchedulingHook
 from outreach.channels.twilio_callbacks import create_app, queue_timeline, timeline_sink
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
@@ -27,14 +28,23 @@ from outreach.channels.twilio_queue import QueueWait
 from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
+from outreach.contact.goodwill import (
+    GoodwillMetrics,
+    GoodwillProposer,
+    GoodwillSink,
+    HookDispatcher,
+)
+from outreach.contact.goodwill_family import FamilySms
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.contact.sms_replies import SmsReplies
 from outreach.decide.decision import ChannelName, PolicyConfig
+from outreach.decide.goodwill import GoodwillRules
 from outreach.decide.policy import OutreachPolicy
 from outreach.store.cases import CaseStore
 from outreach.store.db import open_database
 from outreach.store.directory import DirectoryStore
+from outreach.store.goodwill import GoodwillStore
 from outreach.store.optouts import SmsOptOuts
 from outreach.store.outbox import Outbox
 from outreach.store.queue import QueueStore
@@ -64,6 +74,8 @@ class ServiceOptions:
     probe_host: str = "127.0.0.1"
     probe_port: int = -1
     close_after_s: float = 0.0
+    goodwill: GoodwillRules = field(default_factory=GoodwillRules)
+    goodwill_hook: HookSettings | None = None
 
 
 @dataclass
@@ -76,6 +88,7 @@ class Service:
     metrics: OutreachMetrics
     gateway: ChatGateway | None
     callback_url: str
+    goodwill: HookDispatcher | None = None
 
 
 def callback_app(
@@ -131,11 +144,13 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         await sink.start()
         stack.push_async_callback(sink.stop)
         channels: dict[ChannelName, Channel] = {}
+        gw_store, gw_metrics = GoodwillStore(engine), GoodwillMetrics.create(metrics.registry)
+        proposer = GoodwillProposer(cases, gw_store, opts.goodwill, gw_metrics)
         runner = CaseRuntime(
             cases,
             DirectoryStore(engine),
             channels,
-            sink,
+            GoodwillSink(sink, proposer),
             policy=opts.policy,
             config=opts.live,
             metrics=metrics,
@@ -178,7 +193,12 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             "outreach_started", channels=sorted(channels), callbacks=url, decide=opts.decide,
             pager=bool(opts.page_url),
         )  # fmt: skip
-        yield Service(engine, runner, feed, metrics, gateway, url)
+        hook, sms_channel = opts.goodwill_hook, channels.get("sms")
+        family = None if sms_channel is None else FamilySms(
+            runner.directory, SmsOptOuts(engine), sms_channel)
+        dispatcher = None if hook is None else HookDispatcher(
+            gw_store, SchedulingHook.from_settings(hook), gw_metrics, family)
+        yield Service(engine, runner, feed, metrics, gateway, url, dispatcher)
 
 
 async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: float = 60.0) -> None:
@@ -199,6 +219,9 @@ async def serve(settings: KafkaSettings, opts: ServiceOptions, stop: asyncio.Eve
     """Run until `stop` is set."""
     async with running(settings, opts) as service:
         tasks = [asyncio.create_task(sweep_forever(service.runner, opts.close_after_s))]
+        if service.goodwill is not None and opts.goodwill_hook is not None:
+            every = opts.goodwill_hook.every_s
+            tasks.append(asyncio.create_task(service.goodwill.run(every, stop)))
         try:
             await service.feed.run(stop)
         finally:

@@ -98,6 +98,7 @@ class PeriodFigures:
     outcomes: Counter[str] = field(default_factory=Counter)
     recurring: list[tuple[str, int]] = field(default_factory=list)  # student, cases (>= 2)
     satisfaction: str = NO_SCORES
+    goodwill: Counter[str] = field(default_factory=Counter)  # families given, by offer kind
 
     @property
     def first_contact_p50_s(self) -> float | None:

@@ -195,3 +195,45 @@ web_users = sa.Table(
     sa.Column("expires_at", sa.BigInteger(), nullable=False),
     sa.Column("last_used_at", sa.BigInteger()),
 )
+
+# -- goodwill for lost lessons (revision `0007_goodwill`) -----------------------------
+
+# One offer per case (the family's case, or a line incident's bulk offer for its families).
+goodwill_offers = sa.Table(
+    "goodwill_offers",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(64),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("bulk", sa.Boolean(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("minutes_lost", sa.Float(), nullable=False),
+    sa.Column("members", JSONType, nullable=False),
+    sa.Column("why", sa.String(200), nullable=False),
+    sa.Column("proposed_at", sa.BigInteger(), nullable=False),
+    sa.Column("decided_at", sa.BigInteger()),
+    sa.Column("decided_by", sa.String(128)),
+    sa.Column("decision_reason", sa.String(500)),
+    sa.Index("ix_goodwill_offers_state", "state", "proposed_at"),
+)
+
+# The scheduling webhook's outbox: one row per confirmed family (message id = the family's
+# case id, the idempotency key) until the school's system accepted it (the chat outbox's
+# columns, so `outreach.store.outbox.Outbox` serves both).
+goodwill_hooks = sa.Table(
+    "goodwill_hooks",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("student_id", sa.String(128), nullable=False),
+    sa.Column("case_id", sa.String(64)),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.Column("acked_at", sa.BigInteger()),
+    sa.Column("deliveries", sa.Integer(), nullable=False, server_default="0"),
+    sa.Index("ix_goodwill_hooks_pending", "acked_at", "seq"),
+)
