@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.desk import api_contact
+from monitor.desk import api_contact, api_problems
 from monitor.desk.api_base import Api, json_body, keep_chart, refused
 from monitor.desk.auth import authorize, error
 from monitor.desk.report_view import report_document
@@ -230,6 +230,16 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              "Send the family's guardian the case's SMS"),
     Endpoint("POST", _CASE + "/call-back", "case:act", api_contact.call_back,
              "Note when I will call the family back", body={"in_minutes": {"type": "integer"}}),
+    Endpoint("GET", "/api/problems/{case_id}", "case:read", api_problems.get_problem,
+             "A line incident as one problem: status, owner, sessions, classrooms, note, and"
+             " the family cases under it"),
+    Endpoint("POST", "/api/problems/{case_id}/note", "case:act", api_problems.note,
+             "Set my line incident's note to the families",
+             body={"text": {"type": "string", "maxLength": 500}}, required=("text",)),
+    Endpoint("POST", "/api/problems/{case_id}/close-children", "case:act",
+             api_problems.close_children,
+             "Close every family case under my line incident with infra_incident; the families"
+             " are told the class works again once the incident is over"),
     Endpoint("GET", "/api/dashboard", "dashboard:read", dashboard,
              "Live incidents, line heat map, queue figures, time to first contact, suppressions"),
     Endpoint("GET", "/api/reports", "report:read", report,

@@ -77,6 +77,8 @@ OUTREACH_DOCS: dict[str, str] = {
     "recurring_window_ms": "window in which those problems must fall",
     "lesson_minutes_lost_escalate": "lesson minutes lost in one case that bring a technician",
     "phone_gap_ms": "never two calls or SMS to one family within this time",
+    "all_clear_text": "what the families under a line incident are told once it is over and "
+                      "its children were closed (in the app's chat, else by SMS)",
 }
 
 

@@ -11,6 +11,7 @@
     const r = await api("/api/queue");
     if (!r.ok) return;
     const q = r.data;
+    FCProblem.banner($("outage-banner"), q.outages || [], select);
     const box = $("queue"); box.replaceChildren();
     $("queue-count").textContent = "(" + q.waiting.length + " waiting)";
     if (!q.waiting.length) box.append(el("p", { class: "empty" }, "Nobody is waiting."));
@@ -28,6 +29,7 @@
         w.offered_to === me.name ? "for you" : "for " + w.offered_to));
       if (w.last_helper) item.querySelector(".sub").append(el("span", { class: "badge" }, "last helped by " + w.last_helper));
       if (w.recovered) item.querySelector(".sub").append(el("span", { class: "badge ok" }, "recovered"));
+      if (w.problem) item.querySelector(".sub").append(FCProblem.badge(w.problem));
       box.append(item);
     });
     const held = $("held"); held.replaceChildren();
@@ -68,6 +70,7 @@
     $("claim").disabled = !!c.owner || c.state !== "waiting_agent";
     for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
     showCall(v.call, v.call_back_due_at, mine);
+    FCProblem.show($("problem"), c, me.name, async (text, err) => { status(text, err); await refreshCase(); refreshQueue(); });
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
       c.incident_ended_at, v.now, v.episodes || []);
     showRecurrences($("recurrence"), v.recurrences);
