@@ -20,7 +20,7 @@
       const item = el("div", { class: "q-item kind-" + w.kind + (w.breached ? " breached" : "") +
           (w.case_id === selected ? " selected" : ""), "data-case-id": w.case_id, "data-rank": i + 1,
           onclick: () => select(w.case_id) },
-        el("div", { class: "top" }, el("span", {}, (i + 1) + ". " + w.kind.toUpperCase() + " · " + (w.student_id || "")),
+        el("div", { class: "top" }, el("span", {}, (i + 1) + ". " + w.kind.toUpperCase() + " · " + (w.student_id || (w.problem && w.problem.line) || "")),
            el("span", { class: "wait" }, dur(w.waited_ms))),
         el("div", { class: "sub" }, w.reason.replaceAll("_", " ") + " · score " + w.score +
            (w.breached ? " · past SLA" : " · SLA in " + dur(w.sla_left_ms))),
@@ -37,7 +37,7 @@
     for (const h of q.held) {
       held.append(el("div", { class: "q-item kind-" + h.kind + (h.case_id === selected ? " selected" : ""),
         "data-case-id": h.case_id, onclick: () => select(h.case_id) },
-        el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || "")),
+        el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || (h.problem && h.problem.line) || "")),
            el("span", { class: "badge" + (h.owner === me.name ? " mine" : "") }, h.owner))));
     }
     const sc = q.school;
@@ -59,7 +59,7 @@
     if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true); return; }
     const v = r.data, c = v.case; current = v;
     $("case-empty").classList.add("hidden"); $("case").classList.remove("hidden");
-    $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || "") + " · " + c.case_id;
+    $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || v.line || "") + " · " + c.case_id;
     $("case-title").dataset.caseId = c.case_id;
     const mine = c.owner === me.name;
     $("case-sub").replaceChildren(
