@@ -23,6 +23,13 @@ def _status(case: Case) -> str:
     return "acknowledged" if case.owner else "new"
 
 
+async def _line_of(desk: Desk, case: Case) -> str:
+    """The line id of a line case (from its first record)."""
+    opened = next((e.data for e in await desk.store.timeline(case.case_id)
+                   if e.kind == "opened"), {})
+    return line_id(opened.get("line") or {})
+
+
 async def problem_view(desk: Desk, case: Case) -> dict[str, Any]:
     """The line case, its status, sessions and classrooms, the note and the children."""
     timeline = await desk.store.timeline(case.case_id)
@@ -32,7 +39,10 @@ async def problem_view(desk: Desk, case: Case) -> dict[str, Any]:
                                                                        else {})
     sessions = record.get("sessions") or []
     evidence = record.get("evidence") or {}
-    children = await LineProblems(desk.store).children(case.case_id)
+    every = await LineProblems(desk.store).children(case.case_id)
+    children = [c for c in every if c.case.kind != "line"]
+    related = [{"case_id": c.case.case_id, "line": await _line_of(desk, c.case),
+                "state": c.case.state} for c in every if c.case.kind == "line"]
     rooms = sorted({c.case.classroom_id for c in children if c.case.classroom_id})
     notes = [e for e in timeline if e.kind == "family_note"]
     return {
@@ -47,6 +57,7 @@ async def problem_view(desk: Desk, case: Case) -> dict[str, Any]:
         "classrooms": rooms,
         "classroom_count": max(len(rooms), int(evidence.get("classrooms") or 0)),
         "note": notes[-1].data.get("text", "") if notes else "",
+        "related_lines": related,
         "children_closed": any(e.kind == "children_closed" for e in timeline),
         "children": [{
             "case_id": c.case.case_id, "student_id": c.case.student_id,

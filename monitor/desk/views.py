@@ -74,7 +74,8 @@ async def _with_problems(desk: Desk, items: list[dict[str, Any]]) -> None:
             continue
         live = next((i for i in desk.state.lines.values()
                      if case_id_for(i.incident_id) == item["case_id"]), None)
-        children = await problems.children(item["case_id"])
+        children = [c for c in await problems.children(item["case_id"])
+                    if c.case.kind != "line"]  # related ISP lines are not families
         item["problem"] = {"line": line_id(live.line) if live else "",
                            "sessions": len(live.sessions or []) if live else None,
                            "families": len(children),
@@ -82,8 +83,11 @@ async def _with_problems(desk: Desk, items: list[dict[str, Any]]) -> None:
 
 
 def outages(desk: Desk) -> list[dict[str, Any]]:
-    """The line incidents open now, for the console's banner (oldest first)."""
-    lines = sorted(desk.state.lines.values(), key=lambda i: i.started_at)
+    """The line incidents open now, for the console's banner (oldest first); an ISP+region
+    line related to an edge that is down is part of that edge's outage, not one of its own."""
+    down = {line_id(i.line) for i in desk.state.lines.values()}
+    lines = sorted((i for i in desk.state.lines.values()  # an ISP line of a down edge: in it
+                    if i.evidence.get("related_to") not in down), key=lambda i: i.started_at)
     return [{"case_id": case_id_for(i.incident_id), "incident_id": i.incident_id,
              "line": line_id(i.line), "started_at": i.started_at,
              "sessions": len(i.sessions or [])} for i in lines]

@@ -7,7 +7,9 @@ family that would be escalated (asked for help, nobody answered...) is attached 
 that reason instead, counted as the suppression `under_line_incident`. Once the owner
 closed the children in bulk and the line incident is over, each family is told once
 that the class works again: in the app's chat when it is open (acknowledged), else by
-SMS, never in the family's quiet hours, never to a do-not-call or STOP family.
+SMS, never in the family's quiet hours, never to a do-not-call or STOP family. An
+ISP+region line incident that names an edge (`related_to`, see `detectors.line_related`)
+whose line case is open is attached under it as related, and not queued on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Final
 
 import structlog
 
-from detectors.records import Incident, case_id_for
+from detectors.records import Incident, case_id_for, line_id
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.dispatch import reachable_guardian
 from outreach.contact.lines import LineBook
@@ -39,6 +41,7 @@ log = structlog.get_logger(__name__)
 LINE_INCIDENT: Final = "line_incident"  # the line case's queue reason
 UNDER_LINE_INCIDENT: Final = "under_line_incident"  # a family case held under it
 COVERED: Final = "covered"  # attached because the line incident covers its problem
+RELATED_LINE: Final = "related_line"  # an ISP line that fails only because its edge is down
 
 
 class LineCases:
@@ -70,13 +73,29 @@ class LineCases:
         line_case = await self.cases.get(line_case_id)
         if line_case is None:
             return
-        if inc.state != "closed" and queue is not None and line_case.state in ("open",
-                                                                             "contacting"):
+        await self._regroup()
+        alone = await self.problems.line_of(line_case_id) is None  # not related to an edge's
+        if (alone and inc.state != "closed" and queue is not None
+                and line_case.state in ("open", "contacting")):
             await queue.enqueue(line_case, LINE_INCIDENT)
         since = inc.started_at - self.book.grace_ms
         for case in await self.problems.open_cases_of(inc.sessions or [], since):
             if await self.problems.attach(line_case_id, case.case_id, COVERED, self.wall()):
                 await self._unqueue(case)
+
+    async def _regroup(self) -> None:
+        """Attach every open ISP+region line case whose incident names an edge (`related_to`)
+        under that edge's open line case, in whichever order the two records came."""
+        lines = await self.problems.open_lines()
+        edges = {line_id(line): case_id for case_id, line, _ in lines if "edge" in line}
+        for case_id, _line, evidence in lines:
+            parent = edges.get(str(evidence.get("related_to")))
+            if parent is None or parent == case_id:
+                continue
+            if await self.problems.attach(parent, case_id, RELATED_LINE, self.wall()):
+                case = await self.cases.get(case_id)
+                if case is not None:
+                    await self._unqueue(case)
 
     async def _unqueue(self, case: Case) -> None:
         """A family case waiting for an agent (nobody holds it yet) waits no more: its
@@ -116,6 +135,8 @@ class LineCases:
         told = []
         for line_case_id in await self.problems.all_clear_due():
             for child in await self.problems.children(line_case_id):
+                if child.case.kind == "line":
+                    continue  # a related line: no family to tell
                 if await self.problems.claim_telling(line_case_id, child.case.case_id,
                                                      self.wall()):
                     await self._tell(child.case)

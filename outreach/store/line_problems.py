@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 import structlog
@@ -151,11 +151,28 @@ class LineProblems:
         a family not told yet."""
         bulk = (sa.select(case_events.c.case_id)
                 .where(case_events.c.kind == "children_closed"))
+        families = sa.select(cases.c.case_id).where(cases.c.kind != "line")
         untold = (sa.select(line_children.c.line_case_id)
-                  .where(line_children.c.told_at.is_(None)))
+                  .where(line_children.c.told_at.is_(None),
+                         line_children.c.case_id.in_(families)))
         stmt = (sa.select(cases.c.case_id)
                 .where(cases.c.kind == "line", cases.c.incident_ended_at.is_not(None),
                        cases.c.case_id.in_(bulk), cases.c.case_id.in_(untold))
                 .order_by(cases.c.case_id))
         async with self.engine.connect() as conn:
             return [str(r) for r in (await conn.execute(stmt)).scalars()]
+
+    async def open_lines(self) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+        """Line cases not closed: (case id, line, evidence of its latest incident record)."""
+        open_lines = sa.select(cases.c.case_id).where(cases.c.kind == "line",
+                                                      cases.c.state != "closed")
+        stmt = (sa.select(case_events.c.case_id, case_events.c.data)
+                .where(case_events.c.case_id.in_(open_lines),
+                       case_events.c.kind.in_(("opened", "incident_update")))
+                .order_by(case_events.c.event_id))
+        latest: dict[str, dict[str, Any]] = {}
+        async with self.engine.connect() as conn:
+            for case_id, data in (await conn.execute(stmt)).all():
+                latest[str(case_id)] = dict(data)
+        return [(case_id, dict(d.get("line") or {}), dict(d.get("evidence") or {}))
+                for case_id, d in sorted(latest.items())]

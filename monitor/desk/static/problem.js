@@ -25,7 +25,8 @@ const FCProblem = (() => {
     if (!isLine) return;
     const r = await api("/api/problems/" + encodeURIComponent(c.case_id));
     if (!r.ok) { card.replaceChildren(el("p", { class: "empty" }, r.data.error || "error")); return; }
-    const p = r.data, mine = p.owner === me, open = p.children.filter((k) => k.state !== "closed").length;
+    const p = r.data, mine = p.owner === me, open = p.children.filter((k) => k.state !== "closed").length +
+      p.related_lines.filter((l) => l.state !== "closed").length;
     const note = el("input", { id: "problem-note", size: 50, maxlength: 500, placeholder: "note to the families" });
     note.value = p.note || "";
     const save = el("button", { id: "problem-note-save", onclick: async () => {
@@ -49,6 +50,8 @@ const FCProblem = (() => {
       el("dl", { class: "ctx", id: "problem-facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-field": k }, v)])),
       el("div", { class: "actions" }, note, save),
       el("div", { class: "actions" }, bulk),
+      el("p", { id: "related-lines", class: p.related_lines.length ? "" : "hidden" },
+        "Related lines (they fail only because of this one): " + p.related_lines.map((l) => l.line).join(", ")),
       el("h2", {}, "Families under it (" + p.children.length + ")"),
       el("table", { id: "children" }, el("tr", {}, el("th", {}, "student"), el("th", {}, "classroom"),
         el("th", {}, "problem"), el("th", {}, "why here"), el("th", {}, "state")),

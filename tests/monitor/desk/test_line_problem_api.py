@@ -97,7 +97,32 @@ async def test_an_outage_is_one_problem_that_its_owner_closes_in_bulk(api: Clien
 
 async def test_a_family_case_is_not_a_problem(api: Client) -> None:
     await api.desk.run_to(100)
-    problem = await api.get(f"/api/problems/{(await api.get('/api/queue'))['waiting'][0]['case_id']}")
+    line_case = (await api.get("/api/queue"))["waiting"][0]["case_id"]
+    problem = await api.get(f"/api/problems/{line_case}")
     child = problem["children"][0]["case_id"]
     r = await api.http.get(f"/api/problems/{child}", headers=api.auth("ann"))
     assert (r.status_code, r.json()["error"]) == (409, "not_a_line_incident")
+
+
+async def test_the_isp_lines_of_a_down_edge_are_related_lines_not_problems(
+        tmp_path: Path) -> None:
+    # Five students of each ISP on the edge: each ISP+region line qualifies as well.
+    async with outage_desk(tmp_path, per_isp=5) as desk:
+        app = create_app(desk.live.desk, desk.users)
+        api = Client(httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                       base_url="http://desk"),
+                     desk, {"ann": await desk.users.add("ann", "agent")})
+        async with api.http:
+            await desk.run_to(100)
+            assert len(desk.live.desk.state.lines) == 4  # the edge and three ISP lines
+            queue = await api.get("/api/queue")
+            [item] = queue["waiting"]
+            assert item["problem"]["line"] == "edge:sfu-oslo"
+            assert item["problem"]["families"] == 15
+            assert [o["line"] for o in queue["outages"]] == ["edge:sfu-oslo"]
+            problem = await api.get(f"/api/problems/{item['case_id']}")
+            assert sorted(r["line"] for r in problem["related_lines"]) == [
+                "isp:fjordnet/oslo", "isp:kystlink/oslo", "isp:nordfiber/oslo"]
+            assert (await api.post(f"/api/cases/{item['case_id']}/claim", {})).status_code == 200
+            r = await api.post(f"/api/problems/{item['case_id']}/close-children", {})
+            assert len(r.json()["closed"]) == 15 + 3  # the families and the related lines

@@ -138,3 +138,26 @@ async def test_bulk_close_then_the_end_tells_each_family_once_chat_sms_or_not_in
     assert [(d["channel"], d["status"]) for d in told["stu-sms"]] == [
         ("chat", "queued"), ("sms", "delivered")]
     assert [(d["channel"], d["reason"]) for d in told["stu-quiet"]][-1] == ("sms", "quiet_hours")
+
+
+async def test_an_isp_line_of_a_down_edge_goes_under_the_edge_whichever_comes_first(
+        outage: Outage) -> None:
+    fams = families("stu-1", "stu-sms")
+    sessions = [f.session_id or "" for f in fams]
+    isp = Incident("line-isp-1", "line", "open", T0, T0 + 9_000, None,
+                   {"isp": "isp-a", "region": "north"},
+                   {"related_to": "edge:e1", "edge_share": 1.0}, sessions=sessions)
+    await outage.runtime.handle(isp)  # on Kafka the ISP line's verdict may come first
+    assert await outage.queued() == [("line", "line_incident")]
+    edge = line_incident("open", sessions, start=T0)
+    await outage.runtime.handle(edge)
+    [row] = await outage.queue.rows()
+    assert row.case_id == case_id_for(edge.incident_id)
+    under = await LineProblems(outage.runtime.cases).children(row.case_id)
+    assert [(c.case.case_id, c.reason) for c in under] == [
+        (case_id_for(isp.incident_id), "related_line")]
+    other = Incident("line-isp-2", "line", "open", T0, T0 + 9_000, None,
+                     {"isp": "isp-b", "region": "north"}, {"related_to": "edge:e7"},
+                     sessions=sessions)
+    await outage.runtime.handle(other)  # its edge is not down: a problem of its own
+    assert sorted(await outage.queued()) == [("line", "line_incident")] * 2
