@@ -32,6 +32,7 @@ from outreach.decide.family import family_prefs
 from outreach.decide.redact import mask_phone
 from outreach.decide.stages.quiet_hours import in_quiet_hours
 from outreach.decide.stages.retry_fallback import NO_PHONE
+from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 from outreach.store.line_problems import LineProblems
@@ -59,6 +60,7 @@ class LineCases:
     ) -> None:
         self.cases = cases
         self.problems = LineProblems(cases)
+        self.joins = CaseJoins(cases)
         self.directory = directory
         self.channels = channels
         self.book = book
@@ -116,8 +118,14 @@ class LineCases:
         True when it was held (the case is not queued), False when no line incident covers it.
         """
         line_case_id = await self.problems.line_of(case.case_id)
-        if line_case_id is None:
-            incident_id = self.book.covering(case.session_id, case.incident_started_at)
+        if line_case_id is not None:  # under a line incident that is still on
+            line_case = await self.cases.get(line_case_id)
+            if line_case is None or line_case.incident_ended_at is not None:
+                line_case_id = None
+        if line_case_id is None:  # or the family's latest problem is covered by one
+            starts = [i.started_at for i in await self.joins.incidents(case.case_id)]
+            latest = max(starts, default=case.incident_started_at)
+            incident_id = self.book.covering(case.session_id, latest)
             if incident_id is None:
                 return False
             line_case_id = case_id_for(incident_id)

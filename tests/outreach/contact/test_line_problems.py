@@ -161,3 +161,19 @@ async def test_an_isp_line_of_a_down_edge_goes_under_the_edge_whichever_comes_fi
                      sessions=sessions)
     await outage.runtime.handle(other)  # its edge is not down: a problem of its own
     assert sorted(await outage.queued()) == [("line", "line_incident")] * 2
+
+
+async def test_a_new_problem_after_the_line_incident_is_the_familys_own_again(
+        outage: Outage) -> None:
+    [fam] = families("stu-1")
+    line = line_incident("open", [fam.session_id or ""], start=T0)
+    await outage.runtime.handle(line)
+    await outage.runtime.handle(fam)
+    await outage.runtime.handle(line_incident("closed", [fam.session_id or ""], start=T0,
+                                              ended=T0 + 50_000))
+    later = incident(2, student="stu-1", start=T0 + 10 * 60_000)  # joins the family's case
+    await outage.runtime.handle(later)
+    family_case = case_id_for(fam.incident_id)
+    await outage.runtime.on_reply(ChatReply("r2", "stu-1", "help", intent_of("help"),
+                                            family_case, None))
+    assert await outage.queued() == [("disconnect", "family_asked_for_help")]
