@@ -17,6 +17,7 @@ from typing import Any
 
 from detectors.config import DetectionConfig
 from detectors.findings import Finding
+from detectors.line_related import EdgeBook, related_edge
 from detectors.records import Incident, incident_id_for, line_id
 
 
@@ -69,6 +70,7 @@ class LineCorrelator:
         self.lines: dict[str, LineState] = {}
         self.now = 0
         self._winding: set[str] = set()
+        self.edges = EdgeBook()  # the edge of each session (an ISP line may ride on one)
 
     def feed(self, f: Finding, keys: tuple[str, ...] | None = None) -> None:
         """Take one finding of a session, for `keys` (default: both of its lines).
@@ -77,6 +79,7 @@ class LineCorrelator:
         join an incident that had ended.
         """
         self.advance(max(f.ts, f.detected_at))
+        self.edges.take(f)
         for key in f.line_keys if keys is None else keys:
             ls = self.lines.get(key)
             if ls is None:
@@ -229,6 +232,10 @@ class LineCorrelator:
             self._winding.add(key)
 
     def _emit(self, ls: LineState, inc: LineIncidentState, state: Any, ended: int | None) -> None:
+        related = related_edge(ls.line, inc.sessions, self.edges.edge_of,
+                               self.cfg.line_related_share)
+        if related:
+            inc.evidence = {**inc.evidence, **related}
         self.on_incident(
             Incident(
                 incident_id=inc.incident_id,

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.desk import api_contact, api_goodwill, api_search
+from monitor.desk import api_contact, api_goodwill, api_problems, api_search
 from monitor.desk.api_base import Api, json_body, keep_chart, refused
 from monitor.desk.api_search import filter_queue, queue_filters
 from monitor.desk.auth import authorize, error
@@ -255,6 +255,16 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("POST", _GOODWILL + "/decline", "goodwill:act", api_goodwill.decline,
              "Decline an offer with a reason",
              body={"reason": {"type": "string", "maxLength": 500}}, required=("reason",)),
+    Endpoint("GET", "/api/problems/{case_id}", "case:read", api_problems.get_problem,
+             "A line incident as one problem: status, owner, sessions, classrooms, note, and"
+             " the family cases under it"),
+    Endpoint("POST", "/api/problems/{case_id}/note", "case:act", api_problems.note,
+             "Set my line incident's note to the families",
+             body={"text": {"type": "string", "maxLength": 500}}, required=("text",)),
+    Endpoint("POST", "/api/problems/{case_id}/close-children", "case:act",
+             api_problems.close_children,
+             "Close every family case under my line incident with infra_incident; the families"
+             " are told the class works again once the incident is over"),
     Endpoint("GET", "/api/dashboard", "dashboard:read", dashboard,
              "Live incidents, line heat map, queue figures, time to first contact, suppressions"),
     Endpoint("GET", "/api/reports", "report:read", report,

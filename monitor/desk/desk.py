@@ -11,7 +11,7 @@ voice channel and family directory (`AgentCalls`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,14 @@ class Desk:
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
         self.trends = Trends()
+        # After a bulk close of a line incident's children, in one process with the runtime:
+        # publish their outcomes and tell the families (else the outreach service does).
+        self.after_children_closed: Callable[[], Awaitable[object]] | None = None
+
+    async def children_closed(self) -> None:
+        """A line incident's children were closed in bulk."""
+        if self.after_children_closed is not None:
+            await self.after_children_closed()
 
     async def claimed(self, case_id: str, agent: str) -> str | None:
         """After a claim: put the case's caller waiting on the phone through to the agent."""

@@ -53,6 +53,8 @@ DETECTION_DOCS: dict[str, str] = {
     "line_min_share": "share of the line's active sessions that must be in trouble",
     "line_min_classrooms": "classrooms those sessions must span",
     "line_rejoin_ms": "a new wave this soon after a line incident ends joins it",
+    "line_related_share": "share of an ISP+region line incident's sessions on one edge that "
+                          "makes it related to that edge's incident (0: never)",
     "lateness_ms": "how late (out of order) events may arrive and still count in place",
     "max_ahead_ms": "an event whose ts is further ahead of its arrival (or of the stream's "
                     "clock in replay) is dead-lettered as ts_out_of_range",
@@ -78,6 +80,8 @@ OUTREACH_DOCS: dict[str, str] = {
     "recurring_window_ms": "window in which those problems must fall",
     "lesson_minutes_lost_escalate": "lesson minutes lost in one case that bring a technician",
     "phone_gap_ms": "never two calls or SMS to one family within this time",
+    "all_clear_text": "what the families under a line incident are told once it is over and "
+                      "its children were closed (in the app's chat, else by SMS)",
 }
 
 

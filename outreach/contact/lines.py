@@ -56,12 +56,16 @@ class LineBook:
 
     def covers(self, session_id: str | None, started_at: int) -> bool:
         """Was a problem of this session that began at `started_at` part of a line incident?"""
+        return self.covering(session_id, started_at) is not None
+
+    def covering(self, session_id: str | None, started_at: int) -> str | None:
+        """The line incident that covers a problem of this session begun at `started_at`."""
         grace = self.grace_ms
-        return any(
-            c.started_at - grace <= started_at
-            and (c.ended_at is None or started_at <= c.ended_at + grace)
-            for c in self._covers.get(session_id or "", [])
-        )
+        for c in self._covers.get(session_id or "", []):
+            if c.started_at - grace <= started_at and (
+                    c.ended_at is None or started_at <= c.ended_at + grace):
+                return c.incident_id
+        return None
 
 
 def page_payload(case_id: str, inc: Incident) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases
+from outreach.contact.line_cases import LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
@@ -100,6 +101,8 @@ class CaseRuntime:
         self.early = EarlyDecisions()
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
         self.gate = FamilyCheck(cases, directory, wall)
+        self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
+                                    self.policy.all_clear_text)
 
     # -- records in ----------------------------------------------------------------
 
@@ -147,6 +150,7 @@ class CaseRuntime:
         found = await self.cases.closed_unpublished(since=self.wall() - within_ms)
         for case in found:
             await self._finish(case.case_id)
+        await self.line_cases.tell_all_clear()  # families under line cases closed in bulk
         return [case.case_id for case in found]
 
     async def resume(self) -> list[str]:
@@ -188,10 +192,15 @@ class CaseRuntime:
         if inc.kind == "line" and fresh and inc.state != "closed":
             async with self._lock(case_id):
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc)
+        if inc.kind == "line":  # one queue item; the families it covers go under it
+            await self.line_cases.on_line(inc, self.queue)
+        elif fresh and inc.state == "open":
+            await self.line_cases.attach_if_covered(case_id, inc)
         for decision in self.early.take(inc.incident_id):
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
             await self._finish(case_id)  # no decision comes for a line incident
+            await self.line_cases.tell_all_clear()
         elif inc.state == "closed":
             case = await self.cases.get(case_id)
             if case is not None and case.incident_ended_at is not None:
@@ -358,6 +367,8 @@ class CaseRuntime:
         case = await self.cases.get(case_id)
         if case is None or case.state == "closed":
             return
+        if case.kind != "line" and await self.line_cases.hold(case, reason):
+            return  # a covered family is listed under its line case, never queued alone
         if self.queue is not None:
             await self.queue.enqueue(case, reason)
         elif case.state != "waiting_agent":

@@ -3,7 +3,8 @@
 Cases and their timeline, the chat outbox, the family directory and SMS opt-outs
 (revision `0001_initial`, `0003_sms_replies`), the incidents of each case and
 "one open case per student" (`0006_family_cases`); the desk's call queue, session context
-of cases and console users (revision `0002_desk_tables`).
+of cases and console users (revision `0002_desk_tables`); the family cases under each line
+case (`0008_line_children`).
 """
 
 from __future__ import annotations
@@ -165,6 +166,21 @@ queue_entries = sa.Table(
     sa.Column("first_contact_at", sa.BigInteger()),
     sa.Column("answered_at", sa.BigInteger()),
     sa.Column("done_at", sa.BigInteger()),
+)
+
+# A line incident's case is a problem; the family cases it covers are its children
+# (revision `0008_line_children`): they never wait in the queue on their own.
+line_children = sa.Table(
+    "line_children",
+    metadata,
+    sa.Column("line_case_id", sa.String(64), sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("case_id", sa.String(64), sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("attached_at", sa.BigInteger(), nullable=False),
+    sa.Column("told_at", sa.BigInteger()),  # the family was told the class works again
+    sa.Index("ix_line_children_case", "case_id"),
 )
 
 session_context = sa.Table(

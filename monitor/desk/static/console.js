@@ -12,6 +12,7 @@
     const r = await api("/api/queue" + (FC.queueQuery ? FC.queueQuery() : ""));
     if (!r.ok) return;
     const q = r.data;
+    FCProblem.banner($("outage-banner"), q.outages || [], select);
     const box = $("queue"), cards = [];
     if (FC.onQueue) FC.onQueue(q);
     const total = q.total_waiting ?? q.waiting.length;
@@ -24,7 +25,7 @@
       const item = el("div", { class: "q-item kind-" + w.kind + (w.breached ? " breached" : "") +
           (w.sla_warning ? " sla-warn" : "") + (w.case_id === selected ? " selected" : ""),
           "data-case-id": w.case_id, "data-rank": rank, onclick: () => select(w.case_id) },
-        el("div", { class: "top" }, el("span", {}, rank + ". ", tag(w.kind, w.kind.toUpperCase()), " · " + (w.student_id || "")),
+        el("div", { class: "top" }, el("span", {}, rank + ". ", tag(w.kind, w.kind.toUpperCase()), " · " + (w.student_id || (w.problem && w.problem.line) || "")),
            el("span", { class: "wait" }, dur(w.waited_ms))),
         el("div", { class: "sub" }, tag(w.reason), " · ", FCWords.priority(rank, w.score),
            w.breached ? el("span", { class: "sla-text" }, " · past SLA") : w.sla_warning ?
@@ -35,6 +36,7 @@
         w.offered_to === me.name ? "for you" : "for " + w.offered_to));
       if (w.last_helper) item.querySelector(".sub").append(el("span", { class: "badge" }, "last helped by " + w.last_helper));
       if (w.recovered) item.querySelector(".sub").append(el("span", { class: "badge ok" }, "recovered"));
+      if (w.problem) item.querySelector(".sub").append(FCProblem.badge(w.problem));
       cards.push(item);
     });
     FCQueue.render(box, cards, selected);
@@ -43,7 +45,7 @@
     for (const h of q.held) {
       held.append(el("div", { class: "q-item kind-" + h.kind + (h.case_id === selected ? " selected" : ""),
         "data-case-id": h.case_id, onclick: () => select(h.case_id) },
-        el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || "")),
+        el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || (h.problem && h.problem.line) || "")),
            el("span", { class: "badge" + (h.owner === me.name ? " mine" : "") }, h.owner))));
     }
     const sc = q.school;
@@ -65,7 +67,7 @@
     if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true); return; }
     const v = r.data, c = v.case; current = v;
     $("case-empty").classList.add("hidden"); $("case").classList.remove("hidden");
-    $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || "") + " · " + c.case_id;
+    $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || v.line || "") + " · " + c.case_id;
     $("case-title").dataset.caseId = c.case_id;
     const mine = c.owner === me.name;
     $("case-sub").replaceChildren(
@@ -76,6 +78,7 @@
     $("claim").disabled = !!c.owner || c.state !== "waiting_agent";
     for (const id of ["release", "transfer", "call", "resolve"]) $(id).disabled = !mine;
     showCall(v.call, v.call_back_due_at, mine);
+    FCProblem.show($("problem"), c, me.name, async (text, err) => { status(text, err); await refreshCase(); refreshQueue(); });
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
       c.incident_ended_at, v.now, v.episodes || []);
     showRecurrences($("recurrence"), v.recurrences);

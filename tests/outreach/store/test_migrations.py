@@ -32,7 +32,7 @@ from tests.support.casedb import PG_DSN, drop_schema, postgres_schema
 DESK_TABLES = {"queue_entries", "session_context", "web_users"}
 CASE_TABLES = {"cases", "case_events", "chat_outbox", "students", "guardians"}
 SMS_TABLES = {"sms_opt_outs", "sms_consent"}
-FAMILY_TABLES = {"case_incidents"}
+FAMILY_TABLES = {"case_incidents", "line_children"}  # 0006, 0008
 GOODWILL_TABLES = {"goodwill_offers", "goodwill_hooks"}
 
 
