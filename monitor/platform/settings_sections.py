@@ -52,6 +52,8 @@ DETECTION_DOCS: dict[str, str] = {
     "line_min_share": "share of the line's active sessions that must be in trouble",
     "line_min_classrooms": "classrooms those sessions must span",
     "line_rejoin_ms": "a new wave this soon after a line incident ends joins it",
+    "line_update_interval_ms": "a line incident's updates come at most this often (coalesced)",
+    "line_update_max_sessions": "sessions named in one line incident record at most",
     "lateness_ms": "how late (out of order) events may arrive and still count in place",
     "max_ahead_ms": "an event whose ts is further ahead of its arrival (or of the stream's "
                     "clock in replay) is dead-lettered as ts_out_of_range",

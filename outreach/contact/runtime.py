@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
@@ -28,7 +29,7 @@ from outreach.contact.family_cases import FamilyCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
-from outreach.contact.ports import AgentQueue, EarlyDecisions, RuntimeConfig
+from outreach.contact.ports import AgentQueue, RuntimeConfig
 from outreach.contact.signals import Letter, Mailbox
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.case_states import Refusal
@@ -46,6 +47,7 @@ from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, 
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
+from outreach.store.waiting import WaitingDecisions
 
 log = structlog.get_logger(__name__)
 __all__ = ["AgentQueue", "CaseRuntime", "Pager", "RuntimeConfig"]
@@ -97,8 +99,10 @@ class CaseRuntime:
         self.joins, self.quiet = self.family.joins, self.family.quiet
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self.early = EarlyDecisions()
+        self.waiting = WaitingDecisions(cases.engine)
+        self._waiting: Counter[str] = Counter()  # incident id -> decisions waiting for it
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
+        self.paged: set[str] = set()  # line cases paged for (forgotten when they close)
         self.gate = FamilyCheck(cases, directory, wall)
 
     # -- records in ----------------------------------------------------------------
@@ -153,6 +157,8 @@ class CaseRuntime:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
         # Nothing announced is sent again: a chain waiting on a send waits again (or takes
         # the answer the timeline already holds); a decided next step is taken.
+        self._waiting = await self.waiting.counts()
+        self.metrics.waiting.set(self.orphans)
         found = await self.cases.cases_in_state("contacting")
         resumed = []
         for case in found:
@@ -187,10 +193,11 @@ class CaseRuntime:
             case_id, fresh = await self.family.record(inc)
         if inc.kind == "line" and fresh and inc.state != "closed":
             async with self._lock(case_id):
-                await page_once(self.pager, self.cases, self.metrics, case_id, inc)
-        for decision in self.early.take(inc.incident_id):
-            await self.on_decision(decision)
+                await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged)
+        if inc.incident_id in self._waiting:
+            await self._resume_waiting(inc.incident_id)
         if inc.state == "closed" and inc.kind == "line":
+            self.paged.discard(case_id)
             await self._finish(case_id)  # no decision comes for a line incident
         elif inc.state == "closed":
             case = await self.cases.get(case_id)
@@ -201,8 +208,13 @@ class CaseRuntime:
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
         case = await self.joins.case_of(o.incident_id)
-        if case is None:  # the incident record has not arrived yet
-            self.early.keep(o, self.wall())
+        if case is None:  # the incident record has not arrived yet: wait for it, unbounded
+            await self.waiting.keep(o, self.wall())
+            self._waiting[o.incident_id] += 1
+            self.metrics.waits.labels("waited").inc()
+            self.metrics.waiting.set(self.orphans)
+            log.info("decision_waits_for_incident", incident_id=o.incident_id,
+                     session_id=o.session_id)  # fmt: skip
             return
         if o.case_id != case.case_id:
             # The policy names another case than the database holds the incident on (e.g. it
@@ -269,17 +281,19 @@ class CaseRuntime:
 
     @property
     def orphans(self) -> int:
-        """Decisions still waiting for their incident record."""
-        return len(self.early)
+        """Decisions still waiting for their incident record (kept in the database)."""
+        return sum(self._waiting.values())
 
-    def drop_orphans(self, older_than_ms: int) -> list[str]:
-        """Give up on decisions whose incident never came (logged and counted)."""
-        gone = self.early.older_than(self.wall() - older_than_ms)
-        for _iid, decisions in gone:
-            for o in decisions:
-                self.metrics.duplicates.labels("orphan").inc()
-                log.warning("decision_without_incident", case_id=o.case_id, session_id=o.session_id)
-        return [iid for iid, _ in gone]
+    async def _resume_waiting(self, incident_id: str) -> None:
+        """The incident came: carry out the decisions that waited for it."""
+        self._waiting.pop(incident_id, None)
+        found = await self.waiting.take(incident_id)
+        self.metrics.waiting.set(self.orphans)
+        for decision, since in found:
+            self.metrics.waits.labels("resumed").inc()
+            log.info("waiting_decision_resumed", incident_id=incident_id,
+                     waited_ms=max(0, self.wall() - since))  # fmt: skip
+            await self.on_decision(decision)
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
