@@ -11,8 +11,8 @@ import pytest
 
 from detectors.records import Incident, case_id_for, encode
 from tests.support.casedb import sqlite_engine
-from tests.support.live_support import Harness, decision, harness, incident, until
 from tests.support.line_outage import CountingCases, outage_records
+from tests.support.live_support import Harness, decision, harness, incident, until
 
 QUEUED_CALL = "queued"
 
