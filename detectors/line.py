@@ -80,6 +80,9 @@ class LineCorrelator:
         self.now = 0
         self._winding: set[str] = set()
         self._flushing: set[str] = set()  # lines with a coalesced update waiting
+        # While a coalesced update is handed out: the event time it stands for (a consumer
+        # orders it by that time, however late the advance that sent it came).
+        self.flush_at: int | None = None
 
     def feed(self, f: Finding, keys: tuple[str, ...] | None = None) -> None:
         """Take one finding of a session, for `keys` (default: both of its lines).
@@ -132,7 +135,9 @@ class LineCorrelator:
                 self._winding.discard(key)
                 self._flushing.discard(key)
             elif inc.flush_due is not None and self.now >= inc.flush_due:
+                self.flush_at = inc.flush_due
                 self._emit(ls, inc, "update", None, at=inc.flush_due)
+                self.flush_at = None
 
     # ------------------------------------------------------------------
     def _apply(self, key: str, ls: LineState, f: Finding) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
@@ -24,6 +23,7 @@ from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
+from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases
 from outreach.contact.lines import LineBook, Pager, page_once
@@ -99,8 +99,7 @@ class CaseRuntime:
         self.joins, self.quiet = self.family.joins, self.family.quiet
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self.waiting = WaitingDecisions(cases.engine)
-        self._waiting: Counter[str] = Counter()  # incident id -> decisions waiting for it
+        self.early = EarlyDecisions(WaitingDecisions(cases.engine), self.metrics, wall)
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
         self.paged: set[str] = set()  # line cases paged for (forgotten when they close)
         self.gate = FamilyCheck(cases, directory, wall)
@@ -157,8 +156,7 @@ class CaseRuntime:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
         # Nothing announced is sent again: a chain waiting on a send waits again (or takes
         # the answer the timeline already holds); a decided next step is taken.
-        self._waiting = await self.waiting.counts()
-        self.metrics.waiting.set(self.orphans)
+        await self.early.load()
         found = await self.cases.cases_in_state("contacting")
         resumed = []
         for case in found:
@@ -194,8 +192,8 @@ class CaseRuntime:
         if inc.kind == "line" and fresh and inc.state != "closed":
             async with self._lock(case_id):
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged)
-        if inc.incident_id in self._waiting:
-            await self._resume_waiting(inc.incident_id)
+        for decision in await self.early.take(inc.incident_id):
+            await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
             self.paged.discard(case_id)
             await self._finish(case_id)  # no decision comes for a line incident
@@ -209,12 +207,7 @@ class CaseRuntime:
         """Record the decision on its case and carry it out (once)."""
         case = await self.joins.case_of(o.incident_id)
         if case is None:  # the incident record has not arrived yet: wait for it, unbounded
-            await self.waiting.keep(o, self.wall())
-            self._waiting[o.incident_id] += 1
-            self.metrics.waits.labels("waited").inc()
-            self.metrics.waiting.set(self.orphans)
-            log.info("decision_waits_for_incident", incident_id=o.incident_id,
-                     session_id=o.session_id)  # fmt: skip
+            await self.early.keep(o)
             return
         if o.case_id != case.case_id:
             # The policy names another case than the database holds the incident on (e.g. it
@@ -282,18 +275,7 @@ class CaseRuntime:
     @property
     def orphans(self) -> int:
         """Decisions still waiting for their incident record (kept in the database)."""
-        return sum(self._waiting.values())
-
-    async def _resume_waiting(self, incident_id: str) -> None:
-        """The incident came: carry out the decisions that waited for it."""
-        self._waiting.pop(incident_id, None)
-        found = await self.waiting.take(incident_id)
-        self.metrics.waiting.set(self.orphans)
-        for decision, since in found:
-            self.metrics.waits.labels("resumed").inc()
-            log.info("waiting_decision_resumed", incident_id=incident_id,
-                     waited_ms=max(0, self.wall() - since))  # fmt: skip
-            await self.on_decision(decision)
+        return len(self.early)
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
