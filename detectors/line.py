@@ -29,8 +29,8 @@ from detectors.records import Incident, incident_id_for, line_id
 class LineIncidentState:
     """An open (or closing) line incident."""
 
-    __slots__ = ("detected_at", "dirty", "evidence", "flush_due", "incident_id", "last_emit",
-                 "members", "pending", "started_at", "winding_down_since")
+    __slots__ = ("detected_at", "evidence", "flush_due", "incident_id", "last_emit", "members",
+                 "pending", "started_at", "winding_down_since")
 
     def __init__(self, incident_id: str, started_at: int, detected_at: int,
                  sessions: list[str], evidence: dict[str, Any]) -> None:
@@ -41,7 +41,6 @@ class LineIncidentState:
         self.evidence = evidence
         self.winding_down_since: int | None = None
         self.pending: list[str] = []  # members added since the last record, in order
-        self.dirty = False  # something to tell in the next update
         self.last_emit = detected_at  # event time of the last record
         self.flush_due: int | None = None  # event time of the coalesced update, if waiting
 
@@ -247,7 +246,6 @@ class LineCorrelator:
             changed = True
         if changed:
             inc.evidence = {**inc.evidence, "sessions_affected": len(inc.members)}
-            inc.dirty = True
             self._coalesce(key, ls, inc, max(f.ts, f.detected_at))
 
     def _coalesce(self, key: str, ls: LineState, inc: LineIncidentState, t: int) -> None:
@@ -278,7 +276,6 @@ class LineCorrelator:
             del inc.pending[: len(named)]
         inc.last_emit = max(inc.last_emit, self.now if at is None else at)
         if not inc.pending:
-            inc.dirty = False
             inc.flush_due = None
             self._flushing.discard(ls.key)
         self.on_incident(
