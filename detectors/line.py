@@ -123,6 +123,8 @@ class LineCorrelator:
                 self._winding.discard(key)
                 self._flushing.discard(key)
                 continue
+            if inc.winding_down_since is None:
+                self._winding.discard(key)
             if (
                 inc.winding_down_since is not None
                 and self.now >= inc.winding_down_since + self.cfg.line_rejoin_ms
