@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -57,6 +57,16 @@ def sessions_in_trouble(live: Iterable[Incident], lines: Iterable[Incident]) -> 
         out.update(line.sessions or [])
     return out
 
+
+
+def _with_members(known: Incident | None, inc: Incident) -> Incident:
+    """The line incident's latest record, naming every session so far (an update or closed
+    record names only those added since the previous one: contract 1.2)."""
+    if known is None or inc.session_count is None:
+        return inc
+    have = set(known.sessions or [])
+    added = [sid for sid in inc.sessions or [] if sid not in have]
+    return replace(inc, sessions=[*(known.sessions or []), *added])
 
 
 @dataclass
@@ -139,7 +149,7 @@ class Desk:
             if inc.state == "closed":
                 st.lines.pop(inc.incident_id, None)
             else:
-                st.lines[inc.incident_id] = inc
+                st.lines[inc.incident_id] = _with_members(st.lines.get(inc.incident_id), inc)
                 await self.queue.save_context(case_id, {"line": line_id(inc.line),
                                                         "cause": cause_of(inc)})
             return

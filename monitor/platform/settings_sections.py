@@ -55,6 +55,8 @@ DETECTION_DOCS: dict[str, str] = {
     "line_rejoin_ms": "a new wave this soon after a line incident ends joins it",
     "line_related_share": "share of an ISP+region line incident's sessions on one edge that "
                           "makes it related to that edge's incident (0: never)",
+    "line_update_interval_ms": "a line incident's updates come at most this often (coalesced)",
+    "line_update_max_sessions": "sessions named in one line incident record at most",
     "lateness_ms": "how late (out of order) events may arrive and still count in place",
     "max_ahead_ms": "an event whose ts is further ahead of its arrival (or of the stream's "
                     "clock in replay) is dead-lettered as ts_out_of_range",

@@ -2,9 +2,10 @@
 
 Cases and their timeline, the chat outbox, the family directory and SMS opt-outs
 (revision `0001_initial`, `0003_sms_replies`), the incidents of each case and
-"one open case per student" (`0006_family_cases`); the desk's call queue, session context
-of cases and console users (revision `0002_desk_tables`); the family cases under each line
-case (`0008_line_children`).
+"one open case per student" (`0006_family_cases`), the incident records applied and
+the decisions waiting for their incident (`0009_line_records`); the desk's call queue,
+session context of cases and console users (revision `0002_desk_tables`); the family
+cases under each line case (`0008_line_children`).
 """
 
 from __future__ import annotations
@@ -252,4 +253,23 @@ goodwill_hooks = sa.Table(
     sa.Column("acked_at", sa.BigInteger()),
     sa.Column("deliveries", sa.Integer(), nullable=False, server_default="0"),
     sa.Index("ix_goodwill_hooks_pending", "acked_at", "seq"),
+)
+
+# Each incident record applied once (a keyed look-up instead of reading the timeline).
+incident_records = sa.Table(
+    "incident_records",
+    metadata,
+    sa.Column("incident_id", sa.String(128), primary_key=True),
+    sa.Column("digest", sa.String(32), primary_key=True),
+    sa.Column("at", sa.BigInteger(), nullable=False),
+)
+
+# Decisions that came before their incident record.
+waiting_decisions = sa.Table(
+    "waiting_decisions",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.String(128), nullable=False, index=True),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("since", sa.BigInteger(), nullable=False),
 )
