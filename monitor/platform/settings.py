@@ -48,6 +48,7 @@ from monitor.platform.settings_sections import (
     env_name,
 )
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.followup import FollowupConfig
 
 if TYPE_CHECKING:
     from outreach.channels.twilio_client import TwilioSettings
@@ -181,6 +182,10 @@ class Settings:
     def policy_config(self) -> PolicyConfig:
         """Outreach policy settings."""
         return PolicyConfig(**self.sections["outreach"].model_dump())
+
+    def followup_config(self) -> FollowupConfig:
+        """Satisfaction follow-up settings."""
+        return FollowupConfig(**self.sections["followup"].model_dump())
 
     def as_dict(self, reveal: bool = False) -> dict[str, dict[str, Any]]:
         """Section -> values (secrets masked unless `reveal`)."""
@@ -340,6 +345,8 @@ def markdown_reference() -> str:
             doc = "Detector thresholds (telemetry.md); times in ms of event time."
         elif s == "outreach":
             doc = "Outreach policy (frozen on each case when it opens)."
+        elif s == "followup":
+            doc = "The satisfaction follow-up after a case that reached the family (#18)."
         lines += [f"## [{s}]", "", doc, "",
                   "| setting | environment variable | default | meaning |", "|---|---|---|---|"]
         for f, info in model.model_fields.items():

@@ -33,6 +33,7 @@ DESK_TABLES = {"queue_entries", "session_context", "web_users"}
 CASE_TABLES = {"cases", "case_events", "chat_outbox", "students", "guardians"}
 SMS_TABLES = {"sms_opt_outs", "sms_consent"}
 FAMILY_TABLES = {"case_incidents"}
+FOLLOWUP_TABLES = {"followups"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -98,7 +99,8 @@ async def test_upgrade_head_builds_exactly_what_the_models_declare(
 ) -> None:
     await upgrade(empty_engine, "head")
     assert await differences(empty_engine) == []
-    assert await tables(empty_engine) == CASE_TABLES | DESK_TABLES | SMS_TABLES | FAMILY_TABLES
+    assert await tables(empty_engine) == (
+        CASE_TABLES | DESK_TABLES | SMS_TABLES | FAMILY_TABLES | FOLLOWUP_TABLES)
     assert await version(empty_engine) == [head_revision()]
     await upgrade(empty_engine, "head")  # a second upgrade is a no-op
     assert await version(empty_engine) == [head_revision()]
