@@ -91,8 +91,9 @@ class FollowupAnswers:
         """A chat reply to a follow-up message (its case's follow-up was sent): taken, True."""
         if reply.case_id is None:
             return False
-        if await self.store.by_reply(reply.reply_id) is not None:
-            self.metrics.answers.labels("none", "duplicate").inc()
+        done = await self.store.by_reply(reply.reply_id)
+        if done is not None:
+            self._duplicate(done)
             return True
         followup = await self.store.get(reply.case_id)
         if followup is None or followup.state != SENT:
