@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese replies use full-width punctuation on purpose)
 """Follow-ups sent and answered over fake channels: chat when the app is open, else SMS;
 quiet hours, class, do-not-contact and one a day respected; chat answers stored once."""
 
