@@ -1,8 +1,9 @@
 """The family's answer to a satisfaction follow-up: stored once, and followed up by a person.
 
 An answer (an SMS, or a chat reply to the follow-up message) is stored on its follow-up
-row and as a `satisfaction` event on the case, once per reply id (Twilio's MessageSid,
-the chat's reply id): a retried reply changes nothing. A late answer (days later, within
+row and as a `satisfaction` event on the case, once per reply key (Twilio's MessageSid;
+a hash of the family and the chat's reply id): a retried reply changes nothing, and a
+family answers only its own follow-up. A late answer (days later, within
 `answer_window_ms`) still attaches. A low score or a complaint opens a follow-up case
 (`satisfaction-<case id>`, kind `satisfaction`, once) that waits in the agents' queue,
 offered to the agent who owned the case (`FollowupStore.sticky_agents`), with a 24 h
@@ -11,7 +12,9 @@ service level; the desk shows the original case's whole history at its pickup.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Final
 
 import structlog
 
@@ -35,6 +38,19 @@ from outreach.store.cases import CaseIdTaken, CaseStore
 from outreach.store.followups import SENT, Followup, FollowupStore
 
 log = structlog.get_logger(__name__)
+MAX_KEY: Final = 64  # characters of `followups.reply_sid`
+
+
+def sms_reply_key(message_sid: str) -> str:
+    """The reply key of an SMS: its MessageSid (34 characters), hashed if oddly long."""
+    if len(message_sid) <= MAX_KEY:
+        return message_sid
+    return "sms-" + hashlib.sha256(message_sid.encode()).hexdigest()[:40]
+
+
+def chat_reply_key(student_id: str, reply_id: str) -> str:
+    """The reply key of a chat reply: its id is the app's own, unique per family only."""
+    return "chat-" + hashlib.sha256(f"{student_id}/{reply_id}".encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +91,7 @@ class FollowupAnswers:
         answer window), no case of the family is open (a live problem comes first), and it
         gives a score, or words that are not a plea for help (those open a request case).
         """
+        reply_sid = sms_reply_key(reply_sid)
         done = await self.store.by_reply(reply_sid)
         if done is not None:
             return self._duplicate(done)
@@ -91,14 +108,15 @@ class FollowupAnswers:
         """A chat reply to a follow-up message (its case's follow-up was sent): taken, True."""
         if reply.case_id is None:
             return False
-        done = await self.store.by_reply(reply.reply_id)
+        key = chat_reply_key(reply.student_id, reply.reply_id)
+        done = await self.store.by_reply(key)
         if done is not None:
             self._duplicate(done)
             return True
         followup = await self.store.get(reply.case_id)
-        if followup is None or followup.state != SENT:
-            return False
-        await self.take(followup, reply.text, reply.reply_id)
+        if followup is None or followup.state != SENT or followup.student_id != reply.student_id:
+            return False  # one family never answers another's follow-up
+        await self.take(followup, reply.text, key)
         return True
 
     async def take(self, f: Followup, text: str, reply_sid: str) -> Replied:

@@ -12,7 +12,7 @@ import pytest
 from detectors.records import Incident, case_id_for
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.followup import FollowupMetrics, FollowUps
-from outreach.contact.followup_answers import FollowupAnswers, answers_first
+from outreach.contact.followup_answers import FollowupAnswers, answers_first, chat_reply_key
 from outreach.contact.metrics import OutreachMetrics
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
@@ -113,11 +113,27 @@ async def test_an_open_app_gets_the_question_in_chat_and_a_chat_answer_is_stored
     assert found is not None and (found.state, found.score, found.comment) == (
         "answered", 5, "谢谢老师")
     events = [e.data for e in await d.cases.timeline(case_id) if e.kind == "satisfaction"]
-    assert events == [{"score": 5, "comment": "谢谢老师", "agent": None, "reply_id": "r-1",
-                       "follow_up": None}]
+    assert events == [{"score": 5, "comment": "谢谢老师", "agent": None,
+                       "reply_id": chat_reply_key("stu-1", "r-1"), "follow_up": None}]
     assert await d.queue.rows() == []  # a good score needs nobody
     assert d.counted("firstcall_followup_answers_total", score="5", result="recorded") == 1
     assert d.counted("firstcall_followup_answers_total", score="5", result="duplicate") == 1
+
+
+async def test_a_family_answers_only_its_own_follow_up_and_reply_ids_are_per_family(
+    d: Desk,
+) -> None:
+    ours, theirs = await d.closed_case("stu-1"), await d.closed_case("stu-sms")
+    d.app_open.update({"stu-1", "stu-sms"})
+    assert sorted(await d.followups.sweep(T + DELAY)) == sorted([ours, theirs])
+    # stu-sms's app names stu-1's case: not taken as an answer (the runtime gets it).
+    assert not await d.answers.answer_chat(
+        ChatReply("r-1", "stu-sms", "1", "unknown", ours, None))
+    # Both apps number their replies from r-1: two answers, one each.
+    assert await d.answers.answer_chat(ChatReply("r-1", "stu-1", "4", "unknown", ours, None))
+    assert await d.answers.answer_chat(ChatReply("r-1", "stu-sms", "5", "unknown", theirs, None))
+    store = FollowupStore(d.cases.engine)
+    assert [(await store.get(c)).score for c in (ours, theirs)] == [4, 5]  # type: ignore[union-attr]
 
 
 async def test_quiet_hours_hold_the_sms_until_they_end(d: Desk) -> None:
