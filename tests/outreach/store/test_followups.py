@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Incident, case_id_for
+from monitor.voc_format import markdown
 from outreach.decide.followup import Answer
 from outreach.store.cases import CaseStore
 from outreach.store.followups import FollowupStore, last_owner, satisfaction_of
+from outreach.store.voc import digest_for
 from tests.support.casedb import case_engine  # noqa: F401  (fixture)
 
 T = 1_767_258_000_000
@@ -90,3 +92,21 @@ async def test_the_follow_up_cases_agent_is_the_one_who_held_the_case(
     await store.schedule(case_id, "stu-1", "agent-li", T, "en")
     await store.link_case(case_id, "case-follow")
     assert await store.sticky_agents(["case-follow", "case-other"]) == {"case-follow": "agent-li"}
+
+
+async def test_the_digest_reports_the_follow_up_scores_of_both_periods(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    cases, store = CaseStore(case_engine), FollowupStore(case_engine)
+    week = 7 * 86_400_000
+    for n, (score, at) in enumerate([(2, T + week + 5), (5, T + week + 9), (4, T + 1)]):
+        case_id = await closed_case(cases, n, f"stu-{n}")
+        await store.schedule(case_id, f"stu-{n}", None, T, "en")
+        await store.take(case_id, "sms", f"day-{n}", at=T)
+        await store.sent(case_id, True)
+        assert await store.answer(case_id, Answer(score, ""), f"SM-{n}", at=at)
+    digest = await digest_for(case_engine, T + week, T + 2 * week)
+    assert digest.current.satisfaction == "3.5 of 5 from 2 answers, 1 at 3 or below"
+    assert digest.previous.satisfaction == "4.0 of 5 from 1 answers, 0 at 3 or below"
+    support = markdown(digest)
+    assert "| follow-up scores | 3.5 of 5 from 2 answers, 1 at 3 or below |" in support
