@@ -24,6 +24,7 @@ from outreach.decide.clock import Clock, now_ms
 from outreach.decide.decision import ChannelName
 from outreach.decide.family import Student
 from outreach.decide.followup import (
+    LATEST_MS,
     Family,
     FollowupConfig,
     Hold,
@@ -99,9 +100,9 @@ class FollowUps:
         self.opt_outs = SmsOptOuts(cases.engine, wall)
 
     async def sweep(self, now: int | None = None) -> list[str]:
-        """Schedule the follow-ups of cases closed lately; send the due ones (their case ids)."""
+        """Schedule the follow-ups of cases closed in the last day; send the due ones (ids)."""
         now = self.wall() if now is None else now
-        for case_id in await self.store.unscheduled(now - self.config.answer_window_ms):
+        for case_id in await self.store.unscheduled(now - LATEST_MS):
             await self.schedule(case_id)
         sent = []
         for followup in await self.store.due(now):
@@ -128,7 +129,7 @@ class FollowUps:
 
     async def _family(self, f: Followup, student: Student | None, now: int) -> Family:
         if student is None:
-            return Family(do_not_contact=True)
+            return Family()  # not in the directory: no way to reach them (no_channel)
         guardian = reachable_guardian(student, "sms")
         stopped = await self.opt_outs.opted_out(g.phone for g in student.guardians)
         first = student.guardians[0] if student.guardians else None
@@ -158,7 +159,7 @@ class FollowUps:
                 await self.cases.add_event(f.case_id, "followup_skipped", {"reason": step.reason})
                 self.metrics.steps.labels("skipped", step.reason).inc()
             return False
-        assert student is not None  # a missing student is do_not_contact
+        assert student is not None  # a family not in the directory has no channel
         return await self._ask(f, student, step, now)
 
     async def _ask(self, f: Followup, student: Student, step: Send, now: int) -> bool:

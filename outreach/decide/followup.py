@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from outreach.decide.chat_intents import normalize
 
 FollowupReason = Literal["low_score", "complaint"]
-Skip = Literal["do_not_contact", "no_channel", "asked_today", "unanswered"]
+Skip = Literal["do_not_contact", "no_channel", "asked_today", "unanswered", "too_late"]
 MAX_COMMENT: Final = 1_000  # characters of a comment kept
+LATEST_MS: Final = 86_400_000  # a follow-up not sent a day after it was due is not sent
 SCORE = re.compile(r"^\s*([1-5])(?![0-9])\s*(?:(?:/|of|分|星)\s*5?)?[\s.,:;!-]*(.*)$", re.S)
 # Words that make a comment a complaint (folded: lower case, NFKC); a person reads it.
 COMPLAINTS: Final = (
@@ -95,6 +96,8 @@ def next_step(now: int, due: int, family: Family) -> Send | Hold | Suppress:
         return Suppress("do_not_contact")
     if now < due:
         return Hold("not_due")
+    if now > due + LATEST_MS:
+        return Suppress("too_late")  # "how did we do today?" days later would confuse
     if family.unanswered:
         return Suppress("unanswered")  # a family who does not answer is not asked again
     if family.asked_today:

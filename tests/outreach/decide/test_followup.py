@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outreach.decide.followup import (
+    LATEST_MS,
     Answer,
     Family,
     FollowupConfig,
@@ -47,7 +48,8 @@ def test_nothing_goes_early_in_class_to_do_not_contact_or_twice_a_day(
     family = Family(dnc, quiet, in_class, app, sms, today, unanswered)
     step = next_step(now, due, family)
     if isinstance(step, Send):
-        assert now >= due and not dnc and not in_class and not today and not unanswered
+        assert due <= now <= due + LATEST_MS
+        assert not dnc and not in_class and not today and not unanswered
         assert step.channel == "chat" if app else (step.channel == "sms" and not quiet and sms)
     if dnc:
         assert step == Suppress("do_not_contact")
@@ -61,6 +63,7 @@ def test_the_app_open_gets_the_chat_else_an_sms_out_of_quiet_hours() -> None:
     assert next_step(T, T, Family(can_sms=True, in_class=True)) == Hold("in_class")
     assert next_step(T - 1, T, Family(can_sms=True)) == Hold("not_due")
     assert next_step(T, T, Family()) == Suppress("no_channel")
+    assert next_step(T + LATEST_MS + 1, T, Family(can_sms=True)) == Suppress("too_late")
     assert next_step(T, T, Family(can_sms=True, asked_today=True)) == Suppress("asked_today")
     assert next_step(T, T, Family(can_sms=True, unanswered=True)) == Suppress("unanswered")
 
