@@ -22,6 +22,7 @@ from outreach.decide.followup import (
     takes_reply,
 )
 from outreach.decide.followup_figures import by_agent, satisfaction_line
+from outreach.decide.queue_rules import Agent, Waiting, rank
 from outreach.scripts.followup_wording import followup_text, thanks_text
 
 CFG = FollowupConfig()
@@ -129,3 +130,15 @@ def test_scores_per_agent_and_for_the_digest() -> None:
     ]
     assert satisfaction_line([2, 5, 4]) == "3.7 of 5 from 3 answers, 1 at 3 or below"
     assert satisfaction_line([]) is None
+
+
+def test_a_follow_up_case_has_24_hours_and_goes_to_its_agent_by_case_id() -> None:
+    follow = Waiting("case-satisfaction-1", "satisfaction", queued_at=T, student_id="stu-1")
+    live = Waiting("case-lag-2", "lag", queued_at=T + 1_000, student_id="stu-2")
+    agents = [Agent("wu", True, idle_since=1), Agent("li", True, idle_since=9)]
+    later = T + 3_600_000  # an hour on: the lag is past its 2 min, the follow-up is not
+    ranked = rank([follow, live], later, agents, {"case-satisfaction-1": "li", "stu-1": "wu"})
+    assert [r.entry.case_id for r in ranked] == ["case-lag-2", "case-satisfaction-1"]
+    assert ranked[1].sla_left_ms == 86_400_000 - 3_600_000 and not ranked[1].breached
+    assert ranked[1].offered_to == "li"  # the case's own agent before the family's last helper
+    assert ranked[0].breached and ranked[0].offered_to == "wu"
