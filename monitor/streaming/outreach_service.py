@@ -159,8 +159,7 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         if opts.chat_secret:
             gateway = ChatGateway(
                 Outbox(engine), opts.chat_secret, answers_first(answers, runner.on_reply),
-                host=opts.chat_host,
-                port=opts.chat_port, relay_s=opts.chat_relay_s,
+                host=opts.chat_host, port=opts.chat_port, relay_s=opts.chat_relay_s,
             )  # fmt: skip
             await stack.enter_async_context(gateway)
             channels["chat"] = ChatChannel(gateway)

@@ -110,3 +110,15 @@ async def test_the_digest_reports_the_follow_up_scores_of_both_periods(
     assert digest.previous.satisfaction == "4.0 of 5 from 1 answers, 0 at 3 or below"
     support = markdown(digest)
     assert "| follow-up scores | 3.5 of 5 from 2 answers, 1 at 3 or below |" in support
+
+
+async def test_a_follow_up_case_waiting_for_a_person_is_never_closed_as_stale(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    cases = CaseStore(case_engine)
+    for iid, kind in (("satisfaction-case-1", "satisfaction"), ("lag-9", "lag")):
+        inc = Incident(iid, kind, "closed", T, T, T, {}, {}, "s", f"stu-{kind}",  # type: ignore[arg-type]
+                       "r")
+        await cases.open_case(inc, {}, at=T)
+    stale = await cases.stale_cases(4 * 3_600_000, now=T + 5 * 3_600_000)
+    assert [c.kind for c in stale] == ["lag"]
