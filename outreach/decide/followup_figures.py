@@ -49,4 +49,22 @@ def satisfaction_line(scores: Iterable[int]) -> str | None:
     found = Scores("all", list(scores))
     if not found.scores:
         return None
-    return f"{found.mean} of 5 from {len(found.scores)} answers, {found.low} at 3 or below"
+    return f"{found.mean} of 5 from {_answers(len(found.scores))}, {found.low} at 3 or below"
+
+
+def lowest_line(scores: Iterable[tuple[str, int]], limit: int = 5) -> str | None:
+    """Scores by group (a release, a classroom...), lowest mean first, in one line.
+
+    E.g. `5.4.0 2.0 of 5 (1 answer); 5.3.9 4.5 of 5 (2 answers)`; None when there are none.
+    """
+    groups: dict[str, Scores] = {}
+    for key, score in scores:
+        groups.setdefault(key, Scores(key)).scores.append(int(score))
+    if not groups:
+        return None
+    ranked = sorted(groups.values(), key=lambda s: (s.mean or 0.0, -len(s.scores), s.key))
+    return "; ".join(f"{s.key} {s.mean} of 5 ({_answers(len(s.scores))})" for s in ranked[:limit])
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer" if n == 1 else f"{n} answers"

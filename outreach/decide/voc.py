@@ -98,6 +98,8 @@ class PeriodFigures:
     outcomes: Counter[str] = field(default_factory=Counter)
     recurring: list[tuple[str, int]] = field(default_factory=list)  # student, cases (>= 2)
     satisfaction: str = NO_SCORES  # follow-up scores answered in the period (`store.voc`)
+    # The same scores by release, classroom and teacher, lowest mean first (`store.voc`).
+    satisfaction_by: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_contact_p50_s(self) -> float | None:

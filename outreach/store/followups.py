@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.followup import Answer
-from outreach.decide.followup_figures import satisfaction_line
+from outreach.decide.followup_figures import lowest_line, satisfaction_line
 from outreach.decide.voc import NO_SCORES
-from outreach.store.models import case_events, cases, followups
+from outreach.store.models import case_events, cases, followups, session_context
 
 SCHEDULED: Final = "scheduled"
 SENDING: Final = "sending"
@@ -241,3 +241,24 @@ async def satisfaction_of(engine: AsyncEngine, since: int, until: int) -> str:
     async with engine.connect() as conn:
         scores = [int(s) for s in (await conn.execute(stmt)).scalars()]
     return satisfaction_line(scores) or NO_SCORES
+
+
+async def satisfaction_by(engine: AsyncEngine, since: int, until: int) -> dict[str, str]:
+    """The scores answered in [since, until) by release, classroom and teacher, lowest first.
+
+    Keys `app_version`, `classroom_id`, `teacher` (from the case's session context; cases
+    the desk never saw count as `unknown`); NO_SCORES when none were given.
+    """
+    f, ctx = followups.c, session_context.c
+    stmt = (sa.select(f.score, ctx.app_version, ctx.teacher, cases.c.classroom_id)
+            .select_from(followups.join(cases, cases.c.case_id == f.case_id)
+                         .outerjoin(session_context, ctx.case_id == f.case_id))
+            .where(f.state == ANSWERED, f.score.is_not(None), f.answered_at >= since,
+                   f.answered_at < until))  # fmt: skip
+    async with engine.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
+    out = {}
+    for key in ("app_version", "classroom_id", "teacher"):
+        pairs = [(str(getattr(r, key) or "unknown"), int(r.score)) for r in rows]
+        out[key] = lowest_line(pairs) or NO_SCORES
+    return out

@@ -11,7 +11,7 @@ from detectors.records import line_id
 from outreach.decide.outcomes import lesson_minutes_lost
 from outreach.decide.voc import UNKNOWN, CaseFact, line_parts, period_figures
 from outreach.decide.voc_rules import Digest, build_digest
-from outreach.store.followups import satisfaction_of
+from outreach.store.followups import satisfaction_by, satisfaction_of
 from outreach.store.models import case_events, cases, session_context
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
@@ -121,4 +121,5 @@ async def digest_for(engine: AsyncEngine, since_ms: int, until_ms: int) -> Diges
     previous = period_figures(await case_facts(engine, earlier, since_ms), earlier, since_ms)
     current.satisfaction = await satisfaction_of(engine, since_ms, until_ms)
     previous.satisfaction = await satisfaction_of(engine, earlier, since_ms)
+    current.satisfaction_by = await satisfaction_by(engine, since_ms, until_ms)
     return build_digest(current, previous)

@@ -21,7 +21,7 @@ from outreach.decide.followup import (
     read_answer,
     takes_reply,
 )
-from outreach.decide.followup_figures import by_agent, satisfaction_line
+from outreach.decide.followup_figures import by_agent, lowest_line, satisfaction_line
 from outreach.decide.queue_rules import Agent, Waiting, rank
 from outreach.scripts.followup_wording import followup_text, thanks_text
 
@@ -130,6 +130,10 @@ def test_scores_per_agent_and_for_the_digest() -> None:
     ]
     assert satisfaction_line([2, 5, 4]) == "3.7 of 5 from 3 answers, 1 at 3 or below"
     assert satisfaction_line([]) is None
+    assert satisfaction_line([4]) == "4.0 of 5 from 1 answer, 0 at 3 or below"
+    assert lowest_line([("5.4", 2), ("5.3", 5), ("5.3", 4), ("5.4", 1)]) == (
+        "5.4 1.5 of 5 (2 answers); 5.3 4.5 of 5 (2 answers)")
+    assert lowest_line([]) is None
 
 
 def test_a_follow_up_case_has_24_hours_and_goes_to_its_agent_by_case_id() -> None:

@@ -9,6 +9,7 @@ from monitor.voc_format import markdown
 from outreach.decide.followup import Answer
 from outreach.store.cases import CaseStore
 from outreach.store.followups import FollowupStore, last_owner, satisfaction_of
+from outreach.store.queue import QueueStore
 from outreach.store.voc import digest_for
 from tests.support.casedb import case_engine  # noqa: F401  (fixture)
 
@@ -74,7 +75,7 @@ async def test_an_answer_is_stored_once_per_reply_and_late_ones_attach(
     assert await store.awaiting(["stu-1"], T) is None
     assert [f.case_id for f in await store.answered(days_later, days_later + 1)] == [a]
     assert await satisfaction_of(case_engine, days_later, days_later + 1) == (
-        "2.0 of 5 from 1 answers, 1 at 3 or below")
+        "2.0 of 5 from 1 answer, 1 at 3 or below")
     assert await satisfaction_of(case_engine, T, T + 1) == "no follow-up scores yet"
 
 
@@ -99,17 +100,26 @@ async def test_the_digest_reports_the_follow_up_scores_of_both_periods(
 ) -> None:
     cases, store = CaseStore(case_engine), FollowupStore(case_engine)
     week = 7 * 86_400_000
+    queue = QueueStore(case_engine, cases)
     for n, (score, at) in enumerate([(2, T + week + 5), (5, T + week + 9), (4, T + 1)]):
         case_id = await closed_case(cases, n, f"stu-{n}")
+        if n == 0:
+            await queue.save_context(case_id, {"app_version": "5.4.0", "teacher": "ms-berg"})
         await store.schedule(case_id, f"stu-{n}", None, T, "en")
         await store.take(case_id, "sms", f"day-{n}", at=T)
         await store.sent(case_id, True)
         assert await store.answer(case_id, Answer(score, ""), f"SM-{n}", at=at)
     digest = await digest_for(case_engine, T + week, T + 2 * week)
     assert digest.current.satisfaction == "3.5 of 5 from 2 answers, 1 at 3 or below"
-    assert digest.previous.satisfaction == "4.0 of 5 from 1 answers, 0 at 3 or below"
-    support = markdown(digest)
-    assert "| follow-up scores | 3.5 of 5 from 2 answers, 1 at 3 or below |" in support
+    assert digest.previous.satisfaction == "4.0 of 5 from 1 answer, 0 at 3 or below"
+    text = markdown(digest)
+    assert "| follow-up scores | 3.5 of 5 from 2 answers, 1 at 3 or below |" in text
+    # By release, classroom and teacher (the session context the desk saved), lowest first.
+    assert "Follow-up scores by release, lowest first: 5.4.0 2.0 of 5 (1 answer); " \
+           "unknown 5.0 of 5 (1 answer)." in text
+    assert "Follow-up scores by classroom, lowest first: room-1 3.5 of 5 (2 answers)." in text
+    assert "Follow-up scores by teacher, lowest first: ms-berg 2.0 of 5 (1 answer); " \
+           "unknown 5.0 of 5 (1 answer)." in text
 
 
 async def test_a_follow_up_case_waiting_for_a_person_is_never_closed_as_stale(
