@@ -19,6 +19,7 @@ from monitor.desk import api_contact, api_goodwill, api_problems, api_search
 from monitor.desk.api_base import Api, json_body, keep_chart, refused
 from monitor.desk.api_search import filter_queue, queue_filters
 from monitor.desk.auth import authorize, error
+from monitor.desk.followup_views import followups, helpers_for
 from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
 from monitor.report_format import csv_text, parse_since
@@ -71,8 +72,7 @@ async def get_queue(api: Api, request: Request, user: User) -> Response:
 async def take_next(api: Api, request: Request, user: User) -> Response:
     """Claim the best case offered to this agent (or the best unoffered one)."""
     rows = await api.desk.queue.rows(include_owned=False)
-    helpers = await api.desk.queue.last_helpers(sorted({r.student_id for r in rows
-                                                        if r.student_id}))
+    helpers = await helpers_for(api.desk, rows)
     agents = [a for a in await api.agents() if a.name != user.name]
     agents.append(Agent(user.name, True, 0, 0))
     ranked = rank([r.waiting() for r in rows], api.desk.clock(), agents, helpers, api.sla_ms)
@@ -275,6 +275,8 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/reports/voc", "report:read", voc_digest,
              "The voice-of-the-customer digest per team: top problems, tables, SVG charts",
              query=("since", "until")),
+    Endpoint("GET", "/api/followups", "queue:read", followups,
+             "Satisfaction follow-ups: recent scores, follow-up cases waiting, scores per agent"),
     Endpoint("GET", "/api/reports/families", "report:read", family_report,
              "By family: contacts, recurring families (top 20 by minutes lost), escalations",
              query=("since", "until")),

@@ -9,6 +9,7 @@ from typing import Any
 from detectors.records import case_id_for, line_id
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.desk import Desk
+from monitor.desk.followup_views import helpers_for, original_history
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
@@ -35,7 +36,7 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
     rows = await desk.queue.rows()
     now = desk.clock()
     waiting = [r.waiting() for r in rows]
-    helpers = await desk.queue.last_helpers(sorted({r.student_id for r in rows if r.student_id}))
+    helpers = await helpers_for(desk, rows)
     ranked = rank(waiting, now, agents, helpers, sla_ms)
     by_id = {r.case_id: r for r in rows}
     items = []
@@ -136,6 +137,7 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
                                     str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},
         "call": None if call is None else call.to_dict(),
+        "follow_up_of": await original_history(desk, opened),  # a low score's case
         "call_back_due_at": next((e.data.get("due_at") for e in reversed(timeline)
                                   if e.kind == "call_back_scheduled"), None),
         "now": desk.clock(),

@@ -49,6 +49,7 @@ from monitor.platform.settings_sections import (
     env_name,
 )
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import GoodwillRules, offer_map
 
 if TYPE_CHECKING:
@@ -197,6 +198,9 @@ class Settings:
                              min_share=g.min_share, lesson_minutes=g.lesson_minutes,
                              default_offer="credit" if g.default_offer == "credit" else "makeup",
                              products=offer_map(g.products))
+    def followup_config(self) -> FollowupConfig:
+        """Satisfaction follow-up settings."""
+        return FollowupConfig(**self.sections["followup"].model_dump())
 
     def as_dict(self, reveal: bool = False) -> dict[str, dict[str, Any]]:
         """Section -> values (secrets masked unless `reveal`)."""
@@ -356,6 +360,8 @@ def markdown_reference() -> str:
             doc = "Detector thresholds (telemetry.md); times in ms of event time."
         elif s == "outreach":
             doc = "Outreach policy (frozen on each case when it opens)."
+        elif s == "followup":
+            doc = "The satisfaction follow-up after a case that reached the family (#18)."
         lines += [f"## [{s}]", "", doc, "",
                   "| setting | environment variable | default | meaning |", "|---|---|---|---|"]
         for f, info in model.model_fields.items():

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, fiel
 
 from detectors.config import DetectionConfig
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import offer_map
 from outreach.store.db import DEFAULT_DSN
 from outreach.store.users import TOKEN_DAYS
@@ -104,8 +105,17 @@ def _section_from_dataclass(name: str, cls: type[Any], docs: Mapping[str, str]) 
     return model
 
 
+FOLLOWUP_DOCS: dict[str, str] = {
+    "delay_ms": "the satisfaction follow-up goes this long after the lesson ended (or the "
+                "case closed, if later)",
+    "answer_window_ms": "a family's answer this late still attaches to its case",
+    "low_score": "a score of this or lower opens a follow-up case for the agent",
+}
+
+
 DetectionSection = _section_from_dataclass("DetectionSection", DetectionConfig, DETECTION_DOCS)
 OutreachSection = _section_from_dataclass("OutreachSection", PolicyConfig, OUTREACH_DOCS)
+FollowupSection = _section_from_dataclass("FollowupSection", FollowupConfig, FOLLOWUP_DOCS)
 
 
 class _Section(BaseModel):
@@ -391,6 +401,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "probe": ProbeSection,
     "digest": DigestSection,
     "goodwill": GoodwillSection,
+    "followup": FollowupSection,
     "logging": LoggingSection,
 }
 

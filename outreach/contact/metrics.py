@@ -82,7 +82,8 @@ class OutreachMetrics:
             sms_replies=Counter(
                 "firstcall_outreach_sms_replies",
                 "SMS from families, by intent and what was done (queued, resolved, follow_up, "
-                "new_case, recorded, opted_out, opted_in, no_case, unknown_sender, duplicate).",
+                "new_case, recorded, opted_out, opted_in, no_case, unknown_sender, duplicate, "
+                "followup_answer).",
                 ["intent", "result"],
                 registry=reg,
             ),

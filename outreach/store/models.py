@@ -273,3 +273,36 @@ waiting_decisions = sa.Table(
     sa.Column("data", JSONType, nullable=False),
     sa.Column("since", sa.BigInteger(), nullable=False),
 )
+
+
+# -- the satisfaction follow-up (#18.1, revision `0010_followups`) -----------------
+
+# One follow-up per case that reached the family: when it is due, how it went out, and
+# the family's score and comment (the first answer; `reply_sid` makes a retry a no-op).
+# At most one per family per local day: `sent_day` is set when it goes, unique per student.
+followups = sa.Table(
+    "followups",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(64),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("student_id", sa.String(128), nullable=False, index=True),
+    sa.Column("agent", sa.String(128)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("due_at", sa.BigInteger(), nullable=False),
+    sa.Column("channel", sa.String(8)),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("sent_at", sa.BigInteger()),
+    sa.Column("sent_day", sa.String(10)),
+    sa.Column("score", sa.Integer()),
+    sa.Column("comment", sa.Text()),
+    sa.Column("answered_at", sa.BigInteger()),
+    sa.Column("reply_sid", sa.String(64), unique=True),
+    sa.Column("followup_case_id", sa.String(64)),
+    sa.Index("ux_followups_family_day", "student_id", "sent_day", unique=True),
+    sa.Index("ix_followups_state_due", "state", "due_at"),
+)

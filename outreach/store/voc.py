@@ -11,6 +11,7 @@ from detectors.records import line_id
 from outreach.decide.outcomes import lesson_minutes_lost
 from outreach.decide.voc import UNKNOWN, CaseFact, line_parts, period_figures
 from outreach.decide.voc_rules import Digest, build_digest
+from outreach.store.followups import satisfaction_by, satisfaction_of
 from outreach.store.goodwill import GoodwillStore
 from outreach.store.models import case_events, cases, session_context
 
@@ -122,4 +123,7 @@ async def digest_for(engine: AsyncEngine, since_ms: int, until_ms: int) -> Diges
     goodwill = GoodwillStore(engine)
     current.goodwill.update(await goodwill.given(since_ms, until_ms))
     previous.goodwill.update(await goodwill.given(earlier, since_ms))
+    current.satisfaction = await satisfaction_of(engine, since_ms, until_ms)
+    previous.satisfaction = await satisfaction_of(engine, earlier, since_ms)
+    current.satisfaction_by = await satisfaction_by(engine, since_ms, until_ms)
     return build_digest(current, previous)

@@ -57,6 +57,7 @@
     const sel = $("transfer-to"), keep = sel.value; sel.replaceChildren(el("option", { value: "" }, "transfer to…"));
     for (const a of q.agents) if (a.name !== me.name) sel.append(el("option", { value: a.name }, a.name + (a.free ? " (free)" : "")));
     sel.value = keep;
+    FCFollowups.refresh($("followups"), me, select);
   }
 
   async function select(caseId) { selected = caseId; await refreshCase(); refreshQueue(); }
@@ -82,6 +83,7 @@
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
       c.incident_ended_at, v.now, v.episodes || []);
     showRecurrences($("recurrence"), v.recurrences);
+    FCFollowups.showOriginal($("original"), $("original-timeline"), v.follow_up_of);
     toastJoined(v, me.name, $("toast"));
     const ctx = v.context || {};
     const line = ctx.line || {};
@@ -142,6 +144,8 @@
     if (e.kind === "attempt") return ": " + d.channel;
     if (e.kind === "telemetry") return ": " + d.points + " stats intervals saved";
     if (e.kind === "transferred") return ": → " + d.to;
+    if (e.kind === "satisfaction") return ": " + (d.score ?? "–") + "/5" + (d.comment ? " “" + d.comment + "”" : "");
+    if (e.kind.startsWith("followup_")) return ": " + (d.channel || d.reason || (d.due_at ? "due " + clock(d.due_at) : ""));
     return "";
   }
 

@@ -35,6 +35,7 @@ SMS_TABLES = {"sms_opt_outs", "sms_consent"}
 FAMILY_TABLES = {"case_incidents", "line_children"}  # 0006, 0008
 GOODWILL_TABLES = {"goodwill_offers", "goodwill_hooks"}
 LINE_TABLES = {"incident_records", "waiting_decisions"}  # 0009: records once, waiting decisions
+FOLLOWUP_TABLES = {"followups"}  # 0010
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -100,7 +101,8 @@ async def test_upgrade_head_builds_exactly_what_the_models_declare(
 ) -> None:
     await upgrade(empty_engine, "head")
     assert await differences(empty_engine) == []
-    built = CASE_TABLES | DESK_TABLES | SMS_TABLES | FAMILY_TABLES | GOODWILL_TABLES | LINE_TABLES
+    built = (CASE_TABLES | DESK_TABLES | SMS_TABLES | FAMILY_TABLES | GOODWILL_TABLES
+             | LINE_TABLES | FOLLOWUP_TABLES)
     assert await tables(empty_engine) == built
     assert await version(empty_engine) == [head_revision()]
     await upgrade(empty_engine, "head")  # a second upgrade is a no-op
