@@ -58,6 +58,7 @@ OPTIONAL_ENV = {
     "FIRSTCALL_TWILIO_AGENT_PHONES",  # waiting callers are put through only where agents have one
     "FIRSTCALL_PUBLIC_BASE_URL",
     "FIRSTCALL_PAGE_URL",
+    "FIRSTCALL_GOODWILL_WEBHOOK_URL",  # without it confirmed offers wait in their outbox
     "FIRSTCALL_HEALTH_URL",
     "FIRSTCALL_CONFIG",  # the manifests configure by environment, not by a file
     "FIRSTCALL_VOC_WEEKLY_AT",  # the weekly digest is off unless asked for (docs/voc.md)
@@ -67,7 +68,8 @@ OPTIONAL_ENV = {
 # on 0.0.0.0 by default; the desk's API host, 127.0.0.1 by default, is not fine), and the
 # workers' tuning knobs.
 DEFAULT_IS_FINE = re.compile(
-    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST|CHAT_RELAY_S"
+    r"FIRSTCALL_(TOPIC_\w+|CLOCK|PROBE_HOST|LOG_LEVEL|OUTREACH_GROUP|CALLBACK_HOST|CHAT_HOST|CHAT_RELAY_S|API_SLA_WARN_S"
+    r"|GOODWILL_(DEFAULT_OFFER|ENABLED|LESSON_MINUTES|MIN_MINUTES|MIN_SHARE|PRODUCTS)"
     r"|KAFKA_(MAX_BATCH|POLL_MS|RECORD_PATH|GC_THRESHOLD|FETCH_HANDOFF))$"
 )
 # A pager webhook URL usually carries its token: a secret too.
