@@ -547,6 +547,7 @@ const BUBBLE_CSS = `
  border:0;border-radius:12px;cursor:pointer;color:#fff}
 .fc-bubble .fc-help{background:#c0392b}.fc-bubble .fc-fine{background:#1e8449}
 .fc-bubble .fc-remedy{background:#1f618d}
+.fc-bubble [hidden]{display:none}
 .fc-bubble .fc-note{font-size:20px;color:#333;margin-top:12px}
 .fc-bubble .fc-state{font-size:16px;color:#888}`;
 
