@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from outreach.decide.case import CaseEvent
 from outreach.decide.remedy import LIGHTER_PICTURE, RemedyRule, remedy_for
+from outreach.decide.resume import Waiting, resume_point
 from outreach.decide.signals import reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Step, next_step
 
@@ -57,3 +59,12 @@ def test_the_tap_waits_for_the_window_then_recovery_ends_it_and_no_recovery_call
     assert next_step("chat", "remedy_failed", Reach()) == Step("call", "remedy_did_not_help")
     assert next_step("chat", "remedy_failed", Reach(do_not_call=True)) == Step(
         "done", "do_not_contact")
+
+
+def test_a_restarted_runner_carries_on_waiting_out_the_remedy() -> None:
+    events = [
+        CaseEvent(1, "k", 1, "sending", "system", {"channel": "chat", "message_id": "k:chat:1",
+                                                   "remedy": "lighter_picture"}),
+        CaseEvent(2, "k", 2, "chat_reply", "family:stu-1", {"intent": "remedy_applied"}),
+    ]
+    assert resume_point(events) == Waiting("chat", "k:chat:1", "remedy")
