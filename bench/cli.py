@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds of the real call in the sdk phase")
     p.add_argument("--collect-seconds", type=float, default=10.0,
                    help="seconds per contender in the collect phase (collector vs bare producer)")
+    p.add_argument("--collect-baseline", metavar="DIR",
+                   help="a checkout of an earlier tree: its collector runs too, as it shipped "
+                   "(no httptools/uvloop), for before/after in one run")
     p.add_argument("--kafka-messages", type=int, default=1_000_000,
                    help="messages in the Kafka phase's topic (default 1,000,000)")
     p.add_argument("--quix", action=argparse.BooleanOptionalAction, default=True,
@@ -235,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
         from bench import collect_bench
 
         print("collect phase (firstcall collect vs a bare aiokafka producer) ...", file=sys.stderr)
-        results["collect"] = collect_bench.run_phase(args.collect_seconds)
+        baseline = Path(args.collect_baseline).resolve() if args.collect_baseline else None
+        results["collect"] = collect_bench.run_phase(args.collect_seconds, baseline)
         results["collect_report"] = collect_bench.report(results["collect"])
     if "sdk" in phases:
         from bench import sdk_bench

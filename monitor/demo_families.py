@@ -68,5 +68,6 @@ async def seed_families(directory: DirectoryStore, student_ids: Iterable[str]) -
 def demo_live_config(speed: float) -> RuntimeConfig:
     """Production's waits of the contact chain, `speed` times shorter (simulated time)."""
     w, live = Waits(), RuntimeConfig()
-    return RuntimeConfig(Waits(w.chat_s / speed, w.call_s / speed, w.sms_s / speed),
+    return RuntimeConfig(Waits(w.chat_s / speed, w.call_s / speed, w.sms_s / speed,
+                               w.remedy_s / speed),
                       close_wait_s=live.close_wait_s / speed)

@@ -81,6 +81,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chat-wait-s", type=float, default=120.0, help="chat unanswered -> call")
     p.add_argument("--call-wait-s", type=float, default=120.0, help="no call status -> SMS")
     p.add_argument("--sms-wait-s", type=float, default=600.0, help="SMS unanswered -> agent")
+    p.add_argument("--remedy-wait-s", type=float, default=60.0,
+                   help="after the one-tap fix: not recovered by then -> call")
     p.add_argument(
         "--close-after-s",
         type=float,
@@ -113,7 +115,7 @@ def options_from(
         raise ConfigError(problems)  # live Twilio could not call back: refuse to start
     base = public_url or f"http://{host}:{port}"
     secret = chat.secret.get_secret_value()
-    waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s)
+    waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s, args.remedy_wait_s)
     opts = ServiceOptions(
         db=pick(args.db, st.database.dsn),
         group=pick(args.group, service.group), decide=args.decide,

@@ -44,7 +44,7 @@ class Ingest:
     records: list[Record] = field(default_factory=list)
     dead_letters: list[Record] = field(default_factory=list)
     errors: list[EventError] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
+    types: dict[str, int] = field(default_factory=dict)  # accepted events by type
 
 
 def split_body(body: bytes, max_events: int) -> list[bytes] | BadRecord:
@@ -70,6 +70,8 @@ def ingest(raws: list[bytes], grant: SessionGrant, decoder: TelemetryDecoder,
     out = Ingest()
     key = grant.session_id.encode()
     source = f"collect/{grant.session_id}".encode()
+    granted = (grant.session_id, grant.student_id, grant.classroom_id)
+    records, types = out.records, out.types
     for i, decoded in enumerate(decoder.decode_batch(raws)):
         if isinstance(decoded, BadRecord):
             detail = decoded.detail[:_MAX_DETAIL]
@@ -78,11 +80,11 @@ def ingest(raws: list[bytes], grant: SessionGrant, decoder: TelemetryDecoder,
                 (REASON_HEADER, decoded.reason.encode()),
                 (DETAIL_HEADER, detail.encode("utf-8", "replace")),
                 (SOURCE_HEADER, source))))
-        elif (decoded.session_id, decoded.student_id, decoded.classroom_id) != (
-                grant.session_id, grant.student_id, grant.classroom_id):
+        elif (decoded.session_id, decoded.student_id, decoded.classroom_id) != granted:
             out.errors.append(EventError(i, WRONG_SESSION,
                                          "the token grants another session"))
         else:
-            out.records.append(Record(topic, key, raws[i]))
-            out.types.append(type(decoded).__name__.lower())
+            records.append(Record(topic, key, raws[i]))
+            name = type(decoded).__name__
+            types[name] = types.get(name, 0) + 1
     return out

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from monitor.platform.logging import get_logger
 from monitor.streaming.backoff import Backoff
@@ -46,6 +46,13 @@ class Producer(Protocol):
 
     async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
                    headers: Any = None) -> Awaitable[Any]: ...
+
+
+@runtime_checkable
+class BatchProducer(Producer, Protocol):
+    """A producer that also takes many records at once (monitor/collect/kafka_batches.py)."""
+
+    async def send_records(self, records: Sequence[Record]) -> Sequence[Awaitable[Any]]: ...
 
 
 @dataclass(slots=True)
@@ -115,9 +122,13 @@ class Sink:
                 await self._wake.wait()
             batch = list(self._queue)  # everything waiting goes out together (group commit)
             try:
-                futures = [await self.producer.send(r.topic, value=r.value, key=r.key,
-                                                    headers=list(r.headers) or None)
-                           for p in batch for r in p.records]
+                if isinstance(self.producer, BatchProducer):
+                    futures = await self.producer.send_records(
+                        [r for p in batch for r in p.records])
+                else:
+                    futures = [await self.producer.send(r.topic, value=r.value, key=r.key,
+                                                        headers=list(r.headers) or None)
+                               for p in batch for r in p.records]
                 await asyncio.gather(*futures)
             except asyncio.CancelledError:
                 raise

@@ -26,6 +26,7 @@ class OutboundMessage:
     language: str = "zh-CN"
     text: str | None = None
     conn: str = "unknown"  # the session's connection type (wifi, wired, cellular), if known
+    remedy: str | None = None  # a one-tap fix the chat message offers (`lighter_picture`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.channels.chat_gateway import ChatGateway
 from outreach.decide.decision import ChannelName
+from outreach.scripts.remedy_wording import remedy_message_text
 from outreach.scripts.wording import message_text
 
 
@@ -19,14 +20,15 @@ class ChatChannel:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Push the message; the outbox redelivers it until acked, so no retry is needed."""
-        text = message.text or message_text(message.fault, message.device, message.language,
-                                                  message.conn)
+        words = remedy_message_text if message.remedy else message_text
+        text = message.text or words(message.fault, message.device, message.language, message.conn)
+        offer = {"remedy": message.remedy} if message.remedy else {}
         stored = await self.gateway.push(
             message.student_id,
             text,
             case_id=message.case_id,
             message_id=message.message_id,
-            extra={"fault": message.fault, "language": message.language},
+            extra={"fault": message.fault, "language": message.language, **offer},
         )
         if stored.acked_at is not None:
             return SendResult("delivered", provider_id=stored.message_id)

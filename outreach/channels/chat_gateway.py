@@ -16,6 +16,10 @@ Protocol (JSON text frames):
 - app -> server: `{"type": "ack", "id"}` once shown; `{"type": "reply", "id", "text",
   "in_reply_to"?}` for a family's answer, acknowledged with `{"type": "ack", "id"}` once
   it has been handled (the app resends un-acked replies; duplicates are dropped).
+- a message may offer a one-tap fix: `"remedy": "lighter_picture"` on the message frame.
+  After the app applied it, its reply carries `"intent": "remedy_applied"` and
+  `in_reply_to` that message; the intent counts only for a message of the same family
+  that offered it (otherwise the reply's words are read as any other reply).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from websockets.protocol import State
 from outreach.channels.chat_tokens import TokenError, verify_token
 from outreach.channels.token_redaction import redacting_logger
 from outreach.decide.chat_intents import Intent, intent_of
+from outreach.decide.remedy import REMEDY_APPLIED
 from outreach.store.outbox import Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
@@ -342,14 +347,19 @@ class ChatGateway:
             self._seen_replies.popitem(last=False)
         in_reply_to = frame.get("in_reply_to")
         case_id: str | None = None
+        offered = False
         if in_reply_to:
             original = await self.outbox.get(str(in_reply_to))
             if original is not None and original.student_id == student_id:
                 case_id = original.case_id
+                offered = bool(original.payload.get("remedy"))
         if case_id is None:
             case_id = await self.outbox.latest_case(student_id)
         text = str(frame.get("text", ""))
-        reply = ChatReply(reply_id, student_id, text, intent_of(text), case_id, in_reply_to)
+        intent: Intent = intent_of(text)
+        if offered and frame.get("intent") == REMEDY_APPLIED:
+            intent = "remedy_applied"
+        reply = ChatReply(reply_id, student_id, text, intent, case_id, in_reply_to)
         log.info("chat_reply", case_id=case_id, intent=reply.intent)
         if self.on_reply is not None:
             await self.on_reply(reply)

@@ -5,14 +5,17 @@ replies, Twilio status callbacks and menu keys) through the :class:`Mailbox`.
 Every send is announced on the case timeline (`sending`) before it goes out,
 so a redelivered decision never sends the same attempt twice. The words name the
 family's own device (iPad, phone...) when the desk saw the session's join, and the
-computer's otherwise.
+computer's otherwise. A chat about a lag of the family's own downlink offers a lighter
+picture (`outreach.decide.remedy`); once the family took it, the chain waits the remedy
+window: the problem over within it ends the chain (`recovered_after_remedy`), otherwise the
+chain carries on with a call (`remedy_did_not_help`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -21,6 +24,7 @@ from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.dispatch import reachable_guardian
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.signals import Mailbox
+from outreach.decide.case import CaseEvent
 from outreach.decide.case_states import Refusal
 from outreach.decide.decision import (
     COVERED_BY_LINE_INCIDENT,
@@ -29,8 +33,15 @@ from outreach.decide.decision import (
     ChannelName,
 )
 from outreach.decide.redact import mask_phone
+from outreach.decide.remedy import remedy_for
 from outreach.decide.resume import Waiting
-from outreach.decide.stages.retry_fallback import Reach, Signal, Step, next_step
+from outreach.decide.stages.retry_fallback import (
+    REMEDY_APPLIED,
+    Reach,
+    Signal,
+    Step,
+    next_step,
+)
 from outreach.scripts.wording import Fault, known_device
 from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
@@ -52,6 +63,7 @@ class Waits:
     chat_s: float = 120.0
     call_s: float = 120.0
     sms_s: float = 600.0
+    remedy_s: float = 60.0  # after the one-tap fix: the class must be fine again by then
 
     def of(self, channel: ChannelName) -> float:
         """The wait after a send on `channel`."""
@@ -70,6 +82,15 @@ def fault_of(kind: str, reason: str) -> Fault:
     if reason == COVERED_BY_LINE_INCIDENT or kind not in ("lag", "disconnect", "flapping"):
         return "line"
     return kind  # type: ignore[return-value]
+
+
+def evidence_of(events: Sequence[CaseEvent], incident_id: str) -> Mapping[str, Any]:
+    """The newest evidence the case timeline holds for `incident_id` ({} if none)."""
+    for e in reversed(events):
+        evidence = e.data.get("evidence")
+        if e.data.get("incident_id") == incident_id and isinstance(evidence, Mapping):
+            return evidence
+    return {}
 
 
 class ContactChain:
@@ -147,16 +168,20 @@ class ContactChain:
         signal: Signal | None,
     ) -> Step:
         """Wait for signals after a send until the chain moves on."""
-        closed = False
+        closed = remedy = False
         while True:
             if signal is None:
-                letter = await self.mailbox.next(case_id, message_id, self.waits.of(channel))
+                wait = self.waits.remedy_s if remedy else self.waits.of(channel)
+                letter = await self.mailbox.next(case_id, message_id, wait)
                 closed = letter is not None and letter.signal is None
                 signal = "timeout" if letter is None or letter.signal is None else letter.signal
+                if remedy and signal == "timeout":
+                    signal = "remedy_worked" if closed else "remedy_failed"
             step = next_step(channel, signal, await self.reach(case_id, decision, closed))
             self.metrics.fallbacks.labels(channel, step.action, step.reason).inc()
             if step.action != "wait":
                 break
+            remedy = remedy or step.reason == REMEDY_APPLIED
             signal = None
         if step.reason in SUPPRESSING:
             self.metrics.suppressions.labels(step.reason).inc()
@@ -175,7 +200,8 @@ class ContactChain:
             return None
         student = await self.directory.get(decision.student_id)
         guardian = None if student is None else reachable_guardian(student, channel)
-        n = sum(1 for e in await self.cases.timeline(case_id) if e.kind == "sending")
+        events = await self.cases.timeline(case_id)
+        n = sum(1 for e in events if e.kind == "sending")
         message_id = f"{case_id}:{channel}:{n + 1}"
         target = self.channels.get(channel)
         if target is None or (channel != "chat" and guardian is None):
@@ -187,9 +213,16 @@ class ContactChain:
         moved = await self.cases.transition(case_id, "contacting", reason=decision.reason)
         if isinstance(moved, Refusal):
             return None
-        announce = {
+        announce: dict[str, object] = {
             "channel": channel, "message_id": message_id, "incident_id": decision.incident_id
         }
+        remedy = None
+        if channel == "chat":
+            covered = decision.reason == COVERED_BY_LINE_INCIDENT
+            remedy = remedy_for(case.kind, evidence_of(events, decision.incident_id),
+                                line_covered=covered)
+            if remedy is not None:
+                announce["remedy"] = remedy
         # Race-free across replicas: a first contact goes out once per family case.
         first = None if decision.reason in ESCALATIONS else decision.incident_id
         if not await self.joins.announce(case_id, announce, first_for=first):
@@ -208,6 +241,7 @@ class ContactChain:
             device=known_device(await self.device_of(case_id)),
             language=language,
             conn=(await self.conn_of(case_id) if self.conn_of else None) or "unknown",
+            remedy=remedy,
         )
         result = await target.send(message)
         await self.cases.record_attempt(

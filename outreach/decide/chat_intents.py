@@ -7,7 +7,8 @@ import re
 import unicodedata
 from typing import Final, Literal
 
-Intent = Literal["resolved", "needs_help", "unknown"]
+# `remedy_applied` is never read from words: the SDK says it after the one-tap fix.
+Intent = Literal["resolved", "needs_help", "unknown", "remedy_applied"]
 
 # Help wins over "fine" (e.g. 不好了, "not fine"): a human looking is the safe mistake.
 HELP: Final = (

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from outreach.decide.case import CaseEvent
 from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, DO_NOT_CONTACT
 from outreach.decide.outcomes import Outcome
-from outreach.decide.stages.retry_fallback import FAMILY_REACHED_BY_CALL
+from outreach.decide.stages.retry_fallback import FAMILY_REACHED_BY_CALL, REMEDY_WORKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +22,14 @@ class CaseFacts:
     escalated: bool = False
     do_not_contact: bool = False
     decided: Outcome | None = None  # an outcome already set (e.g. resolved_by_chat)
+    remedied: bool = False  # the problem ended within the window after the one-tap fix
 
 
 def facts_from(
     kind: str, events: Iterable[CaseEvent], *, outcome: Outcome | None, covered: bool = False
 ) -> CaseFacts:
     """Read the facts off a case's timeline (events written by the runner and callbacks)."""
-    reached = escalated = dnc = False
+    reached = escalated = dnc = remedied = False
     sending: set[str] = set()
     failed: set[str] = set()
     delivered = False
@@ -44,6 +45,8 @@ def facts_from(
             e.kind == "fallback" and d.get("reason") == FAMILY_REACHED_BY_CALL
         ):
             reached = True
+        elif e.kind == "fallback" and d.get("reason") == REMEDY_WORKED:
+            remedied = True
         elif e.kind == "state" and d.get("to") == "waiting_agent":
             escalated = True
         elif e.kind in ("decision", "gate", "fallback"):
@@ -51,7 +54,7 @@ def facts_from(
             dnc = dnc or d.get("reason") == DO_NOT_CONTACT
     # A send that started and never reported back may have gone out: count it.
     contacted = delivered or bool(sending - failed)
-    return CaseFacts(kind == "line", covered, contacted, reached, escalated, dnc, outcome)
+    return CaseFacts(kind == "line", covered, contacted, reached, escalated, dnc, outcome, remedied)
 
 
 def outcome_for(f: CaseFacts) -> Outcome:
@@ -62,6 +65,8 @@ def outcome_for(f: CaseFacts) -> Outcome:
         return f.decided
     if f.escalated:
         return "escalated"
+    if f.remedied:
+        return "resolved_by_remedy"
     if f.reached_by_call:
         return "resolved_by_call"
     if f.contacted:

@@ -15,6 +15,7 @@ Outcome = Literal[
     "infra_incident",
     "do_not_contact",
     "resolved_by_sms",
+    "resolved_by_remedy",
 ]
 
 OUTCOMES: Final[tuple[Outcome, ...]] = (
@@ -26,6 +27,7 @@ OUTCOMES: Final[tuple[Outcome, ...]] = (
     "infra_incident",
     "do_not_contact",
     "resolved_by_sms",
+    "resolved_by_remedy",
 )
 
 

@@ -87,5 +87,7 @@ def callback_signal(event: CallbackEvent | MenuChoice) -> Signal | None:
 
 
 def reply_signal(intent: Intent) -> Signal | None:
-    """A chat reply's signal: `好了` -> fine, `帮忙` -> help, anything else -> None."""
-    return {"resolved": "fine", "needs_help": "help"}.get(intent)  # type: ignore[return-value]
+    """A chat reply's signal: `好了` -> fine, `帮忙` -> help, the one-tap fix -> remedy."""
+    signals: dict[str, Signal] = {"resolved": "fine", "needs_help": "help",
+                                  "remedy_applied": "remedy"}
+    return signals.get(intent)

@@ -213,3 +213,107 @@ test('chat: reconnect backoff doubles up to the cap and resets once open', () =>
   FakeSocket.all.at(-1).open(); FakeSocket.all.at(-1).drop();
   assert.equal(timers.at(-1).ms, 500);
 });
+
+// ---- A fix in one tap: a lighter picture --------------------------------------------
+
+function fakeSender(kind, encodings) {
+  const sender = {track: kind ? {kind} : null, set: [],
+    getParameters: () => ({transactionId: 't1', encodings: encodings.map((e) => ({...e}))}),
+    setParameters: async (p) => { sender.set.push(p); }};
+  return sender;
+}
+
+test('lighterPicture lowers every video sender (maxBitrate, resolution), never raises it', async () => {
+  const cam = fakeSender('video', [{maxBitrate: 1500000}]);
+  const bare = fakeSender('video', []); // Chromium before the first negotiation: no encodings
+  const low = fakeSender('video', [{maxBitrate: 100000, scaleResolutionDownBy: 4}]);
+  const mic = fakeSender('audio', [{maxBitrate: 64000}]);
+  const pc = {getSenders: () => [cam, bare, low, mic, fakeSender(null, [])]};
+  const applied = await FC.lighterPicture(pc);
+  assert.deepEqual(cam.set[0].encodings, [{maxBitrate: 250000, scaleResolutionDownBy: 2}]);
+  assert.equal(cam.set[0].transactionId, 't1'); // the parameters as read, changed in place
+  assert.deepEqual(bare.set[0].encodings, [{maxBitrate: 250000, scaleResolutionDownBy: 2}]);
+  assert.deepEqual(low.set[0].encodings, [{maxBitrate: 100000, scaleResolutionDownBy: 4}]);
+  assert.deepEqual(mic.set, []);
+  assert.equal(applied.length, 3);
+});
+
+test('agoraLighterPicture asks for the teacher\'s low stream with fallback', async () => {
+  const calls = [];
+  const client = {setRemoteVideoStreamType: async (...a) => calls.push(['type', ...a]),
+    setStreamFallbackOption: async (...a) => calls.push(['fallback', ...a])};
+  await FC.agoraLighterPicture(client, 42);
+  assert.deepEqual(calls, [['type', 42, 1], ['fallback', 42, 2]]);
+});
+
+test('session: the applied remedy rides once on the next stats event', async () => {
+  const {t, posts} = rig([]);
+  let now = 1800000000000; let timerFn = null;
+  const source = {sample: async (at) => ({at}), interval: (a, b) => ({interval_ms: b.at - a.at})};
+  const s = new FC.Session(source, {session_id: 's1', student_id: 'u1', classroom_id: 'c1'},
+    {now: () => now, transport: t, setInterval: (fn) => { timerFn = fn; return 1; },
+      clearInterval: () => {}});
+  s.start();
+  now += 2000; await timerFn();
+  s.markRemedy('lighter_picture');
+  for (let i = 0; i < 2; i += 1) { now += 2000; await timerFn(); }
+  await t.settled();
+  const stats = posts.flatMap((p) => p.events).filter((e) => e.type === 'stats');
+  assert.deepEqual(stats.map((e) => e.remedy), ['lighter_picture', undefined]);
+  assert.equal(stats[0].remedy_at, 1800000002000);
+});
+
+// A DOM just big enough for the bubble.
+function fakeDocument() {
+  const el = (tag) => ({tag, hidden: false, textContent: '', className: '', children: [],
+    listeners: {}, setAttribute() {}, append(...c) { this.children.push(...c); },
+    appendChild(c) { this.children.push(c); }, remove() {},
+    addEventListener(type, fn) { this.listeners[type] = fn; }});
+  return {createElement: el, getElementById: () => null, head: el('head'), body: el('body')};
+}
+
+test('chat bubble: an offered remedy shows its button; a tap applies it, then replies with the intent', async () => {
+  FakeSocket.all = [];
+  globalThis.document = fakeDocument();
+  const applied = []; const marks = [];
+  const bubble = FC.chat({endpoint: 'ws://gw/', token: 't', lang: 'en', WebSocket: FakeSocket,
+    onRemedy: async (name) => { applied.push(name); }, session: {markRemedy: (n) => marks.push(n)}});
+  const ws = FakeSocket.all[0]; ws.open();
+  const [, , remedy] = bubble.element.children;
+  assert.equal(remedy.className, 'fc-remedy');
+  ws.serve({type: 'message', id: 'm0', case_id: 'k', text: 'plain', sent_at: 1});
+  assert.equal(remedy.hidden, true); // no offer, no button
+  ws.serve({type: 'message', id: 'm1', case_id: 'k', text: 'lighter?', sent_at: 2,
+    remedy: 'lighter_picture'});
+  assert.equal(remedy.hidden, false);
+  assert.equal(remedy.textContent, 'Switch to a lighter picture');
+  await remedy.listeners.click();
+  await remedy.listeners.click(); // a second tap does nothing
+  assert.deepEqual(applied, ['lighter_picture']);
+  assert.deepEqual(marks, ['lighter_picture']);
+  const replies = ws.sent.filter((f) => f.type === 'reply');
+  assert.equal(replies.length, 1);
+  assert.deepEqual({...replies[0], id: 'x'}, {type: 'reply', id: 'x', in_reply_to: 'm1',
+    text: 'Switch to a lighter picture', intent: 'remedy_applied'});
+  bubble.close();
+  delete globalThis.document;
+});
+
+test('chat bubble: a remedy that fails to apply sends nothing and can be tapped again', async () => {
+  FakeSocket.all = [];
+  globalThis.document = fakeDocument();
+  let fail = true;
+  const bubble = FC.chat({endpoint: 'ws://gw/', token: 't', WebSocket: FakeSocket,
+    onRemedy: async () => { if (fail) throw new Error('InvalidModificationError'); }});
+  const ws = FakeSocket.all[0]; ws.open();
+  const remedy = bubble.element.children[2];
+  ws.serve({type: 'message', id: 'm1', case_id: 'k', text: '卡', sent_at: 2, remedy: 'lighter_picture'});
+  await remedy.listeners.click();
+  assert.equal(remedy.hidden, false);
+  assert.deepEqual(ws.sent.filter((f) => f.type === 'reply'), []);
+  fail = false;
+  await remedy.listeners.click();
+  assert.equal(ws.sent.filter((f) => f.type === 'reply')[0].intent, 'remedy_applied');
+  bubble.close();
+  delete globalThis.document;
+});

@@ -296,6 +296,12 @@ export class Session {
     return {v: 1, type, ts: Math.round(this.now()), ...this.ids, ...extra};
   }
 
+  /** A one-tap fix was applied: its name and time ride on the next stats or heartbeat event
+   *  (`remedy`, `remedy_at`: extra fields the telemetry contract allows and ignores). */
+  markRemedy(name) {
+    this.remedy = {remedy: name, remedy_at: Math.round(this.now())};
+  }
+
   send(type, extra) {
     if (this.ended) return;
     this.transport.push(this.event(type, extra));
@@ -328,7 +334,8 @@ export class Session {
     const prev = this.prev; this.prev = snap;
     if (!prev) return;
     const fields = this.source.interval(prev, snap);
-    if (fields) this.send('stats', fields); else this.send('heartbeat');
+    const mark = this.remedy || {}; this.remedy = null;
+    if (fields) this.send('stats', {...fields, ...mark}); else this.send('heartbeat', mark);
   }
 
   /** A connection state: reconnect attempts while disconnected, ok when back, disconnect on failed. */
@@ -400,21 +407,62 @@ export function attachLiveKit(room, opts) {
 }
 
 // ---------------------------------------------------------------------------------------
+// A fix in one tap: a lighter picture. The family's downlink is short, so every video
+// sender of this peer connection sends less (RTCRtpSender.setParameters: a lower
+// maxBitrate, the resolution scaled down), and, on Agora, the teacher's stream falls back
+// to its low-quality stream. An app whose downlink is fed by another peer's sender passes
+// its own `onRemedy` to chat() (e.g. it asks that sender through its signalling).
+
+export const LIGHTER = {maxBitrate: 250000, scaleResolutionDownBy: 2};
+
+/** Lower every video sender of `pc`; returns the encodings as set (for the app's log). */
+export async function lighterPicture(pc, {maxBitrate = LIGHTER.maxBitrate,
+  scaleResolutionDownBy = LIGHTER.scaleResolutionDownBy} = {}) {
+  const applied = [];
+  for (const sender of pc.getSenders()) {
+    if (!sender.track || sender.track.kind !== 'video') continue;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length === 0) params.encodings = [{}];
+    for (const enc of params.encodings) {
+      enc.maxBitrate = Math.min(enc.maxBitrate || Infinity, maxBitrate);
+      enc.scaleResolutionDownBy = Math.max(enc.scaleResolutionDownBy || 1, scaleResolutionDownBy);
+    }
+    await sender.setParameters(params);
+    applied.push(...params.encodings.map((e) => ({maxBitrate: e.maxBitrate,
+      scaleResolutionDownBy: e.scaleResolutionDownBy})));
+  }
+  return applied;
+}
+
+/** Agora Web SDK: receive the teacher's low stream, and fall back to it (or audio) on loss. */
+export async function agoraLighterPicture(client, teacherUid) {
+  await client.setRemoteVideoStreamType(teacherUid, 1); // 1: the low-quality stream
+  if (typeof client.setStreamFallbackOption === 'function') {
+    await client.setStreamFallbackOption(teacherUid, 2); // 2: low stream, then audio only
+  }
+  return [{uid: teacherUid, streamType: 1}];
+}
+
+// ---------------------------------------------------------------------------------------
 // The family's chat bubble, speaking the chat gateway's protocol
 // (outreach/channels/chat_gateway.py): connect with ?token=; messages
 // {"type": "message", "id", "case_id", "text", "sent_at"} are shown once (an id already
 // shown is ignored: delivery is at least once) and acked {"type": "ack", "id"}; a press
 // sends {"type": "reply", "id", "text", "in_reply_to"}, sent again after a reconnect until
 // the gateway acks it. The reply texts are ones the gateway's intent_of reads
-// (tests/monitor/collect/test_sdk_node.py checks them against it).
+// (tests/monitor/collect/test_sdk_node.py checks them against it). A message with
+// `"remedy": "lighter_picture"` shows a third button (when the page gave chat() an
+// `onRemedy`); its press applies the fix, then replies with `"intent": "remedy_applied"`.
 
 export const CHAT_TEXT = {
   'zh-CN': {title: '课堂技术支持', help: '请给我打电话', fine: '好了，可以上课了',
     sentHelp: '收到，技术人员会尽快给您打电话。', sentFine: '太好了，祝上课愉快！',
-    offline: '正在重新连接…'},
+    offline: '正在重新连接…', remedy: '切换到流畅画面',
+    sentRemedy: '已切换到流畅画面。如果一分钟后还卡，请点“请给我打电话”。'},
   en: {title: 'Class support', help: 'Please call me', fine: 'It works again',
     sentHelp: 'Thank you, a technician will call you shortly.', sentFine: 'Great, enjoy the class!',
-    offline: 'Reconnecting…'},
+    offline: 'Reconnecting…', remedy: 'Switch to a lighter picture',
+    sentRemedy: 'Switched to a lighter picture. Still stuck in a minute? Tap "Please call me".'},
 };
 
 /** The chat protocol without the page: connect, show once, ack, replies until acked. */
@@ -468,10 +516,11 @@ export class ChatClient {
   }
 
   /** Send a family's reply to message `inReplyTo` (kept until the gateway acks it). */
-  reply(text, inReplyTo) {
+  reply(text, inReplyTo, intent) {
     this.counter += 1;
     const id = `r-${Date.now().toString(36)}-${this.counter}-${Math.floor(this.random() * 1e9).toString(36)}`;
-    const frame = {type: 'reply', id, text, ...(inReplyTo ? {in_reply_to: inReplyTo} : {})};
+    const frame = {type: 'reply', id, text, ...(inReplyTo ? {in_reply_to: inReplyTo} : {}),
+      ...(intent ? {intent} : {})};
     this.pending.set(id, frame);
     this.send(frame);
     return id;
@@ -497,11 +546,16 @@ const BUBBLE_CSS = `
 .fc-bubble button{display:block;width:100%;font-size:24px;padding:16px;margin:10px 0 0;
  border:0;border-radius:12px;cursor:pointer;color:#fff}
 .fc-bubble .fc-help{background:#c0392b}.fc-bubble .fc-fine{background:#1e8449}
+.fc-bubble .fc-remedy{background:#1f618d}
+.fc-bubble [hidden]{display:none}
 .fc-bubble .fc-note{font-size:20px;color:#333;margin-top:12px}
 .fc-bubble .fc-state{font-size:16px;color:#888}`;
 
-/** The family's in-app bubble: FirstCall.chat({endpoint, token, lang, container?}). */
-export function chat({endpoint, token, lang = 'zh-CN', container, WebSocket: WS}) {
+/** The family's in-app bubble: FirstCall.chat({endpoint, token, lang, container?,
+ *  onRemedy?, session?}); onRemedy() applies a one-tap fix (e.g. () => lighterPicture(pc)),
+ *  session (from attach()) reports it on the next telemetry event. */
+export function chat({endpoint, token, lang = 'zh-CN', container, WebSocket: WS, onRemedy,
+  session}) {
   const words = CHAT_TEXT[lang] || CHAT_TEXT['zh-CN'];
   const doc = globalThis.document;
   const host = container || doc.body;
@@ -520,19 +574,33 @@ export function chat({endpoint, token, lang = 'zh-CN', container, WebSocket: WS}
   const note = doc.createElement('p'); note.className = 'fc-note'; note.hidden = true;
   const state = doc.createElement('p'); state.className = 'fc-state'; state.hidden = true;
   state.textContent = words.offline;
-  bubble.append(title, text, help, fine, note, state);
+  const remedy = doc.createElement('button'); remedy.className = 'fc-remedy';
+  remedy.textContent = words.remedy; remedy.hidden = true;
+  bubble.append(title, text, remedy, help, fine, note, state);
   host.appendChild(bubble);
-  let current = null;
+  let current = null; let offer = null;
   const client = new ChatClient({endpoint, token, WebSocket: WS,
     onMessage: (frame) => {
       current = frame.id; text.textContent = frame.text;
+      offer = frame.remedy === 'lighter_picture' && onRemedy ? frame.remedy : null;
+      remedy.hidden = !offer;
       help.hidden = false; fine.hidden = false; note.hidden = true; bubble.hidden = false;
     },
     onState: (s) => { state.hidden = s === 'open'; }});
   const answer = (words_, said) => {
     client.reply(words_, current);
-    help.hidden = true; fine.hidden = true; note.textContent = said; note.hidden = false;
+    help.hidden = true; fine.hidden = true; remedy.hidden = true; offer = null;
+    note.textContent = said; note.hidden = false;
   };
+  remedy.addEventListener('click', async () => {
+    const name = offer; const to = current;
+    if (!name) return;
+    remedy.hidden = true; offer = null;
+    try { await onRemedy(name); } catch (err) { remedy.hidden = false; offer = name; return; }
+    if (session) session.markRemedy(name);
+    client.reply(words.remedy, to, 'remedy_applied');
+    note.textContent = words.sentRemedy; note.hidden = false;
+  });
   help.addEventListener('click', () => answer(words.help, words.sentHelp));
   fine.addEventListener('click', () => answer(words.fine, words.sentFine));
   client.connect();

@@ -42,6 +42,7 @@ const FCWords = (() => {
     resolved_by_chat: ["solved in the chat", "通过聊天解决"],
     resolved_by_call: ["solved on a call", "通过电话解决"],
     resolved_by_sms: ["solved by SMS", "通过短信解决"],
+    resolved_by_remedy: ["solved by the lighter picture", "切换流畅画面后解决"],
     no_answer: ["the family did not answer", "家长未接听"],
     escalated: ["passed to the engineers", "转交工程师"],
     infra_incident: ["an infrastructure problem", "基础设施故障"],

@@ -17,7 +17,9 @@ Channel = Literal["chat", "call", "sms"]
 # `help` (the family's answer), `unclear` (an answer a person must read), `answered` (a
 # person heard the call), `timeout` (nothing within the wait), a call's end without anyone
 # (`no_answer`, `busy`, `canceled`, `machine`, `failed`), an SMS that did not arrive
-# (`undelivered`), or `send_failed` (never sent).
+# (`undelivered`), or `send_failed` (never sent). After the family took the one-tap fix
+# (`remedy`), the chain waits the remedy window: the problem ended (`remedy_worked`) or
+# did not (`remedy_failed`).
 Signal = Literal[
     "delivered",
     "fine",
@@ -32,6 +34,9 @@ Signal = Literal[
     "failed",
     "undelivered",
     "send_failed",
+    "remedy",
+    "remedy_worked",
+    "remedy_failed",
 ]
 StepAction = Literal["wait", "call", "sms", "agent_queue", "done"]
 
@@ -49,6 +54,9 @@ SMS_FAILED: Final = "sms_failed"
 NOTICE_ONLY: Final = "notice_only"
 INCIDENT_CLOSED: Final = "incident_closed"
 NO_PHONE: Final = "no_reachable_phone"
+REMEDY_APPLIED: Final = "remedy_applied"  # waiting to see if the lighter picture helps
+REMEDY_WORKED: Final = "recovered_after_remedy"
+REMEDY_DID_NOT_HELP: Final = "remedy_did_not_help"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +110,16 @@ def next_step(channel: Channel, signal: Signal, reach: Reach) -> Step:
         return Step("agent_queue", FAMILY_ASKED_FOR_HELP)
     if signal == "unclear":
         return Step("agent_queue", FAMILY_REPLY_UNCLEAR)
+    if signal == "remedy_worked":
+        return Step("done", REMEDY_WORKED)
     if reach.incident_closed:
         return Step("done", INCIDENT_CLOSED)
     if reach.notice_only:
         return Step("done", NOTICE_ONLY)
+    if signal == "remedy":
+        return Step("wait", REMEDY_APPLIED)
+    if signal == "remedy_failed":
+        return _to_phone("call", REMEDY_DID_NOT_HELP, reach)
     if signal == "delivered":
         return Step("wait", WAITING_FOR_ANSWER)
     if channel == "chat":

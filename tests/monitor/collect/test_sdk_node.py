@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from outreach.decide.chat_intents import intent_of
+from outreach.scripts.remedy_wording import REMEDY_BUTTON
 from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,7 +21,7 @@ def test_sdk_unit_tests_pass_under_node() -> None:
     done = subprocess.run([node, "--test", str(ROOT / "tests/js/firstcall.test.mjs")],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "# fail 0" in done.stdout and "# pass 13" in done.stdout
+    assert "# fail 0" in done.stdout and "# pass 18" in done.stdout
 
 
 def test_the_bubbles_buttons_say_what_the_gateway_understands() -> None:
@@ -37,3 +38,5 @@ def test_the_bubbles_buttons_say_what_the_gateway_understands() -> None:
     for words in texts.values():
         assert intent_of(words["help"]) == "needs_help"
         assert intent_of(words["fine"]) == "resolved"
+        assert intent_of(words["remedy"]) == "unknown"  # it counts by its intent field only
+    assert {lang: texts[lang]["remedy"] for lang in texts} == REMEDY_BUTTON

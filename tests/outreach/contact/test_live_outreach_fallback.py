@@ -55,7 +55,11 @@ def test_the_call_budget_does_not_stop_the_sms_after_a_missed_call() -> None:
     assert next_step("call", "no_answer", Reach(quiet_hours=True)) == Step("done", "quiet_hours")
 
 
-@pytest.mark.parametrize("signal", [s for s in SIGNALS if s not in ("fine", "help", "unclear")])
+# `remedy_worked` is itself the close of the incident within the remedy window.
+ANSWERS = ("fine", "help", "unclear", "remedy_worked")
+
+
+@pytest.mark.parametrize("signal", [s for s in SIGNALS if s not in ANSWERS])
 def test_a_line_notice_and_a_closed_incident_go_no_further(signal: Signal) -> None:
     for channel in ("chat", "call", "sms"):
         assert next_step(channel, signal, Reach(notice_only=True)).action == "done"  # type: ignore[arg-type]
@@ -68,6 +72,8 @@ def test_the_family_answer_wins_even_after_the_incident_closed() -> None:
     assert next_step("call", "help", Reach(notice_only=True)).action == "agent_queue"
     unclear = next_step("sms", "unclear", Reach(incident_closed=True))
     assert unclear == Step("agent_queue", "family_reply_unclear")  # a person reads it
+    remedied = next_step("chat", "remedy_worked", Reach(incident_closed=True))
+    assert remedied == Step("done", "recovered_after_remedy")
 
 
 def test_a_family_that_answered_stop_gets_a_person_instead_of_an_sms() -> None:
