@@ -47,9 +47,13 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
             "offered_to": r.offered_to, "last_helper": helpers.get(row.student_id or ""),
             "recovered": row.incident_ended_at is not None,
         })
+    # Held cases, the newest problem first: a problem joining a claimed case moves it up.
+    owned = sorted((r for r in rows if r.owner is not None),
+                   key=lambda r: (-(r.last_problem_at or r.problem_started_at), r.case_id))
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
-             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None}
-            for r in rows if r.owner is not None]
+             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None,
+             "last_problem_at": r.last_problem_at or r.problem_started_at}
+            for r in owned]
     live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
             "agents": [asdict(a) | {"free": a.free} for a in agents],
