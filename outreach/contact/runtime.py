@@ -24,7 +24,7 @@ from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.family import FamilyCheck
-from outreach.contact.family_cases import FamilyCases
+from outreach.contact.family_cases import FamilyCases, published
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
@@ -48,6 +48,8 @@ from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
+
+
 __all__ = ["AgentQueue", "CaseRuntime", "Pager", "RuntimeConfig"]
 
 
@@ -394,7 +396,7 @@ class CaseRuntime:
                 return
             else:
                 record = await self._close(case, events, reason, until)
-            if record is not None and not any(e.kind == "outcome_published" for e in events):
+            if record is not None and not published(events):
                 await self.sink.publish(record)
                 data = {"outcome": record.outcome}
                 await self.cases.add_event(case_id, "outcome_published", data)
