@@ -12,6 +12,7 @@ from monitor.desk.desk import Desk
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
+from outreach.scripts.recurring import diagnosis, technician_steps
 from outreach.scripts.wording import script_for
 from outreach.store.case_joins import CaseJoins
 
@@ -91,9 +92,15 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
     device = str(ctx.get("device") or "pc")
     call = latest_call(timeline)
     # The other incidents joined to the family's case, with their windows.
+    spans = await CaseJoins(desk.store).incidents(case.case_id)
     episodes = [{"incident_id": i.incident_id, "kind": i.kind, "start": i.started_at,
-                 "end": i.ended_at} for i in await CaseJoins(desk.store).incidents(case.case_id)
-                if i.incident_id != case.incident_id]  # fmt: skip
+                 "end": i.ended_at} for i in spans if i.incident_id != case.incident_id]
+    covered = any(e.kind == "decision" and e.data.get("reason") == "covered_by_line_incident"
+                  for e in timeline)  # fmt: skip
+    recurring = None if len(spans) < 2 else {  # for the technician
+        "diagnosis": diagnosis([(i.started_at, i.ended_at) for i in spans], desk.clock(),
+                               line_healthy=not covered, lesson_end=ctx.get("lesson_end")),
+        "steps": technician_steps(device, str(ctx.get("conn") or "unknown"))}  # fmt: skip
     return {
         "case": case_json(case),
         "incident": opened,
@@ -104,6 +111,7 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "earlier_cases": earlier,
         "episodes": episodes,
         "recurrences": len(episodes),  # problems that came back on this case
+        "recurring": recurring,
         "script": {lang: script_for(fault, device, lang,  # type: ignore[arg-type]
                                     str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},

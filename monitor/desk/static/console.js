@@ -71,6 +71,7 @@
     drawTelemetry($("chart"), v.telemetry.points, v.telemetry.marks, c.incident_started_at,
       c.incident_ended_at, v.now, v.episodes || []);
     showRecurrences($("recurrence"), v.recurrences);
+    showRecurring($("recurring-box"), $("diagnosis"), $("tech-steps"), v.recurring);
     toastJoined(v, me.name, $("toast"));
     const ctx = v.context || {};
     const line = ctx.line || {};

@@ -120,6 +120,7 @@ async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_a_toast_a
             await expect(console.locator("#recurrence")).to_have_attribute(
                 "data-recurrences", "0")
             await expect(console.locator("#toast")).to_be_hidden()
+            await expect(console.locator("#recurring-box")).to_be_hidden()
             held_lag = console.locator("#held .q-item.kind-lag")
             await expect(held_lag).to_have_attribute("data-rank", "2")  # the drop is newer
             queued = len(await desk.live.desk.queue.rows())
@@ -134,6 +135,9 @@ async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_a_toast_a
                 "data-recurrences", "1")
             await expect(console.locator("#chart rect[data-role=episode]")).to_have_count(1)
             await expect(held_lag).to_have_attribute("data-rank", "1")  # the item moved up
+            await expect(console.locator("#diagnosis")).to_contain_text(
+                "recurring on the family's side: line healthy, 2 episodes")
+            await expect(console.locator("#tech-steps li")).to_have_count(4)
             await expect(console.locator("#held .q-item")).to_have_count(2)
             await expect(console.locator("#queue .empty")).to_have_text("Nobody is waiting.")
             assert len(await desk.live.desk.queue.rows()) == queued  # no new queue item

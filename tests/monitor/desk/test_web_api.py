@@ -333,3 +333,9 @@ async def test_a_problem_joining_a_claimed_case_moves_it_up_and_adds_no_queue_it
     assert queue["waiting"] == [] and len(await api.desk.live.desk.queue.rows()) == entries
     v = (await api.http.get(f"/api/cases/{by_kind['lag']}", headers=ann)).json()
     assert v["recurrences"] == 1 and v["case"]["owner"] == "ann"
+    # For the technician: where the problem is, how often, and what to check on a pc.
+    assert v["recurring"]["diagnosis"].startswith(
+        "recurring on the family's side: line healthy, 2 episodes, ")
+    assert "closer to the Wi-Fi router" in " ".join(v["recurring"]["steps"])
+    other = (await api.http.get(f"/api/cases/{by_kind['disconnect']}", headers=ann)).json()
+    assert other["recurring"] is None  # one problem so far
