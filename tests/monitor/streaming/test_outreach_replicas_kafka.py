@@ -126,6 +126,11 @@ class OutreachProc:
             return f.read()
 
 
+def phone(n: int) -> str:
+    """Family `n`'s guardian's number."""
+    return f"+861390000{n:04d}"
+
+
 def family_records(n: int, at: int) -> list[tuple[bool, int, bytes, bytes]]:
     """Family `n`'s two sessions in trouble at once: (incident?, partition, key, value)."""
     out = []
@@ -162,7 +167,7 @@ async def test_two_replicas_one_killed_still_make_one_case_and_one_call_per_fami
     families = FAMILIES_PER_WAVE * WAVES
     engine = await open_database(database)  # migrated once, before the replicas start
     rows = ["student_id,student_name,guardian_name,phone,relation"]
-    rows += [f"stu-{n},S{n},G{n},+861390000{n:04d},grandmother" for n in range(families)]
+    rows += [f"stu-{n},S{n},G{n},{phone(n)},grandmother" for n in range(families)]
     (tmp_path / "families.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert (await import_file(tmp_path / "families.csv", DirectoryStore(engine))).imported
 
@@ -210,6 +215,12 @@ async def test_two_replicas_one_killed_still_make_one_case_and_one_call_per_fami
             await asyncio.sleep(12)  # the group settles with both members (join + sync)
             await send(0)
             await wait_for("wave 0 on cases", on_cases(FAMILIES_PER_WAVE))
+            first_wave = {phone(n) for n in range(FAMILIES_PER_WAVE)}
+
+            async def first_wave_called() -> bool:  # its calls made, none still in flight
+                return first_wave <= {r.param("To") for r in standin.requests}
+
+            await wait_for("wave 0's calls", first_wave_called)
             logs = [r.output() for r in replicas]
             assert all("case_opened" in x or "incident_joined_case" in x for x in logs), (
                 "both replicas took incidents of the first wave")
@@ -244,7 +255,7 @@ async def test_two_replicas_one_killed_still_make_one_case_and_one_call_per_fami
     assert max(called.values()) == 1, f"a family was called twice: {called}"
     assert texts == []  # every call was answered: no fallback SMS either
     # Families whose records only the survivor took after the kill were each called once.
-    after = {f"+861390000{n:04d}" for n in range(2 * FAMILIES_PER_WAVE, families)}
+    after = {phone(n) for n in range(2 * FAMILIES_PER_WAVE, families)}
     assert after <= set(called), sorted(after - set(called))
-    before = {f"+861390000{n:04d}" for n in range(FAMILIES_PER_WAVE)}
-    assert before <= set(called), sorted(before - set(called))
+    # (A family of the wave the kill hit may go uncontacted: a send is announced at most
+    # once, and the killed replica may have announced it without making the call.)
