@@ -138,7 +138,7 @@ async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[s
         active=desk.ring.active_by_line(), cell_of=cell_of, waits=waits,
         held=len(rows) - len(waits), first_contact_ms=list(st.first_contact_ms),
         suppressed=st.suppressed, agents_online=sum(1 for a in agents if a.online),
-        agents_free=sum(1 for a in agents if a.free))
+        agents_free=sum(1 for a in agents if a.free), escalated=st.escalated)
     out = build(snap, sla_ms)
     tiles = out["tiles"]
     desk.trends.add(now, {"incidents": tiles["live_incidents"] + tiles["line_incidents"],

@@ -339,3 +339,16 @@ async def test_a_problem_joining_a_claimed_case_moves_it_up_and_adds_no_queue_it
     assert "closer to the Wi-Fi router" in " ".join(v["recurring"]["steps"])
     other = (await api.http.get(f"/api/cases/{by_kind['disconnect']}", headers=ann)).json()
     assert other["recurring"] is None  # one problem so far
+
+
+async def test_the_dashboard_counts_family_cases_escalated_by_reason(api: Client) -> None:
+    case_id = await lag_case(api)
+    olga = api.auth("olga")
+    assert (await api.http.get("/api/dashboard", headers=olga)).json()["escalated"] == {}
+    for n, reason in enumerate(["escalated_recurring", "escalated_dropped", "escalated_dropped"]):
+        action = "agent_queue" if reason == "escalated_recurring" else "call"
+        await api.desk.live.desk.apply(Outreach(f"lag-s1-{n}", case_id, "s1", "stu-1", action,
+                                                reason, T0 + 90_000 + n))  # type: ignore[arg-type]
+    d = (await api.http.get("/api/dashboard", headers=olga)).json()
+    assert d["escalated"] == {"escalated_dropped": 2, "escalated_recurring": 1}
+    assert "joined_open_case" not in d["escalated"]
