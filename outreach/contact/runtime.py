@@ -48,8 +48,6 @@ from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 
 log = structlog.get_logger(__name__)
-
-
 __all__ = ["AgentQueue", "CaseRuntime", "Pager", "RuntimeConfig"]
 
 
