@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.records import Incident, line_id
@@ -34,6 +34,7 @@ class Snapshot:
     suppressed: Counter[str]
     agents_online: int
     agents_free: int
+    escalated: Counter[str] = field(default_factory=Counter)  # family cases, by reason
 
 
 def _cell(inc: Incident) -> Cell:
@@ -84,4 +85,5 @@ def build(s: Snapshot, sla_ms: int) -> dict[str, Any]:
                              "p95": percentile(s.first_contact_ms, 0.95),
                              "count": len(s.first_contact_ms)},
         "suppressed": dict(s.suppressed.most_common()),
+        "escalated": dict(s.escalated.most_common()),
     }

@@ -78,6 +78,7 @@ class DeskState:
     contacted: dict[str, int] = field(default_factory=dict)  # incident id -> decided_at
     first_contact_ms: list[int] = field(default_factory=list)
     suppressed: Counter[str] = field(default_factory=Counter)
+    escalated: Counter[str] = field(default_factory=Counter)  # the policy's escalations
 
 
 class Desk:
@@ -187,6 +188,8 @@ class Desk:
         if o.action == "none" or o.reason == "covered_by_line_incident":
             self.state.suppressed[o.reason] += 1
             self.metrics.suppressed.labels(o.reason).inc()
+        elif o.reason.startswith("escalated_"):
+            self.state.escalated[o.reason] += 1
 
     async def _contacted(self, o: Outreach) -> None:
         st = self.state

@@ -13,6 +13,7 @@ from monitor.desk.followup_views import helpers_for, original_history
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
+from outreach.scripts.recurring import diagnosis, technician_steps
 from outreach.scripts.wording import script_for
 from outreach.store.case_joins import CaseJoins
 from outreach.store.line_problems import LineProblems
@@ -50,10 +51,14 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
             "recovered": row.incident_ended_at is not None, "classroom_id": row.classroom_id,
         })
     await _with_problems(desk, items)
+    # Held cases, the newest problem first: a problem joining a claimed case moves it up.
+    owned = sorted((r for r in rows if r.owner is not None),
+                   key=lambda r: (-(r.last_problem_at or r.problem_started_at), r.case_id))
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
              "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None,
+             "last_problem_at": r.last_problem_at or r.problem_started_at,
              "classroom_id": r.classroom_id}
-            for r in rows if r.owner is not None]
+            for r in owned]
     live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
     await _with_problems(desk, held)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
@@ -120,9 +125,15 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
     device = str(ctx.get("device") or "pc")
     call = latest_call(timeline)
     # The other incidents joined to the family's case, with their windows.
+    spans = await CaseJoins(desk.store).incidents(case.case_id)
     episodes = [{"incident_id": i.incident_id, "kind": i.kind, "start": i.started_at,
-                 "end": i.ended_at} for i in await CaseJoins(desk.store).incidents(case.case_id)
-                if i.incident_id != case.incident_id]  # fmt: skip
+                 "end": i.ended_at} for i in spans if i.incident_id != case.incident_id]
+    covered = any(e.kind == "decision" and e.data.get("reason") == "covered_by_line_incident"
+                  for e in timeline)  # fmt: skip
+    recurring = None if len(spans) < 2 else {  # for the technician
+        "diagnosis": diagnosis([(i.started_at, i.ended_at) for i in spans], desk.clock(),
+                               line_healthy=not covered, lesson_end=ctx.get("lesson_end")),
+        "steps": technician_steps(device, str(ctx.get("conn") or "unknown"))}  # fmt: skip
     return {
         "case": case_json(case),
         "incident": opened,
@@ -133,6 +144,7 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
         "earlier_cases": earlier,
         "episodes": episodes,
         "recurrences": len(episodes),  # problems that came back on this case
+        "recurring": recurring,
         "script": {lang: script_for(fault, device, lang,  # type: ignore[arg-type]
                                     str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},
@@ -160,7 +172,7 @@ async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[s
         active=desk.ring.active_by_line(), cell_of=cell_of, waits=waits,
         held=len(rows) - len(waits), first_contact_ms=list(st.first_contact_ms),
         suppressed=st.suppressed, agents_online=sum(1 for a in agents if a.online),
-        agents_free=sum(1 for a in agents if a.free))
+        agents_free=sum(1 for a in agents if a.free), escalated=st.escalated)
     out = build(snap, sla_ms)
     tiles = out["tiles"]
     desk.trends.add(now, {"incidents": tiles["live_incidents"] + tiles["line_incidents"],

@@ -7,10 +7,18 @@ from dataclasses import asdict
 from detectors.records import Incident
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.quiet import QuietBook, quiet_deadline
+from outreach.decide.case import CaseEvent
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.outcomes import spans_minutes_lost
 from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
+
+
+def published(events: list[CaseEvent]) -> bool:
+    """Was the case's outcome published since it last (re)opened? (A reopened case that
+    closes again publishes its outcome again, with every joined incident counted.)"""
+    since = max((i for i, e in enumerate(events) if e.kind == "reopened"), default=-1)
+    return any(e.kind == "outcome_published" for e in events[since + 1 :])
 
 
 class FamilyCases:

@@ -25,7 +25,7 @@ from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
-from outreach.contact.family_cases import FamilyCases
+from outreach.contact.family_cases import FamilyCases, published
 from outreach.contact.line_cases import LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
@@ -401,7 +401,7 @@ class CaseRuntime:
                 return
             else:
                 record = await self._close(case, events, reason, until)
-            if record is not None and not any(e.kind == "outcome_published" for e in events):
+            if record is not None and not published(events):
                 await self.sink.publish(record)
                 data = {"outcome": record.outcome}
                 await self.cases.add_event(case_id, "outcome_published", data)

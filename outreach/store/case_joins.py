@@ -3,7 +3,11 @@
 Race-free by the database itself: the partial unique index `ux_cases_open_student`
 allows one case per student that is not closed, and a new case is an
 `INSERT .. ON CONFLICT DO NOTHING`; whoever loses the race joins the winner's case.
-Every incident of a case is a row of `case_incidents` (its start and end).
+Every incident of a case is a row of `case_incidents` (its start and end). A student with
+no open case whose last case was over (fine for `case_reopen_ms`) less than `case_reopen_ms`
+before the incident (event time, as the policy counts it) gets that case reopened: one
+guarded UPDATE (`state = 'closed'` and no other open case of the student), backed by the
+same index.
 """
 
 from __future__ import annotations
@@ -59,19 +63,32 @@ class CaseJoins:
     ) -> Taken:
         """Put the incident on its student's open case, or open one (once per incident id)."""
         now = self.store.clock() if at is None else at
+        for attempt in range(TRIES):
+            try:
+                taken = await self._take(inc, policy, now)
+                break
+            except sa.exc.IntegrityError:  # a reopen raced an insert of another replica
+                if attempt == TRIES - 1:
+                    raise
+        verb = "case_opened" if taken.created else "incident_joined_case"
+        log.info(verb, case_id=taken.case.case_id, incident_id=inc.incident_id)
+        return taken
+
+    async def _take(self, inc: Incident, policy: Mapping[str, Any], now: int) -> Taken:
         async with self.store.engine.begin() as conn:
             known = await self._case_of(conn, inc.incident_id)
             if known is not None:
                 return Taken(known, created=False, fresh=False)
+            family = policy.get("family_cases", True)
+            reopen_ms = int(policy.get("case_reopen_ms", 0)) if family else 0
+            reopened = await self._reopen(conn, inc, reopen_ms, now)
+            if reopened is not None:
+                return reopened
             for _ in range(TRIES):
                 taken = await self._join_or_open(conn, inc, policy, now)
                 if taken is not None:
-                    break
-            else:
-                raise CaseIdTaken("join_or_open", None, RuntimeError(inc.incident_id))
-        verb = "case_opened" if taken.created else "incident_joined_case"
-        log.info(verb, case_id=taken.case.case_id, incident_id=inc.incident_id)
-        return taken
+                    return taken
+        raise CaseIdTaken("join_or_open", None, RuntimeError(inc.incident_id))
 
     async def update(self, inc: Incident, *, at: int | None = None) -> Case | None:
         """Apply a later record of a known incident (its end); None if the incident is unknown."""
@@ -192,6 +209,41 @@ class CaseJoins:
         await self.store.event(conn, target.case_id, now, "incident_joined", "system",
                                 inc.to_dict())  # fmt: skip
         return Taken(await self._case(conn, target.case_id), created=False, fresh=True)
+
+    async def _reopen(
+        self, conn: AsyncConnection, inc: Incident, reopen_ms: int, now: int
+    ) -> Taken | None:
+        """Reopen the student's last case if it was over less than `reopen_ms` ago."""
+        if inc.kind == "line" or inc.student_id is None or reopen_ms <= 0:
+            return None
+        c = cases.c
+        family = sa.and_(c.student_id == inc.student_id, c.kind != "line")
+        last = (await conn.execute(
+            sa.select(c.case_id, c.state, c.incident_ended_at).where(family)
+            .order_by(c.opened_at.desc(), c.case_id.desc()).limit(1))).first()  # fmt: skip
+        # Over at (fine since + reopen_ms); joins until reopen_ms after that, as the policy.
+        if (last is None or last.state != "closed" or last.incident_ended_at is None
+                or inc.detected_at >= last.incident_ended_at + 2 * reopen_ms):
+            return None
+        other = cases.alias("other")
+        others_open = sa.select(other.c.case_id).where(
+            other.c.student_id == inc.student_id, other.c.kind != "line",
+            other.c.state != "closed")  # fmt: skip
+        done = await conn.execute(
+            cases.update()
+            .where(c.case_id == last.case_id, c.state == "closed", ~sa.exists(others_open))
+            .values(state="open", outcome=None, owner=None, updated_at=now)
+        )
+        if done.rowcount != 1:  # another replica reopened it (or opened one) first
+            return None
+        await self.store.event(conn, last.case_id, now, "state", "system",
+                               {"from": "closed", "to": "open", "reason": "incident_joined"})
+        await self.store.event(conn, last.case_id, now, "reopened", "system", inc.to_dict())
+        await self._add(conn, inc, last.case_id, now)
+        await self._settle(conn, last.case_id, now)
+        await self.store.event(conn, last.case_id, now, "incident_joined", "system",
+                               inc.to_dict())  # fmt: skip
+        return Taken(await self._case(conn, last.case_id), created=False, fresh=True)
 
     @staticmethod
     async def _add(conn: AsyncConnection, inc: Incident, case_id: str, now: int) -> bool:

@@ -158,9 +158,18 @@ class CaseStore:
         )
 
     async def closed_unpublished(self, since: int) -> list[Case]:
-        """Cases closed at `since` or later whose outcome has no `outcome_published` event."""
+        """Cases closed at `since` or later whose outcome has no `outcome_published` event
+        (since the case last reopened)."""
         c, e = cases.c, case_events.c
-        published = sa.select(e.case_id).where(e.kind == "outcome_published")
+        r = case_events.alias("reopened")
+        last_reopen = (
+            sa.select(sa.func.coalesce(sa.func.max(r.c.event_id), 0))
+            .where(r.c.case_id == e.case_id, r.c.kind == "reopened")
+            .scalar_subquery()
+        )
+        published = sa.select(e.case_id).where(
+            e.kind == "outcome_published", e.event_id > last_reopen
+        )
         return await self._cases(
             sa.select(cases).where(
                 c.state == "closed", c.closed_at >= since, c.case_id.not_in(published)

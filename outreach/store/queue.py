@@ -21,7 +21,13 @@ from outreach.decide.clock import Clock, now_ms
 from outreach.decide.outcomes import OUTCOMES, Outcome, lesson_minutes_lost
 from outreach.decide.queue_rules import Waiting
 from outreach.store.cases import CaseStore
-from outreach.store.models import case_events, cases, queue_entries, session_context
+from outreach.store.models import (
+    case_events,
+    case_incidents,
+    cases,
+    queue_entries,
+    session_context,
+)
 
 log = structlog.get_logger(__name__)
 WAITING = "waiting_agent"
@@ -43,6 +49,7 @@ class QueueRow:
     answered_at: int | None
     incident_ended_at: int | None = None  # the problem is over (the case is shown recovered)
     classroom_id: str | None = None
+    last_problem_at: int | None = None  # start of the case's newest incident (a join moves it)
 
     def waiting(self) -> Waiting:
         """The entry as the pure queue rules see it."""
@@ -89,12 +96,16 @@ class QueueStore:
 
     async def rows(self, *, include_owned: bool = True) -> list[QueueRow]:
         """Entries still waiting for (or held by) an agent, oldest first."""
-        q = queue_entries
+        q, ci = queue_entries, case_incidents
+        newest = (
+            sa.select(sa.func.max(ci.c.started_at)).where(ci.c.case_id == q.c.case_id)
+            .scalar_subquery().label("last_problem_at")
+        )  # fmt: skip
         stmt = (
             sa.select(
                 q.c.case_id, q.c.kind, q.c.student_id, q.c.reason, q.c.queued_at,
                 q.c.problem_started_at, q.c.answered_at, cases.c.owner, cases.c.state,
-                cases.c.incident_ended_at, cases.c.classroom_id,
+                cases.c.incident_ended_at, cases.c.classroom_id, newest,
             )
             .join(cases, cases.c.case_id == q.c.case_id)
             .where(q.c.done_at.is_(None), cases.c.state == WAITING)

@@ -42,12 +42,12 @@
     FCQueue.render(box, cards, selected);
     const held = $("held"); held.replaceChildren();
     if (!q.held.length) held.append(el("p", { class: "empty" }, "No case is held."));
-    for (const h of q.held) {
+    q.held.forEach((h, i) => {  // newest problem first: a problem joining a held case moves it up
       held.append(el("div", { class: "q-item kind-" + h.kind + (h.case_id === selected ? " selected" : ""),
-        "data-case-id": h.case_id, onclick: () => select(h.case_id) },
+        "data-case-id": h.case_id, "data-rank": i + 1, onclick: () => select(h.case_id) },
         el("div", { class: "top" }, el("span", {}, h.kind.toUpperCase() + " · " + (h.student_id || (h.problem && h.problem.line) || "")),
            el("span", { class: "badge" + (h.owner === me.name ? " mine" : "") }, h.owner))));
-    }
+    });
     const sc = q.school;
     $("school-summary").textContent = sc.in_class + " students in class · " + sc.problem_count +
       (sc.problem_count === 1 ? " problem" : " problems") + " right now";
@@ -84,6 +84,7 @@
       c.incident_ended_at, v.now, v.episodes || []);
     showRecurrences($("recurrence"), v.recurrences);
     FCFollowups.showOriginal($("original"), $("original-timeline"), v.follow_up_of);
+    showRecurring($("recurring-box"), $("diagnosis"), $("tech-steps"), v.recurring);
     toastJoined(v, me.name, $("toast"));
     const ctx = v.context || {};
     const line = ctx.line || {};

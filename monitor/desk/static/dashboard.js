@@ -52,6 +52,7 @@
     heat(d.heat_map);
     table("lines", ["line", "sessions", "for"], d.line_incidents.map((l) => [l.line, l.sessions, dur(l.age_ms)]), "No line incident.");
     table("suppressed", ["reason", "calls"], Object.entries(d.suppressed).map(([k, v]) => [k.replaceAll("_", " "), v]), "Nothing suppressed yet.");
+    table("escalated", ["reason", "problems"], Object.entries(d.escalated || {}).map(([k, v]) => [k.replaceAll("_", " "), v]), "No family case escalated yet.");
     const quiet = k.sessions_in_trouble === 0 ? "All classes are fine." :
       "No student has a problem of their own; " + k.sessions_in_trouble + " sessions are under line incidents.";
     table("live-incidents", ["kind", "student", "classroom", "line", "for"],

@@ -18,3 +18,10 @@ function toastJoined(caseView, me, toastEl) {
   setTimeout(() => toastEl.classList.add("hidden"), 8000);
   return true;
 }
+
+// A recurring case: the diagnosis and the technician's checklist (hidden otherwise).
+function showRecurring(box, diagnosisEl, stepsEl, recurring) {
+  box.classList.toggle("hidden", !recurring);
+  diagnosisEl.textContent = recurring ? recurring.diagnosis : "";
+  stepsEl.replaceChildren(...(recurring ? recurring.steps : []).map((s) => FC.el("li", {}, s)));
+}

@@ -103,14 +103,14 @@ async def test_a_lag_rises_in_the_queue_is_claimed_charted_resolved_and_reported
             await ops.screenshot(path=shot_path("5-report-by-classroom"), full_page=True)
 
 
-async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_and_a_toast(
+async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_a_toast_and_moves_up(
         tmp_path: Path) -> None:
     async with scripted_desk(tmp_path) as desk, chromium() as browser:
         app = create_app(desk.live.desk, desk.users)
         ann = await desk.users.add("ann", "agent")
         await desk.run_to(150)
-        [row] = [r for r in await desk.live.desk.queue.rows() if r.kind == "lag"]
-        assert await desk.live.desk.queue.claim(row.case_id, "ann") is None
+        for row in await desk.live.desk.queue.rows():  # stu-1's lag, stu-2's drop
+            assert await desk.live.desk.queue.claim(row.case_id, "ann") is None
         async with serve_asgi(app) as base:
             console = await browser.new_page()
             await open_as(console, base, "/console", ann)
@@ -120,6 +120,9 @@ async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_and_a_toa
             await expect(console.locator("#recurrence")).to_have_attribute(
                 "data-recurrences", "0")
             await expect(console.locator("#toast")).to_be_hidden()
+            await expect(console.locator("#recurring-box")).to_be_hidden()
+            held_lag = console.locator("#held .q-item.kind-lag")
+            await expect(held_lag).to_have_attribute("data-rank", "2")  # the drop is newer
             queued = len(await desk.live.desk.queue.rows())
             # stu-1's link fails again (a flapping of the same session): it joins ann's case.
             again = Incident("flapping-s1-again", "flapping", "open", T0 + 140_000,
@@ -131,6 +134,12 @@ async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_and_a_toa
             await expect(console.locator("#recurrence")).to_have_attribute(
                 "data-recurrences", "1")
             await expect(console.locator("#chart rect[data-role=episode]")).to_have_count(1)
+            await expect(held_lag).to_have_attribute("data-rank", "1")  # the item moved up
+            await expect(console.locator("#diagnosis")).to_contain_text(
+                "recurring on the family's side: line healthy, 2 episodes")
+            await expect(console.locator("#tech-steps li")).to_have_count(4)
+            await expect(console.locator("#held .q-item")).to_have_count(2)
+            await expect(console.locator("#queue .empty")).to_have_text("Nobody is waiting.")
             assert len(await desk.live.desk.queue.rows()) == queued  # no new queue item
             await console.screenshot(path=shot_path("6-a-problem-joins-the-claimed-case"),
                                      full_page=True)

@@ -308,3 +308,47 @@ async def test_the_pages_have_a_favicon_without_a_token(api: Client) -> None:
     assert r.headers["content-type"] == "image/x-icon"
     assert r.content[:4] == b"\x00\x00\x01\x00"  # an icon directory
     assert r.content[22:26] == b"\x89PNG"  # holding one PNG image
+
+
+async def test_a_problem_joining_a_claimed_case_moves_it_up_and_adds_no_queue_item(
+    api: Client,
+) -> None:
+    await api.desk.run_to(150)  # stu-1's lag (20 s) and stu-2's drop (120 s) both wait
+    ann = api.auth("ann")
+    waiting = (await api.http.get("/api/queue", headers=ann)).json()["waiting"]
+    by_kind = {w["kind"]: w["case_id"] for w in waiting}
+    for case_id in by_kind.values():
+        assert (await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)).status_code == 200
+    queue = (await api.http.get("/api/queue", headers=ann)).json()
+    assert [h["kind"] for h in queue["held"]] == ["disconnect", "lag"]  # newest problem first
+    entries = len(await api.desk.live.desk.queue.rows())
+    # stu-1's link fails again (a flapping of the same session): it joins ann's lag case.
+    again = Incident("flapping-s1-again", "flapping", "open", T0 + 140_000, T0 + 150_000, None,
+                     {"edge": "edge-1"}, {}, "s1", "stu-1", "room-a")  # fmt: skip
+    await api.desk.live.handle(again)
+    queue = (await api.http.get("/api/queue", headers=ann)).json()
+    assert [(h["kind"], h["case_id"]) for h in queue["held"]] == [
+        ("lag", by_kind["lag"]), ("disconnect", by_kind["disconnect"])]  # the joined one rose
+    assert queue["held"][0]["last_problem_at"] == T0 + 140_000
+    assert queue["waiting"] == [] and len(await api.desk.live.desk.queue.rows()) == entries
+    v = (await api.http.get(f"/api/cases/{by_kind['lag']}", headers=ann)).json()
+    assert v["recurrences"] == 1 and v["case"]["owner"] == "ann"
+    # For the technician: where the problem is, how often, and what to check on a pc.
+    assert v["recurring"]["diagnosis"].startswith(
+        "recurring on the family's side: line healthy, 2 episodes, ")
+    assert "closer to the Wi-Fi router" in " ".join(v["recurring"]["steps"])
+    other = (await api.http.get(f"/api/cases/{by_kind['disconnect']}", headers=ann)).json()
+    assert other["recurring"] is None  # one problem so far
+
+
+async def test_the_dashboard_counts_family_cases_escalated_by_reason(api: Client) -> None:
+    case_id = await lag_case(api)
+    olga = api.auth("olga")
+    assert (await api.http.get("/api/dashboard", headers=olga)).json()["escalated"] == {}
+    for n, reason in enumerate(["escalated_recurring", "escalated_dropped", "escalated_dropped"]):
+        action = "agent_queue" if reason == "escalated_recurring" else "call"
+        await api.desk.live.desk.apply(Outreach(f"lag-s1-{n}", case_id, "s1", "stu-1", action,
+                                                reason, T0 + 90_000 + n))  # type: ignore[arg-type]
+    d = (await api.http.get("/api/dashboard", headers=olga)).json()
+    assert d["escalated"] == {"escalated_dropped": 2, "escalated_recurring": 1}
+    assert "joined_open_case" not in d["escalated"]

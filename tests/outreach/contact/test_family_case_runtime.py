@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detectors.records import Incident, Outreach
+from detectors.records import Incident, Outreach, case_id_for
 from outreach.channels.base import SendResult
 from outreach.contact.chain import Waits
 from outreach.contact.quiet import QuietBook, quiet_deadline
@@ -24,7 +24,13 @@ from outreach.store.db import make_engine, upgrade
 from outreach.store.directory import DirectoryStore
 from outreach.store.models import cases
 from outreach.store.queue import QueueStore
-from tests.support.casedb import PG_DSN, drop_schema, postgres_schema, sqlite_engine
+from tests.support.casedb import (  # noqa: F401
+    PG_DSN,
+    case_engine,
+    drop_schema,
+    postgres_schema,
+    sqlite_engine,
+)
 from tests.support.live_support import (
     T0,
     Harness,
@@ -124,8 +130,9 @@ async def test_a_drop_after_chat_calls_once_on_the_family_case(h: Harness) -> No
 
 
 async def test_a_problem_within_the_reopen_time_joins_after_fine_opens_anew(h: Harness) -> None:
+    # Fine from T0+10:40 on: over at 25:40, joinable until 40:40; `later` is detected after.
     first, again, later = problem("lag", T0), problem("lag", T0 + 10 * MIN), problem(
-        "lag", T0 + 40 * MIN)
+        "lag", T0 + 41 * MIN)
     for record in decided([*first, *again], T0 + 12 * MIN):
         await h.runner.handle(record)
     one = {c.case_id for c in await h.cases.cases_in_state("open")} | {
@@ -137,6 +144,42 @@ async def test_a_problem_within_the_reopen_time_joins_after_fine_opens_anew(h: H
     case_ids = {(await h.runner.joins.case_of(i.incident_id)).case_id  # type: ignore[union-attr]
                 for i in [*first, *again, *later]}
     assert len(case_ids) == 2 and [r.case_id for r in h.sink.records] == sorted(one)
+
+
+async def test_a_problem_soon_after_the_case_closed_reopens_it_as_the_policy_says(
+    case_engine: AsyncEngine, tmp_path: Path  # noqa: F811
+) -> None:
+    h = await harness(case_engine, tmp_path, LISTENING)
+    try:
+        h.fakes["chat"].script(QUEUED)
+        first = problem("lag", T0)  # fine from T0+40 s: over (closed) at T0+15:40
+        back = problem("lag", T0 + 25 * MIN)  # 9:20 after the close
+        records = decided([*first, *back], T0 + 60 * MIN)
+        [case] = {r.case_id for r in records if isinstance(r, Outreach)}  # the policy joins
+        assert case == case_id_for(first[0].incident_id)
+        cut = next(i for i, r in enumerate(records) if r in back)
+        for record in records[:cut]:
+            await h.runner.handle(record)
+        assert await h.runner.close_quiet(T0 + 40_000 + 15 * MIN) == [case]  # the sweep
+        assert [r.case_id for r in h.sink.records] == [case]
+        for record in records[cut:]:
+            await h.runner.handle(record)
+        stored = await h.cases.get(case)
+        assert stored is not None and stored.state != "closed"  # reopened, not a new case
+        assert len(await h.runner.joins.incidents(case)) == 2
+        decisions = [e.data for e in await h.cases.timeline(case) if e.kind == "decision"]
+        assert [d["case_id"] for d in decisions] == [case, case]
+        assert not any("policy_case_id" in d for d in decisions)  # the store agrees
+        assert [m.channel for f in h.fakes.values() for m in f.sent] == ["chat"]
+        assert await h.runner.close_quiet(T0 + 25 * MIN + 40_000 + 15 * MIN) == [case]
+        # Closed again: its outcome once more, with both problems' minutes.
+        assert [r.case_id for r in h.sink.records] == [case, case]
+        assert h.sink.records[-1].lesson_minutes_lost == round(80_000 / MIN, 2)
+        async with case_engine.connect() as conn:
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(cases))).scalar()
+        assert count == 1
+    finally:
+        await h.runner.aclose()
 
 
 def test_a_quiet_case_closes_after_the_reopen_time_or_at_the_lesson_end() -> None:
@@ -190,7 +233,10 @@ async def _one_case_per_student(tmp: Path, steps: list[tuple[str, int, int, str]
         opened = [e for events in timelines for e in events if e.kind == "opened"]
         assert len(opened) == len(every_case)  # opened once, then joined
         by_case = Counter(r.case_id for r in h.sink.records)
-        assert set(by_case) == every_case and set(by_case.values()) == {1}  # one outcome each
+        reopened = Counter(e.case_id for events in timelines for e in events
+                           if e.kind == "reopened")  # fmt: skip
+        assert set(by_case) == every_case  # one outcome per closing (a reopened case again)
+        assert all(by_case[cid] == 1 + reopened[cid] for cid in every_case), (by_case, reopened)
     finally:
         await h.runner.aclose()
         await engine.dispose()

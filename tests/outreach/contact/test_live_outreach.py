@@ -442,8 +442,9 @@ async def test_deciding_here_runs_the_policy_hold_off(h: Harness) -> None:
 async def test_the_fallback_sms_and_noted_decisions_do_not_spend_the_call_budget(
     h: Harness,
 ) -> None:
-    # The second problem comes after the family's first case is over (a case of its own).
-    first, second = incident(1), incident(2, start=T0 + 20 * 60_000)
+    # The second problem comes after the family's first case is over and can no longer be
+    # reopened (fine from T0+1 min: over at 16 min, joinable until 31 min): a case of its own.
+    first, second = incident(1), incident(2, start=T0 + 32 * 60_000)
     h.fakes["call"].script(QUEUED, QUEUED)
     h.fakes["sms"].script(QUEUED)
     await h.runner.handle(first)

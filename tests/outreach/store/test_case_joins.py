@@ -86,6 +86,64 @@ async def test_after_the_case_closed_the_next_incident_opens_a_new_case(
     assert (await joins.open_for_student("stu-1")) == later.case
 
 
+REOPEN = {"case_reopen_ms": 900_000, "family_cases": True}
+
+
+async def test_a_problem_within_the_reopen_time_after_the_close_reopens_the_case(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    # The student was fine from 9 s on: the case is over at 909 s (and closed then); an
+    # incident detected before 1809 s joins it again, as the policy's record says.
+    store = CaseStore(case_engine)
+    joins = CaseJoins(store)
+    first = (await joins.take(incident("lag-1", state="closed", ended=9_000), REOPEN)).case
+    await store.close(first.case_id, "self_recovered")
+    back = await joins.take(incident("disconnect-2", kind="disconnect", start=1_800_000), REOPEN)
+    assert (back.created, back.fresh, back.case.case_id) == (False, True, first.case_id)
+    assert (back.case.state, back.case.outcome, back.case.incident_ended_at) == ("open", None, None)
+    assert (await joins.open_for_student("stu-1")) == back.case
+    kinds = [e.kind for e in await store.timeline(first.case_id)]
+    assert kinds[-3:] == ["state", "reopened", "incident_joined"]
+    assert [i.incident_id for i in await joins.incidents(first.case_id)] == [
+        "lag-1", "disconnect-2"]
+    redelivered = await joins.take(incident("disconnect-2", kind="disconnect",
+                                            start=1_800_000), REOPEN)  # fmt: skip
+    assert (redelivered.fresh, redelivered.case.case_id) == (False, first.case_id)
+    # Closed again, a problem past the window opens a case of its own.
+    await joins.update(incident("disconnect-2", kind="disconnect", state="closed",
+                                start=1_800_000, ended=1_860_000))  # fmt: skip
+    await store.close(first.case_id, "self_recovered")
+    later = await joins.take(incident("lag-3", start=1_860_000 + 1_800_000 - 5_000), REOPEN)
+    assert later.created and later.case.case_id == case_id_for("lag-3")
+
+
+async def test_without_family_cases_a_closed_case_stays_closed(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    store = CaseStore(case_engine)
+    joins = CaseJoins(store)
+    first = (await joins.take(incident("lag-1", state="closed", ended=9_000), REOPEN)).case
+    await store.close(first.case_id, "self_recovered")
+    later = await joins.take(incident("lag-2", start=60_000), {**REOPEN, "family_cases": False})
+    assert later.created and (await store.get(first.case_id)).state == "closed"  # type: ignore[union-attr]
+
+
+async def test_incidents_of_one_family_at_once_reopen_one_case(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    store = CaseStore(case_engine)
+    first = (await CaseJoins(store).take(incident("lag-1", state="closed", ended=9_000),
+                                         REOPEN)).case  # fmt: skip
+    await store.close(first.case_id, "self_recovered")
+    joins = CaseJoins(store)
+    incidents = [incident(f"lag-{n}", start=600_000 + n) for n in range(2, 8)]
+    taken = await asyncio.gather(*(joins.take(inc, REOPEN) for inc in incidents * 2))
+    assert {t.case.case_id for t in taken} == {first.case_id}
+    assert sum(t.created for t in taken) == 0 and sum(t.fresh for t in taken) == 6
+    reopened = [e for e in await store.timeline(first.case_id) if e.kind == "reopened"]
+    assert len(reopened) == 1
+
+
 async def test_line_incidents_keep_cases_of_their_own(
     case_engine: AsyncEngine,  # noqa: F811
 ) -> None:
@@ -138,6 +196,37 @@ async def test_two_replicas_racing_on_postgres_make_one_case_per_family() -> Non
             taken = await asyncio.gather(*jobs)
             assert len({t.case.case_id for t in taken}) == 1
             assert sum(t.created for t in taken) == 1 and sum(t.fresh for t in taken) == 3
+        async with engines[0].connect() as conn:
+            counts = (await conn.execute(
+                sa.select(cases.c.student_id, sa.func.count()).group_by(cases.c.student_id)
+            )).all()  # fmt: skip
+        assert sorted(n for _, n in counts) == [1] * 5
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await drop_schema(schema)
+
+
+@pytest.mark.postgres
+async def test_two_replicas_racing_on_postgres_reopen_one_case_per_family() -> None:
+    schema = await postgres_schema()
+    engines = [make_engine(PG_DSN, schema=schema) for _ in range(2)]
+    try:
+        await upgrade(engines[0])
+        replicas = [CaseJoins(CaseStore(engine)) for engine in engines]
+        for round_ in range(5):
+            student = f"stu-race-{round_}"
+            done = await replicas[0].take(incident(f"lag-{round_}-x", student=student,
+                                                   state="closed", ended=9_000), REOPEN)
+            await replicas[0].store.close(done.case.case_id, "self_recovered")
+            jobs = [
+                replicas[n % 2].take(
+                    incident(f"lag-{round_}-{n % 3}", student=student, start=600_000), REOPEN)
+                for n in range(6)  # each incident reaches both replicas (a redelivery)
+            ]  # fmt: skip
+            taken = await asyncio.gather(*jobs)
+            assert {t.case.case_id for t in taken} == {done.case.case_id}
+            assert sum(t.created for t in taken) == 0 and sum(t.fresh for t in taken) == 3
         async with engines[0].connect() as conn:
             counts = (await conn.execute(
                 sa.select(cases.c.student_id, sa.func.count()).group_by(cases.c.student_id)
