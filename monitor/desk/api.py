@@ -60,7 +60,10 @@ async def outcomes(api: Api, request: Request, user: User) -> Response:
 
 async def get_queue(api: Api, request: Request, user: User) -> Response:
     """The ranked queue."""
-    return JSONResponse(await queue_view(api.desk, await api.agents(), api.sla_ms))
+    async def make() -> dict[str, Any]:
+        return await queue_view(api.desk, await api.agents(), api.sla_ms)
+
+    return JSONResponse(await api.queue_view.get(api.hub.version, make))
 
 
 async def take_next(api: Api, request: Request, user: User) -> Response:

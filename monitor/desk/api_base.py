@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -11,7 +13,8 @@ from starlette.responses import JSONResponse
 
 from monitor.desk.auth import error
 from monitor.desk.desk import Desk
-from monitor.desk.hub import Hub, Presence
+from monitor.desk.hub import Hub
+from monitor.desk.presence import Presence
 from outreach.decide.case_states import Refusal
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent
 from outreach.store.users import UserStore
@@ -25,6 +28,27 @@ REFUSAL_STATUS: Final[dict[str, int]] = {
 }
 
 
+class SharedView:
+    """One computation of a view for all the requests that arrive while it runs.
+
+    After a push, every console asks for the queue at once: they share one computation
+    begun after the change they heard of (`version`: the hub's count of changes), never
+    one begun before it.
+    """
+
+    def __init__(self) -> None:
+        self._task: asyncio.Future[dict[str, Any]] | None = None
+        self._version = -1
+
+    async def get(self, version: int,
+                  make: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """The view: the running computation's if it began at `version`, else a new one."""
+        if self._task is None or self._task.done() or self._version != version:
+            self._task = asyncio.ensure_future(make())
+            self._version = version
+        return await asyncio.shield(self._task)
+
+
 @dataclass
 class Api:
     """The API's dependencies."""
@@ -34,13 +58,14 @@ class Api:
     presence: Presence
     hub: Hub
     sla_ms: int = DEFAULT_SLA_MS
+    queue_view: SharedView = field(default_factory=SharedView)
 
     async def agents(self) -> list[Agent]:
         """Agents known to routing: online ones with what they hold."""
         holding = await self.desk.queue.holding()
         names = set(self.presence.online()) | set(holding)
-        return [Agent(n, n in self.presence.connections, holding.get(n, 0),
-                      self.presence.idle_since.get(n, 0)) for n in sorted(names)]
+        return [Agent(n, self.presence.is_online(n), holding.get(n, 0),
+                      self.presence.idle_of(n)) for n in sorted(names)]
 
     def changed(self, case_id: str) -> None:
         """Tell the consoles about a change to a case."""

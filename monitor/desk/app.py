@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -20,10 +23,13 @@ from starlette.websockets import WebSocket
 from monitor.desk.api import routes
 from monitor.desk.api_base import Api
 from monitor.desk.desk import Desk
-from monitor.desk.hub import Hub, Presence
+from monitor.desk.hub import Hub
+from monitor.desk.presence import Presence
 from monitor.desk.openapi import openapi
+from monitor.desk.replicas import Replicas
 from outreach.channels.body_limit import DESK_MAX_BODY, TWILIO_MAX_BODY, BodyLimit
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
+from outreach.store.notices import Notices, supported
 from outreach.store.users import UserStore
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -63,9 +69,11 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
 
     `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth).
     """
-    presence = Presence(desk.clock)
+    presence = Presence(desk.clock, replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     hub = Hub(users, presence)
     desk.notify = hub.notify
+    engine = desk.store.engine
+    replicas = Replicas(Notices(engine), presence, hub.notify) if supported(engine) else None
     api = Api(desk, users, presence, hub, sla_ms)
     spec = openapi()
 
@@ -111,7 +119,12 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        shared = None if replicas is None else asyncio.create_task(replicas.run())
         yield
+        if shared is not None:
+            shared.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shared
         await hub.aclose()
 
     app = Starlette(
@@ -134,4 +147,5 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
         lifespan=lifespan,
     )
     app.state.api = api
+    app.state.replicas = replicas  # None on SQLite: one process, told in process
     return app

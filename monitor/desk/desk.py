@@ -28,6 +28,7 @@ from outreach.decide.case import Case
 from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock
 from outreach.decide.decision import ChannelName
+from outreach.store.case_snapshots import add_first_snapshot
 from outreach.store.cases import CaseStore
 from outreach.store.queue import QueueStore
 
@@ -143,21 +144,26 @@ class Desk:
         else:
             st.live.pop(inc.incident_id, None)
 
-    async def snapshot(self, case_id: str, session_id: str, since: int) -> bool:
-        """Copy the session's recent telemetry onto the case's timeline (False if none)."""
+    async def snapshot(self, case_id: str, session_id: str, since: int, *,
+                       first: bool = False) -> bool:
+        """Copy the session's recent telemetry onto the case's timeline (False if none).
+
+        `first`: only if the case has no snapshot yet (every replica applies the incident).
+        """
         ctx = self.ring.context(session_id)
         series = self.ring.series(session_id, since=since)
         if ctx is None and not series["points"]["ts"]:
             return False
-        refused = await self.store.add_event(
-            case_id, "telemetry",
-            {"context": ctx.to_dict() if ctx else None, **series}, at=self.clock())
+        data = {"context": ctx.to_dict() if ctx else None, **series}
+        if first:
+            return await add_first_snapshot(self.store, case_id, data, self.clock())
+        refused = await self.store.add_event(case_id, "telemetry", data, at=self.clock())
         return refused is None
 
     async def _snapshot(self, inc: Incident, case_id: str) -> None:
         sid = inc.session_id or ""
         ctx = self.ring.context(sid)
-        await self.snapshot(case_id, sid, inc.started_at - SNAPSHOT_BEFORE_MS)
+        await self.snapshot(case_id, sid, inc.started_at - SNAPSHOT_BEFORE_MS, first=True)
         values: dict[str, Any] = {"session_id": sid, "classroom_id": inc.classroom_id,
                                   "line": line_id(inc.line), "cause": cause_of(inc)}
         if ctx is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -50,16 +51,16 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
              "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None}
             for r in rows if r.owner is not None]
-    live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
+    live = heapq.nsmallest(15, desk.state.live.values(), key=lambda i: i.started_at)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
             "agents": [asdict(a) | {"free": a.free} for a in agents],
             "school": {
-                "in_class": sum(desk.ring.active_by_line().values()),
+                "in_class": desk.ring.in_class(),
                 "problems": [{"kind": i.kind, "student_id": i.student_id,
                               "classroom_id": i.classroom_id, "age_ms": now - i.started_at,
                               "contacted": i.incident_id in desk.state.contacted}
-                             for i in live[:15]],
-                "problem_count": len(live)}}
+                             for i in live],
+                "problem_count": len(desk.state.live)}}
 
 
 def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, Any]:
