@@ -24,8 +24,8 @@ from monitor.desk.api import routes
 from monitor.desk.api_base import Api
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub
-from monitor.desk.presence import Presence
 from monitor.desk.openapi import openapi
+from monitor.desk.presence import Presence
 from monitor.desk.replicas import Replicas
 from outreach.channels.body_limit import DESK_MAX_BODY, TWILIO_MAX_BODY, BodyLimit
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
