@@ -66,12 +66,14 @@ async def _child(args: argparse.Namespace) -> None:
     from monitor.desk.app import create_app
     from monitor.desk.desk import Desk
     from monitor.desk.ring import TelemetryRing
+    from monitor.platform.logging import configure
     from outreach.decide.clock import now_ms
     from outreach.store.cases import CaseStore
     from outreach.store.db import open_database
     from outreach.store.queue import QueueStore
     from outreach.store.users import UserStore
 
+    configure("WARNING")
     engine = await open_database(args.dsn)
     store = CaseStore(engine, now_ms)
     queue = QueueStore(engine, store, now_ms)
@@ -82,8 +84,9 @@ async def _child(args: argparse.Namespace) -> None:
     now = now_ms()
     n = args.sessions
     ring.feed_raw(_join(i, now - 300_000) for i in range(n))
-    for k in range(150):  # the ring's whole depth for every session
-        ring.feed_raw(_stats(i, now - 300_000 + k * 2000) for i in range(n))
+    stats = [_stats(i, now - 300_000) for i in range(n)]  # made once, fed again and again
+    for _ in range(150):  # the ring's whole depth for every session
+        ring.feed_raw(stats)
     for i in range(args.live):
         inc = Incident(incident_id=f"lag-{i}", kind="lag", state="open",
                        started_at=now - 60_000 - i, detected_at=now - 50_000, ended_at=None,
@@ -101,10 +104,9 @@ async def _child(args: argparse.Namespace) -> None:
 
     async def feed() -> None:  # one stats record per session every 2 s, in 10 slices
         tick = 0
-        while True:
+        while args.feed:
             await asyncio.sleep(0.2)
-            ts = now_ms()
-            ring.feed_raw(_stats(i, ts) for i in range(tick % 10, n, 10))
+            ring.feed_raw(stats[tick % 10::10])
             tick += 1
 
     feeder = asyncio.create_task(feed())
@@ -177,11 +179,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         dsn, dropped = _database(args.db, Path(tmp))
         cmd = [sys.executable, "-m", "bench.desk_bench", "--child", "--dsn", dsn,
                "--port", str(port), "--sessions", str(args.sessions), "--live", str(args.live),
-               "--queued", str(args.queued), "--consoles", str(args.consoles)]
+               "--queued", str(args.queued), "--consoles", str(args.consoles),
+               *([] if args.feed else ["--no-feed"])]
         child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout is not None
-            ready = json.loads(child.stdout.readline())
+            line = child.stdout.readline()
+            while line and not line.startswith('{"tokens"'):  # log lines before it
+                line = child.stdout.readline()
+            ready = json.loads(line)
             took = asyncio.run(_poll(f"http://127.0.0.1:{port}", ready["tokens"],
                                      args.interval, args.seconds))
             after_mb = rss_mb(child.pid)
@@ -191,7 +197,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if dropped:
                 _drop(dropped)
     return {"db": args.db, "sessions": args.sessions, "live_incidents": args.live,
-            "queued": args.queued, "consoles": args.consoles, "interval_s": args.interval,
+            "queued": args.queued, "consoles": args.consoles, "telemetry_fed": args.feed,
+            "interval_s": args.interval,
             "requests": len(took), "p50_ms": round(_pct(took, 0.5), 1),
             "p99_ms": round(_pct(took, 0.99), 1), "max_ms": round(max(took), 1),
             "desk_rss_filled_mb": ready["filled_mb"], "desk_rss_after_mb": round(after_mb, 1)}
@@ -206,6 +213,8 @@ def main() -> int:
     p.add_argument("--queued", type=int, default=40, help="cases waiting in the queue")
     p.add_argument("--interval", type=float, default=1.0, help="each console's poll period")
     p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--no-feed", dest="feed", action="store_false",
+                   help="no telemetry fed to the desk while it is polled")
     p.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dsn", help=argparse.SUPPRESS)

@@ -60,10 +60,9 @@ async def outcomes(api: Api, request: Request, user: User) -> Response:
 
 async def get_queue(api: Api, request: Request, user: User) -> Response:
     """The ranked queue."""
-    async def make() -> dict[str, Any]:
-        return await queue_view(api.desk, await api.agents(), api.sla_ms)
-
-    return JSONResponse(await api.queue_view.get(api.hub.version, make))
+    reads = await api.reads()
+    return JSONResponse(await queue_view(api.desk, await api.agents(reads.holding), api.sla_ms,
+                                         reads))
 
 
 async def take_next(api: Api, request: Request, user: User) -> Response:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -15,10 +14,12 @@ from monitor.desk.auth import error
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub
 from monitor.desk.presence import Presence
+from monitor.desk.queue_reads import QueueReadCache, QueueReads, read_queue
 from outreach.decide.case_states import Refusal
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent
 from outreach.store.users import UserStore
 
+READS_MAX_AGE_S: Final = 5.0  # the queue's reads kept at most this long between notices
 REFUSAL_STATUS: Final[dict[str, int]] = {
     "no_such_case": 404,
     "unknown_outcome": 422,
@@ -26,27 +27,6 @@ REFUSAL_STATUS: Final[dict[str, int]] = {
     "no_phone_provider": 503,
     "no_reachable_phone": 422,
 }
-
-
-class SharedView:
-    """One computation of a view for all the requests that arrive while it runs.
-
-    After a push, every console asks for the queue at once: they share one computation
-    begun after the change they heard of (`version`: the hub's count of changes), never
-    one begun before it.
-    """
-
-    def __init__(self) -> None:
-        self._task: asyncio.Future[dict[str, Any]] | None = None
-        self._version = -1
-
-    async def get(self, version: int,
-                  make: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        """The view: the running computation's if it began at `version`, else a new one."""
-        if self._task is None or self._task.done() or self._version != version:
-            self._task = asyncio.ensure_future(make())
-            self._version = version
-        return await asyncio.shield(self._task)
 
 
 @dataclass
@@ -58,11 +38,23 @@ class Api:
     presence: Presence
     hub: Hub
     sla_ms: int = DEFAULT_SLA_MS
-    queue_view: SharedView = field(default_factory=SharedView)
+    trust_notices: Callable[[], bool] = lambda: False  # every queue change is notified here
+    queue_reads: QueueReadCache | None = None
 
-    async def agents(self) -> list[Agent]:
+    def __post_init__(self) -> None:
+        if self.queue_reads is None:
+            self.queue_reads = QueueReadCache(lambda: read_queue(self.desk.queue))
+
+    async def reads(self) -> QueueReads:
+        """The queue's database state: shared, and kept until a change when notices work."""
+        assert self.queue_reads is not None
+        return await self.queue_reads.get(self.hub.version,
+                                          READS_MAX_AGE_S if self.trust_notices() else 0.0)
+
+    async def agents(self, holding: dict[str, int] | None = None) -> list[Agent]:
         """Agents known to routing: online ones with what they hold."""
-        holding = await self.desk.queue.holding()
+        if holding is None:
+            holding = await self.desk.queue.holding()
         names = set(self.presence.online()) | set(holding)
         return [Agent(n, self.presence.is_online(n), holding.get(n, 0),
                       self.presence.idle_of(n)) for n in sorted(names)]

@@ -72,9 +72,11 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
     presence = Presence(desk.clock, replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     hub = Hub(users, presence)
     desk.notify = hub.notify
+    desk.notify_view = hub.notify_view
     engine = desk.store.engine
     replicas = Replicas(Notices(engine), presence, hub.notify) if supported(engine) else None
-    api = Api(desk, users, presence, hub, sla_ms)
+    api = Api(desk, users, presence, hub, sla_ms,
+              trust_notices=lambda: replicas is not None and replicas.notices.listening.is_set())
     spec = openapi()
 
     async def index(request: Request) -> Response:

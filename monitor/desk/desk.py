@@ -10,6 +10,7 @@ voice channel and family directory (`AgentCalls`).
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -93,9 +94,19 @@ class Desk:
         self.calls = calls
         self.waiting = waiting
         self.notify = notify or (lambda _topic: None)
+        self.notify_view: Notify = lambda topic: self.notify(topic)  # live views only
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
         self.trends = Trends()
+        self.views_version = 0  # records applied (what is derived from the views is stale)
+        self._oldest: tuple[int, list[Incident]] = (-1, [])
+
+    def oldest_live(self, n: int = 15) -> list[Incident]:
+        """The `n` live incidents that started first (kept until the next record)."""
+        if self._oldest[0] != self.views_version:
+            found = heapq.nsmallest(n, self.state.live.values(), key=lambda i: i.started_at)
+            self._oldest = (self.views_version, found)
+        return self._oldest[1][:n]
 
     async def claimed(self, case_id: str, agent: str) -> str | None:
         """After a claim: put the case's caller waiting on the phone through to the agent."""
@@ -122,8 +133,9 @@ class Desk:
             self._outreach(record)
             if record.action in ("call", "sms", "chat"):
                 await self._contacted(record)
-        self.notify("dashboard")
-        self.notify("queue")
+        self.views_version += 1
+        self.notify_view("dashboard")
+        self.notify_view("queue")
 
     async def _incident(self, inc: Incident) -> None:
         st = self.state

@@ -47,6 +47,10 @@ class Hub:
     def notify(self, topic: str) -> None:
         """Something under `topic` (queue, dashboard, case:<id>) changed."""
         self.version += 1
+        self.notify_view(topic)
+
+    def notify_view(self, topic: str) -> None:
+        """Only the in-memory live views changed (no database read is stale): tell the pages."""
         self._pending.add(topic)
         if self._wake is not None:
             self._wake.set()

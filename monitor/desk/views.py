@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from detectors.records import line_id
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.desk import Desk
+from monitor.desk.queue_reads import QueueReads, read_queue
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
@@ -30,12 +30,17 @@ def event_json(event: CaseEvent) -> dict[str, Any]:
     return out
 
 
-async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, Any]:
-    """The ranked queue with who each case is offered to, and who holds what."""
-    rows = await desk.queue.rows()
+async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int,
+                     reads: QueueReads | None = None) -> dict[str, Any]:
+    """The ranked queue with who each case is offered to, and who holds what.
+
+    `reads`: the queue's database state if already read (shared by the consoles).
+    """
+    if reads is None:
+        reads = await read_queue(desk.queue)
+    rows, helpers = reads.rows, reads.helpers
     now = desk.clock()
     waiting = [r.waiting() for r in rows]
-    helpers = await desk.queue.last_helpers(sorted({r.student_id for r in rows if r.student_id}))
     ranked = rank(waiting, now, agents, helpers, sla_ms)
     by_id = {r.case_id: r for r in rows}
     items = []
@@ -51,7 +56,7 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
              "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None}
             for r in rows if r.owner is not None]
-    live = heapq.nsmallest(15, desk.state.live.values(), key=lambda i: i.started_at)
+    live = desk.oldest_live(15)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
             "agents": [asdict(a) | {"free": a.free} for a in agents],
             "school": {
