@@ -106,7 +106,10 @@ async def _child(args: argparse.Namespace) -> None:
         tick = 0
         while args.feed:
             await asyncio.sleep(0.2)
-            ring.feed_raw(stats[tick % 10::10])
+            due = stats[tick % 10::10]
+            for i in range(0, len(due), 500):  # in slices, as `firstcall serve` feeds its ring
+                ring.feed_raw(due[i:i + 500])
+                await asyncio.sleep(0)
             tick += 1
 
     feeder = asyncio.create_task(feed())
@@ -124,8 +127,10 @@ def _pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, int(q * len(s) + 0.999999) - 1))] if s else float("nan")
 
 
-async def _poll(base: str, tokens: list[str], interval: float, seconds: float) -> list[float]:
+async def _poll(base: str, tokens: list[str], interval: float,
+                seconds: float) -> tuple[list[float], int]:
     took: list[float] = []
+    failed = 0
     limits = httpx.Limits(max_connections=len(tokens) + 5)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         end = time.monotonic() + seconds
@@ -133,14 +138,19 @@ async def _poll(base: str, tokens: list[str], interval: float, seconds: float) -
         async def console(token: str) -> None:
             await asyncio.sleep(random.random() * interval)
             while time.monotonic() < end:
+                nonlocal failed
                 start = time.perf_counter()
-                r = await http.get("/api/queue", headers={"Authorization": f"Bearer {token}"})
-                took.append((time.perf_counter() - start) * 1000)
-                r.raise_for_status()
+                try:
+                    r = await http.get("/api/queue",
+                                       headers={"Authorization": f"Bearer {token}"})
+                    r.raise_for_status()
+                    took.append((time.perf_counter() - start) * 1000)
+                except httpx.HTTPError:  # counted, not timed (e.g. a closed keep-alive)
+                    failed += 1
                 await asyncio.sleep(max(0.0, interval - (time.perf_counter() - start)))
 
         await asyncio.gather(*(console(t) for t in tokens))
-    return took
+    return took, failed
 
 
 def _database(kind: str, tmp: Path) -> tuple[str, str | None]:
@@ -188,7 +198,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             while line and not line.startswith('{"tokens"'):  # log lines before it
                 line = child.stdout.readline()
             ready = json.loads(line)
-            took = asyncio.run(_poll(f"http://127.0.0.1:{port}", ready["tokens"],
+            took, failed = asyncio.run(_poll(f"http://127.0.0.1:{port}", ready["tokens"],
                                      args.interval, args.seconds))
             after_mb = rss_mb(child.pid)
         finally:
@@ -199,7 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"db": args.db, "sessions": args.sessions, "live_incidents": args.live,
             "queued": args.queued, "consoles": args.consoles, "telemetry_fed": args.feed,
             "interval_s": args.interval,
-            "requests": len(took), "p50_ms": round(_pct(took, 0.5), 1),
+            "requests": len(took), "failed": failed, "p50_ms": round(_pct(took, 0.5), 1),
             "p99_ms": round(_pct(took, 0.99), 1), "max_ms": round(max(took), 1),
             "desk_rss_filled_mb": ready["filled_mb"], "desk_rss_after_mb": round(after_mb, 1)}
 

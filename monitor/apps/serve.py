@@ -60,6 +60,7 @@ from outreach.store.queue import QueueStore
 from outreach.store.users import UserStore
 
 log = structlog.get_logger(__name__)
+CHART_SLICE = 500  # telemetry records fed to the ring between two looks at the requests
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -153,7 +154,10 @@ async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
     async def charts() -> None:
         while True:
             got = await telemetry.getmany(timeout_ms=500, max_records=5000)
-            ring.feed_raw(m.value for batch in got.values() for m in batch)
+            raws = [m.value for batch in got.values() for m in batch]
+            for i in range(0, len(raws), CHART_SLICE):  # requests are answered in between
+                ring.feed_raw(raws[i:i + CHART_SLICE])
+                await asyncio.sleep(0)
 
     chart_task = asyncio.create_task(charts())
     try:
