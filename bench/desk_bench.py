@@ -6,7 +6,9 @@ database (SQLite file, or a new PostgreSQL database dropped afterwards) with
 `--live` live incidents in its views and `--queued` cases waiting, and keeps feeding
 it telemetry: one stats record per session every 2 s (a school's rate). This process
 runs `--consoles` agents, each polling GET /api/queue every `--interval` s with its own
-token, for `--seconds`, and prints the latency p50/p99/max and the child's memory.
+token, for `--seconds`, and prints the latency p50/p99/max, the child's CPU time per
+request (telemetry feeding included; less dependent on a busy machine than the latency)
+and its memory.
 Target (#20.4): p99 <= 200 ms with 50 consoles and 20,000 live sessions.
 """
 
@@ -57,6 +59,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """A process's CPU seconds so far (user + system, Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _child(args: argparse.Namespace) -> None:
@@ -198,9 +206,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             while line and not line.startswith('{"tokens"'):  # log lines before it
                 line = child.stdout.readline()
             ready = json.loads(line)
+            cpu_before = cpu_s(child.pid)
             took, failed = asyncio.run(_poll(f"http://127.0.0.1:{port}", ready["tokens"],
                                      args.interval, args.seconds))
             after_mb = rss_mb(child.pid)
+            busy = cpu_s(child.pid) - cpu_before
         finally:
             child.terminate()
             child.wait(timeout=30)
@@ -211,6 +221,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "interval_s": args.interval,
             "requests": len(took), "failed": failed, "p50_ms": round(_pct(took, 0.5), 1),
             "p99_ms": round(_pct(took, 0.99), 1), "max_ms": round(max(took), 1),
+            "desk_cpu_s": round(busy, 2),
+            "desk_cpu_ms_per_request": round(busy * 1000 / max(1, len(took)), 2),
+            "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "desk_rss_filled_mb": ready["filled_mb"], "desk_rss_after_mb": round(after_mb, 1)}
 
 
