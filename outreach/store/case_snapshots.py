@@ -17,13 +17,15 @@ async def add_first_snapshot(store: CaseStore, case_id: str, data: Mapping[str, 
                              at: int) -> bool:
     """Add the case's first telemetry snapshot; False if it has one (or no such case).
 
-    The case row is locked first (PostgreSQL `FOR UPDATE`; SQLite has one writer), so
-    of two replicas applying the same incident one writes and the other sees it.
+    The case row is written (locked) first, so of two replicas applying the same incident
+    one writes the snapshot and the other sees it.
     """
     async with store.engine.begin() as conn:
-        locked = await conn.execute(
-            sa.select(cases.c.case_id).where(cases.c.case_id == case_id).with_for_update())
-        if locked.first() is None:
+        # a write first: it locks the case's row (PostgreSQL) or the database (SQLite) until
+        # commit, so the next writer reads after this one's snapshot, never before
+        locked = await conn.execute(cases.update().where(cases.c.case_id == case_id)
+                                    .values(updated_at=cases.c.updated_at))
+        if locked.rowcount == 0:
             return False
         seen = await conn.execute(
             sa.select(case_events.c.event_id)
