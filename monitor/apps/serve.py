@@ -1,9 +1,14 @@
 """`firstcall serve`: the support desk (API, agent console, ops dashboard, reports) in production.
 
 Cases and users live in the case database (`--db`). With `--bootstrap`, the desk
-follows Kafka: incident and outreach records from `support.incidents` (consumer
-group `firstcall-desk`, committed after they are applied) and, for the agents'
-charts, the newest telemetry from `class.telemetry` (its own group, from the end).
+follows Kafka: incident and outreach records from `support.incidents` (every
+partition, from the start of its retention, so a restarted replica rebuilds its live
+views) and, for the agents' charts, the newest telemetry from `class.telemetry` (every
+partition, from the end). No consumer group: several replicas each follow the whole
+feed; what they write from it is idempotent (the case's first telemetry snapshot once,
+its context once). On PostgreSQL, queue changes by any process and the agents online
+on every replica reach this replica's consoles through LISTEN/NOTIFY
+(`monitor.desk.replicas`); see docs/operations.md, "Two desk replicas".
 The cases belong to the case runtime of `firstcall outreach` (opened, contacted,
 queued and closed there); this process shows them and carries out the agents'
 commands. An agent's call goes through Twilio, and its status callbacks go to the
@@ -56,6 +61,7 @@ from outreach.store.queue import QueueStore
 from outreach.store.users import UserStore
 
 log = structlog.get_logger(__name__)
+CHART_SLICE = 500  # telemetry records fed to the ring between two looks at the requests
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -130,11 +136,13 @@ async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
     from aiokafka import AIOKafkaConsumer
 
     topics = topics or Topics()
-    records = AIOKafkaConsumer(topics.incidents, bootstrap_servers=bootstrap,
-                               group_id="firstcall-desk", enable_auto_commit=False,
-                               auto_offset_reset="earliest")
-    telemetry = AIOKafkaConsumer(topics.telemetry, bootstrap_servers=bootstrap,
-                                 group_id="firstcall-desk-charts", auto_offset_reset="latest")
+    # No consumer group: every replica reads every partition (its own live views), the
+    # records from the start of the topic's retention (the views are rebuilt on start),
+    # the telemetry from its end (the charts need only the last minutes).
+    records = AIOKafkaConsumer(topics.incidents, bootstrap_servers=bootstrap, group_id=None,
+                               enable_auto_commit=False, auto_offset_reset="earliest")
+    telemetry = AIOKafkaConsumer(topics.telemetry, bootstrap_servers=bootstrap, group_id=None,
+                                 enable_auto_commit=False, auto_offset_reset="latest")
     try:
         await records.start()
         await telemetry.start()
@@ -147,7 +155,10 @@ async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
     async def charts() -> None:
         while True:
             got = await telemetry.getmany(timeout_ms=500, max_records=5000)
-            ring.feed_raw(m.value for batch in got.values() for m in batch)
+            raws = [m.value for batch in got.values() for m in batch]
+            for i in range(0, len(raws), CHART_SLICE):  # requests are answered in between
+                ring.feed_raw(raws[i:i + CHART_SLICE])
+                await asyncio.sleep(0)
 
     chart_task = asyncio.create_task(charts())
     try:
@@ -159,8 +170,6 @@ async def follow_kafka(desk: Desk, ring: TelemetryRing, bootstrap: str,
                         await desk.apply(decode_record(m.value))
                     except Exception:
                         log.exception("desk_apply_failed", offset=m.offset)
-            if got:
-                await records.commit()
     finally:
         chart_task.cancel()
         await records.stop()

@@ -65,7 +65,8 @@ async def get_queue(api: Api, request: Request, user: User) -> Response:
     filters = queue_filters(request.query_params)
     if isinstance(filters, Response):
         return filters
-    view = await queue_view(api.desk, await api.agents(), api.sla_ms)
+    reads = await api.reads()
+    view = await queue_view(api.desk, await api.agents(reads.holding), api.sla_ms, reads)
     return JSONResponse(filter_queue(view, filters, api.sla_warn_ms))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -11,13 +12,16 @@ from starlette.responses import JSONResponse
 
 from monitor.desk.auth import error
 from monitor.desk.desk import Desk
-from monitor.desk.hub import Hub, Presence
+from monitor.desk.hub import Hub
+from monitor.desk.presence import Presence
+from monitor.desk.queue_reads import QueueReadCache, QueueReads, read_queue
 from monitor.platform.settings_sections import ApiSection
 from outreach.decide.case_states import Refusal
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent
 from outreach.store.users import UserStore
 
 DEFAULT_SLA_WARN_MS: Final = ApiSection.defaults().sla_warn_s * 1000  # [api] sla_warn_s
+READS_MAX_AGE_S: Final = 5.0  # the queue's reads kept at most this long between notices
 REFUSAL_STATUS: Final[dict[str, int]] = {
     "no_such_case": 404,
     "unknown_outcome": 422,
@@ -38,13 +42,26 @@ class Api:
     sla_ms: int = DEFAULT_SLA_MS
     sla_warn_ms: int = DEFAULT_SLA_WARN_MS  # amber on a queued case this long before its SLA
     time_speed: float = 1.0  # how much faster than real time the desk's clock runs (demo)
+    trust_notices: Callable[[], bool] = lambda: False  # every queue change is notified here
+    queue_reads: QueueReadCache | None = None
 
-    async def agents(self) -> list[Agent]:
+    def __post_init__(self) -> None:
+        if self.queue_reads is None:
+            self.queue_reads = QueueReadCache(lambda: read_queue(self.desk.queue))
+
+    async def reads(self) -> QueueReads:
+        """The queue's database state: shared, and kept until a change when notices work."""
+        assert self.queue_reads is not None
+        return await self.queue_reads.get(self.hub.version,
+                                          READS_MAX_AGE_S if self.trust_notices() else 0.0)
+
+    async def agents(self, holding: dict[str, int] | None = None) -> list[Agent]:
         """Agents known to routing: online ones with what they hold."""
-        holding = await self.desk.queue.holding()
+        if holding is None:
+            holding = await self.desk.queue.holding()
         names = set(self.presence.online()) | set(holding)
-        return [Agent(n, n in self.presence.connections, holding.get(n, 0),
-                      self.presence.idle_since.get(n, 0)) for n in sorted(names)]
+        return [Agent(n, self.presence.is_online(n), holding.get(n, 0),
+                      self.presence.idle_of(n)) for n in sorted(names)]
 
     def changed(self, case_id: str) -> None:
         """Tell the consoles about a change to a case."""

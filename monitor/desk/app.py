@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -10,20 +13,23 @@ from pathlib import Path
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from monitor.desk.api import routes
 from monitor.desk.api_base import DEFAULT_SLA_WARN_MS, Api
 from monitor.desk.desk import Desk
-from monitor.desk.hub import Hub, Presence
+from monitor.desk.hub import Hub
 from monitor.desk.openapi import openapi
+from monitor.desk.presence import Presence
+from monitor.desk.replicas import Replicas
 from outreach.channels.body_limit import DESK_MAX_BODY, TWILIO_MAX_BODY, BodyLimit
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
+from outreach.store.notices import Notices, supported
 from outreach.store.users import UserStore
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -37,15 +43,31 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """Same-origin scripts only, no framing, no sniffing, no referrer (tokens stay home)."""
+class SecurityHeaders:
+    """Same-origin scripts only, no framing, no sniffing, no referrer (tokens stay home).
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        """Add the headers to every HTTP response."""
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    Plain ASGI (not `BaseHTTPMiddleware`, which runs every request in an extra task).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the headers to every HTTP response that does not set them itself."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in self.raw if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 PAGES = {"/console": "console.html", "/dashboard": "dashboard.html", "/reports": "reports.html",
@@ -65,10 +87,14 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
     `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth);
     `sla_warn_ms`: amber before the SLA; `time_speed`: the demo's clock against real time.
     """
-    presence = Presence(desk.clock)
+    presence = Presence(desk.clock, replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     hub = Hub(users, presence)
     desk.notify = hub.notify
-    api = Api(desk, users, presence, hub, sla_ms, sla_warn_ms, time_speed)
+    desk.notify_view = hub.notify_view
+    engine = desk.store.engine
+    replicas = Replicas(Notices(engine), presence, hub.notify) if supported(engine) else None
+    api = Api(desk, users, presence, hub, sla_ms, sla_warn_ms, time_speed,
+              trust_notices=lambda: replicas is not None and replicas.notices.listening.is_set())
     spec = openapi()
 
     async def index(request: Request) -> Response:
@@ -113,7 +139,12 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        shared = None if replicas is None else asyncio.create_task(replicas.run())
         yield
+        if shared is not None:
+            shared.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shared
         await hub.aclose()
 
     app = Starlette(
@@ -136,4 +167,5 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
         lifespan=lifespan,
     )
     app.state.api = api
+    app.state.replicas = replicas  # None on SQLite: one process, told in process
     return app

@@ -10,6 +10,7 @@ voice channel and family directory (`AgentCalls`).
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from outreach.decide.case import Case
 from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock
 from outreach.decide.decision import ChannelName
+from outreach.store.case_snapshots import add_first_snapshot
 from outreach.store.cases import CaseStore
 from outreach.store.queue import QueueStore
 
@@ -103,6 +105,7 @@ class Desk:
         self.calls = calls
         self.waiting = waiting
         self.notify = notify or (lambda _topic: None)
+        self.notify_view: Notify = lambda topic: self.notify(topic)  # live views only
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
         self.trends = Trends()
@@ -114,6 +117,16 @@ class Desk:
         """A line incident's children were closed in bulk."""
         if self.after_children_closed is not None:
             await self.after_children_closed()
+
+        self.views_version = 0  # records applied (what is derived from the views is stale)
+        self._oldest: tuple[int, list[Incident]] = (-1, [])
+
+    def oldest_live(self, n: int = 15) -> list[Incident]:
+        """The `n` live incidents that started first (kept until the next record)."""
+        if self._oldest[0] != self.views_version:
+            found = heapq.nsmallest(n, self.state.live.values(), key=lambda i: i.started_at)
+            self._oldest = (self.views_version, found)
+        return self._oldest[1][:n]
 
     async def claimed(self, case_id: str, agent: str) -> str | None:
         """After a claim: put the case's caller waiting on the phone through to the agent."""
@@ -140,8 +153,9 @@ class Desk:
             self._outreach(record)
             if record.action in ("call", "sms", "chat"):
                 await self._contacted(record)
-        self.notify("dashboard")
-        self.notify("queue")
+        self.views_version += 1
+        self.notify_view("dashboard")
+        self.notify_view("queue")
 
     async def _incident(self, inc: Incident) -> None:
         st = self.state
@@ -162,21 +176,26 @@ class Desk:
         else:
             st.live.pop(inc.incident_id, None)
 
-    async def snapshot(self, case_id: str, session_id: str, since: int) -> bool:
-        """Copy the session's recent telemetry onto the case's timeline (False if none)."""
+    async def snapshot(self, case_id: str, session_id: str, since: int, *,
+                       first: bool = False) -> bool:
+        """Copy the session's recent telemetry onto the case's timeline (False if none).
+
+        `first`: only if the case has no snapshot yet (every replica applies the incident).
+        """
         ctx = self.ring.context(session_id)
         series = self.ring.series(session_id, since=since)
         if ctx is None and not series["points"]["ts"]:
             return False
-        refused = await self.store.add_event(
-            case_id, "telemetry",
-            {"context": ctx.to_dict() if ctx else None, **series}, at=self.clock())
+        data = {"context": ctx.to_dict() if ctx else None, **series}
+        if first:
+            return await add_first_snapshot(self.store, case_id, data, self.clock())
+        refused = await self.store.add_event(case_id, "telemetry", data, at=self.clock())
         return refused is None
 
     async def _snapshot(self, inc: Incident, case_id: str) -> None:
         sid = inc.session_id or ""
         ctx = self.ring.context(sid)
-        await self.snapshot(case_id, sid, inc.started_at - SNAPSHOT_BEFORE_MS)
+        await self.snapshot(case_id, sid, inc.started_at - SNAPSHOT_BEFORE_MS, first=True)
         values: dict[str, Any] = {"session_id": sid, "classroom_id": inc.classroom_id,
                                   "line": line_id(inc.line), "cause": cause_of(inc)}
         if ctx is not None:

@@ -23,9 +23,15 @@ MAX_HISTORY: Final = 500  # events of the original case shown at a follow-up cas
 async def helpers_for(desk: Desk, rows: Sequence[QueueRow]) -> dict[str, str]:
     """Routing's helpers: each family's last helper, and each follow-up case's sticky agent."""
     helpers = await desk.queue.last_helpers(sorted({r.student_id for r in rows if r.student_id}))
-    sticky = await FollowupStore(desk.store.engine).sticky_agents(
-        [r.case_id for r in rows if r.kind == SATISFACTION])
-    return {**helpers, **sticky}
+    return {**helpers, **await sticky_for(desk, rows)}
+
+
+async def sticky_for(desk: Desk, rows: Sequence[QueueRow]) -> dict[str, str]:
+    """Each follow-up case's sticky agent (the original case's owner); no query without one."""
+    follow_ups = [r.case_id for r in rows if r.kind == SATISFACTION]
+    if not follow_ups:
+        return {}
+    return await FollowupStore(desk.store.engine).sticky_agents(follow_ups)
 
 
 async def original_history(desk: Desk, opened: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@
 Protocol (JSON text frames): the browser sends `{"type": "auth", "token": ...}`
 first (tokens stay out of URLs); the server answers `{"type": "hello", "user",
 "role"}` or closes with code 4401. Then the server sends `{"type": "changed",
-"topics": [...]}` (coalesced, at most every `interval_s`) and the page refetches.
+"topics": [...]}` (coalesced, at most every `interval_s`; more than `MAX_TOPICS`
+become `["*"]`, refresh everything) and the page refetches.
 Every `recheck_s` the tokens of open sockets are checked again: a socket whose user
 was removed (`firstcall user remove`, from any process) or whose token expired gets
 `{"type": "error", "error": "token_revoked"}` and is closed with code 4401.
@@ -14,45 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from monitor.desk.presence import Presence
 from outreach.store.users import User, UserStore, split_token
 
 log = structlog.get_logger(__name__)
 AUTH_TIMEOUT_S = 5.0
-
-
-class Presence:
-    """Which agents have a console open, and since when each has been idle."""
-
-    def __init__(self, clock: Callable[[], int]) -> None:
-        self.clock = clock
-        self.connections: dict[str, int] = {}
-        self.idle_since: dict[str, int] = {}
-
-    def connect(self, name: str) -> None:
-        """An agent's console connected."""
-        self.connections[name] = self.connections.get(name, 0) + 1
-        self.idle_since.setdefault(name, self.clock())
-
-    def disconnect(self, name: str) -> None:
-        """An agent's console went away."""
-        n = self.connections.get(name, 0) - 1
-        if n <= 0:
-            self.connections.pop(name, None)
-        else:
-            self.connections[name] = n
-
-    def idle(self, name: str) -> None:
-        """The agent finished or gave up a case."""
-        self.idle_since[name] = self.clock()
-
-    def online(self) -> list[str]:
-        """Agents with a console open."""
-        return sorted(self.connections)
+MAX_TOPICS = 50  # per frame; more become "*"
 
 
 class Hub:
@@ -70,9 +42,15 @@ class Hub:
         self._pending: set[str] = set()
         self._wake: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self.version = 0  # changes notified so far (views computed before one are stale)
 
     def notify(self, topic: str) -> None:
         """Something under `topic` (queue, dashboard, case:<id>) changed."""
+        self.version += 1
+        self.notify_view(topic)
+
+    def notify_view(self, topic: str) -> None:
+        """Only the in-memory live views changed (no database read is stale): tell the pages."""
         self._pending.add(topic)
         if self._wake is not None:
             self._wake.set()
@@ -156,6 +134,8 @@ class Hub:
             self._wake.clear()
             await asyncio.sleep(self.interval_s)
             topics, self._pending = sorted(self._pending), set()
+            if len(topics) > MAX_TOPICS:  # a bulk change (an outage's cases): refresh all
+                topics = ["*"]
             if not topics:
                 continue
             text = json.dumps({"type": "changed", "topics": topics})

@@ -9,7 +9,8 @@ from typing import Any
 from detectors.records import case_id_for, line_id
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.desk import Desk
-from monitor.desk.followup_views import helpers_for, original_history
+from monitor.desk.followup_views import original_history, sticky_for
+from monitor.desk.queue_reads import QueueReads, read_queue
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
@@ -32,12 +33,18 @@ def event_json(event: CaseEvent) -> dict[str, Any]:
     return out
 
 
-async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, Any]:
-    """The ranked queue with who each case is offered to, and who holds what."""
-    rows = await desk.queue.rows()
+async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int,
+                     reads: QueueReads | None = None) -> dict[str, Any]:
+    """The ranked queue with who each case is offered to, and who holds what.
+
+    `reads`: the queue's database state if already read (shared by the consoles).
+    """
+    if reads is None:
+        reads = await read_queue(desk.queue)
+    rows, helpers = reads.rows, reads.helpers
     now = desk.clock()
     waiting = [r.waiting() for r in rows]
-    helpers = await helpers_for(desk, rows)
+    helpers = {**helpers, **await sticky_for(desk, rows)}
     ranked = rank(waiting, now, agents, helpers, sla_ms)
     by_id = {r.case_id: r for r in rows}
     items = []
@@ -59,18 +66,18 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
              "last_problem_at": r.last_problem_at or r.problem_started_at,
              "classroom_id": r.classroom_id}
             for r in owned]
-    live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
+    live = desk.oldest_live(15)
     await _with_problems(desk, held)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
             "outages": outages(desk),
             "agents": [asdict(a) | {"free": a.free} for a in agents],
             "school": {
-                "in_class": sum(desk.ring.active_by_line().values()),
+                "in_class": desk.ring.in_class(),
                 "problems": [{"kind": i.kind, "student_id": i.student_id,
                               "classroom_id": i.classroom_id, "age_ms": now - i.started_at,
                               "contacted": i.incident_id in desk.state.contacted}
-                             for i in live[:15]],
-                "problem_count": len(live)}}
+                             for i in live],
+                "problem_count": len(desk.state.live)}}
 
 
 async def _with_problems(desk: Desk, items: list[dict[str, Any]]) -> None:

@@ -228,12 +228,15 @@ def test_servers_listen_where_the_config_says(name: str, port: str, variable: st
     assert str(port_named(c, port)) == container_env(c)[variable]
 
 
-@pytest.mark.parametrize("name", ["firstcall-serve", "firstcall-outreach"])
-def test_single_instance_processes_run_one_replica(name: str) -> None:
-    # The desk builds its live views in memory from one consumer group and the chat gateway
-    # keeps connections in-process: a second replica would split them.
+@pytest.mark.parametrize(("name", "replicas"), [("firstcall-serve", 2),
+                                                ("firstcall-outreach", 1)])
+def test_the_desk_runs_two_replicas_and_the_outreach_service_one(name: str,
+                                                                 replicas: int) -> None:
+    # The chat gateway keeps connections in-process: a second outreach replica would split
+    # them. The desk's replicas each follow the whole feed and share queue changes and
+    # presence through PostgreSQL (tests/monitor/desk/test_two_desk_replicas.py).
     workload = named("Deployment", name)
-    assert workload["spec"]["replicas"] == 1
+    assert workload["spec"]["replicas"] == replicas
     pdb = next(
         p
         for p in of_kind("PodDisruptionBudget")

@@ -8,10 +8,13 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from monitor.apps.serve import FollowState, follow_kafka_forever, readiness_route
+from detectors.records import Incident
+from detectors.records import encode as encode_record
+from monitor.apps.serve import FollowState, follow_kafka, follow_kafka_forever, readiness_route
 from monitor.desk.ring import TelemetryRing
 from monitor.streaming.backoff import Backoff
 from tests.support.kafka_broker import TansuBroker, find_tansu, free_port
+from tests.support.kafka_helpers import T0, create_topics, isolated_settings, produce
 from tests.support.services import service_missing
 
 
@@ -62,3 +65,35 @@ async def test_a_desk_without_kafka_is_ready() -> None:
                                  base_url="http://desk") as client:
         r = await client.get("/readyz")
     assert r.status_code == 200 and r.json() == {"ready": True, "kafka": None}
+
+
+class _Recording:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def apply(self, record: Incident) -> None:
+        self.seen.append(record.incident_id)
+
+
+async def test_two_desk_replicas_each_follow_every_partition_of_the_live_feed(
+        kafka_bootstrap: str) -> None:
+    # no consumer group: each replica builds its own live views from the whole feed
+    s = isolated_settings(kafka_bootstrap)
+    await create_topics(s)
+    wanted = [f"lag-{i}" for i in range(12)]
+    await produce(kafka_bootstrap, s.topics.incidents, [
+        (iid.encode(), encode_record(Incident(
+            incident_id=iid, kind="lag", state="open", started_at=T0, detected_at=T0,
+            ended_at=None, line={"edge": "e", "isp": "i", "region": "r"}, evidence={},
+            session_id="s-" + iid, student_id="st-" + iid, classroom_id="c1")))
+        for iid in wanted])
+    desks = [_Recording(), _Recording()]
+    tasks = [asyncio.create_task(follow_kafka(d, TelemetryRing(), kafka_bootstrap,  # type: ignore[arg-type]
+                                              topics=s.topics)) for d in desks]
+    try:
+        assert await _wait(lambda: all(len(d.seen) >= len(wanted) for d in desks), 60)
+        assert [sorted(d.seen) for d in desks] == [sorted(wanted)] * 2
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
