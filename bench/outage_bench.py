@@ -165,17 +165,20 @@ def _sample_rss(jobs: list[Job], at: float) -> None:
 
 async def _settled(dsn: str, incident_ids: set[str], timeout_s: float,
                    tick: Callable[[], None]) -> bool:  # fmt: skip
-    """Wait until every session incident is on a case (False after `timeout_s`)."""
+    """Wait until every session incident is on a case and its decision was taken there."""
     engine = make_engine(dsn)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
             tick()
             async with engine.connect() as conn:
-                query = sa.select(sa.func.count()).select_from(case_incidents).where(
-                    case_incidents.c.incident_id.in_(incident_ids))
-                n = (await conn.execute(query)).scalar_one()
-            if n >= len(incident_ids):
+                on_case = (await conn.execute(
+                    sa.select(sa.func.count()).select_from(case_incidents)
+                    .where(case_incidents.c.incident_id.in_(incident_ids)))).scalar_one()
+                decided = (await conn.execute(
+                    sa.select(sa.func.count()).select_from(case_events)
+                    .where(case_events.c.kind == "decision"))).scalar_one()
+            if on_case >= len(incident_ids) and decided >= len(incident_ids):
                 return True
             await asyncio.sleep(1.0)
         return False
@@ -230,7 +233,7 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
                            if r.get("session_id") and r["state"] == "open"}  # fmt: skip
             settled = await _settled(dsn, session_ids, settle_s,
                                      lambda: _sample_rss(jobs, time.monotonic() - t_start))
-            await asyncio.sleep(float(os.environ.get("OUTAGE_LINGER_S", "3")))  # the last chains
+            await asyncio.sleep(float(os.environ.get("OUTAGE_LINGER_S", "8")))  # the last chains
             _sample_rss(jobs, time.monotonic() - t_start)
             outcomes = await _read_all(bootstrap, s.topics.outcomes)
             figures = await _figures(dsn, sc, incidents, outcomes, standin, students)
@@ -331,6 +334,7 @@ async def _figures(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any]]
         "incidents_without_case": sorted(i for i in session_incidents if i not in joined),
         "ordinary_contact_actions": sorted({str(decisions[i]["action"]) for i in ordinary
                                             if i in decisions}),
+        "ordinary_decisions": sum(1 for i in ordinary if i in decisions),
         "decision_delay_s_p50": _pct(delays, 0.5), "decision_delay_s_p95": _pct(delays, 0.95),
         "decision_to_contact_s_p50": _pct(handling, 0.5),
         "decision_to_contact_s_p95": _pct(handling, 0.95),
