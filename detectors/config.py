@@ -32,6 +32,13 @@ class DetectionConfig:
     line_min_share: float = 0.30
     line_min_classrooms: int = 2
     line_rejoin_ms: int = 60_000
+    # An ISP+region line incident with this share of its sessions on one edge names that
+    # edge (`related_to`); when the edge is down too it is attached there (0: never).
+    line_related_share: float = 0.8
+    # A line incident's `update`s: at most one per interval (sessions added since the last),
+    # each naming at most this many sessions (more: another update at once).
+    line_update_interval_ms: int = 2_000
+    line_update_max_sessions: int = 500
     # Messy streams and state lifetime.
     lateness_ms: int = 5_000
     # Event time is believed only this far ahead of / behind the arrival (or reading) clock.

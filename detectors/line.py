@@ -7,6 +7,12 @@ start times, at least `line_min_sessions` distinct sessions and at least
 `line_min_classrooms` classrooms, went into lag or disconnect. The incident
 stays open while at least `line_min_sessions` of its sessions are still in an
 episode; a new qualifying window within `line_rejoin_ms` of its end joins it.
+
+Bounded records: the `open` names the sessions of the qualifying window; later sessions
+are told in `update`s coalesced to at most one per `line_update_interval_ms` (the first
+change after a quiet interval at once), each naming only the sessions added since the
+previous record, at most `line_update_max_sessions` (more: another update at once). The
+`closed` names the last ones added; every record carries `session_count`.
 """
 
 from __future__ import annotations
@@ -17,33 +23,37 @@ from typing import Any
 
 from detectors.config import DetectionConfig
 from detectors.findings import Finding
+from detectors.line_related import EdgeBook, related_edge
 from detectors.records import Incident, incident_id_for, line_id
 
 
 class LineIncidentState:
     """An open (or closing) line incident."""
 
-    __slots__ = ("detected_at", "evidence", "incident_id", "members", "sessions", "started_at",
-                 "winding_down_since")
+    __slots__ = ("detected_at", "evidence", "flush_due", "incident_id", "last_emit", "members",
+                 "pending", "started_at", "winding_down_since")
 
     def __init__(self, incident_id: str, started_at: int, detected_at: int,
                  sessions: list[str], evidence: dict[str, Any]) -> None:
         self.incident_id = incident_id
         self.started_at = started_at
         self.detected_at = detected_at
-        self.sessions = sessions
         self.members = set(sessions)
         self.evidence = evidence
         self.winding_down_since: int | None = None
+        self.pending: list[str] = []  # members added since the last record, in order
+        self.last_emit = detected_at  # event time of the last record
+        self.flush_due: int | None = None  # event time of the coalesced update, if waiting
 
 
 class LineState:
     """Membership, episodes and recent episode starts of one line."""
 
-    __slots__ = ("active", "in_episode", "incident", "line", "starts")
+    __slots__ = ("active", "in_episode", "incident", "key", "line", "starts")
 
-    def __init__(self, line: dict[str, str]) -> None:
+    def __init__(self, line: dict[str, str], key: str = "") -> None:
         self.line = line
+        self.key = key
         self.active: dict[str, str] = {}
         self.in_episode: dict[str, int] = {}
         self.starts: list[tuple[int, str, str, str]] = []
@@ -69,6 +79,11 @@ class LineCorrelator:
         self.lines: dict[str, LineState] = {}
         self.now = 0
         self._winding: set[str] = set()
+        self.edges = EdgeBook()  # the edge of each session (an ISP line may ride on one)
+        self._flushing: set[str] = set()  # lines with a coalesced update waiting
+        # While a coalesced update is handed out: the event time it stands for (a consumer
+        # orders it by that time, however late the advance that sent it came).
+        self.flush_at: int | None = None
 
     def feed(self, f: Finding, keys: tuple[str, ...] | None = None) -> None:
         """Take one finding of a session, for `keys` (default: both of its lines).
@@ -77,38 +92,56 @@ class LineCorrelator:
         join an incident that had ended.
         """
         self.advance(max(f.ts, f.detected_at))
+        self.edges.take(f)
         for key in f.line_keys if keys is None else keys:
             ls = self.lines.get(key)
             if ls is None:
-                ls = self.lines[key] = LineState(_line_of(key, f))
+                ls = self.lines[key] = LineState(_line_of(key, f), key)
             self._apply(key, ls, f)
         self.advance(self.now)
 
     def next_due(self) -> int:
-        """Event time of the next line incident that may close (far future if none)."""
+        """Event time of the next line incident that may close or update (far future if none)."""
         due = 1 << 62
         for key in self._winding:
             inc = self.lines[key].incident
             if inc is not None and inc.winding_down_since is not None:
                 due = min(due, inc.winding_down_since + self.cfg.line_rejoin_ms)
+        for key in self._flushing:
+            inc = self.lines[key].incident
+            if inc is not None and inc.flush_due is not None:
+                due = min(due, inc.flush_due)
         return due
 
     def advance(self, now_ms: int) -> None:
-        """Close line incidents whose rejoin grace has passed by `now_ms`."""
+        """Close line incidents whose rejoin grace has passed by `now_ms`; send due updates."""
         if now_ms > self.now:
             self.now = now_ms
-        if not self._winding:
+        if not self._winding and not self._flushing:
             return
-        for key in sorted(self._winding):
+        for key in sorted(self._winding | self._flushing):
             ls = self.lines[key]
             inc = ls.incident
-            if inc is None or inc.winding_down_since is None:
+            if inc is None:
                 self._winding.discard(key)
+                self._flushing.discard(key)
                 continue
-            if self.now >= inc.winding_down_since + self.cfg.line_rejoin_ms:
-                self._emit(ls, inc, "closed", inc.winding_down_since)
+            if inc.winding_down_since is None:
+                self._winding.discard(key)
+            if (
+                inc.winding_down_since is not None
+                and self.now >= inc.winding_down_since + self.cfg.line_rejoin_ms
+            ):
+                while len(inc.pending) > self.cfg.line_update_max_sessions:
+                    self._emit(ls, inc, "update", None)
+                self._emit(ls, inc, "closed", inc.winding_down_since)  # with what was pending
                 ls.incident = None
                 self._winding.discard(key)
+                self._flushing.discard(key)
+            elif inc.flush_due is not None and self.now >= inc.flush_due:
+                self.flush_at = inc.flush_due
+                self._emit(ls, inc, "update", None, at=inc.flush_due)
+                self.flush_at = None
 
     # ------------------------------------------------------------------
     def _apply(self, key: str, ls: LineState, f: Finding) -> None:
@@ -207,7 +240,7 @@ class LineCorrelator:
         changed = False
         if sid not in inc.members:
             inc.members.add(sid)
-            inc.sessions.append(sid)
+            inc.pending.append(sid)
             changed = True
         if (
             inc.winding_down_since is not None
@@ -217,8 +250,18 @@ class LineCorrelator:
             self._winding.discard(key)
             changed = True
         if changed:
-            inc.evidence = {**inc.evidence, "sessions_affected": len(inc.sessions)}
-            self._emit(ls, inc, "update", None)
+            inc.evidence = {**inc.evidence, "sessions_affected": len(inc.members)}
+            self._coalesce(key, ls, inc, max(f.ts, f.detected_at))
+
+    def _coalesce(self, key: str, ls: LineState, inc: LineIncidentState, t: int) -> None:
+        """Send the update now (a quiet interval before `t`, or a full record), or book it."""
+        cfg = self.cfg
+        due = inc.last_emit + cfg.line_update_interval_ms
+        if len(inc.pending) >= cfg.line_update_max_sessions or t >= due:
+            self._emit(ls, inc, "update", None, at=t)
+        elif inc.flush_due is None:
+            inc.flush_due = due
+            self._flushing.add(key)
 
     def _maybe_wind_down(self, key: str, ls: LineState, ts: int) -> None:
         inc = ls.incident
@@ -228,7 +271,22 @@ class LineCorrelator:
             inc.winding_down_since = ts
             self._winding.add(key)
 
-    def _emit(self, ls: LineState, inc: LineIncidentState, state: Any, ended: int | None) -> None:
+    def _emit(self, ls: LineState, inc: LineIncidentState, state: Any, ended: int | None,
+              at: int | None = None) -> None:
+        """One record; `at`: the event time it stands for (its interval counts from there)."""
+        related = related_edge(ls.line, inc.members, self.edges.edge_of,
+                               self.cfg.line_related_share)
+        if related:
+            inc.evidence = {**inc.evidence, **related}
+        if state == "open":
+            named = sorted(inc.members)
+        else:
+            named = inc.pending[: self.cfg.line_update_max_sessions]
+            del inc.pending[: len(named)]
+        inc.last_emit = max(inc.last_emit, self.now if at is None else at)
+        if not inc.pending:
+            inc.flush_due = None
+            self._flushing.discard(ls.key)
         self.on_incident(
             Incident(
                 incident_id=inc.incident_id,
@@ -239,6 +297,7 @@ class LineCorrelator:
                 ended_at=ended,
                 line=dict(ls.line),
                 evidence=dict(inc.evidence),
-                sessions=list(inc.sessions),
+                sessions=named,
+                session_count=len(inc.members) - len(inc.pending),
             )
         )

@@ -53,6 +53,9 @@ class Incident:
     student_id: str | None = None
     classroom_id: str | None = None
     sessions: list[str] | None = None
+    # Line incidents: members so far (1.2). With it, `sessions` of an update or closed record
+    # holds only the sessions added since the incident's previous record.
+    session_count: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object."""
@@ -65,6 +68,8 @@ class Incident:
         if self.kind == "line":
             out["line"] = self.line
             out["sessions"] = list(self.sessions or [])
+            if self.session_count is not None:
+                out["session_count"] = self.session_count
         else:
             out["session_id"] = self.session_id
             out["student_id"] = self.student_id
@@ -156,4 +161,5 @@ def decode_record(raw: bytes) -> Incident | Outreach:
         student_id=obj.get("student_id"),
         classroom_id=obj.get("classroom_id"),
         sessions=obj.get("sessions"),
+        session_count=obj.get("session_count"),
     )

@@ -81,7 +81,7 @@ class Printer:
             if r.kind == "line":
                 where = " ".join(f"{k}={v}" for k, v in r.line.items())
                 text = (f"{when}  {self._c('line', f'LINE {r.state:<6}')} {where}: "
-                        f"{len(r.sessions or [])} sessions affected"
+                        f"{r.session_count or len(r.sessions or [])} sessions affected"
                         + ("  -> paging infrastructure" if r.state == "open" else ""))
             else:
                 why = _why(r)

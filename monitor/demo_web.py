@@ -43,8 +43,12 @@ from outreach.channels.chat_gateway import ChatGateway
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
+from outreach.contact.goodwill import GoodwillMetrics, GoodwillProposer, GoodwillSink
 from outreach.contact.outcome_sink import OutcomeSink
+from outreach.decide.goodwill import GoodwillRules
+from outreach.store.cases import CaseStore
 from outreach.store.db import open_database
+from outreach.store.goodwill import GoodwillStore
 from outreach.store.outbox import Outbox
 from outreach.store.users import UserStore
 
@@ -148,8 +152,10 @@ async def start_web(args: argparse.Namespace, config: SimConfig, *,
     clock = SimClock(config.start_ms)
     users = UserStore(engine, clock)
     agent_token, ops_token = await demo_tokens(users, args.dir / "demo-tokens.json")
+    goodwill = GoodwillProposer(CaseStore(engine, clock), GoodwillStore(engine, clock),
+                                GoodwillRules(), GoodwillMetrics.create())
     options = LiveOptions(live=demo_live_config(args.speed), teacher_of=demo_teacher,
-                          sink=sink or ListOutcomeSink())
+                          sink=GoodwillSink(sink or ListOutcomeSink(), goodwill))
     live = LiveDesk(engine, clock, options, publish=publish)
     await seed_families(live.runtime.directory, demo_students(config))
     standin = TwilioStandIn(auto_delay_s=RING_S / args.speed, status_of=demo_status).start()
@@ -164,7 +170,7 @@ async def start_web(args: argparse.Namespace, config: SimConfig, *,
     live.channels["chat"] = ChatChannel(gateway, ack_timeout_s=1.0)
     live.channels["call"], live.channels["sms"] = phones
     twilio = callback_app(live.runtime, standin.auth_token)
-    app = create_app(live.desk, users, extra_routes=twilio.routes)
+    app = create_app(live.desk, users, extra_routes=twilio.routes, time_speed=args.speed)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

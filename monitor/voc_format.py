@@ -16,7 +16,7 @@ from typing import Final
 
 from monitor.report_format import safe_cell
 from monitor.voc_charts import Bar, bar_chart
-from outreach.decide.voc import LineTally, PeriodFigures, Tally
+from outreach.decide.voc import NO_SCORES, LineTally, PeriodFigures, Tally
 from outreach.decide.voc_rules import Digest, Problem
 
 TITLES: Final = {"infrastructure": "Infrastructure", "product": "Product and engineering",
@@ -121,7 +121,8 @@ def _infrastructure(d: Digest) -> Section:
 
 def _product(d: Digest) -> Section:
     cur, prev = d.current, d.previous
-    notes = [f"Satisfaction by release, system and device: {cur.satisfaction}.",
+    by = cur.satisfaction_by
+    notes = [f"Follow-up scores by release, lowest first: {by.get('app_version', NO_SCORES)}.",
              "Session problems caused by a line incident are counted under infrastructure."]
     if d.worse_release is not None:
         notes.insert(0, f"New release {d.worse_release.new.key} is worse than "
@@ -143,7 +144,10 @@ def _teaching(d: Digest) -> Section:
         _tally_table("Teachers with the most lesson minutes lost", "teacher", cur.by_teacher,
                      prev.by_teacher),
     ], [_tally_chart("Lesson minutes lost by classroom", cur.by_classroom, prev.by_classroom)],
-        [f"Satisfaction by classroom and teacher: {cur.satisfaction}."])
+        [f"Follow-up scores by classroom, lowest first: "
+         f"{cur.satisfaction_by.get('classroom_id', NO_SCORES)}.",
+         f"Follow-up scores by teacher, lowest first: "
+         f"{cur.satisfaction_by.get('teacher', NO_SCORES)}."])
 
 
 def _support(d: Digest) -> Section:
@@ -167,9 +171,12 @@ def _support(d: Digest) -> Section:
                       [[s, str(n), str(before.get(s, 0))] for s, n in cur.recurring[:ROWS]])
     chart = Chart("Cases by outcome", [Bar(o, float(cur.outcomes.get(o, 0)),
                                            float(prev.outcomes.get(o, 0))) for o in names[:BARS]])
-    return Section("support", d.problems["support"], [figures, outcomes, recurring], [chart],
-                   ["Goodwill given: not recorded yet (make-up lessons and credits come "
-                    "with #18.2)."])
+    goodwill = Table("Goodwill given (families, by confirmation date)",
+                     ["offer", "this period", "previous"],
+                     [[label, str(cur.goodwill.get(kind, 0)), str(prev.goodwill.get(kind, 0))]
+                      for kind, label in (("makeup", "make-up lessons"), ("credit", "credits"))])
+    return Section("support", d.problems["support"],
+                   [figures, outcomes, recurring, goodwill], [chart], [])
 
 
 def sections(digest: Digest) -> list[Section]:

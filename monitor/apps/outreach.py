@@ -21,8 +21,15 @@ from monitor.platform.callback_url import callback_problems
 from monitor.platform.job_config import add_config_arguments, pick, print_problems, settings_of
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import configure
-from monitor.platform.settings import ConfigError, DatabaseSection, Settings, twilio_settings
+from monitor.platform.settings import (
+    ConfigError,
+    DatabaseSection,
+    Problem,
+    Settings,
+    twilio_settings,
+)
 from monitor.streaming.outreach_service import ServiceOptions, serve
+from outreach.channels.goodwill_hook import HookSettings
 from outreach.contact.chain import Waits
 from outreach.contact.runtime import RuntimeConfig
 
@@ -110,7 +117,7 @@ def options_from(
     opts = ServiceOptions(
         db=pick(args.db, st.database.dsn),
         group=pick(args.group, service.group), decide=args.decide,
-        policy=st.policy_config(), live=RuntimeConfig(waits),
+        policy=st.policy_config(), followup=st.followup_config(), live=RuntimeConfig(waits),
         callback_host=host, callback_port=port, public_url=public_url,
         sms_reply_path=pick(args.sms_reply_path, service.sms_reply_path),
         twilio=twilio_settings(st.twilio, base),
@@ -122,8 +129,20 @@ def options_from(
         probe_host=pick(args.probe_host, probe.host),
         probe_port=pick(args.probe_port, probe.port),
         close_after_s=args.close_after_s,
+        goodwill=st.goodwill_rules(), goodwill_hook=goodwill_hook(st),
     )  # fmt: skip
     return settings, opts
+
+
+def goodwill_hook(st: Settings) -> HookSettings | None:
+    """The scheduling webhook of the settings (None: none); ConfigError without its key."""
+    g = st.goodwill
+    if not g.webhook_url:
+        return None
+    key = g.webhook_key.get_secret_value()
+    if not key:
+        raise ConfigError([Problem("goodwill.webhook_key", "required with webhook_url")])
+    return HookSettings(g.webhook_url, key.encode(), g.timeout_s, g.max_attempts, g.every_s)
 
 
 async def _main(settings: KafkaSettings, opts: ServiceOptions, log_level: str) -> int:

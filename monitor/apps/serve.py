@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from detectors.records import decode_record
+from monitor.desk.api_base import DEFAULT_SLA_WARN_MS
 from monitor.desk.app import create_app
 from monitor.desk.desk import Desk
 from monitor.desk.ring import TelemetryRing
@@ -180,6 +181,7 @@ class Options:
     twilio: TwilioSettings | None
     log_level: str
     agent_phones: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    sla_warn_ms: int = DEFAULT_SLA_WARN_MS  # amber before the SLA ([api] sla_warn_s)
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
@@ -201,6 +203,7 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
         twilio=twilio_settings(st.twilio, base or None),
         log_level=args.log_level or st.logging.level,
         agent_phones=agent_phone_map(st.twilio.agent_phones),
+        sla_warn_ms=api.sla_warn_s * 1000,
     )
 
 
@@ -236,7 +239,7 @@ async def serve(args: argparse.Namespace, opts: Options) -> None:
     engine, desk, ring, voices = await build(opts)
     follow = FollowState()
     app = create_app(desk, UserStore(engine), sla_ms=args.sla_s * 1000,
-                     extra_routes=[readiness_route(follow)])
+                     extra_routes=[readiness_route(follow)], sla_warn_ms=opts.sla_warn_ms)
     server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port,
                                            log_level="warning", lifespan="on"))
     background = [asyncio.create_task(

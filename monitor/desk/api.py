@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.desk import api_contact
+from monitor.desk import api_contact, api_goodwill, api_problems, api_search
 from monitor.desk.api_base import Api, json_body, keep_chart, refused
+from monitor.desk.api_search import filter_queue, queue_filters
 from monitor.desk.auth import authorize, error
+from monitor.desk.followup_views import followups, helpers_for
 from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
 from monitor.report_format import csv_text, parse_since
@@ -59,15 +61,18 @@ async def outcomes(api: Api, request: Request, user: User) -> Response:
 
 
 async def get_queue(api: Api, request: Request, user: User) -> Response:
-    """The ranked queue."""
-    return JSONResponse(await queue_view(api.desk, await api.agents(), api.sla_ms))
+    """The ranked queue, filtered by kind, state and classroom when asked."""
+    filters = queue_filters(request.query_params)
+    if isinstance(filters, Response):
+        return filters
+    view = await queue_view(api.desk, await api.agents(), api.sla_ms)
+    return JSONResponse(filter_queue(view, filters, api.sla_warn_ms))
 
 
 async def take_next(api: Api, request: Request, user: User) -> Response:
     """Claim the best case offered to this agent (or the best unoffered one)."""
     rows = await api.desk.queue.rows(include_owned=False)
-    helpers = await api.desk.queue.last_helpers(sorted({r.student_id for r in rows
-                                                        if r.student_id}))
+    helpers = await helpers_for(api.desk, rows)
     agents = [a for a in await api.agents() if a.name != user.name]
     agents.append(Agent(user.name, True, 0, 0))
     ranked = rank([r.waiting() for r in rows], api.desk.clock(), agents, helpers, api.sla_ms)
@@ -204,16 +209,26 @@ async def family_report(api: Api, request: Request, user: User) -> Response:
 
 
 _CASE = "/api/cases/{case_id}"
+_GOODWILL = "/api/goodwill/{case_id}"
 REPORT_QUERY = ("since", "until", "by")
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/me", "me", me, "The caller's name and role"),
     Endpoint("GET", "/api/outcomes", "me", outcomes, "Outcome codes for resolving a case"),
     Endpoint("GET", "/api/queue", "queue:read", get_queue,
-             "Cases waiting for an agent, by priority, with service-level timers and routing"),
+             "Cases waiting for an agent, by priority, with service-level timers (amber"
+             " `sla_warning` before the SLA) and routing; filters kind, state, classroom",
+             query=("kind", "state", "classroom")),
+    Endpoint("GET", "/api/search", "case:read", api_search.search,
+             "Cases by student, guardian, phone's last digits or case id (phones masked)",
+             query=("q", "kind", "state", "classroom", "limit")),
+    Endpoint("GET", "/api/clock", "me", api_search.clock,
+             "The desk's time and its speed against real time (the demo runs faster)"),
     Endpoint("POST", "/api/queue/next", "case:act", take_next,
              "Claim the best case offered to me"),
     Endpoint("GET", _CASE, "case:read", get_case,
              "A case at pickup: telemetry, device, line, timeline, earlier cases, script"),
+    Endpoint("GET", _CASE + "/family", "case:read", api_search.family,
+             "The family before a call: guardians (masked phones) and the chat transcript"),
     Endpoint("POST", _CASE + "/claim", "case:act", claim, "Claim a waiting case (409 if taken)"),
     Endpoint("POST", _CASE + "/release", "case:act", release, "Put my case back in the queue"),
     Endpoint("POST", _CASE + "/transfer", "case:act", transfer, "Hand my case to another agent",
@@ -230,6 +245,26 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              "Send the family's guardian the case's SMS"),
     Endpoint("POST", _CASE + "/call-back", "case:act", api_contact.call_back,
              "Note when I will call the family back", body={"in_minutes": {"type": "integer"}}),
+    Endpoint("GET", "/api/goodwill", "goodwill:read", api_goodwill.offers,
+             "Goodwill offers (make-up lessons, credits) for lost lessons, newest first",
+             query=("state",)),
+    Endpoint("POST", _GOODWILL + "/confirm", "goodwill:act", api_goodwill.confirm,
+             "Confirm an offer (a family's: an agent; a line incident's: ops): the family is "
+             "told and the school's scheduling webhook gets it",
+             body={"reason": {"type": "string", "maxLength": 500}}, required=("reason",)),
+    Endpoint("POST", _GOODWILL + "/decline", "goodwill:act", api_goodwill.decline,
+             "Decline an offer with a reason",
+             body={"reason": {"type": "string", "maxLength": 500}}, required=("reason",)),
+    Endpoint("GET", "/api/problems/{case_id}", "case:read", api_problems.get_problem,
+             "A line incident as one problem: status, owner, sessions, classrooms, note, and"
+             " the family cases under it"),
+    Endpoint("POST", "/api/problems/{case_id}/note", "case:act", api_problems.note,
+             "Set my line incident's note to the families",
+             body={"text": {"type": "string", "maxLength": 500}}, required=("text",)),
+    Endpoint("POST", "/api/problems/{case_id}/close-children", "case:act",
+             api_problems.close_children,
+             "Close every family case under my line incident with infra_incident; the families"
+             " are told the class works again once the incident is over"),
     Endpoint("GET", "/api/dashboard", "dashboard:read", dashboard,
              "Live incidents, line heat map, queue figures, time to first contact, suppressions"),
     Endpoint("GET", "/api/reports", "report:read", report,
@@ -240,6 +275,8 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/reports/voc", "report:read", voc_digest,
              "The voice-of-the-customer digest per team: top problems, tables, SVG charts",
              query=("since", "until")),
+    Endpoint("GET", "/api/followups", "queue:read", followups,
+             "Satisfaction follow-ups: recent scores, follow-up cases waiting, scores per agent"),
     Endpoint("GET", "/api/reports/families", "report:read", family_report,
              "By family: contacts, recurring families (top 20 by minutes lost), escalations",
              query=("since", "until")),

@@ -12,10 +12,12 @@ from starlette.responses import JSONResponse
 from monitor.desk.auth import error
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
+from monitor.platform.settings_sections import ApiSection
 from outreach.decide.case_states import Refusal
 from outreach.decide.queue_rules import DEFAULT_SLA_MS, Agent
 from outreach.store.users import UserStore
 
+DEFAULT_SLA_WARN_MS: Final = ApiSection.defaults().sla_warn_s * 1000  # [api] sla_warn_s
 REFUSAL_STATUS: Final[dict[str, int]] = {
     "no_such_case": 404,
     "unknown_outcome": 422,
@@ -34,6 +36,8 @@ class Api:
     presence: Presence
     hub: Hub
     sla_ms: int = DEFAULT_SLA_MS
+    sla_warn_ms: int = DEFAULT_SLA_WARN_MS  # amber on a queued case this long before its SLA
+    time_speed: float = 1.0  # how much faster than real time the desk's clock runs (demo)
 
     async def agents(self) -> list[Agent]:
         """Agents known to routing: online ones with what they hold."""

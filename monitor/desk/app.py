@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from monitor.desk.api import routes
-from monitor.desk.api_base import Api
+from monitor.desk.api_base import DEFAULT_SLA_WARN_MS, Api
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub, Presence
 from monitor.desk.openapi import openapi
@@ -58,15 +58,17 @@ def static_dir() -> Path:
 
 
 def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
-               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+               extra_routes: Sequence[BaseRoute] = (), sla_warn_ms: int = DEFAULT_SLA_WARN_MS,
+               time_speed: float = 1.0) -> Starlette:
     """The whole web app over a desk (cases, queue, telemetry) and a user store.
 
-    `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth).
+    `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth);
+    `sla_warn_ms`: amber before the SLA; `time_speed`: the demo's clock against real time.
     """
     presence = Presence(desk.clock)
     hub = Hub(users, presence)
     desk.notify = hub.notify
-    api = Api(desk, users, presence, hub, sla_ms)
+    api = Api(desk, users, presence, hub, sla_ms, sla_warn_ms, time_speed)
     spec = openapi()
 
     async def index(request: Request) -> Response:

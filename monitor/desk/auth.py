@@ -13,6 +13,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "queue:read": frozenset({"agent", "ops"}),
     "case:read": frozenset({"agent", "ops"}),
     "case:act": frozenset({"agent"}),
+    "goodwill:read": frozenset({"agent", "ops", "viewer"}),
+    "goodwill:act": frozenset({"agent", "ops"}),  # which offers: monitor.desk.api_goodwill
     "dashboard:read": frozenset({"ops", "viewer"}),
     "report:read": frozenset({"ops", "viewer"}),
     "me": frozenset({"agent", "ops", "viewer"}),

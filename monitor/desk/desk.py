@@ -11,8 +11,8 @@ voice channel and family directory (`AgentCalls`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -59,6 +59,16 @@ def sessions_in_trouble(live: Iterable[Incident], lines: Iterable[Incident]) -> 
 
 
 
+def _with_members(known: Incident | None, inc: Incident) -> Incident:
+    """The line incident's latest record, naming every session so far (an update or closed
+    record names only those added since the previous one: contract 1.2)."""
+    if known is None or inc.session_count is None:
+        return inc
+    have = set(known.sessions or [])
+    added = [sid for sid in inc.sessions or [] if sid not in have]
+    return replace(inc, sessions=[*(known.sessions or []), *added])
+
+
 @dataclass
 class DeskState:
     """What the desk keeps in memory for the live views."""
@@ -95,6 +105,14 @@ class Desk:
         self.metrics = metrics or DeskMetrics.create()
         self.state = DeskState()
         self.trends = Trends()
+        # After a bulk close of a line incident's children, in one process with the runtime:
+        # publish their outcomes and tell the families (else the outreach service does).
+        self.after_children_closed: Callable[[], Awaitable[object]] | None = None
+
+    async def children_closed(self) -> None:
+        """A line incident's children were closed in bulk."""
+        if self.after_children_closed is not None:
+            await self.after_children_closed()
 
     async def claimed(self, case_id: str, agent: str) -> str | None:
         """After a claim: put the case's caller waiting on the phone through to the agent."""
@@ -131,7 +149,7 @@ class Desk:
             if inc.state == "closed":
                 st.lines.pop(inc.incident_id, None)
             else:
-                st.lines[inc.incident_id] = inc
+                st.lines[inc.incident_id] = _with_members(st.lines.get(inc.incident_id), inc)
                 await self.queue.save_context(case_id, {"line": line_id(inc.line),
                                                         "cause": cause_of(inc)})
             return

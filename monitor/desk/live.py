@@ -112,6 +112,7 @@ class LiveDesk:
             store, DirectoryStore(engine, clock), self.channels, opts.sink, policy=opts.policy,
             config=opts.live, metrics=opts.metrics, pager=opts.pager,
             queue=NoticedQueue(queue, self.desk), wall=clock)
+        self.desk.after_children_closed = self.runtime.publish_pending
         self.desk.calls = AgentCalls(store, self.runtime.directory, self.channels, queue.device,
                                      conn_of=queue.conn)
         self._pending: list[Record] = []

@@ -6,14 +6,16 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from detectors.records import line_id
+from detectors.records import case_id_for, line_id
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.desk import Desk
+from monitor.desk.followup_views import helpers_for, original_history
 from outreach.decide.call_progress import latest as latest_call
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.queue_rules import Agent, rank
 from outreach.scripts.wording import script_for
 from outreach.store.case_joins import CaseJoins
+from outreach.store.line_problems import LineProblems
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -34,7 +36,7 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
     rows = await desk.queue.rows()
     now = desk.clock()
     waiting = [r.waiting() for r in rows]
-    helpers = await desk.queue.last_helpers(sorted({r.student_id for r in rows if r.student_id}))
+    helpers = await helpers_for(desk, rows)
     ranked = rank(waiting, now, agents, helpers, sla_ms)
     by_id = {r.case_id: r for r in rows}
     items = []
@@ -45,13 +47,17 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
             "reason": row.reason, "queued_at": row.queued_at, "waited_ms": r.waited_ms,
             "score": r.score, "sla_left_ms": r.sla_left_ms, "breached": r.breached,
             "offered_to": r.offered_to, "last_helper": helpers.get(row.student_id or ""),
-            "recovered": row.incident_ended_at is not None,
+            "recovered": row.incident_ended_at is not None, "classroom_id": row.classroom_id,
         })
+    await _with_problems(desk, items)
     held = [{"case_id": r.case_id, "kind": r.kind, "student_id": r.student_id, "owner": r.owner,
-             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None}
+             "queued_at": r.queued_at, "recovered": r.incident_ended_at is not None,
+             "classroom_id": r.classroom_id}
             for r in rows if r.owner is not None]
     live = sorted(desk.state.live.values(), key=lambda i: i.started_at)
+    await _with_problems(desk, held)
     return {"now": now, "sla_ms": sla_ms, "waiting": items, "held": held,
+            "outages": outages(desk),
             "agents": [asdict(a) | {"free": a.free} for a in agents],
             "school": {
                 "in_class": sum(desk.ring.active_by_line().values()),
@@ -60,6 +66,33 @@ async def queue_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[str, 
                               "contacted": i.incident_id in desk.state.contacted}
                              for i in live[:15]],
                 "problem_count": len(live)}}
+
+
+async def _with_problems(desk: Desk, items: list[dict[str, Any]]) -> None:
+    """Line incidents in the queue carry their line, sessions and the families under them."""
+    problems = LineProblems(desk.store)
+    for item in items:
+        if item["kind"] != "line":
+            continue
+        live = next((i for i in desk.state.lines.values()
+                     if case_id_for(i.incident_id) == item["case_id"]), None)
+        children = [c for c in await problems.children(item["case_id"])
+                    if c.case.kind != "line"]  # related ISP lines are not families
+        item["problem"] = {"line": line_id(live.line) if live else "",
+                           "sessions": len(live.sessions or []) if live else None,
+                           "families": len(children),
+                           "open_families": sum(c.case.state != "closed" for c in children)}
+
+
+def outages(desk: Desk) -> list[dict[str, Any]]:
+    """The line incidents open now, for the console's banner (oldest first); an ISP+region
+    line related to an edge that is down is part of that edge's outage, not one of its own."""
+    down = {line_id(i.line) for i in desk.state.lines.values()}
+    lines = sorted((i for i in desk.state.lines.values()  # an ISP line of a down edge: in it
+                    if i.evidence.get("related_to") not in down), key=lambda i: i.started_at)
+    return [{"case_id": case_id_for(i.incident_id), "incident_id": i.incident_id,
+             "line": line_id(i.line), "started_at": i.started_at,
+             "sessions": len(i.sessions or [])} for i in lines]
 
 
 def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, Any]:
@@ -104,6 +137,7 @@ async def case_view(desk: Desk, case: Case) -> dict[str, Any]:
                                     str(ctx.get("conn") or "unknown")).text
                    for lang in ("en", "zh-CN")},
         "call": None if call is None else call.to_dict(),
+        "follow_up_of": await original_history(desk, opened),  # a low score's case
         "call_back_due_at": next((e.data.get("due_at") for e in reversed(timeline)
                                   if e.kind == "call_back_scheduled"), None),
         "now": desk.clock(),

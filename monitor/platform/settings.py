@@ -36,6 +36,7 @@ from monitor.platform.settings_sections import (
     CollectSection,
     DatabaseSection,
     DigestSection,
+    GoodwillSection,
     KafkaSection,
     LoggingSection,
     ProbeSection,
@@ -48,6 +49,8 @@ from monitor.platform.settings_sections import (
     env_name,
 )
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.followup import FollowupConfig
+from outreach.decide.goodwill import GoodwillRules, offer_map
 
 if TYPE_CHECKING:
     from outreach.channels.twilio_client import TwilioSettings
@@ -66,6 +69,7 @@ __all__ = [
     "ConfigError",
     "DatabaseSection",
     "DigestSection",
+    "GoodwillSection",
     "KafkaSection",
     "LoggingSection",
     "ProbeSection",
@@ -170,6 +174,11 @@ class Settings:
         return cast(DigestSection, self["digest"])
 
     @property
+    def goodwill(self) -> GoodwillSection:
+        """[goodwill]: goodwill offers for lost lessons and the scheduling webhook."""
+        return cast(GoodwillSection, self["goodwill"])
+
+    @property
     def logging(self) -> LoggingSection:
         """[logging]: logs."""
         return cast(LoggingSection, self["logging"])
@@ -181,6 +190,17 @@ class Settings:
     def policy_config(self) -> PolicyConfig:
         """Outreach policy settings."""
         return PolicyConfig(**self.sections["outreach"].model_dump())
+
+    def goodwill_rules(self) -> GoodwillRules:
+        """When a lost lesson earns a make-up lesson or a credit."""
+        g = self.goodwill
+        return GoodwillRules(enabled=g.enabled, min_minutes=g.min_minutes,
+                             min_share=g.min_share, lesson_minutes=g.lesson_minutes,
+                             default_offer="credit" if g.default_offer == "credit" else "makeup",
+                             products=offer_map(g.products))
+    def followup_config(self) -> FollowupConfig:
+        """Satisfaction follow-up settings."""
+        return FollowupConfig(**self.sections["followup"].model_dump())
 
     def as_dict(self, reveal: bool = False) -> dict[str, dict[str, Any]]:
         """Section -> values (secrets masked unless `reveal`)."""
@@ -340,6 +360,8 @@ def markdown_reference() -> str:
             doc = "Detector thresholds (telemetry.md); times in ms of event time."
         elif s == "outreach":
             doc = "Outreach policy (frozen on each case when it opens)."
+        elif s == "followup":
+            doc = "The satisfaction follow-up after a case that reached the family (#18)."
         lines += [f"## [{s}]", "", doc, "",
                   "| setting | environment variable | default | meaning |", "|---|---|---|---|"]
         for f, info in model.model_fields.items():

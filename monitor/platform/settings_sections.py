@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, fiel
 
 from detectors.config import DetectionConfig
 from outreach.decide.decision import PolicyConfig
+from outreach.decide.followup import FollowupConfig
+from outreach.decide.goodwill import offer_map
 from outreach.store.db import DEFAULT_DSN
 from outreach.store.users import TOKEN_DAYS
 
@@ -52,6 +54,10 @@ DETECTION_DOCS: dict[str, str] = {
     "line_min_share": "share of the line's active sessions that must be in trouble",
     "line_min_classrooms": "classrooms those sessions must span",
     "line_rejoin_ms": "a new wave this soon after a line incident ends joins it",
+    "line_related_share": "share of an ISP+region line incident's sessions on one edge that "
+                          "makes it related to that edge's incident (0: never)",
+    "line_update_interval_ms": "a line incident's updates come at most this often (coalesced)",
+    "line_update_max_sessions": "sessions named in one line incident record at most",
     "lateness_ms": "how late (out of order) events may arrive and still count in place",
     "max_ahead_ms": "an event whose ts is further ahead of its arrival (or of the stream's "
                     "clock in replay) is dead-lettered as ts_out_of_range",
@@ -77,6 +83,8 @@ OUTREACH_DOCS: dict[str, str] = {
     "recurring_window_ms": "window in which those problems must fall",
     "lesson_minutes_lost_escalate": "lesson minutes lost in one case that bring a technician",
     "phone_gap_ms": "never two calls or SMS to one family within this time",
+    "all_clear_text": "what the families under a line incident are told once it is over and "
+                      "its children were closed (in the app's chat, else by SMS)",
 }
 
 
@@ -97,8 +105,17 @@ def _section_from_dataclass(name: str, cls: type[Any], docs: Mapping[str, str]) 
     return model
 
 
+FOLLOWUP_DOCS: dict[str, str] = {
+    "delay_ms": "the satisfaction follow-up goes this long after the lesson ended (or the "
+                "case closed, if later)",
+    "answer_window_ms": "a family's answer this late still attaches to its case",
+    "low_score": "a score of this or lower opens a follow-up case for the agent",
+}
+
+
 DetectionSection = _section_from_dataclass("DetectionSection", DetectionConfig, DETECTION_DOCS)
 OutreachSection = _section_from_dataclass("OutreachSection", PolicyConfig, OUTREACH_DOCS)
+FollowupSection = _section_from_dataclass("FollowupSection", FollowupConfig, FOLLOWUP_DOCS)
 
 
 class _Section(BaseModel):
@@ -243,6 +260,9 @@ class ApiSection(_Section):
     token_days: int = Field(TOKEN_DAYS, ge=1, le=3650,
                             description="desk tokens (`firstcall user add`) expire this many "
                                         "days after they are issued")
+    sla_warn_s: int = Field(30, ge=0, le=86_400,
+                            description="the console shows a queued case amber this many "
+                                        "seconds before its service level is missed")
 
 
 class ServiceSection(_Section):
@@ -331,6 +351,35 @@ class DigestSection(_Section):
                            "one desk replica only)")
 
 
+class GoodwillSection(_Section):
+    """Goodwill for lost lessons: when an offer is proposed, and the scheduling webhook."""
+
+    env_prefix: ClassVar[str] = "GOODWILL_"
+    enabled: bool = Field(True, description="propose goodwill offers as cases close")
+    min_minutes: float = Field(10.0, ge=0, description="lesson minutes lost that earn an offer")
+    min_share: float = Field(0.25, ge=0, le=1, description="or this share of the lesson lost")
+    lesson_minutes: float = Field(45.0, gt=0, description="a lesson's length (for min_share)")
+    default_offer: str = Field("makeup", pattern="^(makeup|credit)$",
+                               description="offer when no product matches: makeup or credit")
+    products: str = Field("", description="offer per product by classroom-id prefix, e.g. "
+                          "`eng-=credit,vip-=makeup` (the longest prefix wins)")
+    webhook_url: str = Field("", description="the school's scheduling webhook for confirmed "
+                             "offers (empty: none); signed, see docs/goodwill.md; set it on "
+                             "one outreach replica only")
+    webhook_key: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of the webhook "
+                                   "signature (secret; required with webhook_url)")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="timeout of one webhook request")
+    max_attempts: int = Field(4, ge=1, le=20, description="tries per delivery round (backoff "
+                              "between); a row not accepted is tried again next round")
+    every_s: float = Field(30.0, gt=0, description="seconds between delivery rounds")
+
+    @field_validator("products")
+    @classmethod
+    def _products(cls, value: str) -> str:
+        offer_map(value)
+        return value
+
+
 class LoggingSection(_Section):
     """Logs."""
 
@@ -351,6 +400,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "collect": CollectSection,
     "probe": ProbeSection,
     "digest": DigestSection,
+    "goodwill": GoodwillSection,
+    "followup": FollowupSection,
     "logging": LoggingSection,
 }
 

@@ -7,6 +7,7 @@ objects split across consumer groups.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -97,7 +98,12 @@ class Pipeline:
             self.stats.incidents_by_kind[inc.kind] += 1
         self._on_record(inc)
         t = self.engine.now
-        self._own.append((t, inc))
+        flushed = self.correlator.flush_at  # a coalesced update: at its own time, in order
+        if flushed is not None and flushed < t:
+            t = flushed
+            insort(self._own, (t, inc), key=lambda v: v[0])
+        else:
+            self._own.append((t, inc))
         if t + self.lag_ms < self._next_due:
             self._next_due = t + self.lag_ms
 

@@ -184,9 +184,15 @@ class LinePartition:
                 value,
                 key=key,
                 partition=0,
-                headers=time_headers(VERDICT, max(self._now, inc.detected_at)),
+                headers=time_headers(VERDICT, max(self._verdict_time(), inc.detected_at)),
             )
         )
+
+
+    def _verdict_time(self) -> int:
+        """The event time a verdict stands for: now, or a coalesced update's own time."""
+        flushed = self.correlator.flush_at
+        return self._now if flushed is None else flushed
 
 
 class CorrelatorWorker:

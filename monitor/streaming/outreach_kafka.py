@@ -3,9 +3,9 @@
 Incidents (`support.incidents`, keyed by session) and the workers' outreach
 decisions (keyed by session, on the outcomes topic) are read by one group with
 the range assignor, so a session's incidents and decisions land on the same
-member. Offsets are committed after a batch has been applied (and no decision
-is still waiting for its incident), so a restart redelivers at most one batch,
-which the runner recognises by incident id.
+member. Offsets are committed after a batch has been applied (a decision whose
+incident has not come yet waits in the database), so a restart redelivers at most
+one batch, which the runner recognises by incident id.
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ from outreach.contact.runtime import CaseRuntime
 from outreach.decide.policy import OutreachPolicy
 
 DEFAULT_GROUP = "firstcall-outreach"
-# A decision normally finds its incident within a batch or two; one whose incident never
-# comes (e.g. topics with different partition counts) must not hold the commits forever.
-ORPHAN_MAX_AGE_MS = 300_000
 
 
 class KafkaOutreach:
@@ -112,8 +109,7 @@ class KafkaOutreach:
                     await self.apply(record)
                     count += 1
         await self.decide_due()
-        self.runner.drop_orphans(ORPHAN_MAX_AGE_MS)
-        if got and not self.runner.orphans:
+        if got:  # a decision still waiting for its incident waits in the database
             await self.consumer.commit()
         return count
 

@@ -20,6 +20,7 @@ from monitor.streaming.outreach_kafka import DEFAULT_GROUP, KafkaOutreach
 from outreach.channels.base import Channel
 from outreach.channels.chat import ChatChannel
 from outreach.channels.chat_gateway import ChatGateway
+from outreach.channels.goodwill_hook import HookSettings, SchedulingHook
 from outreach.channels.twilio_callbacks import create_app, queue_timeline, timeline_sink
 from outreach.channels.twilio_client import TwilioSettings
 from outreach.channels.twilio_inbound import DEFAULT_SMS_PATH
@@ -27,14 +28,26 @@ from outreach.channels.twilio_queue import QueueWait
 from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
 from outreach.channels.webhook import WebhookPager
+from outreach.contact.followup import FollowupMetrics, FollowUps
+from outreach.contact.followup_answers import FollowupAnswers, answers_first
+from outreach.contact.goodwill import (
+    GoodwillMetrics,
+    GoodwillProposer,
+    GoodwillSink,
+    HookDispatcher,
+)
+from outreach.contact.goodwill_family import FamilySms
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.contact.sms_replies import SmsReplies
 from outreach.decide.decision import ChannelName, PolicyConfig
+from outreach.decide.followup import FollowupConfig
+from outreach.decide.goodwill import GoodwillRules
 from outreach.decide.policy import OutreachPolicy
 from outreach.store.cases import CaseStore
 from outreach.store.db import open_database
 from outreach.store.directory import DirectoryStore
+from outreach.store.goodwill import GoodwillStore
 from outreach.store.optouts import SmsOptOuts
 from outreach.store.outbox import Outbox
 from outreach.store.queue import QueueStore
@@ -50,6 +63,7 @@ class ServiceOptions:
     group: str = DEFAULT_GROUP
     decide: bool = False
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
     live: RuntimeConfig = field(default_factory=RuntimeConfig)
     callback_host: str = "127.0.0.1"
     callback_port: int = 8090
@@ -64,6 +78,8 @@ class ServiceOptions:
     probe_host: str = "127.0.0.1"
     probe_port: int = -1
     close_after_s: float = 0.0
+    goodwill: GoodwillRules = field(default_factory=GoodwillRules)
+    goodwill_hook: HookSettings | None = None
 
 
 @dataclass
@@ -76,6 +92,8 @@ class Service:
     metrics: OutreachMetrics
     gateway: ChatGateway | None
     callback_url: str
+    goodwill: HookDispatcher | None = None
+    followups: FollowUps | None = None
 
 
 def callback_app(
@@ -85,23 +103,28 @@ def callback_app(
     sms_path: str = DEFAULT_SMS_PATH,
     wait: QueueWait | None = None,
     webhook_key: str = "",
+    answers: FollowupAnswers | None = None,
 ) -> Starlette:
     """The runtime's Twilio app: status callbacks and menu keys (with the technicians' queue's
-    wait), families' SMS replies."""
+    wait), families' SMS replies (and answers to follow-ups)."""
+    replies = SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy),
+                         followups=answers)
     return create_app(
         auth_token, timeline_sink(runner.cases, runner.on_callback), public_base_url=public_url,
-        on_sms=SmsReplies(runner.cases, runner, runner.metrics, policy=asdict(runner.policy)),
+        on_sms=replies,
         sms_path=sms_path, wait=wait, on_queue=queue_timeline(runner.cases),
         webhook_key=webhook_key,
     )  # fmt: skip
 
 
-async def _serve_app(stack: AsyncExitStack, opts: ServiceOptions, runner: CaseRuntime) -> str:
+async def _serve_app(
+    stack: AsyncExitStack, opts: ServiceOptions, runner: CaseRuntime, answers: FollowupAnswers
+) -> str:
     token = opts.twilio.auth_token if opts.twilio is not None else ""
     wait = None if opts.twilio is None else QueueWait(opts.twilio.queue_max_wait_s,
                                                       opts.twilio.call_back_within_min)
     key = opts.twilio.webhook_key if opts.twilio is not None else ""
-    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path, wait, key)
+    app = callback_app(runner, token, opts.public_url, opts.sms_reply_path, wait, key, answers)
     server = uvicorn.Server(
         uvicorn.Config(app, host=opts.callback_host, port=opts.callback_port, log_level="warning")
     )
@@ -131,11 +154,13 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         await sink.start()
         stack.push_async_callback(sink.stop)
         channels: dict[ChannelName, Channel] = {}
+        gw_store, gw_metrics = GoodwillStore(engine), GoodwillMetrics.create(metrics.registry)
+        proposer = GoodwillProposer(cases, gw_store, opts.goodwill, gw_metrics)
         runner = CaseRuntime(
             cases,
             DirectoryStore(engine),
             channels,
-            sink,
+            GoodwillSink(sink, proposer),
             policy=opts.policy,
             config=opts.live,
             metrics=metrics,
@@ -143,11 +168,13 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             queue=QueueStore(engine, cases),
         )
         stack.push_async_callback(runner.aclose)
+        fmetrics = FollowupMetrics.create(metrics.registry)
+        answers = FollowupAnswers(cases, fmetrics, queue=runner.queue, config=opts.followup)
         gateway = None
         if opts.chat_secret:
             gateway = ChatGateway(
-                Outbox(engine), opts.chat_secret, runner.on_reply, host=opts.chat_host,
-                port=opts.chat_port, relay_s=opts.chat_relay_s,
+                Outbox(engine), opts.chat_secret, answers_first(answers, runner.on_reply),
+                host=opts.chat_host, port=opts.chat_port, relay_s=opts.chat_relay_s,
             )  # fmt: skip
             await stack.enter_async_context(gateway)
             channels["chat"] = ChatChannel(gateway)
@@ -163,7 +190,11 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
                         reason="FIRSTCALL_TWILIO_* not set: no calls or SMS, no Twilio routes")
         if not opts.page_url:
             log.warning("infra_pager_off", reason="no --page-url: line incidents are not paged")
-        url = await _serve_app(stack, opts, runner)
+        followups = FollowUps(
+            cases, runner.directory, channels, fmetrics, queue=runner.queue,
+            config=opts.followup, app_open=None if gateway is None else gateway.connected,
+        )  # fmt: skip
+        url = await _serve_app(stack, opts, runner, answers)
         await runner.resume()
         await runner.publish_pending()
         policy = OutreachPolicy(opts.policy, lambda _o: None) if opts.decide else None
@@ -178,12 +209,23 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
             "outreach_started", channels=sorted(channels), callbacks=url, decide=opts.decide,
             pager=bool(opts.page_url),
         )  # fmt: skip
-        yield Service(engine, runner, feed, metrics, gateway, url)
+        hook, sms_channel = opts.goodwill_hook, channels.get("sms")
+        family = None if sms_channel is None else FamilySms(
+            runner.directory, SmsOptOuts(engine), sms_channel)
+        dispatcher = None if hook is None else HookDispatcher(
+            gw_store, SchedulingHook.from_settings(hook), gw_metrics, family)
+        yield Service(engine, runner, feed, metrics, gateway, url, dispatcher, followups)
 
 
-async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: float = 60.0) -> None:
+async def sweep_forever(
+    runner: CaseRuntime,
+    close_after_s: float,
+    every_s: float = 60.0,
+    followups: FollowUps | None = None,
+) -> None:
     """Close family cases whose student has been fine for `case_reopen_ms` (also when no
-    records come), cases left open `close_after_s` (if > 0); publish what agents closed."""
+    records come), cases left open `close_after_s` (if > 0); publish what agents closed;
+    schedule and send the satisfaction follow-ups of closed cases."""
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -191,6 +233,8 @@ async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: floa
             if close_after_s > 0:
                 await runner.close_stale(int(close_after_s * 1000))
             await runner.publish_pending()
+            if followups is not None:
+                await followups.sweep()
         except Exception:  # a failed sweep is tried again next time
             log.exception("sweep_failed")
 
@@ -198,7 +242,11 @@ async def sweep_forever(runner: CaseRuntime, close_after_s: float, every_s: floa
 async def serve(settings: KafkaSettings, opts: ServiceOptions, stop: asyncio.Event) -> None:
     """Run until `stop` is set."""
     async with running(settings, opts) as service:
-        tasks = [asyncio.create_task(sweep_forever(service.runner, opts.close_after_s))]
+        tasks = [asyncio.create_task(sweep_forever(service.runner, opts.close_after_s,
+                                                   followups=service.followups))]
+        if service.goodwill is not None and opts.goodwill_hook is not None:
+            every = opts.goodwill_hook.every_s
+            tasks.append(asyncio.create_task(service.goodwill.run(every, stop)))
         try:
             await service.feed.run(stop)
         finally:

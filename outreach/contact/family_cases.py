@@ -33,10 +33,9 @@ class FamilyCases:
                 if not taken.created and case.state == "resolved":
                     await self.cases.transition(case.case_id, "open", reason="incident_joined")
             return case.case_id, True
-        if inc.state == "open" or await self._seen(case.case_id, inc):
+        if inc.state == "open" or not await self.joins.update_once(inc):
             self.metrics.duplicates.labels("incident").inc()
             return case.case_id, False
-        await self.joins.update(inc)
         return case.case_id, True
 
     async def ended(self, case_id: str, incident_id: str) -> bool:
@@ -76,7 +75,3 @@ class FamilyCases:
         ]
         known = [(s, e) for s, e in spans if e is not None]
         return None if end is None or not known else spans_minutes_lost(known, lesson_end)
-
-    async def _seen(self, case_id: str, inc: Incident) -> bool:
-        kind, data = f"incident_{inc.state}", inc.to_dict()
-        return any(e.kind == kind and e.data == data for e in await self.cases.timeline(case_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class OutreachMetrics:
     pages: Counter
     duplicates: Counter
     sms_replies: Counter
+    waiting: Gauge
+    waits: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
@@ -73,16 +75,28 @@ class OutreachMetrics:
             ),
             duplicates=Counter(
                 "firstcall_outreach_duplicates",
-                "Records not acted on: redelivered (incident, outreach) or a decision whose "
-                "incident never came (orphan).",
+                "Records not acted on again: redelivered (incident, outreach).",
                 ["record"],
                 registry=reg,
             ),
             sms_replies=Counter(
                 "firstcall_outreach_sms_replies",
                 "SMS from families, by intent and what was done (queued, resolved, follow_up, "
-                "new_case, recorded, opted_out, opted_in, no_case, unknown_sender, duplicate).",
+                "new_case, recorded, opted_out, opted_in, no_case, unknown_sender, duplicate, "
+                "followup_answer).",
                 ["intent", "result"],
+                registry=reg,
+            ),
+            waiting=Gauge(
+                "firstcall_outreach_decisions_waiting",
+                "Decisions waiting (in the database) for their incident record.",
+                registry=reg,
+            ),
+            waits=Counter(
+                "firstcall_outreach_decision_waits",
+                "Decisions that came before their incident, by outcome (waited: kept until "
+                "it comes; resumed: it came and the decision was carried out).",
+                ["outcome"],
                 registry=reg,
             ),
         )

@@ -23,12 +23,14 @@ from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
+from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases
+from outreach.contact.line_cases import LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
-from outreach.contact.ports import AgentQueue, EarlyDecisions, RuntimeConfig
+from outreach.contact.ports import AgentQueue, RuntimeConfig
 from outreach.contact.signals import Letter, Mailbox
 from outreach.decide.case import Case, CaseEvent
 from outreach.decide.case_states import Refusal
@@ -46,6 +48,7 @@ from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, 
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
+from outreach.store.waiting import WaitingDecisions
 
 log = structlog.get_logger(__name__)
 __all__ = ["AgentQueue", "CaseRuntime", "Pager", "RuntimeConfig"]
@@ -97,9 +100,12 @@ class CaseRuntime:
         self.joins, self.quiet = self.family.joins, self.family.quiet
         self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self.early = EarlyDecisions()
+        self.early = EarlyDecisions(WaitingDecisions(cases.engine), self.metrics, wall)
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
+        self.paged: set[str] = set()  # line cases paged for (forgotten when they close)
         self.gate = FamilyCheck(cases, directory, wall)
+        self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
+                                    self.policy.all_clear_text)
 
     # -- records in ----------------------------------------------------------------
 
@@ -147,12 +153,14 @@ class CaseRuntime:
         found = await self.cases.closed_unpublished(since=self.wall() - within_ms)
         for case in found:
             await self._finish(case.case_id)
+        await self.line_cases.tell_all_clear()  # families under line cases closed in bulk
         return [case.case_id for case in found]
 
     async def resume(self) -> list[str]:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
         # Nothing announced is sent again: a chain waiting on a send waits again (or takes
         # the answer the timeline already holds); a decided next step is taken.
+        await self.early.load()
         found = await self.cases.cases_in_state("contacting")
         resumed = []
         for case in found:
@@ -187,11 +195,17 @@ class CaseRuntime:
             case_id, fresh = await self.family.record(inc)
         if inc.kind == "line" and fresh and inc.state != "closed":
             async with self._lock(case_id):
-                await page_once(self.pager, self.cases, self.metrics, case_id, inc)
-        for decision in self.early.take(inc.incident_id):
+                await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged)
+        if inc.kind == "line":  # one queue item; the families it covers go under it
+            await self.line_cases.on_line(inc, self.queue)
+        elif fresh and inc.state == "open":
+            await self.line_cases.attach_if_covered(case_id, inc)
+        for decision in await self.early.take(inc.incident_id):
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
+            self.paged.discard(case_id)
             await self._finish(case_id)  # no decision comes for a line incident
+            await self.line_cases.tell_all_clear()
         elif inc.state == "closed":
             case = await self.cases.get(case_id)
             if case is not None and case.incident_ended_at is not None:
@@ -201,8 +215,8 @@ class CaseRuntime:
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
         case = await self.joins.case_of(o.incident_id)
-        if case is None:  # the incident record has not arrived yet
-            self.early.keep(o, self.wall())
+        if case is None:  # the incident record has not arrived yet: wait for it, unbounded
+            await self.early.keep(o)
             return
         if o.case_id != case.case_id:
             # The policy names another case than the database holds the incident on (e.g. it
@@ -269,17 +283,8 @@ class CaseRuntime:
 
     @property
     def orphans(self) -> int:
-        """Decisions still waiting for their incident record."""
+        """Decisions still waiting for their incident record (kept in the database)."""
         return len(self.early)
-
-    def drop_orphans(self, older_than_ms: int) -> list[str]:
-        """Give up on decisions whose incident never came (logged and counted)."""
-        gone = self.early.older_than(self.wall() - older_than_ms)
-        for _iid, decisions in gone:
-            for o in decisions:
-                self.metrics.duplicates.labels("orphan").inc()
-                log.warning("decision_without_incident", case_id=o.case_id, session_id=o.session_id)
-        return [iid for iid, _ in gone]
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
@@ -358,6 +363,8 @@ class CaseRuntime:
         case = await self.cases.get(case_id)
         if case is None or case.state == "closed":
             return
+        if case.kind != "line" and await self.line_cases.hold(case, reason):
+            return  # a covered family is listed under its line case, never queued alone
         if self.queue is not None:
             await self.queue.enqueue(case, reason)
         elif case.state != "waiting_agent":

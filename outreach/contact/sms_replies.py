@@ -7,6 +7,9 @@
   Each counts once per MessageSid and only when no newer STOP / START is known (a
   replayed or late old STOP does not opt the family out again).
 - anything else: the case goes to the queue for a person to read.
+- an answer to a satisfaction follow-up (a score 1-5 and words, while one waits for its
+  answer and no case of the family is open): stored by `FollowupAnswers` (once per
+  MessageSid), thanked in the family's language.
 
 The case is the family's newest open case, else one closed within `recent_ms`. A case
 closed already cannot wait in the queue again, so a request about it opens a follow-up
@@ -26,6 +29,7 @@ from typing import Any, Final, Protocol
 import structlog
 from twilio.twiml.messaging_response import MessagingResponse
 
+from outreach.contact.followup_answers import FollowupAnswers
 from outreach.contact.metrics import OutreachMetrics
 from outreach.decide.case import Case
 from outreach.decide.case_states import Refusal
@@ -41,6 +45,7 @@ from outreach.store.sms_cases import (
     family_request,
     follow_up,
     opened_by,
+    reply_sid,
     student_to_help,
 )
 
@@ -67,13 +72,14 @@ class Handled:
     result: str
     case_id: str | None = None
     language: str = DEFAULT_LANGUAGE
+    text: str | None = None  # our own answer (a follow-up's thanks), else by intent
 
 
 def reply_twiml(handled: Handled) -> str:
     """`<Response><Message>…</Message></Response>` in the family's language, or `<Response/>`."""
     response = MessagingResponse()
-    text = sms_reply_text(handled.intent, handled.language)
-    if text is not None and handled.result in ANSWERED:
+    text = handled.text or sms_reply_text(handled.intent, handled.language)
+    if text is not None and (handled.result in ANSWERED or handled.text):
         response.message(text)
     return str(response.to_xml())
 
@@ -89,6 +95,7 @@ class SmsReplies:
         *,
         recent_ms: int = RECENT_MS,
         policy: Mapping[str, Any] | None = None,
+        followups: FollowupAnswers | None = None,
     ) -> None:
         self.cases = cases
         self.signals = signals
@@ -96,6 +103,7 @@ class SmsReplies:
         self.recent_ms = recent_ms
         self.policy = dict(policy or {})  # frozen on the cases a request opens
         self.opt_outs = SmsOptOuts(cases.engine, cases.clock)
+        self.followups = followups
 
     async def __call__(self, sms: InboundSms) -> str:
         """Handle one SMS; the TwiML to answer Twilio with."""
@@ -118,6 +126,13 @@ class SmsReplies:
         if not family:
             return Handled(intent, "unknown_sender")
         language = next(iter(family.values()))
+        if self.followups is not None:
+            sid = sms.message_sid or reply_sid(sms, self.cases.clock())
+            answered = await self.followups.answer_sms(
+                list(family), sms.body, sid, asks_for_help=intent == "callback_requested")
+            if answered is not None:
+                result = "duplicate" if answered.result == "duplicate" else "followup_answer"
+                return Handled(intent, result, answered.case_id, language, answered.text)
         case = await self._case_of(list(family))
         if case is None and intent == "solved":
             return Handled(intent, "no_case", language=language)

@@ -107,3 +107,5 @@ class PolicyConfig:
     recurring_window_ms: int = 10 * 60_000
     lesson_minutes_lost_escalate: float = 5.0  # or this many lesson minutes lost in the case
     phone_gap_ms: int = 10 * 60_000  # never two calls or SMS to a family within this time
+    # What the families under a line incident are told once it is over (chat, else SMS).
+    all_clear_text: str = "Your class works again. We are sorry for the interruption."

@@ -136,15 +136,18 @@ class OutreachPolicy:
         return self._queue[0][0] if self._queue else 1 << 62
 
     def _line(self, inc: Incident) -> None:
-        members = inc.sessions or []
-        for sid in members:
+        """A line incident record: its sessions (all, or those added since) become covered."""
+        iid = inc.incident_id
+        members = self._line_members.setdefault(iid, [])
+        for sid in inc.sessions or []:
             cov = self._covered.get(sid)
-            if cov is None or cov.incident_id != inc.incident_id:
-                self._covered[sid] = _Coverage(inc.incident_id)
+            if cov is None or cov.incident_id != iid:
+                self._covered[sid] = _Coverage(iid)
+                members.append(sid)
         if inc.state == "closed":
-            for sid in members:
+            for sid in self._line_members.pop(iid, []):
                 cov = self._covered.get(sid)
-                if cov is not None and cov.incident_id == inc.incident_id:
+                if cov is not None and cov.incident_id == iid:
                     cov.ended_at = inc.ended_at if inc.ended_at is not None else self.now
 
     def _covering(self, sid: str, now: int) -> str | None:

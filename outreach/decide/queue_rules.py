@@ -3,10 +3,12 @@
 Priority: a dropped-out child (disconnect) comes before a flapping one, which
 comes before a stuttering one (lag), by a head start in seconds; every second
 of waiting adds one point, so long waits rise. A case past its service level
-(answered within `sla_ms` of being queued) always comes before one that is not.
+(answered within `sla_ms` of being queued; a satisfaction follow-up case within
+24 h) always comes before one that is not.
 
-Routing: the agent who last helped the family, when that agent is free;
-otherwise the free agent who has been idle longest.
+Routing: the agent who last helped the family (for a follow-up case: the agent who
+owned the case it follows up, given by case id), when that agent is free; otherwise
+the free agent who has been idle longest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from typing import Final
 # Head start of each kind, in seconds of waiting.
 HEAD_START_S: Final[Mapping[str, int]] = {"disconnect": 180, "flapping": 120, "lag": 0, "line": 0}
 DEFAULT_SLA_MS: Final = 120_000
+# Service levels of kinds that are not live problems (a low score's follow-up case: 24 h).
+SLA_MS_BY_KIND: Final[Mapping[str, int]] = {"satisfaction": 86_400_000}
+
+
+def sla_of(kind: str, sla_ms: int) -> int:
+    """The service level of a case of this kind (live problems: `sla_ms`)."""
+    return SLA_MS_BY_KIND.get(kind, sla_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +95,19 @@ def rank(
 ) -> list[Ranked]:
     """Unclaimed cases first by service-level breach, then by score; each offered to one agent.
 
+    `last_helpers` maps a student id (or a follow-up case's id) to the agent to offer it to.
     Each free agent is offered at most one case (the best one routed to them).
     """
     helpers = last_helpers or {}
     ordered = sorted(
         (e for e in entries if e.owner is None),
-        key=lambda e: (now - e.queued_at <= sla_ms, -score(e, now), e.queued_at, e.case_id),
+        key=lambda e: (now - e.queued_at <= sla_of(e.kind, sla_ms), -score(e, now), e.queued_at,
+                       e.case_id),
     )
     pool = {a.name: a for a in agents}
     out: list[Ranked] = []
     for e in ordered:
-        helper = helpers.get(e.student_id or "")
+        helper = helpers.get(e.case_id) or helpers.get(e.student_id or "")
         offered = route(e.student_id, pool.values(), helper)
         if offered is not None:
             pool[offered] = Agent(offered, online=True, holding=1)  # one offer per agent
@@ -105,7 +116,7 @@ def rank(
                 entry=e,
                 score=round(score(e, now), 1),
                 waited_ms=max(0, now - e.queued_at),
-                sla_left_ms=sla_ms - (now - e.queued_at),
+                sla_left_ms=sla_of(e.kind, sla_ms) - (now - e.queued_at),
                 offered_to=offered,
             )
         )

@@ -17,7 +17,7 @@ from outreach.decide.percentiles import percentile
 UNKNOWN: Final = "unknown"
 # Session problems that began this long before a line incident are still counted on it.
 LINE_LEAD_MS: Final = 30_000
-NO_SCORES: Final = "no follow-up scores yet"  # until the satisfaction follow-up (#18.1) exists
+NO_SCORES: Final = "no follow-up scores yet"  # no family answered a follow-up in the period
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,10 @@ class PeriodFigures:
     first_contact_ms: list[int] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     recurring: list[tuple[str, int]] = field(default_factory=list)  # student, cases (>= 2)
-    satisfaction: str = NO_SCORES
+    goodwill: Counter[str] = field(default_factory=Counter)  # families given, by offer kind
+    satisfaction: str = NO_SCORES  # follow-up scores answered in the period (`store.voc`)
+    # The same scores by release, classroom and teacher, lowest mean first (`store.voc`).
+    satisfaction_by: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_contact_p50_s(self) -> float | None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from detectors.records import Incident, case_id_for
 from outreach.decide.case import Case
 from outreach.store.cases import CaseIdTaken, CaseStore, case_from_row
+from outreach.store.incident_records import first_time
 from outreach.store.models import case_events, case_incidents, cases
 
 log = structlog.get_logger(__name__)
@@ -79,17 +80,35 @@ class CaseJoins:
             case = await self._case_of(conn, inc.incident_id)
             if case is None:
                 return None
-            if inc.state == "closed":
-                await conn.execute(
-                    case_incidents.update()
-                    .where(case_incidents.c.incident_id == inc.incident_id)
-                    .values(ended_at=inc.ended_at or inc.detected_at)
-                )
-            await self._settle(conn, case.case_id, now)
-            await self.store.event(
-                conn, case.case_id, now, f"incident_{inc.state}", "system", inc.to_dict()
+            return await self._apply(conn, inc, case, now)
+
+    async def update_once(self, inc: Incident, *, at: int | None = None) -> bool:
+        """Apply a later record of a known incident once: False if applied before (or unknown).
+
+        A keyed insert of the record's digest, in the same transaction, tells a redelivery:
+        no reading of the case's timeline, however long it grew.
+        """
+        now = self.store.clock() if at is None else at
+        async with self.store.engine.begin() as conn:
+            case = await self._case_of(conn, inc.incident_id)
+            if case is None or not await first_time(conn, inc, now):
+                return False
+            await self._apply(conn, inc, case, now)
+        return True
+
+    async def _apply(self, conn: AsyncConnection, inc: Incident, case: Case, now: int) -> Case:
+        """The record's end (if closed), the case's end, and one timeline event."""
+        if inc.state == "closed":
+            await conn.execute(
+                case_incidents.update()
+                .where(case_incidents.c.incident_id == inc.incident_id)
+                .values(ended_at=inc.ended_at or inc.detected_at)
             )
-            return await self._case(conn, case.case_id)
+        await self._settle(conn, case.case_id, now)
+        await self.store.event(
+            conn, case.case_id, now, f"incident_{inc.state}", "system", inc.to_dict()
+        )
+        return await self._case(conn, case.case_id)
 
     async def case_of(self, incident_id: str) -> Case | None:
         """The case an incident is on, or None."""

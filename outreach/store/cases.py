@@ -145,11 +145,15 @@ class CaseStore:
         return await self._cases(sa.select(cases).where(cases.c.state == state))
 
     async def stale_cases(self, older_than_ms: int, now: int) -> list[Case]:
-        """Cases not closed, held by no agent, opened `older_than_ms` or longer before `now`."""
+        """Cases not closed, held by no agent, opened `older_than_ms` or longer before `now`.
+
+        A satisfaction follow-up case (a low score) is never stale: it waits for a person.
+        """
         c = cases.c
         return await self._cases(
             sa.select(cases).where(
-                c.state != "closed", c.owner.is_(None), c.opened_at <= now - older_than_ms
+                c.state != "closed", c.owner.is_(None), c.opened_at <= now - older_than_ms,
+                c.kind != "satisfaction",
             )
         )
 

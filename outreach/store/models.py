@@ -2,8 +2,10 @@
 
 Cases and their timeline, the chat outbox, the family directory and SMS opt-outs
 (revision `0001_initial`, `0003_sms_replies`), the incidents of each case and
-"one open case per student" (`0006_family_cases`); the desk's call queue, session context
-of cases and console users (revision `0002_desk_tables`).
+"one open case per student" (`0006_family_cases`), the incident records applied and
+the decisions waiting for their incident (`0009_line_records`); the desk's call queue,
+session context of cases and console users (revision `0002_desk_tables`); the family
+cases under each line case (`0008_line_children`).
 """
 
 from __future__ import annotations
@@ -167,6 +169,21 @@ queue_entries = sa.Table(
     sa.Column("done_at", sa.BigInteger()),
 )
 
+# A line incident's case is a problem; the family cases it covers are its children
+# (revision `0008_line_children`): they never wait in the queue on their own.
+line_children = sa.Table(
+    "line_children",
+    metadata,
+    sa.Column("line_case_id", sa.String(64), sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("case_id", sa.String(64), sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("attached_at", sa.BigInteger(), nullable=False),
+    sa.Column("told_at", sa.BigInteger()),  # the family was told the class works again
+    sa.Index("ix_line_children_case", "case_id"),
+)
+
 session_context = sa.Table(
     "session_context",
     metadata,
@@ -194,4 +211,98 @@ web_users = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("expires_at", sa.BigInteger(), nullable=False),
     sa.Column("last_used_at", sa.BigInteger()),
+)
+
+# -- goodwill for lost lessons (revision `0007_goodwill`) -----------------------------
+
+# One offer per case (the family's case, or a line incident's bulk offer for its families).
+goodwill_offers = sa.Table(
+    "goodwill_offers",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(64),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("bulk", sa.Boolean(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("minutes_lost", sa.Float(), nullable=False),
+    sa.Column("members", JSONType, nullable=False),
+    sa.Column("why", sa.String(200), nullable=False),
+    sa.Column("proposed_at", sa.BigInteger(), nullable=False),
+    sa.Column("decided_at", sa.BigInteger()),
+    sa.Column("decided_by", sa.String(128)),
+    sa.Column("decision_reason", sa.String(500)),
+    sa.Index("ix_goodwill_offers_state", "state", "proposed_at"),
+)
+
+# The scheduling webhook's outbox: one row per confirmed family (message id = the family's
+# case id, the idempotency key) until the school's system accepted it (the chat outbox's
+# columns, so `outreach.store.outbox.Outbox` serves both).
+goodwill_hooks = sa.Table(
+    "goodwill_hooks",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("student_id", sa.String(128), nullable=False),
+    sa.Column("case_id", sa.String(64)),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),
+    sa.Column("acked_at", sa.BigInteger()),
+    sa.Column("deliveries", sa.Integer(), nullable=False, server_default="0"),
+    sa.Index("ix_goodwill_hooks_pending", "acked_at", "seq"),
+)
+
+# Each incident record applied once (a keyed look-up instead of reading the timeline).
+incident_records = sa.Table(
+    "incident_records",
+    metadata,
+    sa.Column("incident_id", sa.String(128), primary_key=True),
+    sa.Column("digest", sa.String(32), primary_key=True),
+    sa.Column("at", sa.BigInteger(), nullable=False),
+)
+
+# Decisions that came before their incident record.
+waiting_decisions = sa.Table(
+    "waiting_decisions",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.String(128), nullable=False, index=True),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("since", sa.BigInteger(), nullable=False),
+)
+
+
+# -- the satisfaction follow-up (#18.1, revision `0010_followups`) -----------------
+
+# One follow-up per case that reached the family: when it is due, how it went out, and
+# the family's score and comment (the first answer; `reply_sid` makes a retry a no-op).
+# At most one per family per local day: `sent_day` is set when it goes, unique per student.
+followups = sa.Table(
+    "followups",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(64),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("student_id", sa.String(128), nullable=False, index=True),
+    sa.Column("agent", sa.String(128)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("due_at", sa.BigInteger(), nullable=False),
+    sa.Column("channel", sa.String(8)),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("sent_at", sa.BigInteger()),
+    sa.Column("sent_day", sa.String(10)),
+    sa.Column("score", sa.Integer()),
+    sa.Column("comment", sa.Text()),
+    sa.Column("answered_at", sa.BigInteger()),
+    sa.Column("reply_sid", sa.String(64), unique=True),
+    sa.Column("followup_case_id", sa.String(64)),
+    sa.Index("ux_followups_family_day", "student_id", "sent_day", unique=True),
+    sa.Index("ix_followups_state_due", "state", "due_at"),
 )

@@ -1,4 +1,8 @@
-"""The chat outbox (in the case database): every pushed message until the app acks it."""
+"""The chat outbox (in the case database): every pushed message until the app acks it.
+
+The same class keeps the goodwill scheduling webhook's outbox (`goodwill_hooks`, the same
+columns): a row until the school's system accepted it.
+"""
 
 from __future__ import annotations
 
@@ -46,9 +50,12 @@ def _message(row: sa.Row[Any]) -> OutboxMessage:
 class Outbox:
     """Un-acked messages per student, in the order they were pushed."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock = now_ms, *, table: sa.Table = chat_outbox
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.table = table
 
     async def add(
         self,
@@ -62,7 +69,7 @@ class Outbox:
         mid = message_id or uuid.uuid4().hex
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         stmt = (
-            insert(chat_outbox)
+            insert(self.table)
             .values(
                 message_id=mid,
                 student_id=student_id,
@@ -76,7 +83,7 @@ class Outbox:
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
             row = (
-                await conn.execute(sa.select(chat_outbox).where(chat_outbox.c.message_id == mid))
+                await conn.execute(sa.select(self.table).where(self.table.c.message_id == mid))
             ).one()
         return _message(row)
 
@@ -85,7 +92,7 @@ class Outbox:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(chat_outbox).where(chat_outbox.c.message_id == message_id)
+                    sa.select(self.table).where(self.table.c.message_id == message_id)
                 )
             ).first()
         return None if row is None else _message(row)
@@ -93,9 +100,9 @@ class Outbox:
     async def pending(self, student_id: str) -> list[OutboxMessage]:
         """The student's un-acked messages, oldest first."""
         stmt = (
-            sa.select(chat_outbox)
-            .where(chat_outbox.c.student_id == student_id, chat_outbox.c.acked_at.is_(None))
-            .order_by(chat_outbox.c.seq)
+            sa.select(self.table)
+            .where(self.table.c.student_id == student_id, self.table.c.acked_at.is_(None))
+            .order_by(self.table.c.seq)
         )
         async with self.engine.connect() as conn:
             return [_message(r) for r in (await conn.execute(stmt)).all()]
@@ -103,9 +110,20 @@ class Outbox:
     async def pending_for(self, student_ids: list[str], limit: int = 500) -> list[OutboxMessage]:
         """Un-acked messages of any of these students, oldest first (at most `limit`)."""
         stmt = (
-            sa.select(chat_outbox)
-            .where(chat_outbox.c.student_id.in_(student_ids), chat_outbox.c.acked_at.is_(None))
-            .order_by(chat_outbox.c.seq)
+            sa.select(self.table)
+            .where(self.table.c.student_id.in_(student_ids), self.table.c.acked_at.is_(None))
+            .order_by(self.table.c.seq)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_message(r) for r in (await conn.execute(stmt)).all()]
+
+    async def pending_any(self, limit: int = 100) -> list[OutboxMessage]:
+        """Un-acked messages of anyone, oldest first (at most `limit`)."""
+        stmt = (
+            sa.select(self.table)
+            .where(self.table.c.acked_at.is_(None))
+            .order_by(self.table.c.seq)
             .limit(limit)
         )
         async with self.engine.connect() as conn:
@@ -114,9 +132,9 @@ class Outbox:
     async def latest_case(self, student_id: str) -> str | None:
         """The case of the newest message sent to the student (to route a bare reply)."""
         stmt = (
-            sa.select(chat_outbox.c.case_id)
-            .where(chat_outbox.c.student_id == student_id, chat_outbox.c.case_id.is_not(None))
-            .order_by(chat_outbox.c.seq.desc())
+            sa.select(self.table.c.case_id)
+            .where(self.table.c.student_id == student_id, self.table.c.case_id.is_not(None))
+            .order_by(self.table.c.seq.desc())
             .limit(1)
         )
         async with self.engine.connect() as conn:
@@ -126,20 +144,20 @@ class Outbox:
         """Count one delivery attempt."""
         async with self.engine.begin() as conn:
             await conn.execute(
-                chat_outbox.update()
-                .where(chat_outbox.c.message_id == message_id)
-                .values(deliveries=chat_outbox.c.deliveries + 1)
+                self.table.update()
+                .where(self.table.c.message_id == message_id)
+                .values(deliveries=self.table.c.deliveries + 1)
             )
 
     async def ack(self, message_id: str, student_id: str) -> bool:
         """Mark the student's message acknowledged; False if unknown, not theirs, or acked."""
         async with self.engine.begin() as conn:
             done = await conn.execute(
-                chat_outbox.update()
+                self.table.update()
                 .where(
-                    chat_outbox.c.message_id == message_id,
-                    chat_outbox.c.student_id == student_id,
-                    chat_outbox.c.acked_at.is_(None),
+                    self.table.c.message_id == message_id,
+                    self.table.c.student_id == student_id,
+                    self.table.c.acked_at.is_(None),
                 )
                 .values(acked_at=self.clock())
             )
@@ -149,8 +167,8 @@ class Outbox:
         """Delete messages acked before `before_ms`; returns how many went."""
         async with self.engine.begin() as conn:
             done = await conn.execute(
-                chat_outbox.delete().where(
-                    chat_outbox.c.acked_at.is_not(None), chat_outbox.c.acked_at < before_ms
+                self.table.delete().where(
+                    self.table.c.acked_at.is_not(None), self.table.c.acked_at < before_ms
                 )
             )
         return int(done.rowcount)

@@ -42,6 +42,7 @@ class QueueRow:
     state: str
     answered_at: int | None
     incident_ended_at: int | None = None  # the problem is over (the case is shown recovered)
+    classroom_id: str | None = None
 
     def waiting(self) -> Waiting:
         """The entry as the pure queue rules see it."""
@@ -93,7 +94,7 @@ class QueueStore:
             sa.select(
                 q.c.case_id, q.c.kind, q.c.student_id, q.c.reason, q.c.queued_at,
                 q.c.problem_started_at, q.c.answered_at, cases.c.owner, cases.c.state,
-                cases.c.incident_ended_at,
+                cases.c.incident_ended_at, cases.c.classroom_id,
             )
             .join(cases, cases.c.case_id == q.c.case_id)
             .where(q.c.done_at.is_(None), cases.c.state == WAITING)

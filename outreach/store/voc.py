@@ -11,6 +11,8 @@ from detectors.records import line_id
 from outreach.decide.outcomes import lesson_minutes_lost
 from outreach.decide.voc import UNKNOWN, CaseFact, line_parts, period_figures
 from outreach.decide.voc_rules import Digest, build_digest
+from outreach.store.followups import satisfaction_by, satisfaction_of
+from outreach.store.goodwill import GoodwillStore
 from outreach.store.models import case_events, cases, session_context
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
@@ -118,4 +120,10 @@ async def digest_for(engine: AsyncEngine, since_ms: int, until_ms: int) -> Diges
     current = period_figures(await case_facts(engine, since_ms, until_ms), since_ms, until_ms)
     earlier = since_ms - span
     previous = period_figures(await case_facts(engine, earlier, since_ms), earlier, since_ms)
+    goodwill = GoodwillStore(engine)
+    current.goodwill.update(await goodwill.given(since_ms, until_ms))
+    previous.goodwill.update(await goodwill.given(earlier, since_ms))
+    current.satisfaction = await satisfaction_of(engine, since_ms, until_ms)
+    previous.satisfaction = await satisfaction_of(engine, earlier, since_ms)
+    current.satisfaction_by = await satisfaction_by(engine, since_ms, until_ms)
     return build_digest(current, previous)

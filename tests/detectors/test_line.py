@@ -85,7 +85,9 @@ def test_the_incident_grows_with_later_sessions_and_closes_when_fewer_than_five_
     run = Run().feed(*school(10, rooms=3, until=T0 + 92_000, down=down, up=up))
     edge = [i for i in run.incidents if i.kind == "line" and i.line == {"edge": "e1"}]
     assert [i.state for i in edge] == ["open", "update", "closed"]
-    assert edge[1].sessions == first(6)
+    assert edge[0].sessions == first(5) and edge[0].session_count == 5
+    assert (edge[1].sessions, edge[1].session_count) == (["s5"], 6)  # only the one added
+    assert (edge[2].sessions, edge[2].session_count) == ([], 6)
     # It winds down when s1's disconnect ends and closes after the 60 s rejoin gap.
     assert edge[-1].ended_at == T0 + 32_000
 
@@ -140,4 +142,5 @@ def test_a_finding_after_the_rejoin_gap_does_not_join_an_incident_that_was_due_t
     states = [(i.line.get("edge") is not None, i.state) for i in out]
     assert (True, "closed") in states
     closed_edge = next(i for i in out if i.state == "closed" and "edge" in i.line)
-    assert closed_edge.sessions == ["a", "b"] and closed_edge.ended_at == T0 + 5000
+    assert closed_edge.sessions == [] and closed_edge.ended_at == T0 + 5000  # none added
+    assert closed_edge.session_count == 2

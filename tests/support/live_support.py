@@ -26,6 +26,7 @@ from outreach.channels.webhook import PageResult
 from outreach.contact.chain import Waits
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
+from outreach.decide.clock import Clock, now_ms
 from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
@@ -86,14 +87,16 @@ class Harness:
 
 
 def make_runner(
-    engine: AsyncEngine, cases: CaseStore, directory: DirectoryStore, waits: Waits = FAST
+    engine: AsyncEngine, cases: CaseStore, directory: DirectoryStore, waits: Waits = FAST,
+    wall: Clock = now_ms,
 ) -> Harness:
-    """A runner with fake channels, a list sink and a fake pager."""
+    """A runner with fake channels, a list sink and a fake pager (on the `wall` clock)."""
     fakes: dict[ChannelName, FakeChannel] = {n: FakeChannel(n) for n in CHANNEL_NAMES}
     sink, pager, metrics = ListOutcomeSink(), FakePager(), OutreachMetrics.create()
     runner = CaseRuntime(
         cases, directory, fakes, sink,
         config=RuntimeConfig(waits=waits, close_wait_s=5), metrics=metrics, pager=pager,
+        wall=wall,
     )  # fmt: skip
     return Harness(engine, cases, directory, fakes, sink, pager, metrics, runner)
 

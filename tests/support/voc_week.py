@@ -42,7 +42,8 @@ async def replay_day(engine: AsyncEngine, config: SimConfig) -> None:
             pipe.finish()
         clock[0] = max(clock[0], pipe.engine.now)
         for record in pending:
-            if isinstance(record, Incident) and record.state != "update":  # fewer writes
+            # Fewer writes: no session updates (a line update names sessions added: kept).
+            if isinstance(record, Incident) and (record.state != "update" or record.kind == "line"):
                 with suppress(CaseIdTaken):  # a flapping that began with a disconnect
                     await store.record_incident(record, {})
             await desk.apply(record)

@@ -27,7 +27,9 @@ const FC = (() => {
     if (res.status < 500) { lastGood = Date.now(); if (wsOpen) connected(); }
     const type = res.headers.get("content-type") || "";
     const data = type.includes("json") ? await res.json() : await res.text();
-    if (res.status === 401) { showLogin("Your token was not accepted; paste a valid one."); }
+    // A 401 after the sign-in box is up (e.g. the socket said "revoked") keeps its message.
+    const asked = !document.getElementById("login")?.classList.contains("hidden");
+    if (res.status === 401 && !asked) { showLogin("Your token was not accepted; paste a valid one."); }
     return { ok: res.ok, status: res.status, data };
   }
 

@@ -61,7 +61,7 @@ async def test_a_failed_call_says_no_answer_offers_sms_and_call_back_and_guards_
             await page.locator("#resolve").click()
             await expect(page.locator("#confirm-why")).to_have_text(
                 "no call on this case was answered (last: no answer)")
-            await expect(page.locator("#case-state")).to_have_text("state waiting_agent")
+            await expect(page.locator("#case-state")).to_have_text("state waiting for an agent")
             await page.screenshot(path=shot_path("call-2-outcome-contradicts-record"),
                                   full_page=True)
             await page.locator("#outcome").select_option("no_answer")

@@ -76,7 +76,7 @@ async def test_a_lag_rises_in_the_queue_is_claimed_charted_resolved_and_reported
             await expect(console.locator("#confirm-why")).to_contain_text(
                 "no call on this case was answered")
             await console.locator("#confirm-resolve").click()
-            await expect(console.locator("#status")).to_contain_text("Resolved: resolved_by_call")
+            await expect(console.locator("#status")).to_contain_text("Resolved: solved on a call")
             await expect(console.locator("#case-state")).to_have_text("state closed")
             await expect(console.locator("#queue .q-item.kind-lag")).to_have_count(0)
 

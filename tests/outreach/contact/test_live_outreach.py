@@ -509,9 +509,26 @@ async def test_lesson_minutes_lost_stop_at_the_end_of_the_lesson(h: Harness) -> 
     assert [r.lesson_minutes_lost for r in h.sink.records] == [0.5]
 
 
-async def test_a_decision_whose_incident_never_comes_is_given_up(h: Harness) -> None:
+async def test_a_decision_whose_incident_comes_much_later_is_still_carried_out(
+    h: Harness,
+) -> None:
+    # Before issue 20 a decision was given up after 5 minutes without its incident.
+    wall = [T0]
+    h = make_runner(h.engine, h.cases, h.directory, wall=lambda: wall[0])
     inc = incident(1)
     await h.runner.handle(decision(inc, "call"))
-    assert h.runner.orphans == 1 and h.runner.drop_orphans(60_000) == []
-    assert h.runner.drop_orphans(0) == [inc.incident_id] and h.runner.orphans == 0
-    assert h.counted("firstcall_outreach_duplicates_total", record="orphan") == 1
+    assert h.runner.orphans == 1 and h.counted("firstcall_outreach_decisions_waiting") == 1
+    wall[0] += 20 * 60_000  # 20 minutes, and a restart: the decision waits in the database
+    await h.runner.aclose()
+    h = make_runner(h.engine, h.cases, h.directory, wall=lambda: wall[0])
+    await h.runner.resume()
+    assert h.runner.orphans == 1
+    h.fakes["call"].script(QUEUED)
+    await h.runner.handle(inc)
+    await until(lambda: len(h.fakes["call"].sent) == 1)
+    assert h.runner.orphans == 0 and h.counted("firstcall_outreach_decisions_waiting") == 0
+    assert h.counted("firstcall_outreach_decision_waits_total", outcome="resumed") == 1
+    decided = [e for e in await h.cases.timeline(case_id_for(inc.incident_id))
+               if e.kind == "decision"]
+    assert [e.data["action"] for e in decided] == ["call"]
+    await h.runner.aclose()

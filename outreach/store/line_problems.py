@@ -1,0 +1,178 @@
+"""Line incidents as problems with children: the family cases a line case covers.
+
+A line incident's case is the problem (one queue item, for the infrastructure owner);
+each family case whose trouble the line incident covers is a child (`line_children`),
+listed under the problem and never queued on its own. The owner's bulk action closes
+the open children with the outcome `infra_incident`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+
+from outreach.decide.case import Case
+from outreach.decide.case_states import Refusal
+from outreach.decide.outcomes import Outcome
+from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.models import (
+    case_events,
+    case_incidents,
+    cases,
+    line_children,
+    queue_entries,
+)
+
+log = structlog.get_logger(__name__)
+INFRA_INCIDENT: Final[Outcome] = "infra_incident"
+CLOSED_WITH_LINE = "closed_with_line_incident"
+MAX_SESSIONS = 5000  # sessions of one line incident looked at (a bound on hostile input)
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A family case under a line case, and why it was attached."""
+
+    case: Case
+    reason: str
+    attached_at: int
+
+
+class LineProblems:
+    """The children of line cases, in the case database."""
+
+    def __init__(self, store: CaseStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    async def attach(self, line_case_id: str, case_id: str, reason: str, at: int) -> bool:
+        """Put the family case under the line case (True if it was not there yet)."""
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql"
+                  else sqlite.insert)
+        stmt = insert(line_children).values(
+            line_case_id=line_case_id, case_id=case_id, reason=reason[:64], attached_at=at
+        ).on_conflict_do_nothing(index_elements=["line_case_id", "case_id"])
+        async with self.engine.begin() as conn:
+            new = (await conn.execute(stmt)).rowcount == 1
+            if new:  # it never waits in the queue on its own (unless an agent holds it)
+                unowned = sa.select(cases.c.case_id).where(cases.c.case_id == case_id,
+                                                           cases.c.owner.is_(None))
+                await conn.execute(
+                    queue_entries.update()
+                    .where(queue_entries.c.case_id.in_(unowned),
+                           queue_entries.c.done_at.is_(None))
+                    .values(done_at=at)
+                )
+        if new:
+            await self.store.add_event(case_id, "under_line_incident",
+                                       {"line_case_id": line_case_id, "reason": reason}, at=at)
+            log.info("case_under_line_incident", case_id=case_id, line_case_id=line_case_id,
+                     reason=reason)
+        return new
+
+    async def line_of(self, case_id: str) -> str | None:
+        """The line case the family case is under (the latest), or None."""
+        stmt = (sa.select(line_children.c.line_case_id)
+                .where(line_children.c.case_id == case_id)
+                .order_by(line_children.c.attached_at.desc()).limit(1))
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(stmt)).scalar()
+        return None if found is None else str(found)
+
+    async def children(self, line_case_id: str) -> list[Child]:
+        """The family cases under the line case, in the order they were attached."""
+        stmt = (sa.select(cases, line_children.c.reason, line_children.c.attached_at)
+                .join(line_children, line_children.c.case_id == cases.c.case_id)
+                .where(line_children.c.line_case_id == line_case_id)
+                .order_by(line_children.c.attached_at, cases.c.case_id))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [Child(case_from_row(r), str(r.reason), int(r.attached_at)) for r in rows]
+
+    async def open_cases_of(self, sessions: Iterable[str], since: int) -> list[Case]:
+        """Family cases not closed, of these sessions, with a problem that began at `since` or
+        later (or that is still going on)."""
+        wanted = sorted(set(sessions))[:MAX_SESSIONS]
+        if not wanted:
+            return []
+        recent = (sa.select(case_incidents.c.case_id)
+                  .where(sa.or_(case_incidents.c.started_at >= since,
+                                case_incidents.c.ended_at.is_(None),
+                                case_incidents.c.ended_at >= since)))
+        stmt = (sa.select(cases)
+                .where(cases.c.session_id.in_(wanted), cases.c.state != "closed",
+                       cases.c.kind != "line", cases.c.case_id.in_(recent))
+                .order_by(cases.c.case_id))
+        async with self.engine.connect() as conn:
+            return [case_from_row(r) for r in (await conn.execute(stmt)).all()]
+
+    async def close_children(self, line_case_id: str, actor: str, at: int) -> list[str]:
+        """Close the open children with `infra_incident` (not those another agent holds)."""
+        closed = []
+        for child in await self.children(line_case_id):
+            case = child.case
+            if case.state == "closed" or case.owner not in (None, actor):
+                continue
+            done = await self.store.transition(
+                case.case_id, "closed", actor=actor, outcome=INFRA_INCIDENT,
+                reason=CLOSED_WITH_LINE, at=at)
+            if isinstance(done, Refusal):
+                log.info("line_child_not_closed", case_id=case.case_id, reason=done.reason)
+                continue
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    queue_entries.update()
+                    .where(queue_entries.c.case_id == case.case_id,
+                           queue_entries.c.done_at.is_(None))
+                    .values(done_at=at))
+            closed.append(case.case_id)
+        await self.store.add_event(line_case_id, "children_closed",
+                                   {"closed": len(closed)}, actor=actor, at=at)
+        log.info("line_children_closed", line_case_id=line_case_id, closed=len(closed))
+        return closed
+
+    async def claim_telling(self, line_case_id: str, case_id: str, at: int) -> bool:
+        """Take the one right to tell this family the class works again (race-free)."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                line_children.update()
+                .where(line_children.c.line_case_id == line_case_id,
+                       line_children.c.case_id == case_id, line_children.c.told_at.is_(None))
+                .values(told_at=at))
+        return done.rowcount == 1
+
+    async def all_clear_due(self) -> list[str]:
+        """Line cases whose incident is over, whose children were closed in bulk, and with
+        a family not told yet."""
+        bulk = (sa.select(case_events.c.case_id)
+                .where(case_events.c.kind == "children_closed"))
+        families = sa.select(cases.c.case_id).where(cases.c.kind != "line")
+        untold = (sa.select(line_children.c.line_case_id)
+                  .where(line_children.c.told_at.is_(None),
+                         line_children.c.case_id.in_(families)))
+        stmt = (sa.select(cases.c.case_id)
+                .where(cases.c.kind == "line", cases.c.incident_ended_at.is_not(None),
+                       cases.c.case_id.in_(bulk), cases.c.case_id.in_(untold))
+                .order_by(cases.c.case_id))
+        async with self.engine.connect() as conn:
+            return [str(r) for r in (await conn.execute(stmt)).scalars()]
+
+    async def open_lines(self) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+        """Line cases not closed: (case id, line, evidence of its latest incident record)."""
+        open_lines = sa.select(cases.c.case_id).where(cases.c.kind == "line",
+                                                      cases.c.state != "closed")
+        stmt = (sa.select(case_events.c.case_id, case_events.c.data)
+                .where(case_events.c.case_id.in_(open_lines),
+                       case_events.c.kind.in_(("opened", "incident_update")))
+                .order_by(case_events.c.event_id))
+        latest: dict[str, dict[str, Any]] = {}
+        async with self.engine.connect() as conn:
+            for case_id, data in (await conn.execute(stmt)).all():
+                latest[str(case_id)] = dict(data)
+        return [(case_id, dict(d.get("line") or {}), dict(d.get("evidence") or {}))
+                for case_id, d in sorted(latest.items())]
