@@ -44,6 +44,8 @@ async def test_an_edge_outage_phones_no_family_and_forgets_none_behind_it(
     assert f["decisions_missing"] == [], "no decision dropped"
     assert f["incidents_without_case"] == []
     assert f["outage_families_phoned"] == 0, "no call or SMS to a family behind the outage"
+    assert f["outage_outcomes"] == ["infra_incident"]
+    assert f["outage_cases_not_closed_in_60s"] == 0, "closed with the line, not 15 min later"
     # Each ordinary family's problem is decided as without the outage: contacted (whether the
     # contact still goes out depends on the problem lasting until the service acts on it).
     assert set(f["ordinary_contact_actions"]) <= {"chat", "call", "sms", "agent_queue"}
