@@ -27,8 +27,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7, help="simulator seed")
     p.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
     p.add_argument("--phases", default="replay,memory,delay",
-                   help="which phases: replay, memory, delay, kafka, collect, sdk "
+                   help="which phases: replay, memory, delay, kafka, collect, sdk, outage "
                    "(comma-separated)")
+    p.add_argument("--outage-sessions", type=int, default=2000,
+                   help="sessions of the outage phase's school (a fifth on the failed edge)")
+    p.add_argument("--outage-dsn", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+                   help="case database of the outage phase (a fresh schema is not made: "
+                        "give an empty database, or a SQLite path)")
     p.add_argument("--sdk-seconds", type=float, default=30.0,
                    help="seconds of the real call in the sdk phase")
     p.add_argument("--collect-seconds", type=float, default=10.0,
@@ -153,7 +158,7 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
     k = results.get("kafka_report")
     if k:
         lines += [k, ""]
-    for name in ("collect_report", "sdk_report"):
+    for name in ("collect_report", "sdk_report", "outage_report"):
         if results.get(name):
             lines += [results[name], ""]
     return "\n".join(lines)
@@ -246,6 +251,13 @@ def run(args: argparse.Namespace) -> int:
 
         print("sdk phase (firstcall.js in Chromium) ...", file=sys.stderr)
         results["sdk_report"] = sdk_bench.report(sdk_bench.run_phase(args.sdk_seconds))
+    if "outage" in phases:
+        from bench import outage_bench
+
+        print(f"outage phase ({args.outage_sessions:,} sessions, workers + correlator + "
+              "outreach on the Kafka test broker) ...", file=sys.stderr)
+        results["outage"] = outage_bench.run_phase(args.outage_sessions, args.outage_dsn)
+        results["outage_report"] = outage_bench.report(results["outage"])
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)
     if args.write:

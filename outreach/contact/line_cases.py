@@ -43,6 +43,7 @@ LINE_INCIDENT: Final = "line_incident"  # the line case's queue reason
 UNDER_LINE_INCIDENT: Final = "under_line_incident"  # a family case held under it
 COVERED: Final = "covered"  # attached because the line incident covers its problem
 RELATED_LINE: Final = "related_line"  # an ISP line that fails only because its edge is down
+LINE_OVER: Final = "line_over"  # why a family case under a finished line case closed
 
 
 class LineCases:
@@ -137,6 +138,19 @@ class LineCases:
         log.info("escalation_held_under_line", case_id=case.case_id, line_case_id=line_case_id,
                  reason=reason)
         return True
+
+    async def over_children(self, line_case_id: str) -> list[str]:
+        """Family cases under a finished line case whose own problem is over too: closed at
+        once as an infrastructure incident, not `case_reopen_ms` later."""
+        return [c.case.case_id for c in await self.problems.children(line_case_id)
+                if c.case.kind != "line" and c.case.state != "closed"
+                and c.case.incident_ended_at is not None]
+
+    async def under_finished_line(self, case_id: str) -> bool:
+        """Is this family case under a line case whose incident is over?"""
+        line_case_id = await self.problems.line_of(case_id)
+        line_case = None if line_case_id is None else await self.cases.get(line_case_id)
+        return line_case is not None and line_case.incident_ended_at is not None
 
     async def tell_all_clear(self) -> list[str]:
         """Tell every family under a finished, bulk-closed line case that it works again."""

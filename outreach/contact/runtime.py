@@ -26,7 +26,7 @@ from outreach.contact.chat_routing import route_reply
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
-from outreach.contact.line_cases import LineCases
+from outreach.contact.line_cases import LINE_OVER, LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
@@ -205,11 +205,16 @@ class CaseRuntime:
         if inc.state == "closed" and inc.kind == "line":
             self.paged.discard(case_id)
             await self._finish(case_id)  # no decision comes for a line incident
+            for child in await self.line_cases.over_children(case_id):
+                await self._finish(child, reason=LINE_OVER)  # infra_incident (not held ones)
             await self.line_cases.tell_all_clear()
         elif inc.state == "closed":
             case = await self.cases.get(case_id)
             if case is not None and case.incident_ended_at is not None:
                 await self._stop_chain(case_id)  # nobody is contacted about a problem over
+                if await self.line_cases.under_finished_line(case_id):
+                    await self._finish(case_id, reason=LINE_OVER)  # back after the outage
+                    return
             await self._settle(case_id)
 
     async def on_decision(self, o: Outreach) -> None:

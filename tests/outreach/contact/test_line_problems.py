@@ -177,3 +177,37 @@ async def test_a_new_problem_after_the_line_incident_is_the_familys_own_again(
     await outage.runtime.on_reply(ChatReply("r2", "stu-1", "help", intent_of("help"),
                                             family_case, None))
     assert await outage.queued() == [("disconnect", "family_asked_for_help")]
+
+
+async def test_when_the_line_is_over_its_families_close_at_once_as_an_infra_incident(
+        outage: Outage) -> None:
+    back_with_edge, back_later, held = families("stu-1", "stu-sms", "stu-quiet")
+    fams = (back_with_edge, back_later, held)
+    sessions = [f.session_id or "" for f in fams]
+    line = line_incident("open", sessions, start=T0)
+    await outage.runtime.handle(line)
+    for fam in fams:
+        await outage.runtime.handle(fam)
+        await outage.runtime.handle(decision(fam, "chat", "covered_by_line_incident"))
+    await outage.runtime.drain()
+    held_case = case_id_for(held.incident_id)
+    await outage.runtime.cases.transition(held_case, "waiting_agent", reason="test")
+    await outage.runtime.cases.claim(held_case, "ann")  # an agent holds this family
+    for fam in (back_with_edge, held):
+        await outage.runtime.handle(incident(1, "closed", student=fam.student_id or "",
+                                             start=T0 + 1_000, ended=T0 + 49_000))
+    assert outage.sink.records == []  # fine since a moment: the case_reopen_ms wait runs
+
+    await outage.runtime.handle(line_incident("closed", sessions, start=T0, ended=T0 + 50_000))
+    outcomes = {r.case_id: r.outcome for r in outage.sink.records}
+    line_case = case_id_for(line.incident_id)
+    assert outcomes == {line_case: "infra_incident",
+                        case_id_for(back_with_edge.incident_id): "infra_incident"}
+    # The student back only after the edge: closed on return, not 15 minutes later.
+    await outage.runtime.handle(incident(1, "closed", student="stu-sms",
+                                         start=T0 + 1_000, ended=T0 + 70_000))
+    outcomes = {r.case_id: r.outcome for r in outage.sink.records}
+    assert outcomes[case_id_for(back_later.incident_id)] == "infra_incident"
+    assert held_case not in outcomes  # the agent who holds it closes it
+    timeline = await outage.runtime.cases.timeline(case_id_for(back_later.incident_id))
+    assert [e.data.get("reason") for e in timeline if e.kind == "state"][-1] == "line_over"
