@@ -112,14 +112,13 @@ class Desk:
         # After a bulk close of a line incident's children, in one process with the runtime:
         # publish their outcomes and tell the families (else the outreach service does).
         self.after_children_closed: Callable[[], Awaitable[object]] | None = None
+        self.views_version = 0  # records applied (what is derived from the views is stale)
+        self._oldest: tuple[int, list[Incident]] = (-1, [])
 
     async def children_closed(self) -> None:
         """A line incident's children were closed in bulk."""
         if self.after_children_closed is not None:
             await self.after_children_closed()
-
-        self.views_version = 0  # records applied (what is derived from the views is stale)
-        self._oldest: tuple[int, list[Incident]] = (-1, [])
 
     def oldest_live(self, n: int = 15) -> list[Incident]:
         """The `n` live incidents that started first (kept until the next record)."""
