@@ -35,7 +35,9 @@
     const r = await api("/api/goodwill?state=proposed");
     if (!r.ok) return;
     const offers = r.data.offers.filter((o) => o.bulk === bulk);
-    box.replaceChildren(...(offers.length ? offers.map(row)
+    // Rows already shown are kept as they are: a reason being typed survives the refresh.
+    const shown = new Map([...box.querySelectorAll("[data-offer]")].map((n) => [n.dataset.offer, n]));
+    box.replaceChildren(...(offers.length ? offers.map((o) => shown.get(o.case_id) || row(o))
       : [el("p", { class: "empty" }, "No offer waits for a decision.")]));
   }
 
