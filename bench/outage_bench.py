@@ -418,7 +418,7 @@ async def _nothing() -> None:
     return None
 
 
-def run_phase(sessions: int, dsn: str, speed: float = 0.0) -> dict[str, Any]:
+def run_phase(sessions: int, dsn: str, speed: float = 4.0) -> dict[str, Any]:
     """The phase on its own test broker and a fresh case database."""
     from bench.kafka_broker import TansuBroker, find_tansu
 
