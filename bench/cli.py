@@ -252,12 +252,12 @@ def run(args: argparse.Namespace) -> int:
         print("sdk phase (firstcall.js in Chromium) ...", file=sys.stderr)
         results["sdk_report"] = sdk_bench.report(sdk_bench.run_phase(args.sdk_seconds))
     if "outage" in phases:
-        from bench import outage_bench
+        from bench import outage_bench, outage_figures
 
         print(f"outage phase ({args.outage_sessions:,} sessions, workers + correlator + "
               "outreach on the Kafka test broker) ...", file=sys.stderr)
         results["outage"] = outage_bench.run_phase(args.outage_sessions, args.outage_dsn)
-        results["outage_report"] = outage_bench.report(results["outage"])
+        results["outage_report"] = outage_figures.report(results["outage"])
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)
     if args.write:

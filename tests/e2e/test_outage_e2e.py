@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bench.kafka_broker import TansuBroker
-from bench.outage_bench import fresh_database, report, run_outage
+from bench.outage_bench import fresh_database, run_outage
+from bench.outage_figures import report
 from bench.outage_school import OutageScenario
 from tests.support.casedb import PG_DSN, postgres_schema
 

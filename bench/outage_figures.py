@@ -1,0 +1,129 @@
+"""The outage phase's figures: what the processes published and stored, read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from bench.outage_school import OUTAGE_EDGE, OutageScenario
+from monitor.simulate.twilio_standin import TwilioStandIn
+from outreach.store.db import make_engine
+from outreach.store.models import case_events, case_incidents, cases
+
+
+def phone_of(i: int) -> str:
+    """The guardian's phone of the i-th family."""
+    return f"+86139{i:08d}"
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any]],
+                   outcomes: list[dict[str, Any]], standin: TwilioStandIn,
+                   students: list[str]) -> dict[str, Any]:  # fmt: skip
+    """What happened, from the topics, the case store and the stand-in."""
+    outage_sessions = set(sc.on_outage_edge())
+    problems = sc.ordinary_problems()
+    opened = {str(r["incident_id"]): r for r in incidents if r["state"] == "open"}
+    line = next((r for r in incidents if r["kind"] == "line" and r["state"] == "closed"), None)
+    decisions = {str(r["incident_id"]): r for r in outcomes if r.get("record") == "outreach"}
+    phone_to_session = {phone_of(i): s.removeprefix("st-") for i, s in enumerate(students)}
+    contacted: dict[str, int] = {}
+    for req in standin.requests:
+        to = req.param("To") if req.method == "POST" else None
+        if to in phone_to_session:
+            contacted[phone_to_session[to]] = contacted.get(phone_to_session[to], 0) + 1
+    engine = make_engine(dsn)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(
+                cases.c.case_id, cases.c.session_id, cases.c.state, cases.c.outcome,
+                cases.c.closed_at, cases.c.kind))).all()  # fmt: skip
+            joined = {str(r.incident_id): str(r.case_id) for r in (await conn.execute(
+                sa.select(case_incidents.c.incident_id, case_incidents.c.case_id))).all()}
+            first_contact = {str(r.case_id): int(r.at) for r in (await conn.execute(
+                sa.select(case_events.c.case_id, sa.func.min(case_events.c.at).label("at"))
+                .where(case_events.c.kind.in_(("sending", "attempt")))
+                .group_by(case_events.c.case_id))).all()}
+    finally:
+        await engine.dispose()
+    session_incidents = {i: r for i, r in opened.items() if r.get("session_id")}
+    ordinary = {i: r for i, r in session_incidents.items() if r["session_id"] in problems}
+    outage = {i: r for i, r in session_incidents.items() if r["session_id"] in outage_sessions}
+    delays = [(int(decisions[i]["decided_at"]) - int(r["started_at"])) / 1000
+              for i, r in ordinary.items() if i in decisions]  # fmt: skip
+    handling = [(first_contact[joined[i]] - int(decisions[i]["_ts"])) / 1000
+                for i in ordinary if i in decisions and joined.get(i) in first_contact]
+    by_case = {str(r.case_id): r for r in rows}
+    outage_cases = {joined[i] for i in outage if i in joined}
+    # When the line's end was published (wall clock, as the cases' closed_at).
+    line_end = int(line["_ts"]) if line else None
+    late_close = [c for c in outage_cases if by_case[c].closed_at is None
+                  or (line_end is not None and int(by_case[c].closed_at) > line_end + 60_000)]
+    close_lag = [(int(by_case[c].closed_at) - line_end) / 1000 for c in outage_cases
+                 if line_end is not None and by_case[c].closed_at is not None]
+    return {
+        "sessions": sc.sessions, "outage_sessions": len(outage_sessions),
+        "line_incidents": sorted({str(r["incident_id"]) for r in incidents if r["kind"] == "line"}),
+        "line_records": sum(1 for r in incidents if r["kind"] == "line"),
+        "line_record_bytes_max": max((len(orjson.dumps(r)) for r in incidents
+                                      if r["kind"] == "line"), default=0),
+        "session_incidents": len(session_incidents),
+        "ordinary_incidents": len(ordinary), "ordinary_expected": len(problems),
+        "decisions_missing": sorted(i for i in session_incidents if i not in decisions),
+        "incidents_without_case": sorted(i for i in session_incidents if i not in joined),
+        "ordinary_contact_actions": sorted({str(decisions[i]["action"]) for i in ordinary
+                                            if i in decisions}),
+        "ordinary_decisions": sum(1 for i in ordinary if i in decisions),
+        "decision_delay_s_p50": _pct(delays, 0.5), "decision_delay_s_p95": _pct(delays, 0.95),
+        "decision_to_contact_s_p50": _pct(handling, 0.5),
+        "decision_to_contact_s_p95": _pct(handling, 0.95),
+        "ordinary_contacted": len(handling),
+        "outage_families_phoned": sum(contacted.get(s, 0) for s in outage_sessions),
+        "ordinary_families_phoned": sum(contacted.get(s, 0) for s in problems),
+        "outage_cases": len(outage_cases),
+        "outage_cases_not_closed_in_60s": len(late_close),
+        "outage_close_after_line_end_s_max": max(close_lag, default=None),
+        "outage_outcomes": sorted({str(by_case[c].outcome) for c in outage_cases}),
+        "open_cases": sum(1 for r in rows if r.closed_at is None and r.kind != "line"
+                          and str(r.case_id) not in outage_cases),
+        "edge": OUTAGE_EDGE,
+    }
+
+
+def report(f: dict[str, Any]) -> str:
+    """The phase's Markdown table."""
+    rss = "; ".join(f"{k} {v.get('before')} -> {v.get('peak')} -> {v.get('after')} MB"
+                    for k, v in f["rss_mb"].items())  # fmt: skip
+    rows = [
+        ("sessions / on the failed edge", f"{f['sessions']} / {f['outage_sessions']}"),
+        ("line incidents (records, largest record bytes)",
+         f"{len(f['line_incidents'])} ({f['line_records']}, {f['line_record_bytes_max']})"),
+        ("session incidents / ordinary (expected)",
+         f"{f['session_incidents']} / {f['ordinary_incidents']} ({f['ordinary_expected']})"),
+        ("decisions missing / incidents without case",
+         f"{len(f['decisions_missing'])} / {len(f['incidents_without_case'])}"),
+        ("calls+SMS to outage families", str(f["outage_families_phoned"])),
+        ("outage cases / not closed within 60 s of the line's end (slowest; outcomes)",
+         f"{f['outage_cases']} / {f['outage_cases_not_closed_in_60s']} "
+         f"({f['outage_close_after_line_end_s_max']} s; {', '.join(f['outage_outcomes'])})"),
+        ("ordinary: problem start -> decision p50 / p95 (event s)",
+         f"{f['decision_delay_s_p50']} / {f['decision_delay_s_p95']}"),
+        ("ordinary contacted; decision published -> first contact p50 / p95 (wall s)",
+         f"{f['ordinary_contacted']}; {f['decision_to_contact_s_p50']} / "
+         f"{f['decision_to_contact_s_p95']}"),
+        ("ordinary cases still open (they close case_reopen_ms after the family is fine)",
+         str(f["open_cases"])),
+        ("RSS before -> peak -> after", rss),
+        ("sent in / whole run", f"{f['sent_s']} s / {f['total_s']} s"),
+    ]
+    lines = ["| outage phase | figure |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines)
