@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from detectors.records import Incident, line_id
@@ -11,6 +12,7 @@ from outreach.channels.webhook import PageResult
 from outreach.contact.metrics import OutreachMetrics
 from outreach.store.cases import CaseStore
 from outreach.store.incident_records import has_event
+from outreach.store.unit import after_commit
 
 
 class Pager(Protocol):
@@ -107,8 +109,16 @@ async def page_once(
     elif pager is None:
         await cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager"})
         metrics.pages.labels("no_pager").inc()
-    else:
-        result = await pager.page(inc.incident_id, page_payload(case_id, inc))
-        await cases.add_event(case_id, "paged", asdict(result), actor="pager")
-        metrics.pages.labels("sent" if result.ok else "failed").inc()
+    else:  # the page leaves the process: once the line case is committed (in a batch: after)
+        await after_commit(
+            cases.engine, partial(_page, pager, cases, metrics, case_id, inc), key=("page", case_id)
+        )
     paged.add(case_id)
+
+
+async def _page(
+    pager: Pager, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident
+) -> None:
+    result = await pager.page(inc.incident_id, page_payload(case_id, inc))
+    await cases.add_event(case_id, "paged", asdict(result), actor="pager")
+    metrics.pages.labels("sent" if result.ok else "failed").inc()

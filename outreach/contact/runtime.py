@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from functools import partial
 
@@ -46,6 +46,7 @@ from outreach.decide.outcomes import OutcomeRecord
 from outreach.decide.resume import Waiting, decision_of, resume_point
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
+from outreach.store import unit
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 from outreach.store.waiting import WaitingDecisions
@@ -94,6 +95,7 @@ class CaseRuntime:
             conn_of=self._conn,
         )
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.starting: set[str] = set()  # chains to start once the batch commits
         self.event_now = 0  # the newest event time seen in a record
         self._event_wall = wall()  # wall time when event_now last moved
         self.family = FamilyCases(cases, self.policy, self.metrics)
@@ -191,10 +193,10 @@ class CaseRuntime:
         self._saw(max(inc.detected_at, inc.ended_at or 0))
         if inc.kind == "line":
             self.lines.take(inc)
-        async with self._lock(f"student:{inc.student_id or inc.incident_id}"):
+        async with self._locked(f"student:{inc.student_id or inc.incident_id}"):
             case_id, fresh = await self.family.record(inc)
         if inc.kind == "line" and fresh and inc.state != "closed":
-            async with self._lock(case_id):
+            async with self._locked(case_id):
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged)
         if inc.kind == "line":  # one queue item; the families it covers go under it
             await self.line_cases.on_line(inc, self.queue)
@@ -227,8 +229,8 @@ class CaseRuntime:
             # The policy names another case than the database holds the incident on (e.g. it
             # forgot the family's case sooner): the database's case is the family's.
             o = replace(o, case_id=case.case_id, detail={**o.detail, "policy_case_id": o.case_id})
-        async with self._lock(o.case_id):
-            events = await self.cases.timeline(o.case_id)
+        async with self._locked(o.case_id):
+            events = await self.cases.events_of(o.case_id, ("decision", "sending"))
             fresh = not any(
                 e.kind == "decision" and e.data.get("incident_id") == o.incident_id for e in events
             )
@@ -246,9 +248,10 @@ class CaseRuntime:
             escalation = o.reason in ESCALATIONS
             ended = await self.family.ended(case.case_id, o.incident_id)
             may = not ended and o.incident_id not in sent and (escalation or not sent)
-            if may and fresh and escalation and o.case_id in self.tasks:
+            running = o.case_id in self.tasks or o.case_id in self.starting
+            if may and fresh and escalation and running:
                 await self._stop_chain(o.case_id)
-            busy = o.case_id in self.tasks
+            busy = o.case_id in self.tasks or o.case_id in self.starting
             await self._carry_out(case, o, count=fresh, send=may and not busy)
         if ended:
             await self._settle(case.case_id)
@@ -276,7 +279,7 @@ class CaseRuntime:
         """A chat reply: onto the case (resolving or queueing it), then to its chain."""
         if reply.case_id is None:
             return
-        async with self._lock(reply.case_id):
+        async with self._locked(reply.case_id):
             await route_reply(self.cases, reply)
         signal = reply_signal(reply.intent)
         if signal is None or self.mailbox.post(reply.case_id, Letter(None, signal)):
@@ -290,6 +293,12 @@ class CaseRuntime:
     def orphans(self) -> int:
         """Decisions still waiting for their incident record (kept in the database)."""
         return len(self.early)
+
+    async def rolled_back(self, paged: set[str]) -> None:
+        """A batch was rolled back: forget what it did in memory (`paged`: as before it)."""
+        self.starting.clear()
+        self.paged = paged
+        await self.early.load()  # the decisions it took from the waiting room are back there
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
@@ -306,6 +315,16 @@ class CaseRuntime:
 
     def _lock(self, case_id: str) -> asyncio.Lock:
         return self._locks.setdefault(case_id, asyncio.Lock())
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, case_id: str) -> AsyncIterator[None]:
+        """Hold the case's lock; in a batch, whose holder may wait for rows the batch has
+        written, those are committed before waiting for it."""
+        lock = self._lock(case_id)
+        if lock.locked():
+            await unit.checkpoint(self.cases.engine)
+        async with lock:
+            yield
 
     def _saw(self, event_time: int) -> None:
         if event_time > self.event_now:
@@ -335,10 +354,29 @@ class CaseRuntime:
     def _start(
         self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None = None
     ) -> None:
+        batch = unit.current(self.cases.engine)
+        if batch is not None:
+            # In a batch: the chain reads the case and contacts the family, so it starts once
+            # the batch has committed (rolled back, it never starts; the record is applied again).
+            self.starting.add(case_id)
+            batch.after.append(partial(self._start_committed, case_id, o, first, waiting))
+            return
+        self._spawn(case_id, o, first, waiting)
+
+    def _spawn(
+        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
+    ) -> None:
         self._started[case_id] = self.wall()
         task = asyncio.create_task(self.chain.run(case_id, o, first, waiting=waiting))
         self.tasks[case_id] = task
         task.add_done_callback(partial(self._done, case_id))
+
+    async def _start_committed(
+        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
+    ) -> None:
+        if case_id in self.starting:  # not stopped meanwhile
+            self.starting.discard(case_id)
+            self._spawn(case_id, o, first, waiting)
 
     def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(case_id) is task:
@@ -378,8 +416,11 @@ class CaseRuntime:
 
     async def _stop_chain(self, case_id: str) -> None:
         """Tell the case's running chain its problem is over and wait for it (bounded)."""
+        self.starting.discard(case_id)  # not started yet (in a batch): it never starts
         task = self.tasks.get(case_id)
         if task is not None:
+            # The chain may write to rows the batch holds: commit them before waiting for it.
+            await unit.checkpoint(self.cases.engine)
             self.mailbox.post(case_id, Letter(None, None))
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), self.config.close_wait_s)
@@ -394,7 +435,7 @@ class CaseRuntime:
         """The case is over: stop the chain, close the case with its outcome, publish it."""
         self.quiet.drop(case_id)
         await self._stop_chain(case_id)
-        async with self._lock(case_id):
+        async with self._locked(case_id):
             case = await self.cases.get(case_id)
             if case is None:
                 return
@@ -407,12 +448,19 @@ class CaseRuntime:
             else:
                 record = await self._close(case, events, reason, until)
             if record is not None and not published(events):
-                await self.sink.publish(record)
-                data = {"outcome": record.outcome}
-                await self.cases.add_event(case_id, "outcome_published", data)
+                # Out of the process once the close is committed (in a batch: after it).
+                await unit.after_commit(
+                    self.cases.engine, partial(self._publish, case_id, record),
+                    key=("publish", case_id),
+                )
         if record is not None:  # the case is over: forget it
             self._started.pop(case_id, None)
             self._locks.pop(case_id, None)
+
+    async def _publish(self, case_id: str, record: OutcomeRecord) -> None:
+        """Publish the closed case's outcome, then put that on its timeline."""
+        await self.sink.publish(record)
+        await self.cases.add_event(case_id, "outcome_published", {"outcome": record.outcome})
 
     async def _close(
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None
