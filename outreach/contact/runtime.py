@@ -354,12 +354,11 @@ class CaseRuntime:
     def _start(
         self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None = None
     ) -> None:
-        batch = unit.current(self.cases.engine)
-        if batch is not None:
-            # In a batch: the chain reads the case and contacts the family, so it starts once
-            # the batch has committed (rolled back, it never starts; the record is applied again).
+        # In a batch the chain, which reads the case and contacts the family, starts once the
+        # batch has committed (rolled back, it never starts: the record is applied again).
+        if unit.on_commit(self.cases.engine, partial(self._start_committed, case_id, o, first,
+                                                     waiting)):  # fmt: skip
             self.starting.add(case_id)
-            batch.after.append(partial(self._start_committed, case_id, o, first, waiting))
             return
         self._spawn(case_id, o, first, waiting)
 
@@ -371,7 +370,7 @@ class CaseRuntime:
         self.tasks[case_id] = task
         task.add_done_callback(partial(self._done, case_id))
 
-    async def _start_committed(
+    def _start_committed(
         self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
     ) -> None:
         if case_id in self.starting:  # not stopped meanwhile

@@ -41,6 +41,7 @@ class Batch:
     owner: asyncio.Task[object] | None
     active: bool = True
     after: list[Action] = field(default_factory=list)
+    then: list[Callable[[], None]] = field(default_factory=list)  # no database: after all
     keys: set[object] = field(default_factory=set)  # after-commit actions asked once
     commits: int = 0  # checkpoints included
 
@@ -97,6 +98,17 @@ async def after_commit(engine: AsyncEngine, action: Action, *, key: object = Non
         joined.after.append(action)
 
 
+def on_commit(engine: AsyncEngine, call: Callable[[], None]) -> bool:
+    """In a batch on `engine`: call `call` (no database work) once it has committed; True.
+
+    False (and nothing done) when there is no batch: the caller goes ahead now.
+    """
+    joined = current(engine)
+    if joined is not None:
+        joined.then.append(call)
+    return joined is not None
+
+
 async def checkpoint(engine: AsyncEngine) -> None:
     """Commit what the batch holds so far (and run what waited for it); the batch goes on."""
     joined = current(engine)
@@ -109,28 +121,37 @@ async def checkpoint(engine: AsyncEngine) -> None:
 async def _commit(b: Batch) -> None:
     """Commit the batch, then run the actions waiting for it, in one more transaction.
 
-    Their writes (e.g. `outcome_published` after each publish) join that transaction;
-    an action that fails is logged and the others go on (what it left undone its owner
-    does again: unpublished outcomes are published by the runner's sweep, at least once).
+    Their writes (e.g. `outcome_published` after each publish) join that transaction, each
+    action's in a SAVEPOINT on PostgreSQL; an action that fails is logged and the others go
+    on (what it left undone its owner does again: unpublished outcomes are published by the
+    runner's sweep, at least once). Then the calls without database work.
     """
     await b.conn.commit()
     b.commits += 1
     b.keys.clear()
-    if not b.after:
-        return
-    await b.conn.begin()
+    if b.after:
+        await b.conn.begin()
+        try:
+            while b.after:
+                await _guarded(b, b.after.pop(0))
+            await b.conn.commit()
+        except Exception as exc:
+            log.error("after_commit_not_recorded", error=repr(exc))
+            await b.conn.rollback()
+        b.commits += 1
+    while b.then:
+        b.then.pop(0)()
+
+
+async def _guarded(b: Batch, action: Action) -> None:
     try:
-        while b.after:
-            action = b.after.pop(0)
-            try:
+        if b.engine.dialect.name == "sqlite":
+            await action()
+        else:
+            async with b.conn.begin_nested():
                 await action()
-            except Exception as exc:
-                log.error("after_commit_failed", action=repr(action), error=repr(exc))
-        await b.conn.commit()
     except Exception as exc:
-        log.error("after_commit_not_recorded", error=repr(exc))
-        await b.conn.rollback()
-    b.commits += 1
+        log.error("after_commit_failed", action=repr(action), error=repr(exc))
 
 
 @asynccontextmanager
@@ -149,6 +170,7 @@ async def batch(engine: AsyncEngine) -> AsyncIterator[Batch]:
             yield b
         except BaseException:
             b.after.clear()
+            b.then.clear()
             await conn.rollback()
             raise
         await _commit(b)

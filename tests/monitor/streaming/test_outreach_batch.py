@@ -9,15 +9,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detectors.records import Incident, Outreach
+from detectors.records import Incident, Outreach, case_id_for
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.outreach_kafka import KafkaOutreach
+from outreach.channels.base import SendResult
 from outreach.decide.case_states import Refusal
 from outreach.store.cases import CaseStore
 from outreach.store.models import case_events, cases
 from tests.outreach.store.test_unit import Begins
 from tests.support.casedb import case_engine, sqlite_engine  # noqa: F401
-from tests.support.live_support import T0, Harness, decision, harness, incident, make_runner
+from tests.support.live_support import (
+    T0,
+    Harness,
+    decision,
+    harness,
+    incident,
+    make_runner,
+    until,
+)
 
 FAMILIES = 12
 
@@ -125,3 +134,22 @@ async def test_a_failed_batch_is_applied_again_one_by_one_with_the_same_result(
         assert outcomes(flaky) == outcomes(plain) and len(outcomes(plain)) == FAMILIES
     finally:
         await other.dispose()
+
+
+async def test_a_chain_starts_once_the_batch_has_committed(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    h = await harness(case_engine, tmp_path)
+    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner)
+    inc = incident(1)  # stu-1, whose family takes calls
+    h.fakes["call"].script(SendResult("queued", provider_id="p"))
+    try:
+        await feed.apply_all([inc, decision(inc, "call")])
+        # The chain runs in a task of its own, on its own connection: it finds the case (and
+        # calls) only because the batch committed before it started.
+        await until(lambda: len(h.fakes["call"].sent) == 1)
+        kinds = [e.kind for e in await h.cases.timeline(case_id_for(inc.incident_id))]
+        assert kinds[:2] == ["opened", "decision"] and "sending" in kinds
+    finally:
+        await h.runner.aclose()
