@@ -16,8 +16,7 @@ from outreach.channels.base import SendResult
 from outreach.decide.case_states import Refusal
 from outreach.store.cases import CaseStore
 from outreach.store.models import case_events, cases
-from tests.outreach.store.test_unit import Begins
-from tests.support.casedb import case_engine, sqlite_engine  # noqa: F401
+from tests.support.casedb import Begins, case_engine, sqlite_engine  # noqa: F401
 from tests.support.live_support import (
     T0,
     Harness,

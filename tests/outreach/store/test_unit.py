@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -13,23 +12,8 @@ from detectors.records import case_id_for
 from outreach.store import unit
 from outreach.store.cases import CaseStore
 from outreach.store.models import cases
-from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.casedb import Begins, case_engine  # noqa: F401
 from tests.support.live_support import incident
-
-
-class Begins:
-    """Counts transactions begun and committed on an engine (a SQLAlchemy event listener)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.begun = self.committed = 0
-        sa.event.listen(engine.sync_engine, "begin", self._begin)
-        sa.event.listen(engine.sync_engine, "commit", self._commit)
-
-    def _begin(self, _conn: object) -> None:
-        self.begun += 1
-
-    def _commit(self, _conn: object) -> None:
-        self.committed += 1
 
 
 async def test_the_owner_tasks_store_calls_share_one_transaction(
