@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import structlog
 
@@ -447,19 +448,44 @@ class CaseRuntime:
             else:
                 record = await self._close(case, events, reason, until)
             if record is not None and not published(events):
-                # Out of the process once the close is committed (in a batch: after it).
-                await unit.after_commit(
-                    self.cases.engine, partial(self._publish, case_id, record),
-                    key=("publish", case_id),
-                )
+                await self._publish_committed(case_id, record)
         if record is not None:  # the case is over: forget it
             self._started.pop(case_id, None)
             self._locks.pop(case_id, None)
 
-    async def _publish(self, case_id: str, record: OutcomeRecord) -> None:
-        """Publish the closed case's outcome, then put that on its timeline."""
-        await self.sink.publish(record)
-        await self.cases.add_event(case_id, "outcome_published", {"outcome": record.outcome})
+    async def _publish_committed(self, case_id: str, record: OutcomeRecord) -> None:
+        """Publish the outcome once the close is committed: now, or after the batch (all its
+        outcomes then, noted on their timelines by one multi-row insert)."""
+        batch = unit.current(self.cases.engine)
+        if batch is None:
+            await self._publish({case_id: record})
+            return
+        due: dict[str, OutcomeRecord] = batch.bag.setdefault("outcomes", {})
+        if not due:
+            batch.after.append(partial(self._publish, due, after_batch=True))
+        due[case_id] = record
+
+    async def _publish(self, due: dict[str, OutcomeRecord], *, after_batch: bool = False) -> None:
+        """Publish closed cases' outcomes, then put that on their timelines.
+
+        A failed publish stops there; the ones before it are noted all the same (after a
+        batch it is logged: the runner's sweep publishes the rest; else it is raised).
+        """
+        done: list[tuple[str, str, dict[str, Any]]] = []
+        failed: Exception | None = None
+        for case_id, record in due.items():
+            try:
+                await self.sink.publish(record)
+            except Exception as exc:
+                failed = exc
+                break
+            done.append((case_id, "outcome_published", {"outcome": record.outcome}))
+        await self.cases.add_events(done)
+        if failed is not None and not after_batch:
+            raise failed
+        if failed is not None:
+            log.error("outcome_publish_failed", unpublished=len(due) - len(done),
+                      error=repr(failed))  # fmt: skip
 
     async def _close(
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None

@@ -221,6 +221,24 @@ class CaseStore:
             await self.event(conn, case_id, now, kind, actor, dict(data or {}))
         return None
 
+    async def add_events(
+        self, events: list[tuple[str, str, dict[str, Any]]], *, actor: str = "system",
+        at: int | None = None,
+    ) -> None:
+        """Append many events `(case_id, kind, data)` at once: one UPDATE, one multi-row INSERT."""
+        if not events:
+            return
+        now = self.clock() if at is None else at
+        ids = sorted({case_id for case_id, _, _ in events})
+        async with tx(self.engine) as conn:
+            await conn.execute(
+                cases.update().where(cases.c.case_id.in_(ids)).values(updated_at=now)
+            )
+            await conn.execute(case_events.insert().values([
+                {"case_id": c, "at": now, "kind": k, "actor": actor, "data": d}
+                for c, k, d in events
+            ]))  # fmt: skip
+
     async def record_attempt(
         self,
         case_id: str,

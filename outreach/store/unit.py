@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -43,6 +44,7 @@ class Batch:
     after: list[Action] = field(default_factory=list)
     then: list[Callable[[], None]] = field(default_factory=list)  # no database: after all
     keys: set[object] = field(default_factory=set)  # after-commit actions asked once
+    bag: dict[str, Any] = field(default_factory=dict)  # what its users gather until the commit
     commits: int = 0  # checkpoints included
 
     def joins(self, engine: AsyncEngine) -> bool:
@@ -129,6 +131,7 @@ async def _commit(b: Batch) -> None:
     await b.conn.commit()
     b.commits += 1
     b.keys.clear()
+    b.bag = {}
     if b.after:
         await b.conn.begin()
         try:

@@ -94,6 +94,8 @@ async def test_a_poll_is_one_transaction_and_a_redelivery_adds_nothing(
     assert len(closed) == FAMILIES and {o for _, o in closed} == {"self_recovered"}
     before = await state(case_engine)
     assert len(before) == FAMILIES + 1
+    noted = [kinds.count("outcome_published") for _, st, _, _, kinds in before if st == "closed"]
+    assert noted == [1] * FAMILIES  # written after the publishes, in one multi-row insert
     await feed.apply_all(records())  # the poll again (a restart before the offsets' commit)
     assert await state(case_engine) == before and outcomes(h) == closed
     assert h.counted("firstcall_outreach_batches_total", result="committed") == 2
