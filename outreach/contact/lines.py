@@ -115,7 +115,11 @@ async def page_key(cases: CaseStore, case_id: str) -> str | None:
     paged = [e for e in await cases.timeline(case_id) if e.kind == "paged"]
     if not paged:
         return None
-    return str(paged[0].data.get("key") or paged[0].data.get("page_key") or "") or None
+    key = paged[0].data.get("key") or paged[0].data.get("page_key")
+    if key:
+        return str(key)
+    case = await cases.get(case_id)  # paged before pages named their key: its incident's
+    return None if case is None else case.incident_id
 
 
 async def page_once(
@@ -127,19 +131,20 @@ async def page_once(
     page's line case) adds a note to that page instead."""
     if case_id in paged:
         return
-    key = None if outage is None else await page_key(cases, outage)
     if await has_event(cases.engine, case_id, "paged"):
         paged.add(case_id)
         return
+    key = None if outage is None else await page_key(cases, outage)
     metrics.line_incidents.labels("outage" if key is None else "related").inc()
     if key is not None and outage is not None:
-        data: dict[str, Any] = {"ok": True, "page_key": key, "note_to": outage}
+        data: dict[str, Any] = {"ok": False, "reason": "no_pager", "page_key": key,
+                                "note_to": outage}
         if pager is not None:
             result = await pager.page(f"{key}:note:{inc.incident_id}",
                                       note_payload(case_id, inc, key, outage))
             data.update(asdict(result))
         await cases.add_event(case_id, "paged", data, actor="pager")
-        metrics.pages.labels("noted" if data["ok"] else "failed").inc()
+        metrics.pages.labels("failed" if pager is not None and not data["ok"] else "noted").inc()
     elif pager is None:
         await cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager",
                                                  "key": inc.incident_id})

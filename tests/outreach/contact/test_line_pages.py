@@ -111,3 +111,14 @@ async def test_an_isp_line_whose_edge_is_not_down_is_paged_on_its_own(paging: Pa
     await paging.runtime.handle(isp("telia", related_to="edge:e7"))
     assert [k for k, _ in paging.pager.pages] == ["line-edge-1", "line-telia"]
     assert paging.counted("firstcall_line_incidents_total", role="outage") == 2
+
+
+async def test_a_note_the_pager_refused_counts_as_failed(paging: Paging) -> None:
+    await paging.runtime.handle(EDGE)
+    paging.pager.ok = False
+    await paging.runtime.handle(isp("fjordnet"))
+    assert paging.counted("firstcall_infra_pages_total", result="failed") == 1
+    events = await paging.runtime.cases.timeline(case_id_for("line-fjordnet"))
+    [note] = [e.data for e in events if e.kind == "paged"]
+    assert (note["ok"], note["page_key"], note["note_to"]) == (
+        False, "line-edge-1", case_id_for("line-edge-1"))
