@@ -105,7 +105,7 @@ class CaseRuntime:
         self.gate = FamilyCheck(cases, directory, wall)
         self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
                                     self.policy.all_clear_text)
-        self.recovery = Recovery(cases, channels, self.metrics, settle=self._settle,
+        self.recovery = Recovery(cases, channels, self.metrics, self.mailbox, settle=self._settle,
                                  start=self._start, escalate=self._escalate)  # fmt: skip
 
     # -- records in ----------------------------------------------------------------
@@ -276,6 +276,7 @@ class CaseRuntime:
 
     async def aclose(self) -> None:
         """Stop every chain (they resume from the timeline only as far as no resend)."""
+        await self.recovery.aclose()
         for task in list(self.tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)

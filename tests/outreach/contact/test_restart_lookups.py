@@ -29,6 +29,7 @@ from outreach.decide.decision import ChannelName
 from outreach.decide.signals import CallbackEvent
 from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine, sqlite_engine  # noqa: F401
+from tests.support.channel_fakes import FakeChannel
 from tests.support.live_support import Harness, decision, harness, incident, make_runner, until
 
 LONG = Waits(chat_s=60, call_s=60, sms_s=60)  # a wait no test sits out
@@ -210,6 +211,7 @@ async def test_a_chat_acked_just_before_the_kill_counts_as_shown_after_the_resta
         again = make_runner(case_engine, h.cases, h.directory, LONG,
                             channels={"chat": ChatChannel(gateway)})  # fmt: skip
         assert await again.runner.resume() == [cid]
+        await until(lambda: _has(h, cid, "attempt"))  # looked up in the outbox meanwhile
         [attempt] = [e for e in await h.cases.timeline(cid) if e.kind == "attempt"]
         stored = await gateway.outbox.get(f"{cid}:chat:1")
         assert stored is not None and stored.acked_at is not None and shown.is_set()
@@ -235,3 +237,26 @@ async def test_a_chat_acked_just_before_the_kill_counts_as_shown_after_the_resta
     assert case is not None and case.attempts == 1
     assert await again.runner.resume() == []
     await again.runner.aclose()
+
+
+class StuckLookups(FakeChannel):
+    """A provider that never answers a look-up."""
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """Hang."""
+        self.looked_up.append(provider_id)
+        await asyncio.Event().wait()
+        return None
+
+
+async def test_a_provider_that_does_not_answer_does_not_hold_up_the_start(tmp_path: Path) -> None:
+    engine = await sqlite_engine(tmp_path)
+    h, cid = await calling(engine, tmp_path)
+    stuck = StuckLookups("call")
+    again = make_runner(engine, h.cases, h.directory, LONG, channels={"call": stuck})
+    assert await asyncio.wait_for(again.runner.resume(), 5) == [cid]
+    await until(lambda: stuck.looked_up == ["CA1"])
+    assert cid in again.runner.tasks  # the chain waits for the call's status as before
+    await again.runner.aclose()
+    assert not again.runner.recovery.pending and stuck.sent == []
+    await engine.dispose()
