@@ -24,6 +24,7 @@ class OutreachMetrics:
     sms_replies: Counter
     waiting: Gauge
     waits: Counter
+    lookups: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
@@ -106,6 +107,14 @@ class OutreachMetrics:
                 "Decisions that came before their incident, by outcome (waited: kept until "
                 "it comes; resumed: it came and the decision was carried out).",
                 ["outcome"],
+                registry=reg,
+            ),
+            lookups=Counter(
+                "firstcall_outreach_status_lookups",
+                "Sends looked up at start-up (their callback or record missing), by channel and "
+                "result (final: moved the chain on; in_progress: waited for; shown / not_shown: "
+                "a chat recorded from the outbox; unknown: the provider could not say).",
+                ["channel", "result"],
                 registry=reg,
             ),
         )

@@ -11,7 +11,6 @@ so this holds across restarts too).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
@@ -23,6 +22,7 @@ from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
+from outreach.contact.closing import close_case, stop_chain
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
@@ -31,9 +31,9 @@ from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
 from outreach.contact.ports import AgentQueue, RuntimeConfig
+from outreach.contact.recovery import Recovery
 from outreach.contact.signals import Letter, Mailbox
 from outreach.decide.case import Case, CaseEvent
-from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.decision import (
     COVERED_BY_LINE_INCIDENT,
@@ -41,9 +41,8 @@ from outreach.decide.decision import (
     Decision,
     PolicyConfig,
 )
-from outreach.decide.outcome_rules import facts_from, outcome_for
 from outreach.decide.outcomes import OutcomeRecord
-from outreach.decide.resume import Waiting, decision_of, resume_point
+from outreach.decide.resume import Waiting
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
 from outreach.store.cases import CaseStore
@@ -106,6 +105,8 @@ class CaseRuntime:
         self.gate = FamilyCheck(cases, directory, wall)
         self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
                                     self.policy.all_clear_text)
+        self.recovery = Recovery(cases, channels, self.metrics, self.mailbox, settle=self._settle,
+                                 start=self._start, escalate=self._escalate)  # fmt: skip
 
     # -- records in ----------------------------------------------------------------
 
@@ -158,33 +159,10 @@ class CaseRuntime:
 
     async def resume(self) -> list[str]:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
-        # Nothing announced is sent again: a chain waiting on a send waits again (or takes
-        # the answer the timeline already holds); a decided next step is taken.
+        # Nothing announced is sent again; a send whose status never came is looked up
+        # (`outreach/contact/recovery.py`).
         await self.early.load()
-        found = await self.cases.cases_in_state("contacting")
-        resumed = []
-        for case in found:
-            if case.case_id in self.tasks:
-                continue
-            if case.incident_ended_at is not None:
-                await self._settle(case.case_id)
-                continue
-            events = await self.cases.timeline(case.case_id)
-            # The chain of the last send: a joined incident's escalation, or the first's.
-            sends = [e.data.get("incident_id") for e in events if e.kind == "sending"]
-            o = decision_of(events, str(sends[-1] if sends and sends[-1] else case.incident_id))
-            point = resume_point(events)
-            if o is None or point is None:
-                continue
-            resumed.append(case.case_id)
-            log.info("chain_resumed", case_id=case.case_id, session_id=case.session_id)
-            if isinstance(point, Waiting):
-                self._start(case.case_id, o, point.channel, waiting=point)
-            elif point.step == "agent_queue":
-                await self._escalate(case.case_id, "resumed")
-            elif point.step in ("call", "sms"):
-                self._start(case.case_id, o, "call" if point.step == "call" else "sms")
-        return resumed
+        return await self.recovery.resume(self.tasks)
 
     async def on_incident(self, inc: Incident) -> None:
         """Open or join the family's case, or update it (once per record)."""
@@ -299,6 +277,7 @@ class CaseRuntime:
 
     async def aclose(self) -> None:
         """Stop every chain (they resume from the timeline only as far as no resend)."""
+        await self.recovery.aclose()
         for task in list(self.tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
@@ -379,15 +358,7 @@ class CaseRuntime:
 
     async def _stop_chain(self, case_id: str) -> None:
         """Tell the case's running chain its problem is over and wait for it (bounded)."""
-        task = self.tasks.get(case_id)
-        if task is not None:
-            self.mailbox.post(case_id, Letter(None, None))
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), self.config.close_wait_s)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await stop_chain(self.tasks.get(case_id), self.mailbox, case_id, self.config.close_wait_s)
 
     async def _finish(
         self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
@@ -419,23 +390,5 @@ class CaseRuntime:
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None
     ) -> OutcomeRecord | None:
         covered = self.lines.covers(case.session_id, case.incident_started_at)
-        outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
-        end = until if until is not None else case.incident_ended_at
-        lesson_end = None if self.queue is None else await self.queue.lesson_end(case.case_id)
-        minutes = await self.family.minutes_lost(case.case_id, end, lesson_end)
-        closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
-        if isinstance(closed, Refusal):
-            log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)
-            return None
-        if self.queue is not None:
-            await self.queue.drop(case.case_id)  # no-op unless it still waits there
-        self.metrics.outcomes.labels(outcome).inc()
-        self.metrics.minutes_lost.labels(outcome).inc(closed.lesson_minutes_lost)
-        log.info(
-            "case_closed",
-            case_id=case.case_id,
-            session_id=case.session_id,
-            outcome=outcome,
-            minutes_lost=closed.lesson_minutes_lost,
-        )
-        return closed
+        return await close_case(self.cases, self.family, self.queue, self.metrics, case, events,
+                                reason=reason, until=until, covered=covered)  # fmt: skip
