@@ -19,6 +19,7 @@ class OutreachMetrics:
     outcomes: Counter
     minutes_lost: Counter
     pages: Counter
+    line_incidents: Counter
     duplicates: Counter
     sms_replies: Counter
     waiting: Gauge
@@ -70,8 +71,16 @@ class OutreachMetrics:
             ),
             pages=Counter(
                 "firstcall_infra_pages",
-                "Infrastructure pages for line incidents, by result.",
+                "Infrastructure pages for line incidents, by result (noted: a note to the "
+                "page of the outage it is part of).",
                 ["result"],
+                registry=reg,
+            ),
+            line_incidents=Counter(
+                "firstcall_line_incidents",
+                "Line incidents opened, by role: outage (paged) or related (part of an "
+                "outage already paged, e.g. an ISP line whose edge is down).",
+                ["role"],
                 registry=reg,
             ),
             duplicates=Counter(

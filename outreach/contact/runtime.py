@@ -173,7 +173,8 @@ class CaseRuntime:
             case_id, fresh = await self.family.record(inc)
         if inc.kind == "line" and fresh and inc.state != "closed":
             async with self._lock(case_id):
-                await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged)
+                await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged,
+                                await self.line_cases.outage_of(case_id, inc))
         if inc.kind == "line":  # one queue item; the families it covers go under it
             await self.line_cases.on_line(inc, self.queue)
         elif fresh and inc.state == "open":
