@@ -88,7 +88,8 @@ def _line_table(cur: list[LineTally], prev: list[LineTally]) -> Table:
     rows = []
     for t in cur[:ROWS]:
         p = before.get(t.key)
-        rows.append([t.key, str(t.incidents), str(len(t.sessions)), _num(t.minutes_lost),
+        key = t.key + (f" (related: {', '.join(sorted(t.related))})" if t.related else "")
+        rows.append([key, str(t.incidents), str(len(t.sessions)), _num(t.minutes_lost),
                      _num(t.detect_p50_s, 0), str(p.incidents) if p else "0",
                      _num(p.minutes_lost) if p else "0.0"])
     return Table("Worst lines", ["line", "incidents", "sessions", "min lost", "detect p50 s",

@@ -2,7 +2,9 @@
 
 A session is in trouble when it has a live incident of its own or is among a line
 incident's sessions; each is counted once, in its own line's heat-map cell. The tiles
-are counts of the very rows the tables show.
+are counts of the very rows the tables show. One outage is one line incident: an ISP+region
+line that fails only because its edge is down is listed under the edge's incident as a
+related line (`detectors.line_related.outages`), its sessions counted once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.records import Incident, line_id
+from detectors.line_related import outages
+from detectors.records import Incident, case_id_for, line_id
 from monitor.desk.desk import sessions_in_trouble
 from outreach.decide.percentiles import percentile
 
@@ -35,6 +38,7 @@ class Snapshot:
     agents_online: int
     agents_free: int
     escalated: Counter[str] = field(default_factory=Counter)  # family cases, by reason
+    attached: Mapping[str, Incident] = field(default_factory=dict)  # ISP line -> its edge's
 
 
 def _cell(inc: Incident) -> Cell:
@@ -66,9 +70,12 @@ def build(s: Snapshot, sla_ms: int) -> dict[str, Any]:
              "student_id": i.student_id, "classroom_id": i.classroom_id,
              "line": line_id(i.line), "started_at": i.started_at, "age_ms": s.now - i.started_at}
             for i in sorted(s.live, key=lambda i: i.started_at)]
-    lines = [{"incident_id": i.incident_id, "line": line_id(i.line), "started_at": i.started_at,
-              "sessions": len(i.sessions or []), "age_ms": s.now - i.started_at}
-             for i in sorted(s.lines, key=lambda i: i.started_at)]
+    lines = [{"incident_id": o.incident_id, "case_id": case_id_for(o.incident_id),
+              "line": o.line, "started_at": o.started_at, "sessions": len(o.sessions),
+              "age_ms": s.now - o.started_at, "over": o.over,
+              "related_lines": [{"incident_id": r.incident_id, "line": line_id(r.line),
+                                 "sessions": len(r.sessions or [])} for r in o.related]}
+             for o in outages(s.lines, s.attached)]
     return {
         "now": s.now,
         "tiles": {"live_incidents": len(live), "line_incidents": len(lines),

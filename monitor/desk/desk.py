@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from detectors.line_related import attach_related, outages
 from detectors.records import Incident, Outreach, Record, case_id_for, line_id
 from monitor.desk.desk_metrics import DeskMetrics
 from monitor.desk.ring import TelemetryRing
@@ -77,6 +78,8 @@ class DeskState:
 
     live: dict[str, Incident] = field(default_factory=dict)
     lines: dict[str, Incident] = field(default_factory=dict)
+    # ISP+region line incidents attached to an edge's outage (until they close)
+    attached: dict[str, Incident] = field(default_factory=dict)
     contacted: dict[str, int] = field(default_factory=dict)  # incident id -> decided_at
     first_contact_ms: list[int] = field(default_factory=list)
     suppressed: Counter[str] = field(default_factory=Counter)
@@ -145,7 +148,7 @@ class Desk:
             await self._incident(record)
             st = self.state
             self.trends.add(self.clock(), {  # every incident record: no peak goes unseen
-                "incidents": len(st.live) + len(st.lines),
+                "incidents": len(st.live) + len(outages(st.lines.values(), st.attached)),
                 "sessions_in_trouble": len(sessions_in_trouble(st.live.values(),
                                                                st.lines.values()))})
         else:
@@ -162,8 +165,10 @@ class Desk:
         if inc.kind == "line":
             if inc.state == "closed":
                 st.lines.pop(inc.incident_id, None)
+                st.attached.pop(inc.incident_id, None)
             else:
                 st.lines[inc.incident_id] = _with_members(st.lines.get(inc.incident_id), inc)
+                attach_related(st.lines.values(), st.attached)
                 await self.queue.save_context(case_id, {"line": line_id(inc.line),
                                                         "cause": cause_of(inc)})
             return

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from detectors.line_related import outages as group_outages
 from detectors.records import case_id_for, line_id
 from monitor.desk.dashboard import Cell, Snapshot, build
 from monitor.desk.desk import Desk
@@ -98,13 +99,13 @@ async def _with_problems(desk: Desk, items: list[dict[str, Any]]) -> None:
 
 def outages(desk: Desk) -> list[dict[str, Any]]:
     """The line incidents open now, for the console's banner (oldest first); an ISP+region
-    line related to an edge that is down is part of that edge's outage, not one of its own."""
-    down = {line_id(i.line) for i in desk.state.lines.values()}
-    lines = sorted((i for i in desk.state.lines.values()  # an ISP line of a down edge: in it
-                    if i.evidence.get("related_to") not in down), key=lambda i: i.started_at)
-    return [{"case_id": case_id_for(i.incident_id), "incident_id": i.incident_id,
-             "line": line_id(i.line), "started_at": i.started_at,
-             "sessions": len(i.sessions or [])} for i in lines]
+    line related to an edge that is down is part of that edge's outage, not one of its own
+    (it stays there until it closes, also when the edge's incident closed first)."""
+    st = desk.state
+    return [{"case_id": case_id_for(o.incident_id), "incident_id": o.incident_id,
+             "line": o.line, "started_at": o.started_at, "sessions": len(o.sessions),
+             "related_lines": [line_id(r.line) for r in o.related]}
+            for o in group_outages(st.lines.values(), st.attached)]
 
 
 def _telemetry(timeline: list[CaseEvent], desk: Desk, case: Case) -> dict[str, Any]:
@@ -179,7 +180,8 @@ async def dashboard_view(desk: Desk, agents: list[Agent], sla_ms: int) -> dict[s
         active=desk.ring.active_by_line(), cell_of=cell_of, waits=waits,
         held=len(rows) - len(waits), first_contact_ms=list(st.first_contact_ms),
         suppressed=st.suppressed, agents_online=sum(1 for a in agents if a.online),
-        agents_free=sum(1 for a in agents if a.free), escalated=st.escalated)
+        agents_free=sum(1 for a in agents if a.free), escalated=st.escalated,
+        attached=dict(st.attached))
     out = build(snap, sla_ms)
     tiles = out["tiles"]
     desk.trends.add(now, {"incidents": tiles["live_incidents"] + tiles["line_incidents"],

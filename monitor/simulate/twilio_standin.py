@@ -3,7 +3,9 @@
 Accepts what Twilio accepts (form-encoded, HTTP Basic auth with the account SID and
 auth token), answers JSON shaped like Twilio's OpenAPI description, records every
 request, can be told to answer 429/500 or to stall for the next N requests, and sends
-status callbacks signed with the auth token exactly as Twilio does. How each call or
+status callbacks signed with the auth token exactly as Twilio does. A call or message
+fetched (`GET .../{Calls|Messages}/{Sid}.json`) shows how it ended even when its
+callback found nobody listening. How each call or
 message ends can be scripted (in order), chosen per number (`status_of`), or fixed.
 """
 
@@ -29,6 +31,7 @@ from monitor.simulate.twilio_standin_api import (
     list_calls,
     now,
     post_signed,
+    settle,
     update_call,
     validate_call,
     validate_message,
@@ -197,7 +200,7 @@ class TwilioStandIn:
         with self._state.lock:
             url, kind = self._state.callbacks[sid]
             resource = self._state.resources[sid]
-            resource["status"] = status
+            settle(resource, status, extra or {})
         if kind == "Calls":
             params = {
                 "AccountSid": self.account_sid,

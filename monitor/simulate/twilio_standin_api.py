@@ -96,6 +96,23 @@ def list_calls(
 
 
 UPDATE_STATUSES = ("canceled", "completed")
+FINAL = ("completed", "canceled", "failed", "busy", "no-answer", "delivered", "undelivered")
+
+
+def settle(resource: dict[str, Any], status: str, extra: dict[str, str]) -> None:
+    """A call's or message's new status, as a fetch shows it (AnsweredBy, duration, error)."""
+    stamp = now()
+    resource["status"] = status
+    resource["date_updated"] = stamp
+    if str(resource["sid"]).startswith("CA"):
+        resource["answered_by"] = extra.get("AnsweredBy", resource.get("answered_by"))
+        resource["duration"] = extra.get("CallDuration", resource.get("duration"))
+        if status in FINAL:
+            resource["end_time"] = stamp
+    else:
+        resource["error_code"] = int(extra["ErrorCode"]) if "ErrorCode" in extra else None
+        if status in ("sent", "delivered"):
+            resource["date_sent"] = resource.get("date_sent") or stamp
 
 
 def update_call(call: dict[str, Any], p: dict[str, str]) -> tuple[int, dict[str, Any]]:

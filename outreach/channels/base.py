@@ -1,8 +1,12 @@
-"""The channel seam: one `send` per outbound message, one implementation per channel."""
+"""The channel seam: one `send` per outbound message, one implementation per channel.
+
+`status` looks a sent message up again (a restarted runtime asks what became of the
+call, SMS or chat it was waiting on when it stopped).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol, runtime_checkable
 
 from outreach.decide.decision import ChannelName
@@ -45,6 +49,16 @@ class SendResult:
         return self.status != "failed"
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """What the provider says of a sent message now, in its callbacks' words (a look-up)."""
+
+    status: str  # Twilio: queued, ringing, in-progress, completed, no-answer, delivered, ...
+    provider_id: str
+    detail: dict[str, str] = field(default_factory=dict)  # AnsweredBy, CallDuration, ErrorCode
+    at: int | None = None  # when it got there (epoch ms), when the provider says
+
+
 @runtime_checkable
 class Channel(Protocol):
     """A way to reach a family (phone call, SMS, in-app chat)."""
@@ -53,4 +67,8 @@ class Channel(Protocol):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; never raises for provider trouble, returns a failed result."""
+        ...
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """The message's status now; None when the provider does not know or cannot say."""
         ...

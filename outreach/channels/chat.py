@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.base import OutboundMessage, ProviderStatus, SendResult
 from outreach.channels.chat_gateway import ChatGateway
 from outreach.decide.decision import ChannelName
 from outreach.scripts.remedy_wording import remedy_message_text
@@ -37,3 +37,12 @@ class ChatChannel:
         ):
             return SendResult("delivered", provider_id=stored.message_id)
         return SendResult("queued", provider_id=stored.message_id, reason="not_acked_yet")
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """`delivered` once the app acked the message (shown), else `queued`; None: unknown."""
+        stored = await self.gateway.outbox.get(provider_id)
+        if stored is None:
+            return None
+        if stored.acked_at is None:
+            return ProviderStatus("queued", provider_id)
+        return ProviderStatus("delivered", provider_id, at=stored.acked_at)

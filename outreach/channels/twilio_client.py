@@ -26,7 +26,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.base import OutboundMessage, ProviderStatus, SendResult
 from outreach.channels.circuit import CircuitBreaker
 from outreach.channels.retry import RetryPolicy, retry_after_s, retryable_status
 from outreach.decide.redact import mask_phone
@@ -143,6 +143,11 @@ def make_client(settings: TwilioSettings) -> Client:
         edge=settings.edge,
         region=settings.region,
     )
+
+
+def epoch_ms(when: datetime | None) -> int | None:
+    """A twilio datetime as epoch milliseconds (None stays None)."""
+    return None if when is None else int(when.timestamp() * 1000)
 
 
 def result_of(status: str | None, sid: str | None, attempts: int) -> SendResult:
@@ -309,6 +314,23 @@ class TwilioChannelBase:
     def lookup(self, params: dict[str, Any]) -> Lookup | None:
         """How to find what a failed create made anyway (None: the create is safe to repeat)."""
         return None
+
+    async def _fetch(self, client: Client, sid: str) -> Any:
+        raise NotImplementedError
+
+    def status_of(self, found: Any) -> ProviderStatus:
+        """The fetched resource in the words of its status callback."""
+        raise NotImplementedError
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """`GET .../{Calls|Messages}/{Sid}.json` once; None when it fails (never raises)."""
+        logger = log.bind(provider_id=provider_id, channel=self.name)
+        try:
+            found = await self._fetch(self.sender.client, provider_id)
+        except Exception as exc:  # a look-up that fails leaves the wait as it was
+            logger.warning("twilio_status_lookup_failed", error=repr(exc)[:200])
+            return None
+        return self.status_of(found)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Hand the message to Twilio; `queued` with its SID when Twilio accepted it."""

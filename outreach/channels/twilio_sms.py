@@ -8,11 +8,12 @@ from typing import Any, Final
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.base import OutboundMessage, ProviderStatus, SendResult
 from outreach.channels.twilio_client import (
     TwilioChannelBase,
     TwilioSender,
     TwilioSettings,
+    epoch_ms,
     with_query,
 )
 from outreach.decide.decision import ChannelName
@@ -65,3 +66,12 @@ class TwilioSmsChannel(TwilioChannelBase):
 
     async def _create(self, client: Client, params: dict[str, Any]) -> Any:
         return await client.messages.create_async(**params)
+
+    async def _fetch(self, client: Client, sid: str) -> Any:
+        return await client.messages(sid).fetch_async()
+
+    def status_of(self, found: Any) -> ProviderStatus:
+        """A fetched message as its status callback says it: MessageStatus, ErrorCode."""
+        detail = {"ErrorCode": str(found.error_code)} if found.error_code else {}
+        return ProviderStatus(str(found.status), str(found.sid), detail,
+                              epoch_ms(found.date_updated))

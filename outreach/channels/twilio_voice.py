@@ -9,12 +9,13 @@ from typing import Any, Final
 import structlog
 from twilio.rest import Client
 
-from outreach.channels.base import OutboundMessage
+from outreach.channels.base import OutboundMessage, ProviderStatus
 from outreach.channels.twilio_client import (
     Lookup,
     TwilioChannelBase,
     TwilioSender,
     TwilioSettings,
+    epoch_ms,
     with_query,
 )
 from outreach.channels.twilio_twiml import call_twiml
@@ -76,6 +77,17 @@ class TwilioVoiceChannel(TwilioChannelBase):
 
     async def _create(self, client: Client, params: dict[str, Any]) -> Any:
         return await client.calls.create_async(**params)
+
+    async def _fetch(self, client: Client, sid: str) -> Any:
+        return await client.calls(sid).fetch_async()
+
+    def status_of(self, found: Any) -> ProviderStatus:
+        """A fetched call as its status callback says it: CallStatus, AnsweredBy, CallDuration."""
+        detail = {"AnsweredBy": found.answered_by, "CallDuration": found.duration}
+        return ProviderStatus(
+            str(found.status), str(found.sid), {k: str(v) for k, v in detail.items() if v},
+            epoch_ms(found.end_time or found.date_updated),
+        )
 
     def lookup(self, params: dict[str, Any]) -> Lookup:
         """After a 5xx, before any retry: a call to this number made since we first tried.

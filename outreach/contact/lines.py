@@ -1,4 +1,14 @@
-"""Line incidents in the live runner: which sessions they cover, and paging infrastructure."""
+"""Line incidents in the live runner: which sessions they cover, and paging infrastructure.
+
+One page per outage: a line incident that belongs to an outage already paged (an
+ISP+region line whose named edge is down, `evidence.related_to`, or an edge that is down
+under ISP lines already paged as related to it) sends a note to that page instead of a
+new page (`kind: "line_incident_note"`, with the page's `page_key`, its own Idempotency-Key
+`<page_key>:note:<incident_id>`); the pages metric counts it as `noted`. Whichever line
+was paged first holds the page: when an ISP line related to an edge comes before the
+edge's own incident, the ISP line is paged (nothing tells yet that the edge is down) and
+the edge adds a note to that page when it arrives.
+"""
 
 from __future__ import annotations
 
@@ -96,29 +106,64 @@ def page_payload(case_id: str, inc: Incident) -> dict[str, Any]:
     }
 
 
+def note_payload(case_id: str, inc: Incident, page_key: str, outage_case_id: str) -> dict[str, Any]:
+    """The JSON of a note to an outage's page: this line incident is part of that outage."""
+    return {**page_payload(case_id, inc), "kind": "line_incident_note", "page_key": page_key,
+            "outage_case_id": outage_case_id}
+
+
+async def page_key(cases: CaseStore, case_id: str) -> str | None:
+    """The key of the page a line case was paged with or added a note to (None: not paged)."""
+    paged = await cases.events_of(case_id, ("paged",))
+    if not paged:
+        return None
+    key = paged[0].data.get("key") or paged[0].data.get("page_key")
+    if key:
+        return str(key)
+    case = await cases.get(case_id)  # paged before pages named their key: its incident's
+    return None if case is None else case.incident_id
+
+
 async def page_once(
     pager: Pager | None, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident,
-    paged: set[str],
+    paged: set[str], outage: str | None = None,
 ) -> None:
-    """Page infrastructure once per line incident (`paged` remembers it; after a restart, the
-    case's timeline, by one look-up)."""
+    """Page infrastructure once per outage (`paged` remembers it; after a restart, the case's
+    timeline, by one look-up): a line incident of an outage already paged (`outage`: that
+    page's line case) adds a note to that page instead."""
     if case_id in paged:
         return
     if await has_event(cases.engine, case_id, "paged"):
-        pass
-    elif pager is None:
-        await cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager"})
-        metrics.pages.labels("no_pager").inc()
-    else:  # the page leaves the process: once the line case is committed (in a batch: after)
-        await after_commit(
-            cases.engine, partial(_page, pager, cases, metrics, case_id, inc), key=("page", case_id)
-        )
+        paged.add(case_id)
+        return
+    # The page leaves the process: once the line case is committed (in a batch: after it).
+    await after_commit(cases.engine, partial(_page, pager, cases, metrics, case_id, inc, outage),
+                       key=("page", case_id))  # fmt: skip
     paged.add(case_id)
 
 
 async def _page(
-    pager: Pager, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident
+    pager: Pager | None, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident,
+    outage: str | None,
 ) -> None:
-    result = await pager.page(inc.incident_id, page_payload(case_id, inc))
-    await cases.add_event(case_id, "paged", asdict(result), actor="pager")
-    metrics.pages.labels("sent" if result.ok else "failed").inc()
+    """The page (or the note to the outage's page), then its `paged` event."""
+    key = None if outage is None else await page_key(cases, outage)
+    metrics.line_incidents.labels("outage" if key is None else "related").inc()
+    if key is not None and outage is not None:
+        data: dict[str, Any] = {"ok": False, "reason": "no_pager", "page_key": key,
+                                "note_to": outage}
+        if pager is not None:
+            result = await pager.page(f"{key}:note:{inc.incident_id}",
+                                      note_payload(case_id, inc, key, outage))
+            data.update(asdict(result))
+        await cases.add_event(case_id, "paged", data, actor="pager")
+        metrics.pages.labels("failed" if pager is not None and not data["ok"] else "noted").inc()
+    elif pager is None:
+        await cases.add_event(case_id, "paged", {"ok": False, "reason": "no_pager",
+                                                 "key": inc.incident_id})
+        metrics.pages.labels("no_pager").inc()
+    else:
+        result = await pager.page(inc.incident_id, page_payload(case_id, inc))
+        await cases.add_event(case_id, "paged", {"key": inc.incident_id, **asdict(result)},
+                              actor="pager")
+        metrics.pages.labels("sent" if result.ok else "failed").inc()

@@ -19,11 +19,13 @@ class OutreachMetrics:
     outcomes: Counter
     minutes_lost: Counter
     pages: Counter
+    line_incidents: Counter
     duplicates: Counter
     sms_replies: Counter
     waiting: Gauge
     waits: Counter
     batches: Counter
+    lookups: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
@@ -70,8 +72,16 @@ class OutreachMetrics:
             ),
             pages=Counter(
                 "firstcall_infra_pages",
-                "Infrastructure pages for line incidents, by result.",
+                "Infrastructure pages for line incidents, by result (noted: a note to the "
+                "page of the outage it is part of).",
                 ["result"],
+                registry=reg,
+            ),
+            line_incidents=Counter(
+                "firstcall_line_incidents",
+                "Line incidents opened, by role: outage (paged) or related (part of an "
+                "outage already paged, e.g. an ISP line whose edge is down).",
+                ["role"],
                 registry=reg,
             ),
             duplicates=Counter(
@@ -105,6 +115,14 @@ class OutreachMetrics:
                 "Polls of Kafka records applied in one transaction, by result (committed; "
                 "rolled_back: applied again record by record).",
                 ["result"],
+                registry=reg,
+            ),
+            lookups=Counter(
+                "firstcall_outreach_status_lookups",
+                "Sends looked up at start-up (their callback or record missing), by channel and "
+                "result (final: moved the chain on; in_progress: waited for; shown / not_shown: "
+                "a chat recorded from the outbox; unknown: the provider could not say).",
+                ["channel", "result"],
                 registry=reg,
             ),
         )

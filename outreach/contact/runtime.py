@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
-from typing import Any
 
 import structlog
 
@@ -24,6 +23,7 @@ from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
+from outreach.contact.closing import close_case, publish_committed, stop_chain
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
@@ -32,9 +32,9 @@ from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.outcome_sink import OutcomeSink
 from outreach.contact.ports import AgentQueue, RuntimeConfig
+from outreach.contact.recovery import Recovery
 from outreach.contact.signals import Letter, Mailbox
 from outreach.decide.case import Case, CaseEvent
-from outreach.decide.case_states import Refusal
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.decision import (
     COVERED_BY_LINE_INCIDENT,
@@ -42,9 +42,8 @@ from outreach.decide.decision import (
     Decision,
     PolicyConfig,
 )
-from outreach.decide.outcome_rules import facts_from, outcome_for
 from outreach.decide.outcomes import OutcomeRecord
-from outreach.decide.resume import Waiting, decision_of, resume_point
+from outreach.decide.resume import Waiting
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
 from outreach.store import unit
@@ -109,6 +108,8 @@ class CaseRuntime:
         self.gate = FamilyCheck(cases, directory, wall)
         self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
                                     self.policy.all_clear_text)
+        self.recovery = Recovery(cases, channels, self.metrics, self.mailbox, settle=self._settle,
+                                 start=self._start, escalate=self._escalate)  # fmt: skip
 
     # -- records in ----------------------------------------------------------------
 
@@ -161,33 +162,10 @@ class CaseRuntime:
 
     async def resume(self) -> list[str]:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
-        # Nothing announced is sent again: a chain waiting on a send waits again (or takes
-        # the answer the timeline already holds); a decided next step is taken.
+        # Nothing announced is sent again; a send whose status never came is looked up
+        # (`outreach/contact/recovery.py`).
         await self.early.load()
-        found = await self.cases.cases_in_state("contacting")
-        resumed = []
-        for case in found:
-            if case.case_id in self.tasks:
-                continue
-            if case.incident_ended_at is not None:
-                await self._settle(case.case_id)
-                continue
-            events = await self.cases.timeline(case.case_id)
-            # The chain of the last send: a joined incident's escalation, or the first's.
-            sends = [e.data.get("incident_id") for e in events if e.kind == "sending"]
-            o = decision_of(events, str(sends[-1] if sends and sends[-1] else case.incident_id))
-            point = resume_point(events)
-            if o is None or point is None:
-                continue
-            resumed.append(case.case_id)
-            log.info("chain_resumed", case_id=case.case_id, session_id=case.session_id)
-            if isinstance(point, Waiting):
-                self._start(case.case_id, o, point.channel, waiting=point)
-            elif point.step == "agent_queue":
-                await self._escalate(case.case_id, "resumed")
-            elif point.step in ("call", "sms"):
-                self._start(case.case_id, o, "call" if point.step == "call" else "sms")
-        return resumed
+        return await self.recovery.resume(self.tasks)
 
     async def on_incident(self, inc: Incident) -> None:
         """Open or join the family's case, or update it (once per record)."""
@@ -198,7 +176,8 @@ class CaseRuntime:
             case_id, fresh = await self.family.record(inc)
         if inc.kind == "line" and fresh and inc.state != "closed":
             async with self._locked(case_id):
-                await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged)
+                await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged,
+                                await self.line_cases.outage_of(case_id, inc))
         if inc.kind == "line":  # one queue item; the families it covers go under it
             await self.line_cases.on_line(inc, self.queue)
         elif fresh and inc.state == "open":
@@ -308,6 +287,7 @@ class CaseRuntime:
 
     async def aclose(self) -> None:
         """Stop every chain (they resume from the timeline only as far as no resend)."""
+        await self.recovery.aclose()
         for task in list(self.tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
@@ -317,15 +297,9 @@ class CaseRuntime:
     def _lock(self, case_id: str) -> asyncio.Lock:
         return self._locks.setdefault(case_id, asyncio.Lock())
 
-    @contextlib.asynccontextmanager
-    async def _locked(self, case_id: str) -> AsyncIterator[None]:
-        """Hold the case's lock; in a batch, whose holder may wait for rows the batch has
-        written, those are committed before waiting for it."""
-        lock = self._lock(case_id)
-        if lock.locked():
-            await unit.checkpoint(self.cases.engine)
-        async with lock:
-            yield
+    def _locked(self, case_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the case's lock (in a batch: what it holds committed before waiting)."""
+        return unit.holding(self.cases.engine, self._lock(case_id))
 
     def _saw(self, event_time: int) -> None:
         if event_time > self.event_now:
@@ -418,16 +392,9 @@ class CaseRuntime:
         """Tell the case's running chain its problem is over and wait for it (bounded)."""
         self.starting.discard(case_id)  # not started yet (in a batch): it never starts
         task = self.tasks.get(case_id)
-        if task is not None:
-            # The chain may write to rows the batch holds: commit them before waiting for it.
+        if task is not None:  # it may write to rows the batch holds: commit them first
             await unit.checkpoint(self.cases.engine)
-            self.mailbox.post(case_id, Letter(None, None))
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), self.config.close_wait_s)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await stop_chain(task, self.mailbox, case_id, self.config.close_wait_s)
 
     async def _finish(
         self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
@@ -448,66 +415,14 @@ class CaseRuntime:
             else:
                 record = await self._close(case, events, reason, until)
             if record is not None and not published(events):
-                await self._publish_committed(case_id, record)
+                await publish_committed(self.sink, self.cases, case_id, record)
         if record is not None:  # the case is over: forget it
             self._started.pop(case_id, None)
             self._locks.pop(case_id, None)
-
-    async def _publish_committed(self, case_id: str, record: OutcomeRecord) -> None:
-        """Publish the outcome once the close is committed: now, or after the batch (all its
-        outcomes then, noted on their timelines by one multi-row insert)."""
-        batch = unit.current(self.cases.engine)
-        if batch is None:
-            await self._publish({case_id: record})
-            return
-        due: dict[str, OutcomeRecord] = batch.bag.setdefault("outcomes", {})
-        if not due:
-            batch.after.append(partial(self._publish, due, after_batch=True))
-        due[case_id] = record
-
-    async def _publish(self, due: dict[str, OutcomeRecord], *, after_batch: bool = False) -> None:
-        """Publish closed cases' outcomes, then put that on their timelines.
-
-        A failed publish stops there; the ones before it are noted all the same (after a
-        batch it is logged: the runner's sweep publishes the rest; else it is raised).
-        """
-        done: list[tuple[str, str, dict[str, Any]]] = []
-        failed: Exception | None = None
-        for case_id, record in due.items():
-            try:
-                await self.sink.publish(record)
-            except Exception as exc:
-                failed = exc
-                break
-            done.append((case_id, "outcome_published", {"outcome": record.outcome}))
-        await self.cases.add_events(done)
-        if failed is not None and not after_batch:
-            raise failed
-        if failed is not None:
-            log.error("outcome_publish_failed", unpublished=len(due) - len(done),
-                      error=repr(failed))  # fmt: skip
 
     async def _close(
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None
     ) -> OutcomeRecord | None:
         covered = self.lines.covers(case.session_id, case.incident_started_at)
-        outcome = outcome_for(facts_from(case.kind, events, outcome=case.outcome, covered=covered))
-        end = until if until is not None else case.incident_ended_at
-        lesson_end = None if self.queue is None else await self.queue.lesson_end(case.case_id)
-        minutes = await self.family.minutes_lost(case.case_id, end, lesson_end)
-        closed = await self.cases.close(case.case_id, outcome, reason=reason, minutes_lost=minutes)
-        if isinstance(closed, Refusal):
-            log.warning("case_close_refused", case_id=case.case_id, reason=closed.reason)
-            return None
-        if self.queue is not None:
-            await self.queue.drop(case.case_id)  # no-op unless it still waits there
-        self.metrics.outcomes.labels(outcome).inc()
-        self.metrics.minutes_lost.labels(outcome).inc(closed.lesson_minutes_lost)
-        log.info(
-            "case_closed",
-            case_id=case.case_id,
-            session_id=case.session_id,
-            outcome=outcome,
-            minutes_lost=closed.lesson_minutes_lost,
-        )
-        return closed
+        return await close_case(self.cases, self.family, self.queue, self.metrics, case, events,
+                                reason=reason, until=until, covered=covered)  # fmt: skip

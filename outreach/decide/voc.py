@@ -43,6 +43,7 @@ class CaseFact:
     cause: str = UNKNOWN
     outcome: str = "open"  # the outcome code once closed
     sessions: tuple[str, ...] = ()  # a line incident's sessions
+    related_to: str | None = None  # a related line: the line of the edge's incident it is under
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class LineTally:
     sessions: set[str] = field(default_factory=set)
     minutes_lost: float = 0.0
     detect_ms: list[int] = field(default_factory=list)
+    related: Counter[str] = field(default_factory=Counter)  # related lines under its incidents
 
     @property
     def detect_p50_s(self) -> float | None:
@@ -116,7 +118,7 @@ class PeriodFigures:
 
     @property
     def line_incidents(self) -> int:
-        """Line incidents of the period."""
+        """Line incidents of the period (one per outage: related lines are not counted)."""
         return sum(t.incidents for t in self.lines)
 
 
@@ -157,6 +159,11 @@ def _lines(line_facts: list[CaseFact], session_facts: list[CaseFact], until_ms: 
     groups: dict[str, LineTally] = {}
     counted: dict[str, set[str]] = {}
     for inc in line_facts:
+        if inc.related_to is not None:  # one outage, one line incident: under its edge's
+            t = groups.setdefault(inc.related_to, LineTally(inc.related_to))
+            t.related[inc.line] += 1
+            t.sessions.update(inc.sessions)
+            continue
         t = groups.setdefault(inc.line, LineTally(inc.line))
         t.incidents += 1
         t.sessions.update(inc.sessions)

@@ -62,6 +62,8 @@ async def report_series(engine: AsyncEngine, by: str, since_ms: int, now_ms: int
     totals: dict[str, float] = {}
     per_key: dict[str, tuple[list[int], list[float]]] = {}
     for r in found:
+        if r.kind == "line" and r.related_to is not None:
+            continue  # a related line is part of its edge's outage, not an incident of its own
         key = str(r.key or "unknown")
         lost = minutes_lost(r, now_ms)
         totals[key] = totals.get(key, 0.0) + lost

@@ -1,7 +1,10 @@
 """Reports over cases: incidents, lesson minutes lost, contacts, outcomes and top causes.
 
 Grouped by classroom, teacher, device, app version or line, so the classroom
-team sees which lessons lost time and the infrastructure team which lines failed.
+team sees which lessons lost time and the infrastructure team which lines failed. One
+outage is one line incident here too: an ISP+region line case attached under an edge's
+line case (a related line, `outreach.contact.line_cases`) is not counted as an incident of
+its own line but listed under the edge's row (`related_lines`: line -> incidents).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.outcomes import lesson_minutes_lost
-from outreach.store.models import case_events, case_incidents, cases, session_context
+from outreach.store.models import case_events, case_incidents, cases, line_children, session_context
 from outreach.store.unit import read
 
 GROUPS: Final = ("classroom", "teacher", "device", "app_version", "line")
@@ -30,6 +33,7 @@ class ReportRow:
     contacts: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     causes: Counter[str] = field(default_factory=Counter)
+    related_lines: Counter[str] = field(default_factory=Counter)  # lines under its incidents
 
     def top_causes(self, n: int = 3) -> list[tuple[str, int]]:
         """The most frequent causes, most frequent first."""
@@ -44,6 +48,7 @@ class ReportRow:
             "contacts": self.contacts,
             "outcomes": dict(self.outcomes),
             "top_causes": [{"cause": c, "count": n} for c, n in self.top_causes()],
+            "related_lines": dict(sorted(self.related_lines.items())),
         }
 
 
@@ -73,17 +78,30 @@ def report_query(by: str, since_ms: int, until_ms: int | None = None,
         .group_by(case_incidents.c.case_id)
         .subquery()
     )
+    child = cases.alias("child")
+    related = (  # a line case under another line case: a related line, part of that outage
+        sa.select(line_children.c.case_id,
+                  sa.func.min(line_children.c.line_case_id).label("parent"))
+        .join(child, child.c.case_id == line_children.c.case_id)
+        .where(child.c.kind == "line")
+        .group_by(line_children.c.case_id)
+        .subquery()
+    )
+    parent_ctx = session_context.alias("parent_ctx")
     stmt = (
         sa.select(
             _key_column(by).label("key"), cases.c.kind, cases.c.outcome, cases.c.state,
             cases.c.lesson_minutes_lost, cases.c.incident_started_at, cases.c.incident_ended_at,
             session_context.c.lesson_end, session_context.c.cause, contacts.c.n,
-            counted.c.n.label("incidents"),
+            counted.c.n.label("incidents"), related.c.parent.label("related_to"),
+            parent_ctx.c.line.label("related_key"),
         )
         .select_from(cases)
         .outerjoin(session_context, session_context.c.case_id == cases.c.case_id)
         .outerjoin(contacts, contacts.c.case_id == cases.c.case_id)
         .outerjoin(counted, counted.c.case_id == cases.c.case_id)
+        .outerjoin(related, related.c.case_id == cases.c.case_id)
+        .outerjoin(parent_ctx, parent_ctx.c.case_id == related.c.parent)
         .where(cases.c.incident_started_at >= since_ms)
     )
     if until_ms is not None:
@@ -115,6 +133,10 @@ async def build_report(
     groups: dict[str, ReportRow] = {}
     for r in found:
         key = str(r.key or "unknown")
+        if r.kind == "line" and r.related_to is not None:  # listed under its edge's incident
+            groups.setdefault(str(r.related_key or "unknown"),
+                              ReportRow(str(r.related_key or "unknown"))).related_lines[key] += 1
+            continue
         row = groups.setdefault(key, ReportRow(key))
         row.incidents += int(r.incidents or 1)
         row.lesson_minutes_lost += minutes_lost(r, now_ms)

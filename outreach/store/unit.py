@@ -111,6 +111,16 @@ def on_commit(engine: AsyncEngine, call: Callable[[], None]) -> bool:
     return joined is not None
 
 
+@asynccontextmanager
+async def holding(engine: AsyncEngine, lock: asyncio.Lock) -> AsyncIterator[None]:
+    """Hold `lock`; in a batch, whose lock's holder may wait for rows the batch has written,
+    those are committed (a checkpoint) before waiting for it."""
+    if lock.locked():
+        await checkpoint(engine)
+    async with lock:
+        yield
+
+
 async def checkpoint(engine: AsyncEngine) -> None:
     """Commit what the batch holds so far (and run what waited for it); the batch goes on."""
     joined = current(engine)

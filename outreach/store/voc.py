@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from outreach.decide.voc import UNKNOWN, CaseFact, line_parts, period_figures
 from outreach.decide.voc_rules import Digest, build_digest
 from outreach.store.followups import satisfaction_by, satisfaction_of
 from outreach.store.goodwill import GoodwillStore
-from outreach.store.models import case_events, cases, session_context
+from outreach.store.models import case_events, cases, line_children, session_context
 from outreach.store.unit import read
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
@@ -67,9 +68,19 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
         .group_by(case_events.c.case_id)
         .subquery()
     )
+    child = cases.alias("child")
+    related = (  # a line case under another line case: a related line of that outage
+        sa.select(line_children.c.case_id,
+                  sa.func.min(line_children.c.line_case_id).label("parent"))
+        .join(child, child.c.case_id == line_children.c.case_id)
+        .where(child.c.kind == "line")
+        .group_by(line_children.c.case_id)
+        .subquery()
+    )
     stmt = (
         sa.select(
-            cases.c.case_id, cases.c.kind, cases.c.student_id, cases.c.classroom_id,
+            related.c.parent.label("related_case"), cases.c.case_id, cases.c.kind,
+            cases.c.student_id, cases.c.classroom_id,
             cases.c.state, cases.c.outcome, cases.c.lesson_minutes_lost,
             cases.c.incident_started_at, cases.c.incident_ended_at,
             session_context.c.teacher, session_context.c.device, session_context.c.os,
@@ -79,6 +90,7 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
         .select_from(cases)
         .outerjoin(session_context, session_context.c.case_id == cases.c.case_id)
         .outerjoin(first_contact, first_contact.c.case_id == cases.c.case_id)
+        .outerjoin(related, related.c.case_id == cases.c.case_id)
         .where(cases.c.incident_started_at >= since_ms, cases.c.incident_started_at < until_ms)
         .order_by(cases.c.incident_started_at, cases.c.case_id)
     )
@@ -102,11 +114,13 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
                     seen["line"] = line_id({str(k): str(v) for k, v in r.data["line"].items()})
             if isinstance(r.data.get("sessions"), list):
                 seen["sessions"] = sorted({*seen["sessions"], *r.data["sessions"]})
-    return [
-        _fact(r, opened.get(r.case_id, {}),
-              None if r.first_contact_at is None else int(r.first_contact_at), until_ms)
-        for r in rows
-    ]
+    facts = [_fact(r, opened.get(r.case_id, {}),
+                   None if r.first_contact_at is None else int(r.first_contact_at), until_ms)
+             for r in rows]
+    line_of = {f.case_id: f.line for f in facts if f.kind == "line"}
+    parents = {r.case_id: r.related_case for r in rows if r.kind == "line" and r.related_case}
+    return [replace(f, related_to=line_of[parents[f.case_id]])  # under its edge's incident
+            if parents.get(f.case_id) in line_of else f for f in facts]
 
 
 async def digest_for(engine: AsyncEngine, since_ms: int, until_ms: int) -> Digest:

@@ -84,6 +84,7 @@ def test_dashboard_shows_what_operations_watch() -> None:
         "firstcall_outreach_outcomes_total",
         "firstcall_outreach_lesson_minutes_lost_total",
         "firstcall_infra_pages_total",
+        "firstcall_line_incidents_total",  # one outage, one line incident
         # the desk (monitor/desk/desk_metrics.py)
         "firstcall_queue_depth",
         "firstcall_queue_oldest_wait_seconds",

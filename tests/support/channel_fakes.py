@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from starlette.types import ASGIApp
 
-from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.base import OutboundMessage, ProviderStatus, SendResult
 from outreach.decide.decision import ChannelName
 
 
@@ -21,12 +21,15 @@ class FakeChannel:
     """A channel that records every message and answers from a script of results.
 
     `fail_next(n)` makes the next n sends fail; `script(...)` queues exact results;
-    otherwise every send is `delivered` with provider id `fake-<n>`.
+    otherwise every send is `delivered` with provider id `fake-<n>`. `statuses` is what a
+    look-up (`status`) answers, by provider id (absent: unknown); `looked_up` lists the ids.
     """
 
     name: ChannelName = "chat"
     sent: list[OutboundMessage] = field(default_factory=list)
     _queued: deque[SendResult] = field(default_factory=deque)
+    statuses: dict[str, ProviderStatus] = field(default_factory=dict)
+    looked_up: list[str] = field(default_factory=list)
 
     def script(self, *results: SendResult) -> None:
         """Answer the next sends with these results, in order."""
@@ -44,6 +47,11 @@ class FakeChannel:
         if self._queued:
             return self._queued.popleft()
         return SendResult("delivered", provider_id=f"fake-{len(self.sent)}")
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """What `statuses` says of `provider_id` (None: unknown)."""
+        self.looked_up.append(provider_id)
+        return self.statuses.get(provider_id)
 
 
 class BrokenConnector:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.desk.live import LiveDesk, LiveOptions, SimClock
 from monitor.streaming.bus_feed import ListOutcomeSink
-from outreach.channels.base import Channel, OutboundMessage, SendResult
+from outreach.channels.base import Channel, OutboundMessage, ProviderStatus, SendResult
 from outreach.contact.chain import Waits
 from outreach.contact.runtime import RuntimeConfig
 from outreach.decide.decision import ChannelName
@@ -106,6 +106,10 @@ class Phones:
         if message.student_id in self.unreachable:
             return SendResult("failed", reason="no-answer")
         return SendResult("queued", provider_id=f"CA{len(self.sent):032d}")
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """Nothing to look up here."""
+        return None
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from detectors.records import Incident
-from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.base import OutboundMessage, ProviderStatus, SendResult
 from outreach.decide.decision import ChannelName
 
 
@@ -23,6 +23,10 @@ class ChatWhereOpen:
         if message.student_id in self.open_for:
             return SendResult("delivered", provider_id=message.message_id)
         return SendResult("queued", provider_id=message.message_id, reason="not_acked_yet")
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """Nothing to look up here."""
+        return None
 
 
 def line_incident(state: str, sessions: list[str], *, start: int, ended: int | None = None,

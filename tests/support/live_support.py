@@ -18,7 +18,7 @@ from starlette.routing import Route
 from detectors.records import Incident, Outreach, case_id_for
 from monitor.simulate.twilio_standin import TwilioStandIn
 from monitor.streaming.bus_feed import ListOutcomeSink
-from outreach.channels import CHANNEL_NAMES
+from outreach.channels import CHANNEL_NAMES, Channel
 from outreach.channels.twilio_client import TwilioSender, TwilioSettings
 from outreach.channels.twilio_sms import TwilioSmsChannel
 from outreach.channels.twilio_voice import TwilioVoiceChannel
@@ -89,12 +89,13 @@ class Harness:
 def make_runner(
     engine: AsyncEngine, cases: CaseStore, directory: DirectoryStore, waits: Waits = FAST,
     wall: Clock = now_ms,
+    channels: Mapping[ChannelName, Channel] | None = None,
 ) -> Harness:
-    """A runner with fake channels, a list sink and a fake pager (on the `wall` clock)."""
+    """A runner with fake channels (but `channels`), a list sink and a fake pager (on `wall`)."""
     fakes: dict[ChannelName, FakeChannel] = {n: FakeChannel(n) for n in CHANNEL_NAMES}
     sink, pager, metrics = ListOutcomeSink(), FakePager(), OutreachMetrics.create()
     runner = CaseRuntime(
-        cases, directory, fakes, sink,
+        cases, directory, {**fakes, **(channels or {})}, sink,
         config=RuntimeConfig(waits=waits, close_wait_s=5), metrics=metrics, pager=pager,
         wall=wall,
     )  # fmt: skip

@@ -2,8 +2,8 @@
 
 `data/twilio_create_requests.json` is the part of Twilio's `twilio_api_v2010.json`
 (MIT licence, `data/LICENSE.twilio-oai`) that describes `POST .../Calls.json` and
-`.../Messages.json`, `POST .../Calls/{Sid}.json` (update) and `GET .../Calls.json`
-(list), with the schemas they refer to.
+`.../Messages.json`, `POST .../Calls/{Sid}.json` (update), `GET .../Calls.json`
+(list) and `GET .../{Calls|Messages}/{Sid}.json` (fetch), with the schemas they refer to.
 """
 
 from __future__ import annotations
@@ -37,6 +37,24 @@ def list_parameters() -> set[str]:
     """The query parameters `GET .../Calls.json` takes."""
     get = _spec()["paths"]["/2010-04-01/Accounts/{AccountSid}/Calls.json"]["get"]
     return {p["name"] for p in get["parameters"] if p["in"] == "query"}
+
+
+def fetch_problems(kind: str, answer: dict[str, Any]) -> list[str]:
+    """What in a fetched call or message (kind `Calls` or `Messages`) the description forbids."""
+    get = _spec()["paths"][f"/2010-04-01/Accounts/{{AccountSid}}/{kind}/{{Sid}}.json"]["get"]
+    ref = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    props: dict[str, Any] = _schema(ref)["properties"]
+    problems = [f"missing {k}" for k in props if k not in answer]
+    problems += [f"unknown field {k}" for k in answer if k not in props]
+    allowed = allowed_values(_schema(props["status"]["$ref"]))
+    if allowed is not None and answer.get("status") not in allowed:
+        problems.append(f"status={answer.get('status')}")
+    return problems
+
+
+def _schema(ref: str) -> dict[str, Any]:
+    found: dict[str, Any] = _spec()["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return found
 
 
 def _form_schema(path: str) -> dict[str, Any]:

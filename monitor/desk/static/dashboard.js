@@ -11,6 +11,21 @@
     for (const r of rows) t.append(el("tr", {}, ...r.map((c) => el("td", {}, c))));
   }
 
+  // One outage is one row: the lines that fail only because of it are listed under it.
+  function lines(rows) {
+    table("lines", ["line", "sessions", "for"], rows.map((l) => [l.line + (l.over ? " (back; related lines still failing)" : ""),
+      l.sessions, dur(l.age_ms)]), "No line incident.");
+    const trs = $("lines").querySelectorAll("tr");
+    rows.forEach((l, i) => {
+      const tr = trs[i + 1];
+      tr.dataset.line = l.line; tr.dataset.related = String(l.related_lines.length);
+      if (!l.related_lines.length) return;
+      const n = l.related_lines.length;
+      tr.children[0].append(el("div", { class: "related-lines" }, n + (n === 1 ? " related line: " : " related lines: ") +
+        l.related_lines.map((r) => r.line + " (" + r.sessions + ")").join(", ")));
+    });
+  }
+
   function heat(cells) {
     const NS = "http://www.w3.org/2000/svg", svg = $("heat");
     while (svg.firstChild) svg.removeChild(svg.firstChild);
@@ -50,7 +65,7 @@
     $("k-wait").textContent = dur(d.queue.oldest_wait_ms); $("k-breached").textContent = d.queue.breached;
     $("k-p50").textContent = dur(d.first_contact_ms.p50); $("k-p95").textContent = dur(d.first_contact_ms.p95);
     heat(d.heat_map);
-    table("lines", ["line", "sessions", "for"], d.line_incidents.map((l) => [l.line, l.sessions, dur(l.age_ms)]), "No line incident.");
+    lines(d.line_incidents);
     table("suppressed", ["reason", "calls"], Object.entries(d.suppressed).map(([k, v]) => [k.replaceAll("_", " "), v]), "Nothing suppressed yet.");
     table("escalated", ["reason", "problems"], Object.entries(d.escalated || {}).map(([k, v]) => [k.replaceAll("_", " "), v]), "No family case escalated yet.");
     const quiet = k.sessions_in_trouble === 0 ? "All classes are fine." :

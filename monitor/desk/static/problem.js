@@ -10,9 +10,12 @@ const FCProblem = (() => {
     box.replaceChildren(...outages.map((o) => el("div", { class: "outage", "data-case-id": o.case_id },
       el("strong", {}, "Line incident: " + o.line), " since " + clock(o.started_at) + " · " +
       o.sessions + (o.sessions === 1 ? " session" : " sessions") +
+      ((o.related_lines || []).length ? " · " + related(o.related_lines.length) + " (" + o.related_lines.join(", ") + ")" : "") +
       " · the families are listed under it, not in the queue ",
       el("button", { onclick: () => select(o.case_id) }, "open"))));
   }
+
+  const related = (n) => n + (n === 1 ? " related line" : " related lines");
 
   function badge(p) {
     return el("span", { class: "badge problem" }, (p.line ? p.line + " · " : "") +

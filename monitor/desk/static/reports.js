@@ -7,13 +7,18 @@
   const query = () => "since=" + encodeURIComponent($("since").value) + "&by=" + encodeURIComponent($("by").value);
   const COLORS = ["#1f5fbf", "#c62828", "#2e7d32", "#e08a00", "#8e24aa"];
   const COLUMNS = [
-    { key: "key", label: null, value: (g) => g.key, text: (g) => g.key },
+    { key: "key", label: null, value: (g) => g.key, text: (g) => related(g) ? [g.key, el("div", { class: "related-lines" }, related(g))] : g.key },
     { key: "incidents", label: "incidents", value: (g) => g.incidents, text: (g) => g.incidents },
     { key: "lesson_minutes_lost", label: "lesson minutes lost", value: (g) => g.lesson_minutes_lost, text: (g) => g.lesson_minutes_lost.toFixed(1) },
     { key: "contacts", label: "contacts", value: (g) => g.contacts, text: (g) => g.contacts },
     { key: "outcomes", label: "outcomes", value: (g) => Object.keys(g.outcomes).join(","), text: (g) => Object.entries(g.outcomes).map(([k, v]) => k + " " + v).join(", ") },
     { key: "top_causes", label: "top causes", value: (g) => (g.top_causes[0] || {}).cause || "", text: (g) => g.top_causes.map((c) => c.cause + " (" + c.count + ")").join(", ") },
   ];
+  // A line incident's related lines (they failed only because of it) are listed under it.
+  const related = (g) => {
+    const r = Object.entries(g.related_lines || {});
+    return r.length ? "related lines: " + r.map(([k, n]) => n > 1 ? k + " (" + n + ")" : k).join(", ") : "";
+  };
   const charts = [];
   const sortState = {};  // table id -> {key, dir}
 
@@ -35,7 +40,7 @@
     }));
     t.replaceChildren(head);
     if (!rows.length) t.append(el("tr", {}, el("td", { colspan: COLUMNS.length, class: "empty" }, emptyText)));
-    for (const g of sorted) t.append(el("tr", { "data-key": g.key }, ...COLUMNS.map((c) => el("td", { "data-col": c.key }, c.text(g)))));
+    for (const g of sorted) t.append(el("tr", { "data-key": g.key }, ...COLUMNS.map((c) => el("td", { "data-col": c.key }, ...[c.text(g)].flat()))));
   }
 
   function support(s) {

@@ -3,6 +3,7 @@ the last hour's trends keep a peak that is over (screenshots in artifacts/browse
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from playwright.async_api import Page, expect
@@ -19,6 +20,12 @@ TIMEOUT_MS = 10_000
 def outage(state: str) -> Incident:
     return Incident("line-edge-1", "line", state, T0 + 140_000, T0 + 145_000,  # type: ignore[arg-type]
                     None if state == "open" else T0 + 170_000, {"edge": "edge-1"}, {},
+                    sessions=["s1", "s3"])
+
+
+def related_isp() -> Incident:
+    return Incident("line-isp-1", "line", "open", T0 + 141_000, T0 + 146_000, None,
+                    {"isp": "fjordnet", "region": "oslo"}, {"related_to": "edge:edge-1"},
                     sessions=["s1", "s3"])
 
 
@@ -45,12 +52,15 @@ async def test_tiles_heat_map_and_tables_agree_and_the_trend_keeps_the_outage(
         olga = await desk.users.add("olga", "ops")
         await desk.run_to(150)
         await desk.live.desk.apply(outage("open"))  # edge-1 fails: s1 lags, s3 only on the line
+        await desk.live.desk.apply(related_isp())  # the ISP line fails only because of it
         async with serve_asgi(create_app(desk.live.desk, desk.users)) as base:
             page = await browser.new_page()
             await page.goto(f"{base}/dashboard#token={olga}")
             await expect(page.locator("#k-lines")).to_have_text("1", timeout=TIMEOUT_MS)
             assert await agree(page) == {"live": 2, "lines": 1, "trouble": 3, "live_rows": 2,
                                          "line_rows": 1, "heat": 3}
+            await expect(page.locator("#lines tr[data-line] .related-lines")).to_have_text(
+                "1 related line: isp:fjordnet/oslo (2)")  # one outage, one line incident
             await expect(page.locator('#heat rect[data-line="edge-1|fjordnet|oslo"]')
                          ).to_have_attribute("data-share", "1")
             await expect(page.locator("#trend-incidents")).to_have_attribute("data-last", "3")
@@ -58,6 +68,8 @@ async def test_tiles_heat_map_and_tables_agree_and_the_trend_keeps_the_outage(
 
             # Forty seconds on, the outage is over: the figures drop, the trend keeps its peak.
             await desk.live.desk.apply(outage("closed"))
+            await desk.live.desk.apply(replace(related_isp(), state="closed",
+                                               ended_at=T0 + 170_000))
             await desk.run_to(190)
             await expect(page.locator("#k-lines")).to_have_text("0", timeout=TIMEOUT_MS)
             assert (await agree(page))["trouble"] == 2

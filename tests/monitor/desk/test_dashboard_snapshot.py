@@ -4,6 +4,7 @@ the trends keep the last hour's peaks."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,22 @@ def test_tiles_are_the_counts_of_the_rows_and_a_session_is_counted_once() -> Non
     assert tiles["sessions_in_trouble"] == sum(c["in_trouble"] for c in out["heat_map"]) == 3
     assert (out["queue"]["depth"], out["queue"]["breached"], out["queue"]["held"]) == (2, 1, 1)
     assert out["first_contact_ms"] == {"p50": 10_000, "p95": 30_000, "count": 2}
+
+
+def test_an_edge_outage_with_three_related_isp_lines_is_one_line_incident() -> None:
+    edge = incident("line-edge", "line", sessions=["s1", "s2", "s3"])
+    isps = [Incident(f"line-{n}", "line", "open", 1_500, 2_500, None,
+                     {"isp": n, "region": "oslo"}, {"related_to": "edge:sfu-oslo"},
+                     sessions=sids)
+            for n, sids in (("fjordnet", ["s1"]), ("kystlink", ["s2"]), ("nordfiber", ["s3"]))]
+    attached = {i.incident_id: edge for i in isps}  # as `attach_related` noted them
+    out = build(replace(snapshot([], [*isps, edge]), attached=attached), 120_000)
+    assert out["tiles"]["line_incidents"] == len(out["line_incidents"]) == 1
+    [row] = out["line_incidents"]
+    assert (row["line"], row["sessions"], row["over"]) == ("edge:sfu-oslo", 3, False)
+    assert [r["line"] for r in row["related_lines"]] == [
+        "isp:fjordnet/oslo", "isp:kystlink/oslo", "isp:nordfiber/oslo"]
+    assert out["tiles"]["sessions_in_trouble"] == 3  # each session once
 
 
 def test_the_trend_keeps_a_peak_between_two_looks_and_forgets_after_an_hour() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from detectors.records import case_id_for
 from monitor.desk.app import create_app
 from tests.support.outage_scenario import SORRY, UP_FROM_S, OutageDesk, outage_desk
 
@@ -111,7 +112,8 @@ async def test_the_isp_lines_of_a_down_edge_are_related_lines_not_problems(
         app = create_app(desk.live.desk, desk.users)
         api = Client(httpx.AsyncClient(transport=httpx.ASGITransport(app),
                                        base_url="http://desk"),
-                     desk, {"ann": await desk.users.add("ann", "agent")})
+                     desk, {"ann": await desk.users.add("ann", "agent"),
+                            "olga": await desk.users.add("olga", "ops")})
         async with api.http:
             await desk.run_to(100)
             assert len(desk.live.desk.state.lines) == 4  # the edge and three ISP lines
@@ -120,6 +122,23 @@ async def test_the_isp_lines_of_a_down_edge_are_related_lines_not_problems(
             assert item["problem"]["line"] == "edge:sfu-oslo"
             assert item["problem"]["families"] == 15
             assert [o["line"] for o in queue["outages"]] == ["edge:sfu-oslo"]
+            dash = await api.get("/api/dashboard", "olga")  # one outage is one line incident
+            assert dash["tiles"]["line_incidents"] == 1
+            [row] = dash["line_incidents"]
+            assert (row["line"], row["sessions"]) == ("edge:sfu-oslo", 15)
+            assert [r["line"] for r in row["related_lines"]] == [
+                "isp:fjordnet/oslo", "isp:kystlink/oslo", "isp:nordfiber/oslo"]
+            assert dash["tiles"]["sessions_in_trouble"] == 15
+            assert dash["trends"]["incidents"][-1] == dash["tiles"]["live_incidents"] + 1
+            paged = [e.data for iid in desk.live.desk.state.lines
+                     for e in await desk.live.runtime.cases.timeline(case_id_for(iid))
+                     if e.kind == "paged"]  # one page for the outage, notes for the rest
+            assert sorted("note_to" in d for d in paged) == [False, True, True, True]
+            metrics = desk.live.runtime.metrics.registry
+            assert metrics.get_sample_value("firstcall_line_incidents_total",
+                                            {"role": "outage"}) == 1
+            assert metrics.get_sample_value("firstcall_line_incidents_total",
+                                            {"role": "related"}) == 3
             problem = await api.get(f"/api/problems/{item['case_id']}")
             assert sorted(r["line"] for r in problem["related_lines"]) == [
                 "isp:fjordnet/oslo", "isp:kystlink/oslo", "isp:nordfiber/oslo"]

@@ -80,3 +80,40 @@ async def test_an_outage_is_one_queue_item_with_a_banner_and_one_bulk_close(
             assert len([m for m in desk.sms.sent if m.text == SORRY]) == 9
             await console.screenshot(path=shot_path("outage-4-over-families-told"),
                                      full_page=True)
+
+
+async def test_an_edge_outage_with_its_isp_lines_is_one_line_incident_on_both_screens(
+        tmp_path: Path) -> None:
+    # Five students of each ISP on the edge: the three ISP+region lines fail with it.
+    async with outage_desk(tmp_path, per_isp=5) as desk, chromium() as browser:
+        app = create_app(desk.live.desk, desk.users)
+        ann, olga = await desk.users.add("ann", "agent"), await desk.users.add("olga", "ops")
+        async with serve_asgi(app) as base:
+            await desk.run_to(100)
+            assert len(desk.live.desk.state.lines) == 4  # four line incident records
+            console = await browser.new_page()
+            await open_as(console, base, "/console", ann)
+            banner = console.locator("#outage-banner")
+            await expect(banner.locator(".outage")).to_have_count(1, timeout=TIMEOUT_MS)
+            await expect(banner).to_contain_text("Line incident: edge:sfu-oslo")
+            await expect(banner).to_contain_text("15 sessions · 3 related lines")
+            await expect(console.locator("#queue .q-item")).to_have_count(1)
+            await console.screenshot(path=shot_path("outage-5-one-banner-with-related-lines"))
+
+            dash = await browser.new_page()
+            await open_as(dash, base, "/dashboard", olga)
+            await expect(dash.locator("#k-lines")).to_have_text("1", timeout=TIMEOUT_MS)
+            rows = dash.locator("#lines tr[data-line]")
+            await expect(rows).to_have_count(1)
+            await expect(rows).to_have_attribute("data-line", "edge:sfu-oslo")
+            await expect(rows).to_have_attribute("data-related", "3")
+            await expect(rows.locator(".related-lines")).to_have_text(
+                "3 related lines: isp:fjordnet/oslo (5), isp:kystlink/oslo (5), "
+                "isp:nordfiber/oslo (5)")
+            await expect(rows.locator("td").nth(1)).to_have_text("15")  # sessions once
+            await expect(dash.locator("#k-trouble")).to_have_text("15")
+            trouble = await dash.evaluate("""() => [...document.querySelectorAll(
+                "#heat rect[data-trouble]")].reduce((a, r) => a + Number(r.dataset.trouble), 0)""")
+            assert trouble == 15
+            await dash.screenshot(path=shot_path("outage-6-dashboard-one-line-incident"),
+                                  full_page=True)

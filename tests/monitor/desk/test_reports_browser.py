@@ -9,6 +9,7 @@ from playwright.async_api import expect
 
 from detectors.records import Incident
 from monitor.desk.app import create_app
+from outreach.store.line_problems import LineProblems
 from tests.support.browser import chromium, shot_path
 from tests.support.channel_fakes import serve_asgi
 from tests.support.desk_scenario import T0, scripted_desk
@@ -28,6 +29,12 @@ async def test_reports_show_support_figures_charts_sorting_and_lines_apart(
                           line={"edge": "edge-9"}, evidence={}, sessions=["x", "y"])
         case = await store.record_incident(outage, {})
         await queue.save_context(case.case_id, {"line": "edge:edge-9", "cause": "line"})
+        isp = await store.record_incident(Incident(  # fails only because edge-9 is down
+            incident_id="line-isp-9", kind="line", state="open", started_at=T0 + 61_000,
+            detected_at=T0 + 72_000, ended_at=None, line={"isp": "fjordnet", "region": "oslo"},
+            evidence={"related_to": "edge:edge-9"}, sessions=["x"]), {})
+        await queue.save_context(isp.case_id, {"line": "isp:fjordnet/oslo", "cause": "line"})
+        await LineProblems(store).attach(case.case_id, isp.case_id, "related_line", T0 + 73_000)
         async with serve_asgi(app) as base:
             page = await browser.new_page()
             await page.goto(f"{base}/reports#token={olga}")
@@ -62,6 +69,12 @@ async def test_reports_show_support_figures_charts_sorting_and_lines_apart(
             await expect(page.locator('#report tr[data-key="edge:edge-9"]')).to_have_count(0)
             await expect(page.locator("#infra-card")).to_be_visible()
             await expect(page.locator('#infra tr[data-key="edge:edge-9"]')).to_have_count(1)
+            # One outage, one line incident: the related ISP line is listed under the edge's.
+            await expect(page.locator("#infra tr[data-key]")).to_have_count(1)
+            await expect(page.locator('#infra tr[data-key="edge:edge-9"] .related-lines')
+                         ).to_have_text("related lines: isp:fjordnet/oslo")
+            await expect(page.locator('#infra tr[data-key="edge:edge-9"] td[data-col="incidents"]')
+                         ).to_have_text("1")
             await page.screenshot(path=shot_path("reports-by-line"), full_page=True)
 
             # The weekly digest is one click away.

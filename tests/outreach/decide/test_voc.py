@@ -87,3 +87,18 @@ def test_an_empty_period_has_no_problems() -> None:
     digest = build_digest(period_figures([], T, T + MIN), period_figures([], T - MIN, T))
     assert digest.problems == {team: [] for team in digest.problems}
     assert digest.worse_release is None
+
+
+def test_an_isp_line_related_to_a_down_edge_is_listed_under_the_edges_incident() -> None:
+    facts = [outage("L1", T, "sfu-oslo", ("a", "b", "c")),
+             *(CaseFact(f"L-{isp}", "line", T + 1000, T + 2 * MIN, T + 14_000,
+                        line=f"isp:{isp}/oslo", sessions=(sid,), related_to="edge:sfu-oslo")
+               for isp, sid in (("fjordnet", "a"), ("kystlink", "b"), ("nordfiber", "c"))),
+             session("s1", T + 2000, edge="sfu-oslo", minutes=3.0)]
+    fig = period_figures(facts, T, T + 60 * MIN)
+    (line,) = fig.lines  # one outage, one line incident
+    assert (line.key, line.incidents, len(line.sessions), line.minutes_lost) == (
+        "edge:sfu-oslo", 1, 3, 3.0)
+    assert dict(line.related) == {"isp:fjordnet/oslo": 1, "isp:kystlink/oslo": 1,
+                                  "isp:nordfiber/oslo": 1}
+    assert fig.line_incidents == 1 and fig.line_caused == 1

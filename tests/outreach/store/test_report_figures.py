@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from detectors.records import Incident
 from outreach.decide.percentiles import percentile
 from outreach.store.cases import CaseStore
+from outreach.store.line_problems import LineProblems
 from outreach.store.queue import QueueStore
 from outreach.store.report_figures import bucket_ms, contact_figures, report_series
 from outreach.store.reports import build_report
@@ -103,3 +104,22 @@ def test_chart_periods_keep_the_chart_under_two_hundred_points() -> None:
     assert bucket_ms(7 * 24 * 60 * MIN) == 60 * MIN
     century = 100 * 365 * 24 * 60 * MIN
     assert century / bucket_ms(century) <= 200
+
+
+async def test_a_related_line_is_listed_under_its_edges_line_incident(
+        case_engine: AsyncEngine) -> None:  # noqa: F811
+    store, queue = await _day(case_engine)
+    problems = LineProblems(store)
+    edge = await store.by_incident("line-5")
+    assert edge is not None
+    for n, isp in enumerate(("fjordnet", "kystlink", "nordfiber")):
+        case = await store.record_incident(
+            incident(f"line-isp-{n}", "line", T0 + 12 * MIN + 1_000, "", ""), {})
+        await queue.save_context(case.case_id, {"cause": "line", "line": f"isp:{isp}/oslo"})
+        await problems.attach(edge.case_id, case.case_id, "related_line", T0 + 13 * MIN)
+    infra = await build_report(case_engine, "line", T0, NOW, line_cases=True)
+    assert [(r.key, r.incidents, dict(r.related_lines)) for r in infra] == [
+        ("edge:sfu-1", 1, {"isp:fjordnet/oslo": 1, "isp:kystlink/oslo": 1,
+                           "isp:nordfiber/oslo": 1})]
+    series = await report_series(case_engine, "line", T0, NOW, line_cases=True)
+    assert [(s["key"], sum(s["incidents"])) for s in series["series"]] == [("edge:sfu-1", 1)]

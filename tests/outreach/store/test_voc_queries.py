@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Incident, case_id_for
 from outreach.store.cases import CaseStore
+from outreach.store.line_problems import LineProblems
 from outreach.store.queue import QueueStore
 from outreach.store.voc import case_facts, digest_for
 from tests.support.casedb import case_engine  # noqa: F401
@@ -41,6 +42,11 @@ async def test_case_facts_carry_context_contact_outcome_and_a_lines_sessions(
             "device": "ipad", "os": "iPadOS 17.5", "app_version": "5.4.0",
             "line": "line:edge=sfu-bergen/isp=fjordnet/region=bergen", "cause": "lag: rtt",
             "lesson_end": T + 25 * MIN})
+    isp = await store.record_incident(Incident(  # fails only because the edge is down
+        incident_id="line-isp1", kind="line", state="open", started_at=T + 500,
+        detected_at=T + 14_000, ended_at=None, line={"isp": "fjordnet", "region": "bergen"},
+        evidence={"related_to": "edge:sfu-bergen"}, sessions=["a"]), {})
+    await LineProblems(store).attach(case_id_for("line-l1"), isp.case_id, "related_line", T)
     lag = case_id_for("lag-g2")
     await store.add_event(lag, "attempt", {"channel": "chat"}, at=T + 20 * MIN + 9000)
     await store.add_event(lag, "attempt", {"channel": "call"}, at=T + 21 * MIN)
@@ -50,6 +56,8 @@ async def test_case_facts_carry_context_contact_outcome_and_a_lines_sessions(
     line = facts[case_id_for("line-l1")]
     assert (line.kind, line.line, line.sessions) == ("line", "edge:sfu-bergen", ("a", "b", "c"))
     assert (line.detected_at, line.ended_at) == (T + 12_000, T + 2 * MIN)
+    related = facts[isp.case_id]
+    assert (related.line, related.related_to) == ("isp:fjordnet/bergen", "edge:sfu-bergen")
     drop = facts[case_id_for("disconnect-d1")]
     assert (drop.edge, drop.isp_region, drop.app_version, drop.teacher) == (
         "sfu-bergen", "fjordnet/bergen", "5.4.0", "ms-berg")
@@ -59,4 +67,6 @@ async def test_case_facts_carry_context_contact_outcome_and_a_lines_sessions(
     digest = await digest_for(case_engine, T, T + 60 * MIN)
     assert digest.problems["infrastructure"][0].subject == "edge:sfu-bergen"
     assert digest.current.line_caused == 1
+    assert digest.current.line_incidents == 1  # the related ISP line is under the edge's
+    assert dict(digest.current.lines[0].related) == {"isp:fjordnet/bergen": 1}
     assert digest.previous.session_cases == 1  # lag-old, in the hour before
