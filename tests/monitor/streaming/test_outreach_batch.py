@@ -17,6 +17,7 @@ from outreach.decide.case_states import Refusal
 from outreach.store.cases import CaseStore
 from outreach.store.models import case_events, cases
 from tests.support.casedb import Begins, case_engine, sqlite_engine  # noqa: F401
+from tests.support.line_fakes import line_incident
 from tests.support.live_support import (
     T0,
     Harness,
@@ -154,3 +155,43 @@ async def test_a_chain_starts_once_the_batch_has_committed(
         assert kinds[:2] == ["opened", "decision"] and "sending" in kinds
     finally:
         await h.runner.aclose()
+
+
+async def test_a_line_incident_pages_once_after_the_commit_even_when_the_batch_failed(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    h = await harness(case_engine, tmp_path)
+    failing = FailingCases(case_engine, incident(1, student="stu-b1").incident_id)
+    flaky = make_runner(case_engine, failing, h.directory)
+    feed = KafkaOutreach(KafkaSettings(clock="event"), flaky.runner)
+    line = line_incident("open", ["sess-x", "sess-y"], start=T0)
+    family = incident(1, student="stu-b1", start=T0 + 1_000)
+    await feed.apply_all([line, family, decision(family, "none")])  # fails, then one by one
+    assert failing.failed
+    assert flaky.counted("firstcall_outreach_batches_total", result="rolled_back") == 1
+    assert [key for key, _ in flaky.pager.pages] == ["line-edge-1"]  # paged, once
+    await feed.apply_all([line, family, decision(family, "none")])  # redelivered
+    assert [key for key, _ in flaky.pager.pages] == ["line-edge-1"]
+    line_case = await flaky.cases.by_incident(line.incident_id)
+    assert line_case is not None
+    paged = [e for e in await flaky.cases.timeline(line_case.case_id) if e.kind == "paged"]
+    assert len(paged) == 1
+
+
+async def test_a_waiting_decision_taken_in_a_failed_batch_is_not_lost(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    h = await harness(case_engine, tmp_path)
+    failing = FailingCases(case_engine, incident(2, student="stu-b2").incident_id)
+    flaky = make_runner(case_engine, failing, h.directory)
+    feed = KafkaOutreach(KafkaSettings(clock="event"), flaky.runner)
+    early = incident(1, student="stu-b1")
+    await feed.apply_all([decision(early, "none")])  # before its incident: it waits
+    assert flaky.runner.orphans == 1
+    later = incident(2, student="stu-b2")
+    await feed.apply_all([early, later, decision(later, "none")])  # fails, then one by one
+    assert failing.failed and flaky.runner.orphans == 0
+    timeline = await flaky.cases.timeline(case_id_for(early.incident_id))
+    assert [e.kind for e in timeline] == ["opened", "decision"]
