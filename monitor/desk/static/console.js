@@ -54,6 +54,9 @@
     $("school").replaceChildren(...sc.problems.map((p) => el("tr", {}, el("td", {}, tag(p.kind)),
       el("td", {}, p.student_id || ""), el("td", {}, dur(p.age_ms)),
       el("td", {}, p.contacted ? "family reached" : "watching"))));
+    $("agents-online").replaceChildren("Agents online: ", ...q.agents.filter((a) => a.online).flatMap((a, i) => [i ? ", " : "",
+      el("span", { class: "agent" + (a.name === me.name ? " mine" : ""), "data-agent": a.name },
+        a.name + (a.free ? " (free)" : a.holding ? " (holding " + a.holding + ")" : ""))]));
     const sel = $("transfer-to"), keep = sel.value; sel.replaceChildren(el("option", { value: "" }, "transfer to…"));
     for (const a of q.agents) if (a.name !== me.name) sel.append(el("option", { value: a.name }, a.name + (a.free ? " (free)" : "")));
     sel.value = keep;
