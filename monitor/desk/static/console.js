@@ -6,7 +6,10 @@
   let me = null, selected = null, current = null;
   const $ = (id) => document.getElementById(id);
 
-  function status(text, err) { $("status").textContent = text || ""; $("status").className = err ? "err" : ""; }
+  function status(text, err, unreachable) {
+    $("status").textContent = text || ""; $("status").className = err ? "err" : "";
+    $("status").dataset.unreachable = unreachable ? "yes" : "";  // cleared once the server answers again
+  }
 
   async function refreshQueue() {
     const r = await api("/api/queue" + (FC.queueQuery ? FC.queueQuery() : ""));
@@ -68,7 +71,8 @@
   async function refreshCase() {
     if (!selected) return;
     const r = await api("/api/cases/" + encodeURIComponent(selected));
-    if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true); return; }
+    if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true, r.status === 0); return; }
+    if ($("status").dataset.unreachable === "yes") status("");
     const v = r.data, c = v.case; current = v;
     $("case-empty").classList.add("hidden"); $("case").classList.remove("hidden");
     $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || v.line || "") + " · " + c.case_id;

@@ -157,6 +157,7 @@ async def test_a_claim_shows_on_the_other_replica_within_2_s_and_a_killed_replic
                     await expect(a.locator("#live.on")).to_be_visible()
                     assert proxy.chosen[-1] == 1
                     await online(a, ["ann", "bob"])
+                    await expect(a.locator("#status")).not_to_contain_text("did not answer")
                     await expect(a.locator(f'#held .q-item[data-case-id="{cid}"] .badge')
                                  ).to_have_text("ann")
                     await a.screenshot(path=shot_path("replicas-4-ann-reconnected-to-replica-2"),
