@@ -149,7 +149,9 @@ async def run_consoles(base: str, tokens: list[str], *, interval: float, end: li
         tasks += [asyncio.create_task(c.poll(interval, end)) for c in consoles]
         if dsn and cases:
             spacing = (end[0] - time.monotonic() - 3.0) / (cases + 1)
-            tasks.append(asyncio.create_task(queue_cases(dsn, cases, spacing, consoles, seen)))
+            queued = asyncio.create_task(queue_cases(dsn, cases, spacing, consoles, seen))
+            await queued  # then 5 s more, so the last case has its chance too
+            end[0] = max(end[0], time.monotonic() + 5.0)
         await asyncio.gather(*tasks)
     return seen
 

@@ -227,7 +227,8 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/outcomes", "me", outcomes, "Outcome codes for resolving a case"),
     Endpoint("GET", "/api/queue", "queue:read", get_queue,
              "Cases waiting for an agent, by priority, with service-level timers (amber"
-             " `sla_warning` before the SLA) and routing; filters kind, state, classroom",
+             " `sla_warning` before the SLA) and routing; filters kind, state, classroom; an"
+             " ETag, and 304 for If-None-Match when unchanged",
              query=("kind", "state", "classroom")),
     Endpoint("GET", "/api/search", "case:read", api_search.search,
              "Cases by student, guardian, phone's last digits or case id (phones masked)",

@@ -58,16 +58,19 @@ class Api:
                          build: Callable[[], Any]) -> Encoded:
         """The queue view for these filters, encoded once for every console until it changes.
 
-        Its version: the hub's changes (queue), who is online and idle, the live views'
-        records and the ring's in-class counts; its waits and ages are at most
-        `VIEW_MAX_AGE_S` old when notices are trusted, else only concurrent requests share it.
+        Its version: the hub's changes (queue), who is online and idle, the pushes sent (a
+        console refetching after one gets a view built after it) and, rebuilt at most once
+        per push interval, the live views' records and the ring's in-class counts; its
+        waits and ages are at most `VIEW_MAX_AGE_S` old when notices are trusted, else only
+        concurrent requests share it.
         """
         assert self.queue_views is not None
-        version = (self.hub.version, self.presence.version, self.desk.views_version,
-                   self.desk.ring.counts_version)
         return await self.queue_views.get(
-            tuple(sorted(filters.items())), version,
-            VIEW_MAX_AGE_S if self.trust_notices() else 0.0, build)
+            tuple(sorted(filters.items())),
+            (self.hub.version, self.presence.version, self.hub.pushes),
+            VIEW_MAX_AGE_S if self.trust_notices() else 0.0, build,
+            live=(self.desk.views_version, self.desk.ring.counts_version),
+            live_age_s=self.hub.interval_s)
 
     async def reads(self) -> QueueReads:
         """The queue's database state: shared, and kept until a change when notices work."""

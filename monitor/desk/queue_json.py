@@ -4,8 +4,10 @@ The queue view is the same for every console that asks with the same filters: wh
 case is offered to, who holds it and who is online are in it for everyone, and each
 page marks its own ("for you", "mine") itself. So the view is built and encoded once
 per variant (the filters) and kept while nothing it is made of moved: the hub's change
-count (queue changes and presence, from any process on PostgreSQL), the desk's live
-views (incident records applied) and the ring's in-class counts. Its clock-dependent
+count (queue changes, from any process on PostgreSQL), who is online, the pushes sent to
+the consoles, the desk's live views (incident records applied) and the ring's in-class
+counts; the last two, which move many times a second in an outage, at most once per push
+interval. Its clock-dependent
 parts (waits, service level, ranks, problem ages) are kept at most `max_age_s`; where
 notices cannot be trusted (SQLite, or the listener not connected) `max_age_s` is 0 and
 concurrent requests only share one build.
@@ -59,6 +61,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 @dataclass(slots=True)
 class _Entry:
     version: Hashable
+    live: Hashable
     at: float
     task: asyncio.Future[Encoded]
 
@@ -72,11 +75,20 @@ class EncodedViews:
         self.builds = 0  # views built (for tests and the benchmark)
 
     async def get(self, variant: Hashable, version: Hashable, max_age_s: float,
-                  build: Callable[[], Awaitable[dict[str, Any]]]) -> Encoded:
-        """The encoded view of `variant` at `version`: kept, being built, or built now."""
+                  build: Callable[[], Awaitable[dict[str, Any]]], *, live: Hashable = None,
+                  live_age_s: float = 0.0) -> Encoded:
+        """The encoded view of `variant` at `version`: kept, being built, or built now.
+
+        `live`: the version of what changes many times a second in an outage (the live views,
+        the in-class counts): a view built on an older one is kept while younger than
+        `live_age_s` (the hub's push interval; the pushes sent are in `version`, so a console
+        refetching after a push never gets a view built before it).
+        """
         entry = self._entries.get(variant)
+        age = 0.0 if entry is None else self.clock() - entry.at
         fresh = entry is not None and entry.version == version and (
-            not entry.task.done() or self.clock() - entry.at < max_age_s)
+            not entry.task.done() or (
+                age < max_age_s and (entry.live == live or age < live_age_s)))
         failed = entry is not None and entry.task.done() and (
             entry.task.cancelled() or entry.task.exception() is not None)
         if entry is None or not fresh or failed:
@@ -84,7 +96,7 @@ class EncodedViews:
             async def made() -> Encoded:
                 return encode(await build())
 
-            entry = _Entry(version, self.clock(), asyncio.ensure_future(made()))
+            entry = _Entry(version, live, self.clock(), asyncio.ensure_future(made()))
             self._entries[variant] = entry
             self.builds += 1
             while len(self._entries) > MAX_VARIANTS:

@@ -23,7 +23,7 @@ const FC = (() => {
     if (had) headers["If-None-Match"] = had.etag;
     let res;
     try {
-      res = await fetch(path, { method: opts.method || "GET", headers, cache: "no-store",
+      res = await fetch(path, { method: opts.method || "GET", headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
     } catch (err) {
       disconnected();
