@@ -101,15 +101,22 @@ async def _phases(args: argparse.Namespace, base: str, tokens: list[str], pid: i
     end = [time.monotonic() + 3.0 + args.seconds]
     seen = await run_consoles(base, tokens, interval=args.interval, end=end, etag=etag,
                               dsn=dsn if args.db == "postgres" else None, cases=args.cases,
-                              polling=lambda: marks.update(cpu=cpu_s(pid)))
+                              polling=lambda: marks.update(cpu=cpu_s(pid),
+                                                           client=time.process_time()))
     busy = cpu_s(pid) - marks["cpu"]
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base) as http:
+        collections = (await http.get("/bench/gc")).json()
     out: dict[str, Any] = {
         "queue_ms": spread([t / 1000 for t in seen.took_ms]), "statuses": seen.statuses,
         "failed": seen.failed, "kb_per_request": round(
             seen.body_bytes / 1024 / max(1, len(seen.took_ms)), 1),
         "desk_cpu_s": round(busy, 2),
         "desk_cpu_ms_per_request": round(busy * 1000 / max(1, len(seen.took_ms)), 2),
-        "pushes": push_figures(seen, len(tokens)), "load_after_polling": load()}
+        "pushes": push_figures(seen, len(tokens)), "desk_gc": collections,
+        "bench_client_cpu_s": round(time.process_time() - marks["client"], 2),
+        "load_after_polling": load()}
     if args.outage:
         out["outage"] = await _outage(args, base, tokens, pid, etag)
     return out

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import time
@@ -139,8 +140,25 @@ async def child(args: argparse.Namespace) -> None:
         ring.feed_raw(_event("leave", i, end) for i in ids)
         return JSONResponse({"seconds": round(time.perf_counter() - started, 1)})
 
-    app = create_app(desk, users, extra_routes=[Route("/bench/outage", outage,
-                                                      methods=["POST"])])
+    pauses: list[float] = []  # the desk's gen-2 garbage collections, seconds each
+    began: list[float] = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                pauses.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(timed)
+
+    async def collections(request: Request) -> JSONResponse:
+        return JSONResponse({"gen2": len(pauses),
+                             "gen2_max_ms": round(max(pauses or [0]) * 1000, 1),
+                             "gen2_total_ms": round(sum(pauses) * 1000, 1)})
+
+    app = create_app(desk, users, extra_routes=[
+        Route("/bench/outage", outage, methods=["POST"]), Route("/bench/gc", collections)])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port,
                                            log_level="warning", lifespan="on"))
 
