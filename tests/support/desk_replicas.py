@@ -2,7 +2,8 @@
 
 Shared by the websocket proof (tests/monitor/desk/test_two_desk_replicas.py) and the
 Chromium walk-through (test_two_desk_replicas_browser.py); the load balancer in front is
-tests/support/failover_proxy.py.
+tests/support/failover_proxy.py. `fresh_database` also serves the two `firstcall outreach`
+processes of tests/monitor/streaming/test_outreach_replicas_kafka.py.
 """
 
 from __future__ import annotations
