@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint typecheck clean system-deps
+.PHONY: demo test bench lint typecheck clean system-deps screenshots
 
 # setup.py compiles these with mypyc: an edit rebuilds (until then the source runs).
 COMPILED := detectors/engine.py detectors/lag.py detectors/flapping.py detectors/disconnect.py
@@ -34,6 +34,11 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) -m bench --phases replay,memory,delay,kafka --write docs/benchmarks.md
+
+# The README's screenshots: run the browser tests its table names, keep the linked
+# pictures as small JPEGs in docs/screenshots/ (tests/support/screenshots.py).
+screenshots: $(STAMP) system-deps
+	$(PY) -m tests.support.screenshots
 
 lint: $(STAMP)
 	$(PY) -m ruff check monitor detectors outreach bench tests

@@ -20,6 +20,7 @@ from monitor.desk.api_base import Api, json_body, keep_chart, refused
 from monitor.desk.api_search import filter_queue, queue_filters
 from monitor.desk.auth import authorize, error
 from monitor.desk.followup_views import followups, helpers_for
+from monitor.desk.queue_json import etag_matches
 from monitor.desk.report_view import report_document
 from monitor.desk.views import case_view, dashboard_view, queue_view
 from monitor.report_format import csv_text, parse_since
@@ -61,13 +62,22 @@ async def outcomes(api: Api, request: Request, user: User) -> Response:
 
 
 async def get_queue(api: Api, request: Request, user: User) -> Response:
-    """The ranked queue, filtered by kind, state and classroom when asked."""
+    """The ranked queue, filtered by kind, state and classroom when asked (ETag: 304 when
+    the console already has it)."""
     filters = queue_filters(request.query_params)
     if isinstance(filters, Response):
         return filters
-    reads = await api.reads()
-    view = await queue_view(api.desk, await api.agents(reads.holding), api.sla_ms, reads)
-    return JSONResponse(filter_queue(view, filters, api.sla_warn_ms))
+
+    async def build() -> dict[str, Any]:
+        reads = await api.reads()
+        view = await queue_view(api.desk, await api.agents(reads.holding), api.sla_ms, reads)
+        return filter_queue(view, filters, api.sla_warn_ms)
+
+    found = await api.queue_json(filters, build)
+    headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
+    if etag_matches(request.headers.get("if-none-match"), found.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type="application/json", headers=headers)
 
 
 async def take_next(api: Api, request: Request, user: User) -> Response:
@@ -217,7 +227,8 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("GET", "/api/outcomes", "me", outcomes, "Outcome codes for resolving a case"),
     Endpoint("GET", "/api/queue", "queue:read", get_queue,
              "Cases waiting for an agent, by priority, with service-level timers (amber"
-             " `sla_warning` before the SLA) and routing; filters kind, state, classroom",
+             " `sla_warning` before the SLA) and routing; filters kind, state, classroom; an"
+             " ETag, and 304 for If-None-Match when unchanged",
              query=("kind", "state", "classroom")),
     Endpoint("GET", "/api/search", "case:read", api_search.search,
              "Cases by student, guardian, phone's last digits or case id (phones masked)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -14,6 +14,7 @@ from monitor.desk.auth import error
 from monitor.desk.desk import Desk
 from monitor.desk.hub import Hub
 from monitor.desk.presence import Presence
+from monitor.desk.queue_json import Encoded, EncodedViews
 from monitor.desk.queue_reads import QueueReadCache, QueueReads, read_queue
 from monitor.platform.settings_sections import ApiSection
 from outreach.decide.case_states import Refusal
@@ -22,6 +23,7 @@ from outreach.store.users import UserStore
 
 DEFAULT_SLA_WARN_MS: Final = ApiSection.defaults().sla_warn_s * 1000  # [api] sla_warn_s
 READS_MAX_AGE_S: Final = 5.0  # the queue's reads kept at most this long between notices
+VIEW_MAX_AGE_S: Final = 1.0  # the encoded queue view's waits and ages at most this old
 REFUSAL_STATUS: Final[dict[str, int]] = {
     "no_such_case": 404,
     "unknown_outcome": 422,
@@ -44,10 +46,31 @@ class Api:
     time_speed: float = 1.0  # how much faster than real time the desk's clock runs (demo)
     trust_notices: Callable[[], bool] = lambda: False  # every queue change is notified here
     queue_reads: QueueReadCache | None = None
+    queue_views: EncodedViews | None = None
 
     def __post_init__(self) -> None:
         if self.queue_reads is None:
             self.queue_reads = QueueReadCache(lambda: read_queue(self.desk.queue))
+        if self.queue_views is None:
+            self.queue_views = EncodedViews()
+
+    async def queue_json(self, filters: Mapping[str, str],
+                         build: Callable[[], Any]) -> Encoded:
+        """The queue view for these filters, encoded once for every console until it changes.
+
+        Its version: the hub's changes (queue), who is online and idle, the pushes sent (a
+        console refetching after one gets a view built after it) and, rebuilt at most once
+        per push interval, the live views' records and the ring's in-class counts; its
+        waits and ages are at most `VIEW_MAX_AGE_S` old when notices are trusted, else only
+        concurrent requests share it.
+        """
+        assert self.queue_views is not None
+        return await self.queue_views.get(
+            tuple(sorted(filters.items())),
+            (self.hub.version, self.presence.version, self.hub.pushes),
+            VIEW_MAX_AGE_S if self.trust_notices() else 0.0, build,
+            live=(self.desk.views_version, self.desk.ring.counts_version),
+            live_age_s=self.hub.interval_s)
 
     async def reads(self) -> QueueReads:
         """The queue's database state: shared, and kept until a change when notices work."""

@@ -70,6 +70,8 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+TOKENS_REMEMBERED_MS = 5_000  # a token is checked in the database at most this often (the
+# hub rechecks open sockets as often: a removed user is locked out within 5 s either way)
 PAGES = {"/console": "console.html", "/dashboard": "dashboard.html", "/reports": "reports.html",
          "/reports/voc": "voc.html"}
 
@@ -87,6 +89,7 @@ def create_app(desk: Desk, users: UserStore, *, sla_ms: int = DEFAULT_SLA_MS,
     `extra_routes`: e.g. the signed Twilio callbacks (they carry their own auth);
     `sla_warn_ms`: amber before the SLA; `time_speed`: the demo's clock against real time.
     """
+    users.remember(TOKENS_REMEMBERED_MS)
     presence = Presence(desk.clock, replica=f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     hub = Hub(users, presence)
     desk.notify = hub.notify

@@ -43,6 +43,7 @@ class Hub:
         self._wake: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.version = 0  # changes notified so far (views computed before one are stale)
+        self.pushes = 0  # frames sent: a view built before one is stale for who refetches
 
     def notify(self, topic: str) -> None:
         """Something under `topic` (queue, dashboard, case:<id>) changed."""
@@ -139,6 +140,7 @@ class Hub:
             if not topics:
                 continue
             text = json.dumps({"type": "changed", "topics": topics})
+            self.pushes += 1
             for ws in list(self._sockets):
                 try:
                     await ws.send_text(text)

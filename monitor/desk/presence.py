@@ -29,12 +29,17 @@ class Presence:
         self.idle_since: dict[str, int] = {}
         self.remote: dict[str, tuple[int, dict[str, int]]] = {}  # replica -> (heard at, agents)
         self.on_change: Callable[[], None] = lambda: None
+        self.version = 0  # moves on every change here or heard (views built on it are stale)
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.on_change()
 
     def connect(self, name: str) -> None:
         """An agent's console connected."""
         self.connections[name] = self.connections.get(name, 0) + 1
         self.idle_since.setdefault(name, self._remote_idle(name) or self.clock())
-        self.on_change()
+        self._changed()
 
     def disconnect(self, name: str) -> None:
         """An agent's console went away."""
@@ -43,12 +48,12 @@ class Presence:
             self.connections.pop(name, None)
         else:
             self.connections[name] = n
-        self.on_change()
+        self._changed()
 
     def idle(self, name: str) -> None:
         """The agent finished or gave up a case."""
         self.idle_since[name] = self.clock()
-        self.on_change()
+        self._changed()
 
     def _live_remote(self) -> list[dict[str, int]]:
         now = self.clock()
@@ -96,4 +101,6 @@ class Presence:
             return False
         before = self.remote.get(replica)
         self.remote[replica] = (self.clock(), parsed)
+        if before is None or before[1] != parsed:  # who, or since when idle
+            self.version += 1
         return before is None or set(before[1]) != set(parsed)

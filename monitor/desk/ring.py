@@ -131,6 +131,8 @@ class TelemetryRing:
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._decoder = TelemetryDecoder()
         self._active: dict[tuple[str, str, str], int] = {}  # kept as telemetry arrives
+        self._in_class = 0
+        self.counts_version = 0  # moves whenever a count does (views built on them are stale)
 
     def _session(self, sid: str) -> _Session:
         s = self._sessions.get(sid)
@@ -153,6 +155,9 @@ class TelemetryRing:
             self._active[key] = n
         else:
             self._active.pop(key, None)
+        if n >= 0:  # (a count never goes below 0)
+            self._in_class += delta
+            self.counts_version += 1
 
     def feed_raw(self, raws: Iterable[bytes]) -> None:
         """Take a batch of raw telemetry records (bad ones are ignored here)."""
@@ -190,6 +195,8 @@ class TelemetryRing:
         """Forget every session (as after a restart)."""
         self._sessions.clear()
         self._active.clear()
+        self._in_class = 0
+        self.counts_version += 1
 
     def context(self, session_id: str) -> SessionContext | None:
         """The session's join context, if seen."""
@@ -213,8 +220,8 @@ class TelemetryRing:
         return dict(self._active)
 
     def in_class(self) -> int:
-        """Sessions joined and not left (a sum over the lines, not the sessions)."""
-        return sum(self._active.values())
+        """Sessions joined and not left (kept as telemetry arrives, not a scan)."""
+        return self._in_class
 
     def count_active_by_line(self) -> dict[tuple[str, str, str], int]:
         """The same counts by a scan of every session (the reference for tests)."""

@@ -24,6 +24,7 @@ PREFIX: Final = "fc"
 LAST_USE_STEP_MS: Final = 60_000  # last use is written at most once a minute per user
 DAY_MS: Final = 86_400_000
 TOKEN_DAYS: Final = 30  # a token's life; `[api] token_days` (settings) takes its default here
+MAX_REMEMBERED: Final = 2_000  # tokens remembered by `remember` (the desk's consoles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,15 @@ class UserStore:
         self.engine = engine
         self.clock = clock
         self.token_ttl_ms = token_ttl_ms
+        self.remember_ms = 0
+        self._recent: dict[bytes, tuple[int, User]] = {}  # digest of a token -> (valid until, user)
+
+    def remember(self, ms: int) -> None:
+        """Keep a token's successful check for `ms` (bounded by its expiry): the desk's
+        consoles ask every second or so. A user removed or re-issued through this store is
+        forgotten at once; by another process, within `ms`."""
+        self.remember_ms = ms
+        self._recent.clear()
 
     async def add(self, name: str, role: str) -> str:
         """Create (or re-issue) a user's token; returns the token, shown only this once."""
@@ -90,6 +100,7 @@ class UserStore:
         async with tx(self.engine) as conn:
             await conn.execute(web_users.delete().where(web_users.c.name == name))
             await conn.execute(web_users.insert().values(name=name, **values))
+        self._recent.clear()
         return f"{PREFIX}.{token_id}.{secret}"
 
     async def authenticate(self, token: str) -> User | None:
@@ -97,6 +108,18 @@ class UserStore:
 
         Records the use (at most once a minute per user) for `firstcall user list`.
         """
+        key = hashlib.blake2b(token.encode(), digest_size=16).digest()
+        known = self._recent.get(key)
+        if known is not None and self.clock() < known[0]:
+            return known[1]
+        user = await self._check(token)
+        if user is not None and self.remember_ms > 0:
+            if len(self._recent) >= MAX_REMEMBERED:
+                self._recent.clear()
+            self._recent[key] = (min(self.clock() + self.remember_ms, user[1]), user[0])
+        return None if user is None else user[0]
+
+    async def _check(self, token: str) -> tuple[User, int] | None:
         parts = split_token(token)
         if parts is None:
             return None
@@ -117,7 +140,7 @@ class UserStore:
                 await conn.execute(web_users.update()
                                    .where(web_users.c.token_id == token_id)
                                    .values(last_used_at=now))
-        return User(row.name, row.role)
+        return User(row.name, row.role), int(row.expires_at)
 
     async def live_tokens(self, token_ids: Iterable[str]) -> set[str]:
         """Which of these token ids still work now (their user exists, not expired)."""
@@ -140,4 +163,5 @@ class UserStore:
         """Delete a user (their token stops working); False if there was none."""
         async with tx(self.engine) as conn:
             done = await conn.execute(web_users.delete().where(web_users.c.name == name))
+        self._recent.clear()
         return bool(done.rowcount)

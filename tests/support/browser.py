@@ -1,7 +1,12 @@
-"""Debian's Chromium driven by Playwright (never a downloaded browser); screenshots kept."""
+"""Debian's Chromium driven by Playwright (never a downloaded browser); screenshots kept.
+
+Screenshots go to artifacts/browser/ (git-ignored); `make screenshots` turns the ones the
+README links into small JPEGs under docs/screenshots/ with `jpeg_copy`.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -38,3 +43,24 @@ def shot_path(name: str) -> str:
     """Where a screenshot goes (artifacts/browser/<name>.png, git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return str(ARTIFACTS / f"{name}.png")
+
+
+async def jpeg_copies(pairs: list[tuple[Path, Path]], width: int = 1000,
+                      quality: int = 70) -> None:
+    """Smaller JPEGs of PNG screenshots (png -> jpg), drawn and encoded by Chromium.
+
+    Each picture is scaled down to `width` CSS pixels (never enlarged) at device scale 1;
+    no imaging library is needed.
+    """
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.set_viewport_size({"width": width, "height": 800})
+        for png, jpg in pairs:
+            data = base64.b64encode(png.read_bytes()).decode()
+            await page.set_content(
+                "<style>html,body{margin:0;background:#fff}img{display:block;max-width:100%}"
+                f'</style><img src="data:image/png;base64,{data}">')
+            img = page.locator("img")
+            await img.evaluate("(i) => i.decode()")
+            jpg.parent.mkdir(parents=True, exist_ok=True)
+            await img.screenshot(path=str(jpg), type="jpeg", quality=quality)

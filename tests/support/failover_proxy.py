@@ -2,6 +2,8 @@
 
 Backends are tried in order, starting at the next one each time when `round_robin`;
 a backend that refuses (killed) is skipped, as a load balancer's health check would.
+While `noticing` is set, new connections are closed at once: the moment a real balancer
+takes to mark a dead backend down (a test sets it to see a console's disconnected state).
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ class FailoverProxy:
         self.next = 0
         self.chosen: list[int] = []  # the backend index of each connection, in order
         self.port = 0
+        self.noticing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.noticing:
+            writer.close()
+            return
         order = [(self.next + k) % len(self.backends) for k in range(len(self.backends))]
         if self.round_robin:
             self.next = (self.next + 1) % len(self.backends)

@@ -13,9 +13,14 @@ const FC = (() => {
   }
   const token = () => localStorage.getItem(KEY) || localStorage.getItem(SHARED) || "";
 
+  // GET answers that carry an ETag (the queue) are kept; the next GET of the same path
+  // sends If-None-Match and a 304 (nothing changed) answers with the kept copy.
+  const kept = new Map();
   async function api(path, opts = {}) {
     const headers = { "Authorization": "Bearer " + token() };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    const get = (opts.method || "GET") === "GET", had = get ? kept.get(path) : undefined;
+    if (had) headers["If-None-Match"] = had.etag;
     let res;
     try {
       res = await fetch(path, { method: opts.method || "GET", headers,
@@ -25,8 +30,11 @@ const FC = (() => {
       return { ok: false, status: 0, data: { error: "server_unreachable", detail: "the server did not answer" } };
     }
     if (res.status < 500) { lastGood = Date.now(); if (wsOpen) connected(); }
+    if (res.status === 304 && had) return { ok: true, status: 304, data: had.data, unchanged: true };
     const type = res.headers.get("content-type") || "";
     const data = type.includes("json") ? await res.json() : await res.text();
+    const etag = get && res.ok ? res.headers.get("etag") : null;
+    if (etag) kept.set(path, { etag, data }); else if (get) kept.delete(path);
     // A 401 after the sign-in box is up (e.g. the socket said "revoked") keeps its message.
     const asked = !document.getElementById("login")?.classList.contains("hidden");
     if (res.status === 401 && !asked) { showLogin("Your token was not accepted; paste a valid one."); }

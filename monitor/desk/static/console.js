@@ -6,7 +6,10 @@
   let me = null, selected = null, current = null;
   const $ = (id) => document.getElementById(id);
 
-  function status(text, err) { $("status").textContent = text || ""; $("status").className = err ? "err" : ""; }
+  function status(text, err, unreachable) {
+    $("status").textContent = text || ""; $("status").className = err ? "err" : "";
+    $("status").dataset.unreachable = unreachable ? "yes" : "";  // cleared once the server answers again
+  }
 
   async function refreshQueue() {
     const r = await api("/api/queue" + (FC.queueQuery ? FC.queueQuery() : ""));
@@ -54,6 +57,9 @@
     $("school").replaceChildren(...sc.problems.map((p) => el("tr", {}, el("td", {}, tag(p.kind)),
       el("td", {}, p.student_id || ""), el("td", {}, dur(p.age_ms)),
       el("td", {}, p.contacted ? "family reached" : "watching"))));
+    $("agents-online").replaceChildren("Agents online: ", ...q.agents.filter((a) => a.online).flatMap((a, i) => [i ? ", " : "",
+      el("span", { class: "agent" + (a.name === me.name ? " mine" : ""), "data-agent": a.name },
+        a.name + (a.free ? " (free)" : a.holding ? " (holding " + a.holding + ")" : ""))]));
     const sel = $("transfer-to"), keep = sel.value; sel.replaceChildren(el("option", { value: "" }, "transfer to…"));
     for (const a of q.agents) if (a.name !== me.name) sel.append(el("option", { value: a.name }, a.name + (a.free ? " (free)" : "")));
     sel.value = keep;
@@ -65,7 +71,8 @@
   async function refreshCase() {
     if (!selected) return;
     const r = await api("/api/cases/" + encodeURIComponent(selected));
-    if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true); return; }
+    if (!r.ok) { status(r.data.error + " " + (r.data.detail || ""), true, r.status === 0); return; }
+    if ($("status").dataset.unreachable === "yes") status("");
     const v = r.data, c = v.case; current = v;
     $("case-empty").classList.add("hidden"); $("case").classList.remove("hidden");
     $("case-title").textContent = c.kind.toUpperCase() + " · " + (c.student_id || v.line || "") + " · " + c.case_id;

@@ -52,7 +52,7 @@
     }
   }
 
-  const TRENDS = [["incidents", "incidents", String], ["sessions_in_trouble", "sessions in trouble", String],
+  const TRENDS = [["incidents", "live + line incidents", String], ["sessions_in_trouble", "sessions in trouble", String],
     ["queue_depth", "queue depth", String], ["first_contact_ms", "slowest first contact", dur]];
 
   // Every figure below comes from the one answer (one snapshot on the server), so they agree.

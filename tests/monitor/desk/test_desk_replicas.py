@@ -80,28 +80,36 @@ async def quiet(ws: Any, seconds: float = 0.5) -> None:
             await asyncio.wait_for(ws.recv(), seconds)
 
 
-async def test_a_case_queued_by_another_process_reaches_the_console_within_a_second() -> None:
+async def test_a_case_queued_by_another_process_reaches_every_console_within_a_second() -> None:
     schema = await postgres_schema()
     writer = make_engine(PG_DSN, schema=schema)
     try:
         await upgrade(writer)
         async with desk_app(schema) as (_app, base, users):
-            ws = await console(base, await users.add("ann", "agent"))
-            await quiet(ws)
-            # the outreach service's side: its own engine (its own process in production)
-            store = CaseStore(writer, now_ms)
-            queue = QueueStore(writer, store, now_ms)
-            case = await store.record_incident(incident("lag-elsewhere"), {})
-            assert await queue.enqueue(case, "sms_unanswered")
-            assert await topics_within(ws, "queue", 1.0) < 1.0
+            tokens = [await users.add(name, "agent") for name in ("ann", "bob")]
+            sockets = [await console(base, token) for token in tokens]
+            await asyncio.gather(*(quiet(ws) for ws in sockets))
             async with httpx.AsyncClient(base_url=base) as http:
-                view = (await http.get("/api/queue", headers={
-                    "Authorization": f"Bearer {await users.add('bob', 'agent')}"})).json()
-            assert [w["case_id"] for w in view["waiting"]] == [case.case_id]
-            await quiet(ws)
+                auth = [{"Authorization": f"Bearer {token}"} for token in tokens]
+                empty = await http.get("/api/queue", headers=auth[0])
+                assert empty.json()["waiting"] == []
+                # the outreach service's side: its own engine (its own process in production)
+                store = CaseStore(writer, now_ms)
+                queue = QueueStore(writer, store, now_ms)
+                case = await store.record_incident(incident("lag-elsewhere"), {})
+                assert await queue.enqueue(case, "sms_unanswered")
+                for ws in sockets:  # every console hears it
+                    assert await topics_within(ws, "queue", 1.0) < 1.0
+                for headers in auth:  # and its queue shows it, though it had the empty one
+                    view = await http.get("/api/queue", headers={
+                        **headers, "If-None-Match": empty.headers["etag"]})
+                    assert view.status_code == 200
+                    assert [w["case_id"] for w in view.json()["waiting"]] == [case.case_id]
+            await asyncio.gather(*(quiet(ws) for ws in sockets))
             await queue.drop(case.case_id)  # closed elsewhere: out of the queue
-            assert await topics_within(ws, f"case:{case.case_id}", 1.0) < 1.0
-            await ws.close()
+            for ws in sockets:
+                assert await topics_within(ws, f"case:{case.case_id}", 1.0) < 1.0
+                await ws.close()
     finally:
         await writer.dispose()
         await drop_schema(schema)

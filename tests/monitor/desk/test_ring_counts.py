@@ -53,8 +53,9 @@ def test_incremental_counts_equal_a_full_scan(batches: list[list[tuple[str, int,
                         _leave(sid, ts) if kind == "leave" else _stats(sid, ts))
         ring.feed_raw(raws)
         assert ring.active_by_line() == ring.count_active_by_line()
+        assert ring.in_class() == sum(ring.count_active_by_line().values())
     ring.clear()
-    assert ring.active_by_line() == {}
+    assert ring.active_by_line() == {} and ring.in_class() == 0
 
 
 def test_a_rejoin_on_another_line_moves_the_session() -> None:
@@ -65,3 +66,13 @@ def test_a_rejoin_on_another_line_moves_the_session() -> None:
     assert ring.active_by_line() == {LINES[0]: 1, LINES[1]: 1}
     ring.feed_raw([_leave(2, T0 + 6000), _leave(2, T0 + 7000)])  # a repeated leave counts once
     assert ring.active_by_line() == {LINES[1]: 1}
+
+
+def test_the_count_version_moves_on_joins_and_leaves_not_on_stats() -> None:
+    ring = TelemetryRing()
+    ring.feed_raw([_join(1, T0, 0), _join(2, T0, 1)])
+    version = ring.counts_version
+    ring.feed_raw([_stats(1, T0 + 2000), _stats(2, T0 + 2000)] * 50)
+    assert ring.counts_version == version and ring.in_class() == 2
+    ring.feed_raw([_leave(1, T0 + 4000)])
+    assert ring.counts_version > version and ring.in_class() == 1

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -28,57 +21,11 @@ from outreach.store.queue import QueueStore
 from outreach.store.users import UserStore
 from tests.monitor.desk.test_desk_replicas import console, quiet, topics_within
 from tests.outreach.store.test_queue_claims import incident
-from tests.support.casedb import PG_DSN
+from tests.support.desk_replicas import fresh_database, healthy, replica
 from tests.support.failover_proxy import FailoverProxy
 from tests.support.kafka_broker import free_port
-from tests.support.services import service_missing
 
 pytestmark = pytest.mark.postgres
-
-
-@contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    """A new PostgreSQL database (the processes take a DSN, not a schema); dropped after."""
-    name = f"fc_replicas_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        service_missing("PostgreSQL", f"{PG_DSN}: {exc}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield PG_DSN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@contextlib.contextmanager
-def replica(dsn: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`firstcall serve` on `port`, until killed or the block ends."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTCALL_")}
-    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "serve", "--db", dsn,
-                             "--port", str(port), "--log-level", "WARNING"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=15)
-
-
-async def healthy(base: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient() as http:
-        while True:
-            try:
-                if (await http.get(base + "/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
-            assert time.monotonic() < deadline, "the replica did not come up"
-            await asyncio.sleep(0.1)
 
 
 async def test_a_claim_on_one_replica_is_seen_on_the_other_and_a_killed_one_is_survived() -> None:

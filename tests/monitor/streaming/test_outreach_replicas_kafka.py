@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
@@ -33,10 +32,9 @@ from outreach.store.db import open_database
 from outreach.store.directory import DirectoryStore
 from outreach.store.directory_import import import_file
 from outreach.store.models import case_events, case_incidents, cases
-from tests.support.casedb import PG_DSN
+from tests.support.desk_replicas import fresh_database
 from tests.support.kafka_helpers import T0, create_topics, isolated_settings
 from tests.support.kafka_procs import topic_prefix
-from tests.support.services import service_missing
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -54,21 +52,8 @@ def free_port() -> int:
 @pytest.fixture
 async def database() -> AsyncIterator[str]:
     """A fresh PostgreSQL database (both processes take a DSN; a schema cannot be named)."""
-    name = f"fc_e2e_{uuid.uuid4().hex[:10]}"
-    try:
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        service_missing("PostgreSQL", f"{PG_DSN}: {exc}")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield PG_DSN.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(PG_DSN, timeout=3)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with fresh_database() as dsn:
+        yield dsn
 
 
 class OutreachProc:

@@ -75,6 +75,35 @@ async def closed_with(ws: ClientConnection) -> tuple[list[dict[str, str]], int |
         return frames, None if closed.rcvd is None else closed.rcvd.code
 
 
+async def test_a_remembered_token_is_checked_again_after_its_time_and_forgotten_on_removal(
+        tmp_path: Path) -> None:
+    engine = make_engine(str(tmp_path / "desk.db"))
+    await upgrade(engine)
+    clock = Clock(1_767_258_000_000)
+    users = UserStore(engine, clock, token_ttl_ms=2 * DAY_MS)
+    users.remember(1000)  # the desk's consoles ask every second or so
+    other = UserStore(engine, clock)  # `firstcall user remove` in another process
+    try:
+        ann, bob = await users.add("ann", "agent"), await users.add("bob", "agent")
+        assert await users.authenticate(ann) is not None
+        assert await users.authenticate(ann[:-1] + ("x" if ann[-1] != "x" else "y")) is None
+        assert await other.remove("ann")
+        assert await users.authenticate(ann) is not None  # remembered for a second
+        clock.now += 1000
+        assert await users.authenticate(ann) is None
+        assert await users.authenticate(bob) is not None
+        assert await users.remove("bob")
+        assert await users.authenticate(bob) is None  # removed here: forgotten at once
+        carl, issued = await users.add("carl", "agent"), clock.now
+        assert await users.authenticate(carl) is not None
+        clock.now = issued + 2 * DAY_MS - 1  # a remembered token still ends at its expiry
+        assert await users.authenticate(carl) is not None
+        clock.now += 1
+        assert await users.authenticate(carl) is None
+    finally:
+        await engine.dispose()
+
+
 async def test_removing_a_user_closes_their_open_consoles_and_no_one_elses(
         tmp_path: Path) -> None:
     async with scripted_desk(tmp_path) as desk:
