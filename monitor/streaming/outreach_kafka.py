@@ -6,6 +6,12 @@ the range assignor, so a session's incidents and decisions land on the same
 member. Offsets are committed after a batch has been applied (a decision whose
 incident has not come yet waits in the database), so a restart redelivers at most
 one batch, which the runner recognises by incident id.
+
+The records of one poll are applied in one database transaction (`outreach.store.unit`):
+committed, then what leaves the process (chains started, outcomes published, pages),
+then the Kafka offsets. Should the batch fail, it is rolled back and its records are
+applied again one by one, each in its own transactions (`firstcall_outreach_batches_total`
+`{result="rolled_back"}`, log `outreach_batch_rolled_back`).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from monitor.streaming.backoff import retry_forever
 from monitor.streaming.bus_feed import parse_record
 from outreach.contact.runtime import CaseRuntime
 from outreach.decide.policy import OutreachPolicy
+from outreach.store import unit
 
 DEFAULT_GROUP = "firstcall-outreach"
 
@@ -40,9 +47,14 @@ class KafkaOutreach:
         group: str = DEFAULT_GROUP,
         policy: OutreachPolicy | None = None,
         wall_ms: Callable[[], int] | None = None,
+        batched: bool = True,
     ) -> None:
-        """`policy` set: decide here instead of reading the workers' decisions."""
+        """`policy` set: decide here instead of reading the workers' decisions.
+
+        `batched`: a poll's records in one transaction (False: each record's own, as before).
+        """
         self.s = settings
+        self.batched = batched
         self.runner = runner
         self.policy = policy  # deciding here instead of consuming the workers' decisions
         self.wall_ms = wall_ms or runner.wall
@@ -101,17 +113,50 @@ class KafkaOutreach:
         assert self.consumer is not None, "run() first"
         got = await self.consumer.getmany(timeout_ms=self.s.poll_ms, max_records=500)
         ordered = sorted(got.items(), key=lambda kv: kv[0].topic != self.s.topics.incidents)
-        count = 0
-        for _, messages in ordered:
-            for message in messages:
-                record = parse_record(message.value) if message.value is not None else None
-                if record is not None:
-                    await self.apply(record)
-                    count += 1
-        await self.decide_due()
+        records = [
+            record
+            for _, messages in ordered
+            for message in messages
+            if message.value is not None and (record := parse_record(message.value)) is not None
+        ]
+        await self.apply_all(records)
         if got:  # a decision still waiting for its incident waits in the database
             await self.consumer.commit()
-        return count
+        return len(records)
+
+    async def apply_all(self, records: list[Incident | Outreach]) -> None:
+        """A poll's records (then the decisions due): in one transaction when batched.
+
+        A failed batch is rolled back and its records applied again one by one (the policy,
+        deciding here, has seen them: only the runner's part and its decisions run again).
+        """
+        if not self.batched:
+            for record in records:
+                await self.apply(record)
+            await self.decide_due()
+            return
+        paged = set(self.runner.paged)
+        decided: list[Outreach] = []
+        seen = 0  # records the policy (deciding here) has seen
+        try:
+            async with unit.batch(self.runner.cases.engine):
+                for record in records:
+                    await self.apply(record)
+                    seen += 1
+                decided = self._take_decided()
+                await self._apply_decided(decided)
+        except Exception as exc:
+            self.runner.metrics.batches.labels("rolled_back").inc()
+            self.log.warning("outreach_batch_rolled_back", records=len(records), error=repr(exc))
+            await self.runner.rolled_back(paged)
+            for i, record in enumerate(records):
+                if i >= seen or self.policy is None:
+                    await self.apply(record)
+                elif isinstance(record, Incident):
+                    await self.runner.handle(record)
+            await self._apply_decided(decided or self._take_decided())
+            return
+        self.runner.metrics.batches.labels("committed").inc()
 
     async def apply(self, record: Incident | Outreach) -> None:
         """One record: to the runner, and (deciding here) to the policy."""
@@ -125,12 +170,19 @@ class KafkaOutreach:
 
     async def decide_due(self) -> None:
         """Deciding here: run the hold-off on the wall clock and apply what it decided."""
+        await self._apply_decided(self._take_decided())
+
+    def _take_decided(self) -> list[Outreach]:
+        """Deciding here: run the hold-off on the wall clock; what it decided (taken)."""
         if self.policy is None:
-            return
+            return []
         now = self.runner.event_now
         if self.s.clock == "wall":
             now = max(now, self.wall_ms() - 5_000)
         self.policy.advance(now)
         decided, self._decided[:] = list(self._decided), []
+        return decided
+
+    async def _apply_decided(self, decided: list[Outreach]) -> None:
         for decision in decided:
             await self.runner.handle(decision)

@@ -64,8 +64,7 @@ class FamilyCases:
             return False
         decided = {
             e.data.get("incident_id")
-            for e in await self.cases.timeline(case_id)
-            if e.kind == "decision"
+            for e in await self.cases.events_of(case_id, ("decision",))
         }
         if any(i.incident_id not in decided for i in await self.joins.incidents(case_id)):
             return False

@@ -37,6 +37,7 @@ from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 from outreach.store.line_problems import LineProblems
 from outreach.store.optouts import SmsOptOuts
+from outreach.store.unit import checkpoint
 
 log = structlog.get_logger(__name__)
 LINE_INCIDENT: Final = "line_incident"  # the line case's queue reason
@@ -178,6 +179,7 @@ class LineCases:
                     continue  # a related line: no family to tell
                 if await self.problems.claim_telling(line_case_id, child.case.case_id,
                                                      self.wall()):
+                    await checkpoint(self.cases.engine)  # in a batch: the claim committed first
                     await self._tell(child.case)
                     told.append(child.case.case_id)
         return told

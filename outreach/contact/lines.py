@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from detectors.records import Incident, line_id
@@ -21,6 +22,7 @@ from outreach.channels.webhook import PageResult
 from outreach.contact.metrics import OutreachMetrics
 from outreach.store.cases import CaseStore
 from outreach.store.incident_records import has_event
+from outreach.store.unit import after_commit
 
 
 class Pager(Protocol):
@@ -112,7 +114,7 @@ def note_payload(case_id: str, inc: Incident, page_key: str, outage_case_id: str
 
 async def page_key(cases: CaseStore, case_id: str) -> str | None:
     """The key of the page a line case was paged with or added a note to (None: not paged)."""
-    paged = [e for e in await cases.timeline(case_id) if e.kind == "paged"]
+    paged = await cases.events_of(case_id, ("paged",))
     if not paged:
         return None
     key = paged[0].data.get("key") or paged[0].data.get("page_key")
@@ -134,6 +136,17 @@ async def page_once(
     if await has_event(cases.engine, case_id, "paged"):
         paged.add(case_id)
         return
+    # The page leaves the process: once the line case is committed (in a batch: after it).
+    await after_commit(cases.engine, partial(_page, pager, cases, metrics, case_id, inc, outage),
+                       key=("page", case_id))  # fmt: skip
+    paged.add(case_id)
+
+
+async def _page(
+    pager: Pager | None, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident,
+    outage: str | None,
+) -> None:
+    """The page (or the note to the outage's page), then its `paged` event."""
     key = None if outage is None else await page_key(cases, outage)
     metrics.line_incidents.labels("outage" if key is None else "related").inc()
     if key is not None and outage is not None:
@@ -154,4 +167,3 @@ async def page_once(
         await cases.add_event(case_id, "paged", {"key": inc.incident_id, **asdict(result)},
                               actor="pager")
         metrics.pages.labels("sent" if result.ok else "failed").inc()
-    paged.add(case_id)

@@ -24,6 +24,7 @@ class OutreachMetrics:
     sms_replies: Counter
     waiting: Gauge
     waits: Counter
+    batches: Counter
     lookups: Counter
 
     @classmethod
@@ -107,6 +108,13 @@ class OutreachMetrics:
                 "Decisions that came before their incident, by outcome (waited: kept until "
                 "it comes; resumed: it came and the decision was carried out).",
                 ["outcome"],
+                registry=reg,
+            ),
+            batches=Counter(
+                "firstcall_outreach_batches",
+                "Polls of Kafka records applied in one transaction, by result (committed; "
+                "rolled_back: applied again record by record).",
+                ["result"],
                 registry=reg,
             ),
             lookups=Counter(

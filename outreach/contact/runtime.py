@@ -11,6 +11,7 @@ so this holds across restarts too).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
@@ -22,7 +23,7 @@ from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chat_routing import route_reply
-from outreach.contact.closing import close_case, stop_chain
+from outreach.contact.closing import close_case, publish_committed, stop_chain
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
@@ -45,6 +46,7 @@ from outreach.decide.outcomes import OutcomeRecord
 from outreach.decide.resume import Waiting
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
+from outreach.store import unit
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 from outreach.store.waiting import WaitingDecisions
@@ -93,6 +95,7 @@ class CaseRuntime:
             conn_of=self._conn,
         )
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.starting: set[str] = set()  # chains to start once the batch commits
         self.event_now = 0  # the newest event time seen in a record
         self._event_wall = wall()  # wall time when event_now last moved
         self.family = FamilyCases(cases, self.policy, self.metrics)
@@ -169,10 +172,10 @@ class CaseRuntime:
         self._saw(max(inc.detected_at, inc.ended_at or 0))
         if inc.kind == "line":
             self.lines.take(inc)
-        async with self._lock(f"student:{inc.student_id or inc.incident_id}"):
+        async with self._locked(f"student:{inc.student_id or inc.incident_id}"):
             case_id, fresh = await self.family.record(inc)
         if inc.kind == "line" and fresh and inc.state != "closed":
-            async with self._lock(case_id):
+            async with self._locked(case_id):
                 await page_once(self.pager, self.cases, self.metrics, case_id, inc, self.paged,
                                 await self.line_cases.outage_of(case_id, inc))
         if inc.kind == "line":  # one queue item; the families it covers go under it
@@ -206,8 +209,8 @@ class CaseRuntime:
             # The policy names another case than the database holds the incident on (e.g. it
             # forgot the family's case sooner): the database's case is the family's.
             o = replace(o, case_id=case.case_id, detail={**o.detail, "policy_case_id": o.case_id})
-        async with self._lock(o.case_id):
-            events = await self.cases.timeline(o.case_id)
+        async with self._locked(o.case_id):
+            events = await self.cases.events_of(o.case_id, ("decision", "sending"))
             fresh = not any(
                 e.kind == "decision" and e.data.get("incident_id") == o.incident_id for e in events
             )
@@ -225,9 +228,10 @@ class CaseRuntime:
             escalation = o.reason in ESCALATIONS
             ended = await self.family.ended(case.case_id, o.incident_id)
             may = not ended and o.incident_id not in sent and (escalation or not sent)
-            if may and fresh and escalation and o.case_id in self.tasks:
+            running = o.case_id in self.tasks or o.case_id in self.starting
+            if may and fresh and escalation and running:
                 await self._stop_chain(o.case_id)
-            busy = o.case_id in self.tasks
+            busy = o.case_id in self.tasks or o.case_id in self.starting
             await self._carry_out(case, o, count=fresh, send=may and not busy)
         if ended:
             await self._settle(case.case_id)
@@ -255,7 +259,7 @@ class CaseRuntime:
         """A chat reply: onto the case (resolving or queueing it), then to its chain."""
         if reply.case_id is None:
             return
-        async with self._lock(reply.case_id):
+        async with self._locked(reply.case_id):
             await route_reply(self.cases, reply)
         signal = reply_signal(reply.intent)
         if signal is None or self.mailbox.post(reply.case_id, Letter(None, signal)):
@@ -269,6 +273,12 @@ class CaseRuntime:
     def orphans(self) -> int:
         """Decisions still waiting for their incident record (kept in the database)."""
         return len(self.early)
+
+    async def rolled_back(self, paged: set[str]) -> None:
+        """A batch was rolled back: forget what it did in memory (`paged`: as before it)."""
+        self.starting.clear()
+        self.paged = paged
+        await self.early.load()  # the decisions it took from the waiting room are back there
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
@@ -286,6 +296,10 @@ class CaseRuntime:
 
     def _lock(self, case_id: str) -> asyncio.Lock:
         return self._locks.setdefault(case_id, asyncio.Lock())
+
+    def _locked(self, case_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the case's lock (in a batch: what it holds committed before waiting)."""
+        return unit.holding(self.cases.engine, self._lock(case_id))
 
     def _saw(self, event_time: int) -> None:
         if event_time > self.event_now:
@@ -315,10 +329,28 @@ class CaseRuntime:
     def _start(
         self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None = None
     ) -> None:
+        # In a batch the chain, which reads the case and contacts the family, starts once the
+        # batch has committed (rolled back, it never starts: the record is applied again).
+        if unit.on_commit(self.cases.engine, partial(self._start_committed, case_id, o, first,
+                                                     waiting)):  # fmt: skip
+            self.starting.add(case_id)
+            return
+        self._spawn(case_id, o, first, waiting)
+
+    def _spawn(
+        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
+    ) -> None:
         self._started[case_id] = self.wall()
         task = asyncio.create_task(self.chain.run(case_id, o, first, waiting=waiting))
         self.tasks[case_id] = task
         task.add_done_callback(partial(self._done, case_id))
+
+    def _start_committed(
+        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
+    ) -> None:
+        if case_id in self.starting:  # not stopped meanwhile
+            self.starting.discard(case_id)
+            self._spawn(case_id, o, first, waiting)
 
     def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(case_id) is task:
@@ -358,7 +390,11 @@ class CaseRuntime:
 
     async def _stop_chain(self, case_id: str) -> None:
         """Tell the case's running chain its problem is over and wait for it (bounded)."""
-        await stop_chain(self.tasks.get(case_id), self.mailbox, case_id, self.config.close_wait_s)
+        self.starting.discard(case_id)  # not started yet (in a batch): it never starts
+        task = self.tasks.get(case_id)
+        if task is not None:  # it may write to rows the batch holds: commit them first
+            await unit.checkpoint(self.cases.engine)
+        await stop_chain(task, self.mailbox, case_id, self.config.close_wait_s)
 
     async def _finish(
         self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
@@ -366,7 +402,7 @@ class CaseRuntime:
         """The case is over: stop the chain, close the case with its outcome, publish it."""
         self.quiet.drop(case_id)
         await self._stop_chain(case_id)
-        async with self._lock(case_id):
+        async with self._locked(case_id):
             case = await self.cases.get(case_id)
             if case is None:
                 return
@@ -379,9 +415,7 @@ class CaseRuntime:
             else:
                 record = await self._close(case, events, reason, until)
             if record is not None and not published(events):
-                await self.sink.publish(record)
-                data = {"outcome": record.outcome}
-                await self.cases.add_event(case_id, "outcome_published", data)
+                await publish_committed(self.sink, self.cases, case_id, record)
         if record is not None:  # the case is over: forget it
             self._started.pop(case_id, None)
             self._locks.pop(case_id, None)

@@ -15,6 +15,7 @@ from outreach.decide.family import Guardian
 from outreach.decide.redact import mask_phone
 from outreach.store.directory import DirectoryStore
 from outreach.store.models import case_events, chat_outbox
+from outreach.store.unit import read
 
 MAX_LINES: Final = 100
 MAX_TEXT: Final = 1000
@@ -57,7 +58,7 @@ class CaseFamily:
                   .where(case_events.c.case_id == case_id,
                          case_events.c.kind.in_(("chat_reply", "attempt")))
                   .order_by(case_events.c.event_id.desc()).limit(4 * MAX_LINES))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             out_rows = (await conn.execute(sent)).all()
             ev_rows = (await conn.execute(events)).all()
         lines: list[dict[str, Any]] = []

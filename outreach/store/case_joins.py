@@ -26,6 +26,7 @@ from outreach.decide.case import Case
 from outreach.store.cases import CaseIdTaken, CaseStore, case_from_row
 from outreach.store.incident_records import first_time
 from outreach.store.models import case_events, case_incidents, cases
+from outreach.store.unit import read, tx
 
 log = structlog.get_logger(__name__)
 TRIES = 3  # an open case that closes between our insert and our look-up: try again
@@ -75,7 +76,8 @@ class CaseJoins:
         return taken
 
     async def _take(self, inc: Incident, policy: Mapping[str, Any], now: int) -> Taken:
-        async with self.store.engine.begin() as conn:
+        # In a batch: a SAVEPOINT, so that a raced reopen (IntegrityError) can be tried again.
+        async with tx(self.store.engine, savepoint=True) as conn:
             known = await self._case_of(conn, inc.incident_id)
             if known is not None:
                 return Taken(known, created=False, fresh=False)
@@ -93,7 +95,7 @@ class CaseJoins:
     async def update(self, inc: Incident, *, at: int | None = None) -> Case | None:
         """Apply a later record of a known incident (its end); None if the incident is unknown."""
         now = self.store.clock() if at is None else at
-        async with self.store.engine.begin() as conn:
+        async with tx(self.store.engine) as conn:
             case = await self._case_of(conn, inc.incident_id)
             if case is None:
                 return None
@@ -106,7 +108,7 @@ class CaseJoins:
         no reading of the case's timeline, however long it grew.
         """
         now = self.store.clock() if at is None else at
-        async with self.store.engine.begin() as conn:
+        async with tx(self.store.engine) as conn:
             case = await self._case_of(conn, inc.incident_id)
             if case is None or not await first_time(conn, inc, now):
                 return False
@@ -129,14 +131,14 @@ class CaseJoins:
 
     async def case_of(self, incident_id: str) -> Case | None:
         """The case an incident is on, or None."""
-        async with self.store.engine.connect() as conn:
+        async with read(self.store.engine) as conn:
             return await self._case_of(conn, incident_id)
 
     async def incidents(self, case_id: str) -> list[CaseIncident]:
         """Every incident of the case, by start."""
         c = case_incidents.c
         stmt = sa.select(case_incidents).where(c.case_id == case_id).order_by(c.started_at)
-        async with self.store.engine.connect() as conn:
+        async with read(self.store.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         return [CaseIncident(**dict(r._mapping)) for r in rows]
 
@@ -152,7 +154,7 @@ class CaseJoins:
         """
         now = self.store.clock() if at is None else at
         c, e = cases.c, case_events.c
-        async with self.store.engine.begin() as conn:
+        async with tx(self.store.engine) as conn:
             # Lock the case row first (SQLite: this write takes the database's write lock).
             locked = await conn.execute(
                 cases.update().where(c.case_id == case_id).values(updated_at=now)
@@ -170,7 +172,7 @@ class CaseJoins:
 
     async def open_for_student(self, student_id: str) -> Case | None:
         """The student's one case that is not closed, or None."""
-        async with self.store.engine.connect() as conn:
+        async with read(self.store.engine) as conn:
             return await self._open_case(conn, student_id, lock=False)
 
     # -- internals -----------------------------------------------------------------

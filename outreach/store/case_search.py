@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.redact import mask_phone
 from outreach.store.models import cases, guardians, students
+from outreach.store.unit import read
 
 MAX_TEXT: Final = 64
 MAX_RESULTS: Final = 50
@@ -101,7 +102,7 @@ class CaseSearch:
                 .where(guardians.c.phone.like(f"%{digits}"))
                 .order_by(guardians.c.student_id, guardians.c.position)
                 .limit(MAX_RESULTS))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             phones: dict[str, str] = {}
             for sid, phone in (await conn.execute(stmt)).all():
                 phones.setdefault(sid, phone)
@@ -125,6 +126,6 @@ class CaseSearch:
                               (cases.c.classroom_id, q.classroom)):
             if value:
                 stmt = stmt.where(column == value)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         return [FoundCase(**dict(r._mapping), matched=matched) for r in rows]

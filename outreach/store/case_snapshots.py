@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from outreach.store.cases import CaseStore
 from outreach.store.models import case_events, cases
+from outreach.store.unit import tx
 
 SNAPSHOT = "telemetry"
 
@@ -20,7 +21,7 @@ async def add_first_snapshot(store: CaseStore, case_id: str, data: Mapping[str, 
     The case row is written (locked) first, so of two replicas applying the same incident
     one writes the snapshot and the other sees it.
     """
-    async with store.engine.begin() as conn:
+    async with tx(store.engine) as conn:
         # a write first: it locks the case's row (PostgreSQL) or the database (SQLite) until
         # commit, so the next writer reads after this one's snapshot, never before
         locked = await conn.execute(cases.update().where(cases.c.case_id == case_id)

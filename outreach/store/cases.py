@@ -17,6 +17,7 @@ from outreach.decide.case_states import NEEDS_OUTCOME, CaseState, Refusal, check
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.outcomes import OUTCOMES, Outcome, OutcomeRecord, lesson_minutes_lost
 from outreach.store.models import case_events, case_incidents, cases
+from outreach.store.unit import read, tx
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +36,8 @@ class CaseIdTaken(IntegrityError):
 
 
 class CaseStore:
-    """Cases in the case database; every change is one transaction and one timeline event."""
+    """Cases in the case database; every change is one transaction (or joins the poll's batch,
+    `outreach.store.unit`) and one timeline event."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
         self.engine = engine
@@ -72,8 +74,8 @@ class CaseStore:
             )
             .on_conflict_do_nothing(index_elements=["incident_id"])
         )
-        try:
-            async with self.engine.begin() as conn:
+        try:  # in a batch: a SAVEPOINT (an error must not abort the batch on PostgreSQL)
+            async with tx(self.engine, savepoint=True) as conn:
                 created = (await conn.execute(stmt)).rowcount == 1
                 if created:
                     await self.event(conn, case_id, now, "opened", "system", incident.to_dict())
@@ -100,7 +102,7 @@ class CaseStore:
         if opened.created:
             return opened.case
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(
                 cases.update()
                 .where(cases.c.case_id == opened.case.case_id)
@@ -118,13 +120,13 @@ class CaseStore:
 
     async def get(self, case_id: str) -> Case | None:
         """The case, or None."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).first()
         return None if row is None else _case(row)
 
     async def by_incident(self, incident_id: str) -> Case | None:
         """The case of an incident, or None."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (
                 await conn.execute(sa.select(cases).where(cases.c.incident_id == incident_id))
             ).first()
@@ -137,7 +139,7 @@ class CaseStore:
             .where(cases.c.student_id == student_id, cases.c.state != "closed")
             .order_by(cases.c.opened_at.desc())
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_case(r) for r in (await conn.execute(stmt)).all()]
 
     async def cases_in_state(self, state: CaseState) -> list[Case]:
@@ -183,7 +185,19 @@ class CaseStore:
             .where(case_events.c.case_id == case_id)
             .order_by(case_events.c.event_id)
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [CaseEvent(**dict(r._mapping)) for r in rows]
+
+    async def events_of(self, case_id: str, kinds: tuple[str, ...]) -> list[CaseEvent]:
+        """The case's events of these kinds, oldest first (not the whole timeline)."""
+        e = case_events.c
+        stmt = (
+            sa.select(case_events)
+            .where(e.case_id == case_id, e.kind.in_(kinds))
+            .order_by(e.event_id)
+        )
+        async with read(self.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         return [CaseEvent(**dict(r._mapping)) for r in rows]
 
@@ -198,7 +212,7 @@ class CaseStore:
     ) -> Refusal | None:
         """Append an event (a reply, an agent note, ...) to the timeline."""
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             found = await conn.execute(
                 cases.update().where(cases.c.case_id == case_id).values(updated_at=now)
             )
@@ -206,6 +220,24 @@ class CaseStore:
                 return Refusal("no_such_case", case_id)
             await self.event(conn, case_id, now, kind, actor, dict(data or {}))
         return None
+
+    async def add_events(
+        self, events: list[tuple[str, str, dict[str, Any]]], *, actor: str = "system",
+        at: int | None = None,
+    ) -> None:
+        """Append many events `(case_id, kind, data)` at once: one UPDATE, one multi-row INSERT."""
+        if not events:
+            return
+        now = self.clock() if at is None else at
+        ids = sorted({case_id for case_id, _, _ in events})
+        async with tx(self.engine) as conn:
+            await conn.execute(
+                cases.update().where(cases.c.case_id.in_(ids)).values(updated_at=now)
+            )
+            await conn.execute(case_events.insert().values([
+                {"case_id": c, "at": now, "kind": k, "actor": actor, "data": d}
+                for c, k, d in events
+            ]))  # fmt: skip
 
     async def record_attempt(
         self,
@@ -217,7 +249,7 @@ class CaseStore:
     ) -> Refusal | None:
         """Count one contact attempt and put it on the timeline."""
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             found = await conn.execute(
                 cases.update()
                 .where(cases.c.case_id == case_id, cases.c.state != "closed")
@@ -233,7 +265,7 @@ class CaseStore:
     async def claim(self, case_id: str, owner: str, *, at: int | None = None) -> Refusal | None:
         """Make `owner` the case's one owner; refused if someone else holds it."""
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 cases.update()
                 .where(
@@ -259,7 +291,7 @@ class CaseStore:
     async def release(self, case_id: str, owner: str, *, at: int | None = None) -> Refusal | None:
         """Give the case up; only its owner may."""
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 cases.update()
                 .where(cases.c.case_id == case_id, cases.c.owner == owner)
@@ -298,7 +330,7 @@ class CaseStore:
         now = self.clock() if at is None else at
         if outcome is not None and outcome not in OUTCOMES:
             return Refusal("unknown_outcome", str(outcome))
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             query = sa.select(cases).where(cases.c.case_id == case_id)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
@@ -369,7 +401,7 @@ class CaseStore:
         return record
 
     async def _cases(self, stmt: sa.Select[Any]) -> list[Case]:
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_case(r) for r in (await conn.execute(stmt)).all()]
 
     async def _require(self, case_id: str) -> Case:

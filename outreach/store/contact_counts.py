@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.store.models import case_events, cases
+from outreach.store.unit import read
 
 PHONE_CHANNELS = ("call", "sms")
 
@@ -44,7 +45,7 @@ async def phone_contacts(
         .where(cases.c.student_id == student_id, case_events.c.kind == "attempt")
     )
     made: dict[str, dict[str, list[tuple[bool, bool]]]] = {}
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         for case_id, room, at, data in (await conn.execute(stmt)).all():
             channel = data.get("channel")
             if channel in PHONE_CHANNELS and _made(data):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.family import Guardian, QuietHours, Student, parse_quiet_hours
 from outreach.store.models import guardians, students
+from outreach.store.unit import read, tx
 
 STUDENT_COLUMNS: Final = ("student_id", "name", "language", "time_zone", "updated_at")
 GUARDIAN_COLUMNS: Final = ("student_id", "position", "name", "phone", "relation",
@@ -77,7 +78,7 @@ class DirectoryStore:
     @asynccontextmanager
     async def bulk(self) -> AsyncIterator[BulkWriter]:
         """A writer for a large import: everything it writes commits at the end, or nothing."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(sa.select(1))  # the transaction is open before any COPY
             yield BulkWriter(conn)
 
@@ -85,7 +86,7 @@ class DirectoryStore:
         """Insert or replace students (and all their guardians) in one transaction."""
         now = self.clock()
         count = 0
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             for student in batch:
                 await conn.execute(
                     guardians.delete().where(guardians.c.student_id == student.student_id)
@@ -114,7 +115,7 @@ class DirectoryStore:
 
     async def get(self, student_id: str) -> Student | None:
         """A student with their guardians in contact order, or None."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             srow = (
                 await conn.execute(sa.select(students).where(students.c.student_id == student_id))
             ).first()
@@ -137,7 +138,7 @@ class DirectoryStore:
 
     async def count(self) -> int:
         """How many students the directory holds."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return int(
                 (await conn.execute(sa.select(sa.func.count()).select_from(students))).scalar_one()
             )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from outreach.decide.decision import ESCALATED_DROPPED, ESCALATED_RECURRING
 from outreach.decide.outcomes import lesson_minutes_lost
 from outreach.store.models import case_events, case_incidents, cases
+from outreach.store.unit import read
 
 TOP_FAMILIES = 20
 
@@ -81,7 +82,7 @@ async def build_family_report(
         .join(cases, cases.c.case_id == e.case_id)
         .where(*window, e.kind.in_(("decision", "fallback")))
     )
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         rows = (await conn.execute(stmt)).all()
         events = (await conn.execute(escalating)).all()
     by_family: dict[str, list[Any]] = {}

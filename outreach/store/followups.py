@@ -22,6 +22,7 @@ from outreach.decide.followup import Answer
 from outreach.decide.followup_figures import lowest_line, satisfaction_line
 from outreach.decide.voc import NO_SCORES
 from outreach.store.models import case_events, cases, followups, session_context
+from outreach.store.unit import read, tx
 
 SCHEDULED: Final = "scheduled"
 SENDING: Final = "sending"
@@ -85,7 +86,7 @@ class FollowupStore:
             .order_by(c.closed_at)
             .limit(limit)
         )  # fmt: skip
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [str(r) for r in (await conn.execute(stmt)).scalars()]
 
     async def schedule(
@@ -96,7 +97,7 @@ class FollowupStore:
             case_id=case_id, student_id=student_id, agent=agent, state=SCHEDULED, reason="",
             due_at=due_at, language=language,
         ).on_conflict_do_nothing(index_elements=["case_id"])  # fmt: skip
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             return bool((await conn.execute(stmt)).rowcount == 1)
 
     async def due(self, now: int, limit: int = BATCH) -> list[Followup]:
@@ -104,14 +105,14 @@ class FollowupStore:
         f = followups.c
         stmt = (sa.select(followups).where(f.state == SCHEDULED, f.due_at <= now)
                 .order_by(f.due_at).limit(limit))  # fmt: skip
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def asked_on(self, student_id: str, day: str) -> bool:
         """True when a follow-up already went to this family on this local day."""
         f = followups.c
         stmt = sa.select(f.case_id).where(f.student_id == student_id, f.sent_day == day)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return (await conn.execute(stmt.limit(1))).first() is not None
 
     async def take(self, case_id: str, channel: str, day: str, *, at: int | None = None) -> bool:
@@ -120,8 +121,8 @@ class FollowupStore:
         f = followups.c
         stmt = (followups.update().where(f.case_id == case_id, f.state == SCHEDULED)
                 .values(state=SENDING, channel=channel, sent_day=day, sent_at=now))  # fmt: skip
-        try:
-            async with self.engine.begin() as conn:
+        try:  # in a batch: a SAVEPOINT (an error must not abort the batch on PostgreSQL)
+            async with tx(self.engine, savepoint=True) as conn:
                 return bool((await conn.execute(stmt)).rowcount == 1)
         except IntegrityError:  # another case of the family was asked today (a race)
             await self.skip(case_id, "asked_today")
@@ -131,7 +132,7 @@ class FollowupStore:
         """The send's result: `sent` (waits for the answer) or `failed` (never asked again)."""
         f = followups.c
         values = {"state": SENT} if ok else {"state": FAILED, "reason": reason[:32]}
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(followups.update()
                                .where(f.case_id == case_id, f.state == SENDING).values(**values))
 
@@ -140,12 +141,12 @@ class FollowupStore:
         f = followups.c
         stmt = (followups.update().where(f.case_id == case_id, f.state == SCHEDULED)
                 .values(state=SKIPPED, reason=reason[:32], sent_day=None))  # fmt: skip
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             return bool((await conn.execute(stmt)).rowcount == 1)
 
     async def get(self, case_id: str) -> Followup | None:
         """The case's follow-up, or None."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (await conn.execute(
                 sa.select(followups).where(followups.c.case_id == case_id))).first()
         return None if row is None else _row(row)
@@ -154,7 +155,7 @@ class FollowupStore:
         """The follow-up this reply (MessageSid, chat reply id) answered, or None."""
         if not reply_sid:
             return None
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (await conn.execute(
                 sa.select(followups).where(followups.c.reply_sid == reply_sid))).first()
         return None if row is None else _row(row)
@@ -165,7 +166,7 @@ class FollowupStore:
         stmt = (sa.select(followups)
                 .where(f.student_id.in_(list(student_ids)), f.state == SENT, f.sent_at >= since)
                 .order_by(f.sent_at.desc()).limit(1))  # fmt: skip
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _row(row)
 
@@ -178,15 +179,15 @@ class FollowupStore:
         stmt = (followups.update().where(f.case_id == case_id, f.state == SENT)
                 .values(state=ANSWERED, score=answer.score, comment=answer.comment or None,
                         answered_at=now, reply_sid=reply_sid))  # fmt: skip
-        try:
-            async with self.engine.begin() as conn:
+        try:  # in a batch: a SAVEPOINT (an error must not abort the batch on PostgreSQL)
+            async with tx(self.engine, savepoint=True) as conn:
                 return bool((await conn.execute(stmt)).rowcount == 1)
         except IntegrityError:  # the same reply answered another follow-up (never twice)
             return False
 
     async def link_case(self, case_id: str, followup_case_id: str) -> None:
         """Note the follow-up case a person works on."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(followups.update().where(followups.c.case_id == case_id)
                                .values(followup_case_id=followup_case_id))
 
@@ -196,7 +197,7 @@ class FollowupStore:
         stmt = (sa.select(followups)
                 .where(f.state == ANSWERED, f.answered_at >= since, f.answered_at < until)
                 .order_by(f.answered_at))  # fmt: skip
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def recent(self, limit: int = 50) -> list[Followup]:
@@ -204,7 +205,7 @@ class FollowupStore:
         f = followups.c
         stmt = (sa.select(followups).where(f.sent_at.is_not(None))
                 .order_by(f.sent_at.desc()).limit(limit))  # fmt: skip
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def sticky_agents(self, case_ids: Sequence[str]) -> dict[str, str]:
@@ -214,7 +215,7 @@ class FollowupStore:
         f = followups.c
         stmt = sa.select(f.followup_case_id, f.agent).where(
             f.followup_case_id.in_(list(case_ids)), f.agent.is_not(None))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return {str(c): str(a) for c, a in (await conn.execute(stmt)).all()}
 
 
@@ -224,7 +225,7 @@ async def last_owner(engine: AsyncEngine, case_id: str) -> str | None:
     stmt = (sa.select(e.kind, e.actor, e.data)
             .where(e.case_id == case_id, e.kind.in_(("claimed", "transferred")))
             .order_by(e.event_id.desc()).limit(1))  # fmt: skip
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         row = (await conn.execute(stmt)).first()
     if row is None:
         return None
@@ -238,7 +239,7 @@ async def satisfaction_of(engine: AsyncEngine, since: int, until: int) -> str:
     f = followups.c
     stmt = sa.select(f.score).where(f.state == ANSWERED, f.score.is_not(None),
                                     f.answered_at >= since, f.answered_at < until)
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         scores = [int(s) for s in (await conn.execute(stmt)).scalars()]
     return satisfaction_line(scores) or NO_SCORES
 
@@ -255,7 +256,7 @@ async def satisfaction_by(engine: AsyncEngine, since: int, until: int) -> dict[s
                          .outerjoin(session_context, ctx.case_id == f.case_id))
             .where(f.state == ANSWERED, f.score.is_not(None), f.answered_at >= since,
                    f.answered_at < until))  # fmt: skip
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         rows = (await conn.execute(stmt)).all()
     out = {}
     for key in ("app_version", "classroom_id", "teacher"):

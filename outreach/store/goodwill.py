@@ -29,6 +29,7 @@ from outreach.store.models import (
     goodwill_offers,
     students,
 )
+from outreach.store.unit import read, tx
 
 MAX_LIST: Final = 200
 FAMILY_SMS: Final = "goodwill.family_sms"  # an outbox row for the family's SMS, not the school
@@ -106,7 +107,7 @@ class GoodwillStore:
             minutes_lost=p.minutes_lost, members=[m.to_dict() for m in p.members],
             why=p.why[:200], proposed_at=now,
         ).on_conflict_do_nothing(index_elements=["case_id"])
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             if (await conn.execute(stmt)).rowcount != 1:
                 return False
             data = {"kind": p.kind, "bulk": p.bulk, "families": len(p.members), "why": p.why}
@@ -115,7 +116,7 @@ class GoodwillStore:
 
     async def get(self, case_id: str) -> Offer | None:
         """The offer on a case, or None."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (await conn.execute(sa.select(goodwill_offers).where(
                 goodwill_offers.c.case_id == case_id))).first()
         return None if row is None else _offer(row)
@@ -126,7 +127,7 @@ class GoodwillStore:
                                                    goodwill_offers.c.case_id)
         if state is not None:
             stmt = stmt.where(goodwill_offers.c.state == state)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             rows = (await conn.execute(stmt.limit(min(limit, MAX_LIST)))).all()
         return [_offer(r) for r in rows]
 
@@ -140,7 +141,7 @@ class GoodwillStore:
             return Refusal(refusal, offer.state if refusal == "already_decided" else "")
         now = self.clock()
         state = "confirmed" if decision == "confirm" else "declined"
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(goodwill_offers.update().where(
                 goodwill_offers.c.case_id == case_id, goodwill_offers.c.state == "proposed",
             ).values(state=state, decided_at=now, decided_by=by, decision_reason=reason))
@@ -180,26 +181,26 @@ class GoodwillStore:
 
     async def delivered(self, case_id: str, status: int, attempts: int) -> None:
         """Note on the family's case that the school's system took the offer."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await _event(conn, case_id, self.clock(), "goodwill_delivered", "goodwill",
                          {"status": status, "attempts": attempts})
 
     async def failed(self, case_id: str, reason: str, attempts: int) -> None:
         """Note on the family's case that a delivery round failed (it is tried again)."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await _event(conn, case_id, self.clock(), "goodwill_delivery_failed", "goodwill",
                          {"reason": reason, "attempts": attempts})
 
     async def family_told(self, case_id: str, channel: str, result: str, why: str) -> None:
         """Note on the family's case how they heard of the offer (`sms`, or `in_app` only)."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await _event(conn, case_id, self.clock(), "goodwill_family_told", "goodwill",
                          {"channel": channel, "result": result, "detail": why[:200]})
 
     async def line_families(self, line_case_id: str) -> list[Member]:
         """The family cases of the sessions a line incident's records named."""
         sessions: set[str] = set()
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             for (data,) in await conn.execute(sa.select(case_events.c.data).where(
                     case_events.c.case_id == line_case_id)):
                 if isinstance(data, dict) and isinstance(data.get("sessions"), list):
@@ -220,7 +221,7 @@ class GoodwillStore:
             goodwill_offers.c.state == "confirmed", goodwill_offers.c.decided_at >= since_ms,
             goodwill_offers.c.decided_at < until_ms)
         out: dict[str, int] = {}
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             for (members,) in await conn.execute(stmt):
                 for d in members or []:
                     kind = "credit" if isinstance(d, dict) and d.get("kind") == "credit" \

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from detectors.records import Incident
 from outreach.store.models import case_events, incident_records
+from outreach.store.unit import read
 
 
 def record_digest(inc: Incident) -> str:
@@ -38,5 +39,5 @@ async def has_event(engine: AsyncEngine, case_id: str, kind: str) -> bool:
     """Does the case's timeline hold an event of `kind`? (One indexed look-up, not a read.)"""
     e = case_events.c
     stmt = sa.select(sa.literal(1)).where(e.case_id == case_id, e.kind == kind).limit(1)
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         return (await conn.execute(stmt)).first() is not None

@@ -27,6 +27,7 @@ from outreach.store.models import (
     line_children,
     queue_entries,
 )
+from outreach.store.unit import read, tx
 
 log = structlog.get_logger(__name__)
 INFRA_INCIDENT: Final[Outcome] = "infra_incident"
@@ -57,7 +58,7 @@ class LineProblems:
         stmt = insert(line_children).values(
             line_case_id=line_case_id, case_id=case_id, reason=reason[:64], attached_at=at
         ).on_conflict_do_nothing(index_elements=["line_case_id", "case_id"])
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             new = (await conn.execute(stmt)).rowcount == 1
             if new:  # it never waits in the queue on its own (unless an agent holds it)
                 unowned = sa.select(cases.c.case_id).where(cases.c.case_id == case_id,
@@ -80,7 +81,7 @@ class LineProblems:
         stmt = (sa.select(line_children.c.line_case_id)
                 .where(line_children.c.case_id == case_id)
                 .order_by(line_children.c.attached_at.desc()).limit(1))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             found = (await conn.execute(stmt)).scalar()
         return None if found is None else str(found)
 
@@ -90,7 +91,7 @@ class LineProblems:
                 .join(line_children, line_children.c.case_id == cases.c.case_id)
                 .where(line_children.c.line_case_id == line_case_id)
                 .order_by(line_children.c.attached_at, cases.c.case_id))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         return [Child(case_from_row(r), str(r.reason), int(r.attached_at)) for r in rows]
 
@@ -108,7 +109,7 @@ class LineProblems:
                 .where(cases.c.session_id.in_(wanted), cases.c.state != "closed",
                        cases.c.kind != "line", cases.c.case_id.in_(recent))
                 .order_by(cases.c.case_id))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [case_from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def close_children(self, line_case_id: str, actor: str, at: int) -> list[str]:
@@ -124,7 +125,7 @@ class LineProblems:
             if isinstance(done, Refusal):
                 log.info("line_child_not_closed", case_id=case.case_id, reason=done.reason)
                 continue
-            async with self.engine.begin() as conn:
+            async with tx(self.engine) as conn:
                 await conn.execute(
                     queue_entries.update()
                     .where(queue_entries.c.case_id == case.case_id,
@@ -138,7 +139,7 @@ class LineProblems:
 
     async def claim_telling(self, line_case_id: str, case_id: str, at: int) -> bool:
         """Take the one right to tell this family the class works again (race-free)."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 line_children.update()
                 .where(line_children.c.line_case_id == line_case_id,
@@ -159,7 +160,7 @@ class LineProblems:
                 .where(cases.c.kind == "line", cases.c.incident_ended_at.is_not(None),
                        cases.c.case_id.in_(bulk), cases.c.case_id.in_(untold))
                 .order_by(cases.c.case_id))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [str(r) for r in (await conn.execute(stmt)).scalars()]
 
     async def open_lines(self) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
@@ -171,7 +172,7 @@ class LineProblems:
                        case_events.c.kind.in_(("opened", "incident_update")))
                 .order_by(case_events.c.event_id))
         latest: dict[str, dict[str, Any]] = {}
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             for case_id, data in (await conn.execute(stmt)).all():
                 latest[str(case_id)] = dict(data)
         return [(case_id, dict(d.get("line") or {}), dict(d.get("evidence") or {}))

@@ -24,6 +24,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outreach.store.unit import read, tx
+
 log = structlog.get_logger(__name__)
 Channel = Literal["queue", "presence"]
 PREFIX: Final[dict[Channel, str]] = {"queue": "fcq_", "presence": "fcp_"}
@@ -48,7 +50,7 @@ class Notices:
     async def schema(self) -> str:
         """The schema the engine works in (the channels' suffix)."""
         if self._schema is None:
-            async with self.engine.connect() as conn:
+            async with read(self.engine) as conn:
                 self._schema = str((await conn.execute(sa.text("SELECT current_schema()")))
                                    .scalar_one())
         return self._schema
@@ -62,7 +64,7 @@ class Notices:
         if len(payload.encode()) > MAX_PAYLOAD:
             raise ValueError(f"notice payload over {MAX_PAYLOAD} bytes")
         channel = await self.channel(kind)
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 
     async def listen(self, handlers: Mapping[Channel, Heard],
@@ -85,7 +87,7 @@ class Notices:
 
     async def _listen_once(self, handlers: Mapping[Channel, Heard],
                            on_connect: Callable[[], None]) -> None:
-        async with self.engine.connect() as conn:
+        async with self.engine.connect() as conn:  # its own, always: it stays to LISTEN
             raw = await conn.get_raw_connection()
             pg: Any = raw.driver_connection  # the asyncpg connection itself
             closed = asyncio.Event()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
 from outreach.store.models import sms_consent, sms_opt_outs
+from outreach.store.unit import read, tx
 
 Consent = Literal["stop", "start"]
 Applied = Literal["applied", "duplicate", "stale"]
@@ -32,7 +33,7 @@ class SmsOptOuts:
         """Record that `phone` asked for no more SMS (idempotent: the first STOP counts)."""
         stmt = self._insert().values(phone=phone, opted_out_at=self.clock(),
                                      message_sid=message_sid)
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["phone"]))
 
     async def record(
@@ -46,7 +47,7 @@ class SmsOptOuts:
         """
         at = self.clock() if sent_at is None else sent_at
         sid = message_sid or f"unsigned-{action}-{at}"
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             inserted = await conn.execute(
                 self._consent_insert().values(message_sid=sid, phone=phone, action=action,
                                               sent_at=at)
@@ -71,7 +72,7 @@ class SmsOptOuts:
 
     async def opt_in(self, phone: str) -> bool:
         """Forget an opt-out (START); True when there was one."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(sms_opt_outs.delete().where(sms_opt_outs.c.phone == phone))
         return bool(done.rowcount)
 
@@ -81,5 +82,5 @@ class SmsOptOuts:
         if not wanted:
             return set()
         stmt = sa.select(sms_opt_outs.c.phone).where(sms_opt_outs.c.phone.in_(wanted))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return {str(p) for p in (await conn.execute(stmt)).scalars().all()}

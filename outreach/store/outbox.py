@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
 from outreach.store.models import chat_outbox
+from outreach.store.unit import read, tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class Outbox:
             )
             .on_conflict_do_nothing(index_elements=["message_id"])
         )
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(stmt)
             row = (
                 await conn.execute(sa.select(self.table).where(self.table.c.message_id == mid))
@@ -89,7 +90,7 @@ class Outbox:
 
     async def get(self, message_id: str) -> OutboxMessage | None:
         """A message by id, or None."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (
                 await conn.execute(
                     sa.select(self.table).where(self.table.c.message_id == message_id)
@@ -104,7 +105,7 @@ class Outbox:
             .where(self.table.c.student_id == student_id, self.table.c.acked_at.is_(None))
             .order_by(self.table.c.seq)
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_message(r) for r in (await conn.execute(stmt)).all()]
 
     async def pending_for(self, student_ids: list[str], limit: int = 500) -> list[OutboxMessage]:
@@ -115,7 +116,7 @@ class Outbox:
             .order_by(self.table.c.seq)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_message(r) for r in (await conn.execute(stmt)).all()]
 
     async def pending_any(self, limit: int = 100) -> list[OutboxMessage]:
@@ -126,7 +127,7 @@ class Outbox:
             .order_by(self.table.c.seq)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [_message(r) for r in (await conn.execute(stmt)).all()]
 
     async def latest_case(self, student_id: str) -> str | None:
@@ -137,12 +138,12 @@ class Outbox:
             .order_by(self.table.c.seq.desc())
             .limit(1)
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
 
     async def mark_sent(self, message_id: str) -> None:
         """Count one delivery attempt."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(
                 self.table.update()
                 .where(self.table.c.message_id == message_id)
@@ -151,7 +152,7 @@ class Outbox:
 
     async def ack(self, message_id: str, student_id: str) -> bool:
         """Mark the student's message acknowledged; False if unknown, not theirs, or acked."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 self.table.update()
                 .where(
@@ -165,7 +166,7 @@ class Outbox:
 
     async def purge_acked(self, before_ms: int) -> int:
         """Delete messages acked before `before_ms`; returns how many went."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 self.table.delete().where(
                     self.table.c.acked_at.is_not(None), self.table.c.acked_at < before_ms

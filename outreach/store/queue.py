@@ -28,6 +28,7 @@ from outreach.store.models import (
     queue_entries,
     session_context,
 )
+from outreach.store.unit import read, tx
 
 log = structlog.get_logger(__name__)
 WAITING = "waiting_agent"
@@ -89,7 +90,7 @@ class QueueStore:
         stmt = stmt.on_conflict_do_update(
             index_elements=["case_id"], set_={"done_at": None, "reason": reason}
         )
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(stmt)
         log.info("case_queued", case_id=case.case_id, reason=reason)
         return True
@@ -113,7 +114,7 @@ class QueueStore:
         )
         if not include_owned:
             stmt = stmt.where(cases.c.owner.is_(None))
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             found = (await conn.execute(stmt)).all()
         fields = QueueRow.__dataclass_fields__
         return [QueueRow(**{k: r._mapping[k] for k in fields}) for r in found]
@@ -121,7 +122,7 @@ class QueueStore:
     async def claim(self, case_id: str, agent: str, *, at: int | None = None) -> Refusal | None:
         """Make `agent` the case's owner if nobody holds it (atomic)."""
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 cases.update()
                 .where(cases.c.case_id == case_id, cases.c.owner.is_(None),
@@ -175,7 +176,7 @@ class QueueStore:
         )
         if isinstance(result, Refusal):
             return result
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(
                 queue_entries.update().where(queue_entries.c.case_id == case_id)
                 .values(done_at=now)
@@ -186,7 +187,7 @@ class QueueStore:
     async def drop(self, case_id: str, *, at: int | None = None) -> None:
         """Take a case out of the queue without an agent (it was closed elsewhere)."""
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(
                 queue_entries.update()
                 .where(queue_entries.c.case_id == case_id, queue_entries.c.done_at.is_(None))
@@ -200,7 +201,7 @@ class QueueStore:
             .where(cases.c.owner.is_not(None), cases.c.state != "closed")
             .group_by(cases.c.owner)
         )
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return {str(o): int(n) for o, n in (await conn.execute(stmt)).all()}
 
     async def last_helpers(self, student_ids: list[str]) -> dict[str, str]:
@@ -214,7 +215,7 @@ class QueueStore:
             .order_by(case_events.c.event_id)
         )
         out: dict[str, str] = {}
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             for student, actor, _ in (await conn.execute(stmt)).all():
                 out[str(student)] = str(actor)
         return out
@@ -226,42 +227,42 @@ class QueueStore:
         stmt = sa.select(cases).where(cases.c.student_id == student_id)
         if exclude is not None:
             stmt = stmt.where(cases.c.case_id != exclude)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             found = (await conn.execute(stmt.order_by(cases.c.opened_at.desc()).limit(20))).all()
         return [_case(r) for r in found]
 
     async def lesson_end(self, case_id: str) -> int | None:
         """The scheduled end of the case's lesson, when known."""
         stmt = sa.select(session_context.c.lesson_end).where(session_context.c.case_id == case_id)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None else int(value)
 
     async def device(self, case_id: str) -> str | None:
         """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
         stmt = sa.select(session_context.c.device).where(session_context.c.case_id == case_id)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None or value == UNKNOWN else str(value)
 
     async def conn(self, case_id: str) -> str | None:
         """The session's connection type (`wifi`, `wired`, `cellular`), when the desk saw it."""
         stmt = sa.select(session_context.c.conn).where(session_context.c.case_id == case_id)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None or value == UNKNOWN else str(value)
 
     async def save_context(self, case_id: str, values: dict[str, Any]) -> None:
         """Store where the case happened (device, app, line, teacher) once, for reports."""
         stmt = self._insert(session_context).values(case_id=case_id, **values)
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["case_id"]))
 
     async def _move_owner(
         self, case_id: str, agent: str, to: str | None, kind: str, at: int | None
     ) -> Refusal | None:
         now = self.clock() if at is None else at
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(
                 cases.update()
                 .where(cases.c.case_id == case_id, cases.c.owner == agent,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from outreach.decide.percentiles import percentile
 from outreach.store.models import case_events, cases, queue_entries
 from outreach.store.reports import minutes_lost, report_query
+from outreach.store.unit import read
 
 TOP_SERIES: Final = 5  # the slice's groups with the most minutes lost get a line each
 BUCKETS_MS: Final = (300_000, 900_000, 3_600_000, 21_600_000, 86_400_000)
@@ -56,7 +57,7 @@ async def report_series(engine: AsyncEngine, by: str, since_ms: int, now_ms: int
     size = bucket_ms(max(1, end - since_ms))
     start = since_ms - since_ms % size
     n = max(1, -(-(end - start) // size))
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         found = (await conn.execute(report_query(by, since_ms, until_ms, line_cases))).all()
     totals: dict[str, float] = {}
     per_key: dict[str, tuple[list[int], list[float]]] = {}
@@ -98,7 +99,7 @@ async def contact_figures(engine: AsyncEngine, since_ms: int, now_ms: int, sla_m
     if until_ms is not None:
         contacts = contacts.where(cases.c.incident_started_at < until_ms)
         queue = queue.where(queue_entries.c.queued_at < until_ms)
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         delays = [max(0, int(r.at) - int(r.incident_started_at))
                   for r in (await conn.execute(contacts)).all()]
         queued = (await conn.execute(queue)).all()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.outcomes import lesson_minutes_lost
 from outreach.store.models import case_events, case_incidents, cases, line_children, session_context
+from outreach.store.unit import read
 
 GROUPS: Final = ("classroom", "teacher", "device", "app_version", "line")
 
@@ -127,7 +128,7 @@ async def build_report(
 ) -> list[ReportRow]:
     """Cases whose problem began in [since, until), grouped by `by`; most minutes lost first."""
     stmt = report_query(by, since_ms, until_ms, line_cases)
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         found = (await conn.execute(stmt)).all()
     groups: dict[str, ReportRow] = {}
     for r in found:

@@ -18,6 +18,7 @@ from outreach.decide.redact import mask_phone
 from outreach.decide.sms_intents import InboundSms, SmsIntent
 from outreach.store.cases import CaseStore, case_from_row
 from outreach.store.models import case_events, cases, guardians
+from outreach.store.unit import read
 
 # The kind of a case no incident opened: the family texted us for help.
 FAMILY_REQUEST: Final = "family_request"
@@ -101,7 +102,7 @@ async def student_to_help(store: CaseStore, student_ids: list[str]) -> str:
         .order_by(c.opened_at.desc())
         .limit(1)
     )
-    async with store.engine.connect() as conn:
+    async with read(store.engine) as conn:
         for stmt in (claimed, newest):
             found = (await conn.execute(stmt)).scalar()
             if found is not None:
@@ -118,7 +119,7 @@ async def family_languages(store: CaseStore, phone: str) -> dict[str, str]:
         .where(guardians.c.phone == phone)
         .order_by(guardians.c.student_id)
     )
-    async with store.engine.connect() as conn:
+    async with read(store.engine) as conn:
         return {str(s): str(lang) for s, lang in (await conn.execute(stmt)).all()}
 
 
@@ -136,6 +137,6 @@ async def case_to_answer(
         .order_by(sa.case((c.state == "closed", 1), else_=0), c.opened_at.desc())
         .limit(1)
     )
-    async with store.engine.connect() as conn:
+    async with read(store.engine) as conn:
         row = (await conn.execute(stmt)).first()
     return None if row is None else case_from_row(row)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
 from outreach.store.models import web_users
+from outreach.store.unit import read, tx
 
 Role = Literal["agent", "ops", "viewer"]
 ROLES: Final[tuple[Role, ...]] = ("agent", "ops", "viewer")
@@ -96,7 +97,7 @@ class UserStore:
         values = {"role": role, "token_id": token_id, "salt": salt,
                   "token_hash": _digest(salt, secret), "created_at": now,
                   "expires_at": now + self.token_ttl_ms, "last_used_at": None}
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             await conn.execute(web_users.delete().where(web_users.c.name == name))
             await conn.execute(web_users.insert().values(name=name, **values))
         self._recent.clear()
@@ -124,7 +125,7 @@ class UserStore:
             return None
         token_id, secret = parts
         stmt = sa.select(web_users).where(web_users.c.token_id == token_id)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             row = (await conn.execute(stmt)).first()
         if row is None:
             _digest("x" * 32, secret)  # same work either way
@@ -135,7 +136,7 @@ class UserStore:
         if row.expires_at <= now:
             return None
         if row.last_used_at is None or now - row.last_used_at >= LAST_USE_STEP_MS:
-            async with self.engine.begin() as conn:
+            async with tx(self.engine) as conn:
                 await conn.execute(web_users.update()
                                    .where(web_users.c.token_id == token_id)
                                    .values(last_used_at=now))
@@ -148,19 +149,19 @@ class UserStore:
             return set()
         stmt = sa.select(web_users.c.token_id).where(
             web_users.c.token_id.in_(wanted), web_users.c.expires_at > self.clock())
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return {r.token_id for r in (await conn.execute(stmt)).all()}
 
     async def list(self) -> list[UserInfo]:
         """Every user with role, expiry and last use (never the token)."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             rows = (await conn.execute(sa.select(web_users).order_by(web_users.c.name))).all()
         return [UserInfo(r.name, r.role, r.created_at, r.expires_at, r.last_used_at)
                 for r in rows]
 
     async def remove(self, name: str) -> bool:
         """Delete a user (their token stops working); False if there was none."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             done = await conn.execute(web_users.delete().where(web_users.c.name == name))
         self._recent.clear()
         return bool(done.rowcount)

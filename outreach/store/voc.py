@@ -15,6 +15,7 @@ from outreach.decide.voc_rules import Digest, build_digest
 from outreach.store.followups import satisfaction_by, satisfaction_of
 from outreach.store.goodwill import GoodwillStore
 from outreach.store.models import case_events, cases, line_children, session_context
+from outreach.store.unit import read
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
 MAX_PERIOD_MS: Final = 93 * 86_400_000  # a quarter: the digest reads every case of two periods
@@ -101,7 +102,7 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
         .order_by(case_events.c.event_id)
     )
     opened: dict[str, dict[str, Any]] = {}
-    async with engine.connect() as conn:
+    async with read(engine) as conn:
         rows = (await conn.execute(stmt)).all()
         for r in await conn.execute(records_stmt):
             if not isinstance(r.data, dict):

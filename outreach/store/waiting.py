@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Outreach, decode_record
 from outreach.store.models import waiting_decisions
+from outreach.store.unit import read, tx
 
 
 def _data(o: Outreach) -> dict[str, Any]:
@@ -35,14 +36,14 @@ class WaitingDecisions:
 
     async def keep(self, o: Outreach, now: int) -> None:
         """Keep a decision until its incident comes."""
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             row = {"incident_id": o.incident_id, "data": _data(o), "since": now}
             await conn.execute(waiting_decisions.insert().values(**row))
 
     async def take(self, incident_id: str) -> list[tuple[Outreach, int]]:
         """Remove and return the decisions waiting for this incident, with since when."""
         w = waiting_decisions.c
-        async with self.engine.begin() as conn:
+        async with tx(self.engine) as conn:
             rows = (
                 await conn.execute(
                     sa.select(w.seq, w.data, w.since)
@@ -60,5 +61,5 @@ class WaitingDecisions:
         """How many decisions wait, by incident id (at start-up)."""
         w = waiting_decisions.c
         stmt = sa.select(w.incident_id, sa.func.count()).group_by(w.incident_id)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return Counter({str(iid): int(n) for iid, n in (await conn.execute(stmt)).all()})

@@ -1,4 +1,5 @@
-"""Case-database fixtures: a migrated SQLite file, or a fresh PostgreSQL schema per test."""
+"""Case-database fixtures: a migrated SQLite file, or a fresh PostgreSQL schema per test; a
+transaction counter."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.store.db import make_engine, upgrade
@@ -62,3 +64,18 @@ async def case_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
     finally:
         await engine.dispose()
         await drop_schema(schema)
+
+
+class Begins:
+    """Counts transactions begun and committed on an engine (a SQLAlchemy event listener)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.begun = self.committed = 0
+        sa.event.listen(engine.sync_engine, "begin", self._begin)
+        sa.event.listen(engine.sync_engine, "commit", self._commit)
+
+    def _begin(self, _conn: object) -> None:
+        self.begun += 1
+
+    def _commit(self, _conn: object) -> None:
+        self.committed += 1
