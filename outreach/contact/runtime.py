@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
-from functools import partial
 
 import structlog
 
@@ -22,8 +21,9 @@ from detectors.records import Incident, Outreach
 from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
+from outreach.contact.chain_tasks import ChainTasks
 from outreach.contact.chat_routing import route_reply
-from outreach.contact.closing import close_case, publish_committed, stop_chain
+from outreach.contact.closing import close_case, publish_committed
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
@@ -43,7 +43,6 @@ from outreach.decide.decision import (
     PolicyConfig,
 )
 from outreach.decide.outcomes import OutcomeRecord
-from outreach.decide.resume import Waiting
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
 from outreach.store import unit
@@ -94,13 +93,13 @@ class CaseRuntime:
             self._device,
             conn_of=self._conn,
         )
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.starting: set[str] = set()  # chains to start once the batch commits
+        self.chains = ChainTasks(self.chain, cases.engine, self.mailbox, wall,
+                                 self.config.close_wait_s)  # fmt: skip
+        self.tasks = self.chains.tasks  # running chains, by case id
         self.event_now = 0  # the newest event time seen in a record
         self._event_wall = wall()  # wall time when event_now last moved
         self.family = FamilyCases(cases, self.policy, self.metrics)
         self.joins, self.quiet = self.family.joins, self.family.quiet
-        self._started: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.early = EarlyDecisions(WaitingDecisions(cases.engine), self.metrics, wall)
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
@@ -109,7 +108,7 @@ class CaseRuntime:
         self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
                                     self.policy.all_clear_text)
         self.recovery = Recovery(cases, channels, self.metrics, self.mailbox, settle=self._settle,
-                                 start=self._start, escalate=self._escalate)  # fmt: skip
+                                 start=self.chains.start, escalate=self._escalate)  # fmt: skip
 
     # -- records in ----------------------------------------------------------------
 
@@ -228,10 +227,10 @@ class CaseRuntime:
             escalation = o.reason in ESCALATIONS
             ended = await self.family.ended(case.case_id, o.incident_id)
             may = not ended and o.incident_id not in sent and (escalation or not sent)
-            running = o.case_id in self.tasks or o.case_id in self.starting
+            running = self.chains.busy(o.case_id)
             if may and fresh and escalation and running:
                 await self._stop_chain(o.case_id)
-            busy = o.case_id in self.tasks or o.case_id in self.starting
+            busy = self.chains.busy(o.case_id)
             await self._carry_out(case, o, count=fresh, send=may and not busy)
         if ended:
             await self._settle(case.case_id)
@@ -276,21 +275,18 @@ class CaseRuntime:
 
     async def rolled_back(self, paged: set[str]) -> None:
         """A batch was rolled back: forget what it did in memory (`paged`: as before it)."""
-        self.starting.clear()
+        self.chains.rolled_back()
         self.paged = paged
         await self.early.load()  # the decisions it took from the waiting room are back there
 
     async def drain(self) -> None:
         """Wait until every running chain has finished."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+        await self.chains.drain()
 
     async def aclose(self) -> None:
         """Stop every chain (they resume from the timeline only as far as no resend)."""
         await self.recovery.aclose()
-        for task in list(self.tasks.values()):
-            task.cancel()
-        await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+        await self.chains.cancel_all()
 
     # -- internals -----------------------------------------------------------------
 
@@ -324,44 +320,12 @@ class CaseRuntime:
         if decision.action == "agent_queue":
             await self._escalate(case.case_id, decision.reason)
             return
-        self._start(case.case_id, o, decision.action)
-
-    def _start(
-        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None = None
-    ) -> None:
-        # In a batch the chain, which reads the case and contacts the family, starts once the
-        # batch has committed (rolled back, it never starts: the record is applied again).
-        if unit.on_commit(self.cases.engine, partial(self._start_committed, case_id, o, first,
-                                                     waiting)):  # fmt: skip
-            self.starting.add(case_id)
-            return
-        self._spawn(case_id, o, first, waiting)
-
-    def _spawn(
-        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
-    ) -> None:
-        self._started[case_id] = self.wall()
-        task = asyncio.create_task(self.chain.run(case_id, o, first, waiting=waiting))
-        self.tasks[case_id] = task
-        task.add_done_callback(partial(self._done, case_id))
-
-    def _start_committed(
-        self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
-    ) -> None:
-        if case_id in self.starting:  # not stopped meanwhile
-            self.starting.discard(case_id)
-            self._spawn(case_id, o, first, waiting)
-
-    def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
-        if self.tasks.get(case_id) is task:
-            del self.tasks[case_id]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("chain_failed", case_id=case_id, error=repr(task.exception()))
+        self.chains.start(case.case_id, o, decision.action)
 
     async def _reach(self, case_id: str, o: Outreach, closed: bool) -> Reach:
         """What limits the next phone contact of this case, now."""
         case = await self.cases.get(case_id)
-        event_now = o.decided_at + self.wall() - self._started.get(case_id, self.wall())
+        event_now = o.decided_at + self.wall() - self.chains.started.get(case_id, self.wall())
         covered = o.reason == COVERED_BY_LINE_INCIDENT or (
             case is not None and self.lines.covers(o.session_id, case.incident_started_at)
         )
@@ -389,12 +353,7 @@ class CaseRuntime:
         log.info("case_escalated", case_id=case_id, session_id=case.session_id, reason=reason)
 
     async def _stop_chain(self, case_id: str) -> None:
-        """Tell the case's running chain its problem is over and wait for it (bounded)."""
-        self.starting.discard(case_id)  # not started yet (in a batch): it never starts
-        task = self.tasks.get(case_id)
-        if task is not None:  # it may write to rows the batch holds: commit them first
-            await unit.checkpoint(self.cases.engine)
-        await stop_chain(task, self.mailbox, case_id, self.config.close_wait_s)
+        await self.chains.stop(case_id)
 
     async def _finish(
         self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
@@ -417,7 +376,7 @@ class CaseRuntime:
             if record is not None and not published(events):
                 await publish_committed(self.sink, self.cases, case_id, record)
         if record is not None:  # the case is over: forget it
-            self._started.pop(case_id, None)
+            self.chains.forget(case_id)
             self._locks.pop(case_id, None)
 
     async def _close(
