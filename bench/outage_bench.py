@@ -135,6 +135,27 @@ async def _settled(dsn: str, incident_ids: set[str], timeout_s: float,
 
 
 
+async def _quiet(dsn: str, quiet_s: float, timeout_s: float, tick: Callable[[], None]) -> bool:
+    """Wait until no case event has been written for `quiet_s` seconds."""
+    engine = make_engine(dsn)
+    deadline = time.monotonic() + timeout_s
+    last, since = -1, time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            tick()
+            async with engine.connect() as conn:
+                n = (await conn.execute(
+                    sa.select(sa.func.count()).select_from(case_events))).scalar_one()
+            if n != last:
+                last, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return True
+            await asyncio.sleep(1.0)
+        return False
+    finally:
+        await engine.dispose()
+
+
 async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: float = 0.0,
                      settle_s: float = 120.0,
                      after_s: float = 300.0) -> dict[str, Any]:  # fmt: skip
@@ -197,7 +218,10 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
             session_ids = {str(r["incident_id"]) for r in incidents
                            if r.get("session_id") and r["state"] == "open"}  # fmt: skip
             settled = await _settled(dsn, session_ids, settle_s, lambda: sample_rss(jobs))
-            await asyncio.sleep(float(os.environ.get("OUTAGE_LINGER_S", "8")))  # the last chains
+            # The last contact chains: until the timelines stop growing (not a fixed wait, so
+            # a family the service is still behind with is counted when it is contacted).
+            await _quiet(dsn, float(os.environ.get("OUTAGE_LINGER_S", "8")), settle_s,
+                         lambda: sample_rss(jobs))  # fmt: skip
             if after is not None:
                 await after  # the clock runs on at `speed`: it gets there
             else:

@@ -56,6 +56,11 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
                 sa.select(case_events.c.case_id, sa.func.min(case_events.c.at).label("at"))
                 .where(case_events.c.kind.in_(("sending", "attempt")))
                 .group_by(case_events.c.case_id))).all()}
+            kinds: dict[str, list[str]] = {}
+            timeline = sa.select(case_events.c.case_id, case_events.c.kind).order_by(
+                case_events.c.at, case_events.c.event_id)
+            for ev in (await conn.execute(timeline)).all():
+                kinds.setdefault(str(ev.case_id), []).append(str(ev.kind))
     finally:
         await engine.dispose()
     session_incidents = {i: r for i, r in opened.items() if r.get("session_id")}
@@ -103,6 +108,11 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
         "published_to_contact_wall_s_p50": _pct(handling, 0.5),
         "published_to_contact_wall_s_p95": _pct(handling, 0.95),
         "ordinary_contacted": len(total),
+        # Decided to contact, never contacted: the last thing on their case's timeline.
+        "ordinary_uncontacted_last_event": dict(Counter(
+            kinds.get(joined.get(i, ""), ["no case"])[-1] for i in ordinary
+            if i in decisions and decisions[i]["action"] != "none"
+            and joined.get(i) not in first_contact)),
         "ordinary_actions": dict(Counter(str(decisions[i]["action"]) for i in ordinary
                                          if i in decisions)),
         "outage_families_phoned": sum(contacted.get(s, 0) for s in outage_sessions),
@@ -151,6 +161,9 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{f['outage_cases']} / {f['outage_cases_not_closed_in_60s']} "
          f"({f['outage_close_after_line_end_s_max']} s; {', '.join(f['outage_outcomes'])})"),
         ("ordinary decisions by action", acts),
+        ("ordinary decided to contact, not contacted (last event on the case)",
+         ", ".join(f"{k} {n}" for k, n in sorted(f["ordinary_uncontacted_last_event"].items()))
+         or "0"),
         ("ordinary: problem start -> decision p50 / p95", _p(f, "decision_delay_s")),
         ("ordinary: decision -> first contact p50 / p95", _p(f, "decided_to_contact_s")),
         ("**ordinary: problem start -> first contact p50 / p95 (max)** (contacted)",
