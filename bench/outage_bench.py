@@ -42,7 +42,7 @@ from bench.outage_procs import (
     sample_rss,
     spawn,
 )
-from bench.outage_school import STEP_MS, T0, OutageScenario, keyed, tail
+from bench.outage_school import T0, OutageScenario, keyed, tail
 from monitor.platform.kafka_settings import KafkaSettings, Topics
 from monitor.simulate.twilio_standin import TwilioStandIn
 from monitor.streaming.topics import ensure_topics, topic_specs
@@ -84,7 +84,7 @@ async def _send(bootstrap: str, topic: str, sc: OutageScenario, speed: float,
                     await asyncio.gather(*pending)
                     pending.clear()
                     await asyncio.sleep(delay)
-                clock.note(now_ms(), ts - (ts - T0) % STEP_MS)  # the 2 s step being sent
+                clock.note(now_ms(), ts)  # the newest event sent (one in 200 looked at)
             pending.append(await producer.send(topic, value, key=key, partition=p))
             if len(pending) >= 2000:
                 await asyncio.gather(*pending)

@@ -86,8 +86,10 @@ def sample_rss(jobs: list[Job]) -> None:
 class SchoolClock:
     """The school's event time at a wall moment: what the sender had reached, at its pace.
 
-    The sender notes (wall ms, event ms) as it goes; between two notes and after the last
-    the school's time runs at `speed` x the wall clock (0: it stands at the last note).
+    The sender notes (wall ms, newest event ms sent) as it goes; between two notes and
+    after the last the school's time runs at `speed` x the wall clock (0: it stands at the
+    last note). Its resolution is about one stats step (events of one step carry times up
+    to 2 s apart and are sent together).
     """
 
     speed: float

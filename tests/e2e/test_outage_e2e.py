@@ -55,9 +55,10 @@ async def test_an_edge_outage_phones_no_family_and_forgets_none_behind_it(
     assert set(f["ordinary_contact_actions"]) <= {"chat", "call", "sms", "agent_queue"}
     assert f["ordinary_decisions"] == 8
     assert f["decision_delay_s_p95"] <= 30, "decided as fast as without the outage"
-    # On one clock (the school's): problem start -> decision -> first contact.
+    # On one clock (the school's, to about one 2 s stats step): problem start -> decision ->
+    # first contact.
     assert f["ordinary_contacted"] > 0
-    assert f["problem_to_contact_s_p50"] >= f["decision_delay_s_p50"]
+    assert f["problem_to_contact_s_p50"] >= f["decision_delay_s_p50"] - 2
     # Every process, the desk included, had its memory taken before, during and after.
     assert set(f["rss_mb"]) == {"correlator", "worker0", "worker1", "outreach", "desk"}
     assert all(v["after"] is not None for v in f["rss_mb"].values())
