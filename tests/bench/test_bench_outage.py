@@ -1,0 +1,55 @@
+"""The outage phase's clock and report (the run itself: tests/e2e/test_outage_e2e.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.outage_figures import report
+from bench.outage_procs import SchoolClock
+
+
+def test_the_school_clock_puts_a_wall_moment_on_event_time_at_the_pace() -> None:
+    clock = SchoolClock(speed=4.0)
+    assert clock.event_at(1_000) is None  # before the sender began
+    clock.note(1_000, 50_000)
+    clock.note(2_000, 54_000)
+    clock.note(2_500, 53_000)  # an older event looked at later: the clock does not go back
+    assert clock.event_at(1_000) == 50_000
+    assert clock.event_at(1_500) == 52_000  # half a wall second = 2 s of the school's
+    assert clock.event_at(2_500) == 56_000  # after the last note it runs on at 4x
+    assert clock.event_at(12_000) == 94_000
+
+
+def test_a_standing_clock_stays_at_its_last_note() -> None:
+    clock = SchoolClock(speed=0.0)
+    clock.note(1_000, 50_000)
+    assert clock.event_at(60_000) == 50_000
+
+
+def _figures(total_p95: float, desk_ratio: float) -> dict[str, Any]:
+    f: dict[str, Any] = {
+        "sessions": 100, "outage_sessions": 20, "line_incidents": [], "line_records": 0,
+        "line_record_bytes_max": 0, "session_incidents": 4, "ordinary_incidents": 4,
+        "ordinary_expected": 4, "decisions_missing": [], "incidents_without_case": [],
+        "outage_families_phoned": 0, "outage_cases": 0, "outage_cases_not_closed_in_60s": 0,
+        "outage_close_after_line_end_s_max": None, "outage_outcomes": [],
+        "ordinary_actions": {"call": 2, "chat": 2}, "ordinary_uncontacted_last_event": {},
+        "problem_to_contact_s_max": total_p95, "ordinary_contacted": 4, "open_cases": 4,
+        "after_s": 300.0, "speed": 4.0, "sent_s": 1.0, "total_s": 2.0,
+        "rss_mb": {"desk": {"before": 100, "peak": 130, "after": int(100 * desk_ratio),
+                            "ratio": desk_ratio, "flag": desk_ratio > 1.2}},
+    }  # fmt: skip
+    for key in ("decision_delay_s", "decided_to_contact_s", "problem_to_contact_s",
+                "published_to_contact_wall_s"):
+        f[key + "_p50"], f[key + "_p95"] = 1.0, total_p95
+    return f
+
+
+def test_the_report_sets_the_baseline_beside_the_outage_and_flags_growth() -> None:
+    f = {**_figures(40.0, 1.25), "baseline": _figures(31.0, 1.1)}
+    text = report(f)
+    row = next(line for line in text.splitlines() if "problem start -> first contact" in line)
+    assert "1.0 / 40.0" in row and "1.0 / 31.0" in row
+    desk = next(line for line in text.splitlines() if line.startswith("| RSS desk"))
+    assert "(x1.25 **> 1.2**)" in desk and "(x1.1)" in desk
+    assert "hold_off_ms=" in text
