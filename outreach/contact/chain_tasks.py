@@ -6,7 +6,6 @@ import asyncio
 from functools import partial
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Outreach
 from outreach.contact.chain import ContactChain
@@ -16,6 +15,7 @@ from outreach.decide.clock import Clock
 from outreach.decide.decision import ChannelName
 from outreach.decide.resume import Waiting
 from outreach.store import unit
+from outreach.store.cases import CaseStore
 
 log = structlog.get_logger(__name__)
 
@@ -24,11 +24,11 @@ class ChainTasks:
     """Starts, tracks and stops the chains of a runtime (`tasks`: running, by case id)."""
 
     def __init__(
-        self, chain: ContactChain, engine: AsyncEngine, mailbox: Mailbox, wall: Clock,
+        self, chain: ContactChain, cases: CaseStore, mailbox: Mailbox, wall: Clock,
         close_wait_s: float,
     ) -> None:  # fmt: skip
         self.chain = chain
-        self.engine = engine
+        self.engine = cases.engine
         self.mailbox = mailbox
         self.wall = wall
         self.close_wait_s = close_wait_s

@@ -93,7 +93,7 @@ class CaseRuntime:
             self._device,
             conn_of=self._conn,
         )
-        self.chains = ChainTasks(self.chain, cases.engine, self.mailbox, wall,
+        self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip
         self.tasks = self.chains.tasks  # running chains, by case id
         self.event_now = 0  # the newest event time seen in a record
