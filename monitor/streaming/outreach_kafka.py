@@ -11,18 +11,13 @@ The records of one poll are applied in one database transaction (`outreach.store
 committed, then what leaves the process (chains started, outcomes published, pages),
 then the Kafka offsets. Should the batch fail, it is rolled back and its records are
 applied again one by one, each in its own transactions (`firstcall_outreach_batches_total`
-`{result="rolled_back"}`, log `outreach_batch_rolled_back`). A long poll is committed on the
-way, every `CHECKPOINT_RECORDS` records or `CHECKPOINT_S` seconds (a checkpoint), so the
-chains its decisions start and those waiting for rows it holds do not wait for the whole
-poll; records before a checkpoint applied again after a rollback add nothing (idempotent
-by incident id, as on a redelivery).
+`{result="rolled_back"}`, log `outreach_batch_rolled_back`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
@@ -39,10 +34,6 @@ from outreach.decide.policy import OutreachPolicy
 from outreach.store import unit
 
 DEFAULT_GROUP = "firstcall-outreach"
-# A long poll commits on the way: the chains its decisions start, and the chains waiting for
-# rows it holds, do not wait for all of its (up to 500) records.
-CHECKPOINT_RECORDS = 100
-CHECKPOINT_S = 0.25
 
 
 class KafkaOutreach:
@@ -57,18 +48,13 @@ class KafkaOutreach:
         policy: OutreachPolicy | None = None,
         wall_ms: Callable[[], int] | None = None,
         batched: bool = True,
-        checkpoint_records: int = CHECKPOINT_RECORDS,
-        checkpoint_s: float = CHECKPOINT_S,
     ) -> None:
         """`policy` set: decide here instead of reading the workers' decisions.
 
-        `batched`: a poll's records in one transaction (False: each record's own, as before),
-        committed every `checkpoint_records` records or `checkpoint_s` seconds on the way.
+        `batched`: a poll's records in one transaction (False: each record's own, as before).
         """
         self.s = settings
         self.batched = batched
-        self.checkpoint_records = checkpoint_records
-        self.checkpoint_s = checkpoint_s
         self.runner = runner
         self.policy = policy  # deciding here instead of consuming the workers' decisions
         self.wall_ms = wall_ms or runner.wall
@@ -153,18 +139,10 @@ class KafkaOutreach:
         decided: list[Outreach] = []
         seen = 0  # records the policy (deciding here) has seen
         try:
-            engine = self.runner.cases.engine
-            async with unit.batch(engine):
-                since, last = 0, time.monotonic()
+            async with unit.batch(self.runner.cases.engine):
                 for record in records:
                     await self.apply(record)
                     seen += 1
-                    since += 1
-                    if since >= self.checkpoint_records or (
-                        time.monotonic() - last >= self.checkpoint_s
-                    ):
-                        await unit.checkpoint(engine)  # applied again if later rolled back
-                        since, last = 0, time.monotonic()
                 decided = self._take_decided()
                 await self._apply_decided(decided)
         except Exception as exc:

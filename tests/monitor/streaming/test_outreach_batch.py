@@ -85,11 +85,11 @@ async def test_a_poll_is_one_transaction_and_a_redelivery_adds_nothing(
     tmp_path: Path,
 ) -> None:
     h = await harness(case_engine, tmp_path)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner, checkpoint_s=3600.0)
+    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner)
     counted = Begins(case_engine)
     await feed.apply_all(records())
     # The poll's records, then what waited for their commit (12 outcomes published, and
-    # noted on their timelines): two transactions (37 records: under a checkpoint's 100).
+    # noted on their timelines): two transactions.
     assert (counted.begun, counted.committed) == (2, 2)
     closed = outcomes(h)
     assert len(closed) == FAMILIES and {o for _, o in closed} == {"self_recovered"}
@@ -100,53 +100,6 @@ async def test_a_poll_is_one_transaction_and_a_redelivery_adds_nothing(
     await feed.apply_all(records())  # the poll again (a restart before the offsets' commit)
     assert await state(case_engine) == before and outcomes(h) == closed
     assert h.counted("firstcall_outreach_batches_total", result="committed") == 2
-
-
-async def test_a_long_poll_commits_on_the_way_with_the_same_result(
-    case_engine: AsyncEngine,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    h = await harness(case_engine, tmp_path)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner, checkpoint_records=5,
-                         checkpoint_s=3600.0)  # fmt: skip
-    counted = Begins(case_engine)
-    await feed.apply_all(records())
-    assert counted.committed >= len(records()) // 5  # a checkpoint every 5 records
-    assert h.counted("firstcall_outreach_batches_total", result="committed") == 1
-    (tmp_path / "whole").mkdir()
-    other = await sqlite_engine(tmp_path / "whole")
-    try:  # the same records as one transaction: the same cases, timelines and outcomes
-        whole = await harness(other, tmp_path)
-        await KafkaOutreach(KafkaSettings(clock="event"), whole.runner,
-                            checkpoint_s=3600.0).apply_all(records())  # fmt: skip
-        assert await state(case_engine) == await state(other)
-        assert outcomes(h) == outcomes(whole) and len(outcomes(h)) == FAMILIES
-    finally:
-        await other.dispose()
-
-
-async def test_a_batch_failing_after_a_checkpoint_is_applied_again_with_the_same_result(
-    case_engine: AsyncEngine,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    h = await harness(case_engine, tmp_path)
-    failing = FailingCases(case_engine, incident(5, student="stu-b5").incident_id)
-    flaky = make_runner(case_engine, failing, h.directory)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), flaky.runner, checkpoint_records=3)
-    await feed.apply_all(records())  # what came before the failure was committed already
-    assert failing.failed
-    assert flaky.counted("firstcall_outreach_batches_total", result="rolled_back") == 1
-    (tmp_path / "plain").mkdir()
-    other = await sqlite_engine(tmp_path / "plain")
-    try:
-        plain = await harness(other, tmp_path)
-        await KafkaOutreach(KafkaSettings(clock="event"), plain.runner, batched=False).apply_all(
-            records()
-        )
-        assert await state(case_engine) == await state(other)
-        assert outcomes(flaky) == outcomes(plain) and len(outcomes(plain)) == FAMILIES
-    finally:
-        await other.dispose()
 
 
 async def test_one_by_one_it_takes_a_transaction_per_call(
