@@ -76,6 +76,10 @@ class FamilyCheck:
         self, case: Case | None, o: Outreach, *, event_now: int, closed: bool, covered: bool
     ) -> Reach:
         """What limits the next phone contact of this case at `event_now`."""
+        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
+        if covered:  # a line incident's family: the in-app notice is all it gets, so its
+            # phone limits do not matter (no directory or call-count reads for each of them)
+            return Reach(notice_only=True, incident_closed=closed or ended)
         student, prefs = await self._family(o.student_id)
         quiet = bool(
             prefs is not None
@@ -86,7 +90,6 @@ class FamilyCheck:
         room = None if case is None else case.classroom_id
         lesson, day = await self._calls(o.student_id, room, prefs)
         cfg = frozen_policy({} if case is None else case.policy)
-        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
         return Reach(
             do_not_call=prefs is not None and prefs.do_not_call,
             has_phone=student is not None and reachable_guardian(student, "call") is not None,
