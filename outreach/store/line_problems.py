@@ -177,3 +177,17 @@ class LineProblems:
                 latest[str(case_id)] = dict(data)
         return [(case_id, dict(d.get("line") or {}), dict(d.get("evidence") or {}))
                 for case_id, d in sorted(latest.items())]
+
+
+def related_lines() -> sa.Subquery:
+    """Line cases filed under another line case (a related line, part of that outage):
+    `case_id` and its `parent` line case (the first, should there be several)."""
+    child = cases.alias("child")
+    return (
+        sa.select(line_children.c.case_id,
+                  sa.func.min(line_children.c.line_case_id).label("parent"))
+        .join(child, child.c.case_id == line_children.c.case_id)
+        .where(child.c.kind == "line")
+        .group_by(line_children.c.case_id)
+        .subquery()
+    )  # fmt: skip

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.decide.outcomes import lesson_minutes_lost
-from outreach.store.models import case_events, case_incidents, cases, line_children, session_context
+from outreach.store.line_problems import related_lines
+from outreach.store.models import case_events, case_incidents, cases, session_context
 from outreach.store.unit import read
 
 GROUPS: Final = ("classroom", "teacher", "device", "app_version", "line")
@@ -78,15 +79,7 @@ def report_query(by: str, since_ms: int, until_ms: int | None = None,
         .group_by(case_incidents.c.case_id)
         .subquery()
     )
-    child = cases.alias("child")
-    related = (  # a line case under another line case: a related line, part of that outage
-        sa.select(line_children.c.case_id,
-                  sa.func.min(line_children.c.line_case_id).label("parent"))
-        .join(child, child.c.case_id == line_children.c.case_id)
-        .where(child.c.kind == "line")
-        .group_by(line_children.c.case_id)
-        .subquery()
-    )
+    related = related_lines()  # a line case under another line case: part of that outage
     parent_ctx = session_context.alias("parent_ctx")
     stmt = (
         sa.select(

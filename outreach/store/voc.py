@@ -14,7 +14,8 @@ from outreach.decide.voc import UNKNOWN, CaseFact, line_parts, period_figures
 from outreach.decide.voc_rules import Digest, build_digest
 from outreach.store.followups import satisfaction_by, satisfaction_of
 from outreach.store.goodwill import GoodwillStore
-from outreach.store.models import case_events, cases, line_children, session_context
+from outreach.store.line_problems import related_lines
+from outreach.store.models import case_events, cases, session_context
 from outreach.store.unit import read
 
 RECORD_EVENTS: Final = ("opened", "incident_update", "incident_closed")
@@ -68,15 +69,7 @@ async def case_facts(engine: AsyncEngine, since_ms: int, until_ms: int) -> list[
         .group_by(case_events.c.case_id)
         .subquery()
     )
-    child = cases.alias("child")
-    related = (  # a line case under another line case: a related line of that outage
-        sa.select(line_children.c.case_id,
-                  sa.func.min(line_children.c.line_case_id).label("parent"))
-        .join(child, child.c.case_id == line_children.c.case_id)
-        .where(child.c.kind == "line")
-        .group_by(line_children.c.case_id)
-        .subquery()
-    )
+    related = related_lines()  # a line case under another line case: part of that outage
     stmt = (
         sa.select(
             related.c.parent.label("related_case"), cases.c.case_id, cases.c.kind,
