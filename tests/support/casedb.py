@@ -79,3 +79,36 @@ class Begins:
 
     def _commit(self, _conn: object) -> None:
         self.committed += 1
+
+
+class Statements:
+    """Counts the SQL statements sent on an engine, by their first words (a SQLAlchemy event
+    listener): the database round trips a piece of work costs."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sent: list[str] = []
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", self._sent)
+
+    def _sent(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
+        self.sent.append(" ".join(statement.split()[:4]))
+
+    @property
+    def count(self) -> int:
+        """Statements sent since made (or since `reset`)."""
+        return len(self.sent)
+
+    def reset(self) -> None:
+        """Start counting again from zero."""
+        self.sent.clear()
+
+    def by_kind(self) -> dict[str, int]:
+        """How many of each statement (first words), most first: where the round trips go."""
+        out: dict[str, int] = {}
+        for s in self.sent:
+            out[s] = out.get(s, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def close(self) -> None:
+        """Stop counting."""
+        sa.event.remove(self.engine.sync_engine, "before_cursor_execute", self._sent)
