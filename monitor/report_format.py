@@ -75,41 +75,49 @@ def safe_cell(value: object) -> object:
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def related_text(row: ReportRow, sep: str = ", ") -> str:
+    """A line incident's related lines as the web report lists them: `isp:a/x, isp:b/x (2)`."""
+    return sep.join(k if n == 1 else f"{k} ({n})" for k, n in sorted(row.related_lines.items()))
+
+
 def csv_text(rows: list[ReportRow], by: str) -> str:
-    """The report as CSV: one row per group, one column per outcome."""
+    """The report as CSV: one row per group, one column per outcome, the related lines last."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow([by, "incidents", "lesson_minutes_lost", "contacts", *OUTCOMES, "open",
-                "top_causes"])
+                "top_causes", "related_lines"])
     for g in rows:
         causes = "; ".join(f"{c} ({n})" for c, n in g.top_causes())
         w.writerow([safe_cell(g.key), g.incidents, f"{g.lesson_minutes_lost:.2f}", g.contacts,
                     *(g.outcomes.get(o, 0) for o in OUTCOMES), g.outcomes.get("open", 0),
-                    safe_cell(causes)])
+                    safe_cell(causes), safe_cell(related_text(g, "; "))])
     return out.getvalue()
-
-
-def table_text(rows: list[ReportRow], by: str) -> str:
-    """The report as an aligned text table for the terminal."""
-    head = [by, "incidents", "min lost", "contacts", "outcomes", "top causes"]
-    body = [[g.key, str(g.incidents), f"{g.lesson_minutes_lost:.1f}", str(g.contacts),
-             ", ".join(f"{k} {v}" for k, v in sorted(g.outcomes.items())),
-             ", ".join(f"{c} ({n})" for c, n in g.top_causes())] for g in rows]
-    if not body:
-        return "no incidents in this period\n"
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
-             for r in [head, *body]]
-    total_min = sum(g.lesson_minutes_lost for g in rows)
-    total_inc = sum(g.incidents for g in rows)
-    lines.append(f"total: {total_inc} incidents, {total_min:.1f} lesson minutes lost")
-    return "\n".join(lines) + "\n"
 
 
 def _aligned(head: list[str], body: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     return ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
             for r in [head, *body]]  # fmt: skip
+
+
+def table_text(rows: list[ReportRow], by: str) -> str:
+    """The report as an aligned text table for the terminal, related lines under their row."""
+    head = [by, "incidents", "min lost", "contacts", "outcomes", "top causes"]
+    body = [[g.key, str(g.incidents), f"{g.lesson_minutes_lost:.1f}", str(g.contacts),
+             ", ".join(f"{k} {v}" for k, v in sorted(g.outcomes.items())),
+             ", ".join(f"{c} ({n})" for c, n in g.top_causes())] for g in rows]
+    if not body:
+        return "no incidents in this period\n"
+    aligned = _aligned(head, body)
+    lines = aligned[:1]
+    for g, line in zip(rows, aligned[1:], strict=True):
+        lines.append(line)
+        if g.related_lines:
+            lines.append(f"  related lines: {related_text(g)}")
+    total_min = sum(g.lesson_minutes_lost for g in rows)
+    total_inc = sum(g.incidents for g in rows)
+    lines.append(f"total: {total_inc} incidents, {total_min:.1f} lesson minutes lost")
+    return "\n".join(lines) + "\n"
 
 
 def family_text(report: FamilyReport) -> str:

@@ -28,9 +28,11 @@ def cells(text: str) -> list[list[str]]:
 def test_csv_cells_that_start_a_formula_are_prefixed_with_a_quote() -> None:
     rows = [ReportRow(key=f) for f in FORMULAS] + [ReportRow(key="room-a")]
     rows[0].causes["=1+2"] += 1
+    rows[1].related_lines["=2+3"] += 1
     got = cells(csv_text(rows, "classroom"))[1:]
     assert [r[0] for r in got] == ["'" + f.replace("\r", "\n") for f in FORMULAS] + ["room-a"]
-    assert got[0][-1] == "'=1+2 (1)"
+    assert got[0][-2] == "'=1+2 (1)"  # top causes; the related lines are the last column
+    assert got[1][-1] == "'=2+3"
     assert all(not r[0].startswith(("=", "+", "-", "@", "\t", "\r")) for r in got)
 
 
