@@ -80,6 +80,23 @@ def outcomes(h: Harness) -> list[tuple[str, str]]:
     return sorted((r.case_id, r.outcome) for r in h.sink.records)
 
 
+async def failing_once(engine: AsyncEngine, tmp_path: Path, n: int) -> tuple[
+        Harness, KafkaOutreach]:
+    """A batched feed whose poll fails once, writing the decision about family `stu-b<n>`'s
+    problem, and its runner (on that failing case store)."""
+    h = await harness(engine, tmp_path)
+    failing = FailingCases(engine, incident(n, student=f"stu-b{n}").incident_id)
+    flaky = make_runner(engine, failing, h.directory)
+    return flaky, KafkaOutreach(KafkaSettings(clock="event"), flaky.runner)
+
+
+def rolled_back_once(flaky: Harness) -> bool:
+    """The poll's transaction failed and was rolled back, once."""
+    assert isinstance(flaky.cases, FailingCases)
+    return flaky.cases.failed and flaky.counted(
+        "firstcall_outreach_batches_total", result="rolled_back") == 1
+
+
 async def test_a_poll_is_one_transaction_and_a_redelivery_adds_nothing(
     case_engine: AsyncEngine,  # noqa: F811
     tmp_path: Path,
@@ -117,13 +134,9 @@ async def test_a_failed_batch_is_applied_again_one_by_one_with_the_same_result(
     case_engine: AsyncEngine,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    h = await harness(case_engine, tmp_path)
-    failing = FailingCases(case_engine, incident(5, student="stu-b5").incident_id)
-    flaky = make_runner(case_engine, failing, h.directory)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), flaky.runner)
+    flaky, feed = await failing_once(case_engine, tmp_path, 5)
     await feed.apply_all(records())
-    assert failing.failed
-    assert flaky.counted("firstcall_outreach_batches_total", result="rolled_back") == 1
+    assert rolled_back_once(flaky)
     # The same records one by one on a database of their own.
     (tmp_path / "plain").mkdir()
     other = await sqlite_engine(tmp_path / "plain")
@@ -161,15 +174,11 @@ async def test_a_line_incident_pages_once_after_the_commit_even_when_the_batch_f
     case_engine: AsyncEngine,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    h = await harness(case_engine, tmp_path)
-    failing = FailingCases(case_engine, incident(1, student="stu-b1").incident_id)
-    flaky = make_runner(case_engine, failing, h.directory)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), flaky.runner)
+    flaky, feed = await failing_once(case_engine, tmp_path, 1)
     line = line_incident("open", ["sess-x", "sess-y"], start=T0)
     family = incident(1, student="stu-b1", start=T0 + 1_000)
     await feed.apply_all([line, family, decision(family, "none")])  # fails, then one by one
-    assert failing.failed
-    assert flaky.counted("firstcall_outreach_batches_total", result="rolled_back") == 1
+    assert rolled_back_once(flaky)
     assert [key for key, _ in flaky.pager.pages] == ["line-edge-1"]  # paged, once
     await feed.apply_all([line, family, decision(family, "none")])  # redelivered
     assert [key for key, _ in flaky.pager.pages] == ["line-edge-1"]
@@ -183,15 +192,12 @@ async def test_a_waiting_decision_taken_in_a_failed_batch_is_not_lost(
     case_engine: AsyncEngine,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    h = await harness(case_engine, tmp_path)
-    failing = FailingCases(case_engine, incident(2, student="stu-b2").incident_id)
-    flaky = make_runner(case_engine, failing, h.directory)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), flaky.runner)
+    flaky, feed = await failing_once(case_engine, tmp_path, 2)
     early = incident(1, student="stu-b1")
     await feed.apply_all([decision(early, "none")])  # before its incident: it waits
     assert flaky.runner.orphans == 1
     later = incident(2, student="stu-b2")
     await feed.apply_all([early, later, decision(later, "none")])  # fails, then one by one
-    assert failing.failed and flaky.runner.orphans == 0
+    assert rolled_back_once(flaky) and flaky.runner.orphans == 0
     timeline = await flaky.cases.timeline(case_id_for(early.incident_id))
     assert [e.kind for e in timeline] == ["opened", "decision"]
