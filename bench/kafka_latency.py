@@ -26,6 +26,7 @@ from bench.kafka_probe import (
 )
 from bench.kafka_report import WINDOW_S
 from bench.kafka_school import PARTITIONS, School, fill
+from bench.procs import stop_process
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.topics import ensure_topics, topic_specs
 
@@ -106,11 +107,7 @@ async def latency(
         metrics_text = await read_metrics(probe)
     finally:
         await producer.stop()
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker)
     timed = await incident_latencies(bootstrap, s.topics.incidents, counted_from)
     lat = [ms for _, ms in timed]
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99

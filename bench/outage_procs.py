@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.kafka_probe import rss_mb
 from bench.outage_school import phone_of
+from bench.procs import stop_process
 from outreach.store.db import make_engine, upgrade
 from outreach.store.directory import DirectoryStore
 from outreach.store.directory_import import import_file
@@ -44,13 +45,7 @@ class Job:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def summary(self) -> dict[str, Any]:
         """Before the outage / peak / 5 min after, and after / before (flagged > 1.2)."""

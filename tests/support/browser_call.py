@@ -19,6 +19,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 from starlette.applications import Starlette
 from starlette.staticfiles import StaticFiles
 
+from bench.procs import stop_process
 from detectors.config import DetectionConfig
 from detectors.engine import SessionEngine
 from detectors.records import Incident
@@ -150,12 +151,7 @@ class OutreachJob:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 async def start_outreach(kafka: KafkaSettings, tmp: Path, students: list[str]) -> OutreachJob:

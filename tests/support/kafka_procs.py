@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 
+from bench.procs import stop_process
 from monitor.platform.kafka_settings import KafkaSettings
 
 
@@ -61,14 +62,7 @@ class Proc:
 
     def stop(self, timeout: float = 20) -> int | None:
         """SIGTERM and wait; SIGKILL if it does not stop in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(timeout=10)
+        return None if self.proc is None else stop_process(self.proc, timeout)
 
     def output(self) -> str:
         """What the process logged so far."""

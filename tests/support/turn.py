@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.procs import stop_process
 from tests.support.kafka_broker import free_port
 from tests.support.services import service_missing
 
@@ -133,9 +134,4 @@ async def turn_relay() -> AsyncIterator[Relay]:
         yield Relay(f"turn:127.0.0.1:{proxy_port}?transport=udp", imp)
     finally:
         transport.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc, timeout_s=5, kill_s=5)

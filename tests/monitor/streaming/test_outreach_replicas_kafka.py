@@ -25,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 
+from bench.procs import stop_process
 from detectors.records import Incident, Outreach, case_id_for, encode
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.simulate.twilio_standin import TwilioStandIn
@@ -97,13 +98,8 @@ class OutreachProc:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def output(self) -> str:
         """What the process logged so far."""
