@@ -23,13 +23,13 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 import detectors
 from bench import quix_bench
 from bench.kafka_broker import TansuBroker, find_tansu
 from bench.kafka_latency import latency
 from bench.kafka_probe import (
+    committed_total,
     cpu_seconds,
     machine_jiffies,
     worker_cmd,
@@ -114,14 +114,7 @@ async def raw_consume(bootstrap: str, topic: str, total: int, lean: bool = False
 
 async def committed(bootstrap: str, group: str, topic: str) -> int:
     """Records committed by `group` on `topic`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        got = await admin.list_consumer_group_offsets(group, partitions=tps)
-        return sum(max(0, om.offset) for om in got.values())
-    finally:
-        await admin.close()
+    return await committed_total(bootstrap, group, topic, PARTITIONS)
 
 
 async def worker_rate(

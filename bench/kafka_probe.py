@@ -1,4 +1,4 @@
-"""Measuring the processes of a Kafka benchmark run: CPU, memory, metrics and readiness."""
+"""Measuring the processes of a Kafka benchmark run: CPU, memory, metrics, readiness and commits."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+async def committed_total(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    """Sum of the offsets a consumer group has committed on a topic (0 where none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        got = await admin.list_consumer_group_offsets(group, partitions=tps)
+        return sum(max(0, om.offset) for om in got.values())
+    finally:
+        await admin.close()
 
 
 def cpu_seconds(pid: int) -> float:

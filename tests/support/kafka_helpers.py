@@ -129,15 +129,3 @@ def values(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [orjson.loads(r.value) for r in records]
 
 
-async def committed_total(bootstrap: str, group: str, topic: str, partitions: int) -> int:
-    """Sum of the offsets a consumer group has committed on a topic (0 where none)."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        got = await admin.list_consumer_group_offsets(group, partitions=tps)
-        return sum(max(0, om.offset) for om in got.values())
-    finally:
-        await admin.close()

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.kafka_probe import committed_total
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.assembly import replay_records
 from monitor.streaming.outcomes_kafka import KafkaOutcomeSink
@@ -43,7 +44,6 @@ from tests.support.channel_fakes import FakeChannel
 from tests.support.kafka_helpers import (
     T0,
     collect,
-    committed_total,
     create_topics,
     isolated_settings,
     join,

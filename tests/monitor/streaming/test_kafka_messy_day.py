@@ -21,11 +21,12 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from bench.kafka_probe import committed_total
 from monitor.simulate.config import FaultRates, SimConfig
 from monitor.simulate.run import iter_lines
 from monitor.streaming.assembly import replay_records
 from outreach.decide.decision import PolicyConfig
-from tests.support.kafka_helpers import collect, committed_total, create_topics, isolated_settings
+from tests.support.kafka_helpers import collect, create_topics, isolated_settings
 from tests.support.kafka_procs import Proc
 from tests.support.kafka_school import tail_events
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from bench.kafka_probe import committed_total
 from monitor.streaming.assembly import replay_records
 from tests.support.kafka_helpers import (
     collect,
-    committed_total,
     create_topics,
     isolated_settings,
     values,

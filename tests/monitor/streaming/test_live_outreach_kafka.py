@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 
+from bench.kafka_probe import committed_total
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.simulate.twilio_standin import TwilioStandIn
 from monitor.streaming.assembly import replay_records
@@ -36,7 +37,6 @@ from tests.support.channel_fakes import serve_asgi
 from tests.support.kafka_helpers import (
     T0,
     collect,
-    committed_total,
     create_topics,
     isolated_settings,
     join,
