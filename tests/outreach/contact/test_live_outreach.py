@@ -19,7 +19,7 @@ from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import Waits
 from outreach.decide.case_states import Refusal
 from outreach.decide.chat_intents import intent_of
-from outreach.decide.decision import PolicyConfig
+from outreach.decide.decision import ChannelName, PolicyConfig
 from outreach.decide.policy import OutreachPolicy
 from outreach.decide.signals import CallbackEvent, MenuChoice, classify
 from outreach.store.queue import QueueStore
@@ -51,6 +51,14 @@ def callback(h: Harness, channel: str, status: str, n: int = -1, **detail: str) 
     sent = h.fakes[channel].sent[n]  # type: ignore[index]
     kind = classify(channel, status, detail.get("AnsweredBy", ""))
     return CallbackEvent(kind, channel, status, "CA1", sent.case_id, sent.message_id, detail)  # type: ignore[arg-type]
+
+
+async def contacted(h: Harness, inc: Incident, channel: ChannelName) -> None:
+    """The family's problem, the policy's decision to contact it on `channel`, the message sent."""
+    h.fakes[channel].script(QUEUED)
+    await h.runner.handle(inc)
+    await h.runner.handle(decision(inc, channel))
+    await until(lambda: len(h.fakes[channel].sent) == 1)
 
 
 def reply(case_id: str, text: str) -> ChatReply:
@@ -114,21 +122,15 @@ async def test_chat_unanswered_then_call_then_sms_then_the_agent_queue(h: Harnes
 
 async def test_a_machine_answer_counts_as_no_answer(h: Harness) -> None:
     inc = incident(1)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
     await h.runner.on_callback(callback(h, "call", "completed", AnsweredBy="machine_start"))
     await until(lambda: len(h.fakes["sms"].sent) == 1)
 
 
 async def test_the_family_says_fine_in_the_chat(h: Harness) -> None:
     inc = incident(1, kind="lag")
-    h.fakes["chat"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "chat"))
+    await contacted(h, inc, "chat")
     cid = case_id_for(inc.incident_id)
-    await until(lambda: len(h.fakes["chat"].sent) == 1)
     await h.runner.on_reply(reply(cid, "好了，谢谢"))
     await h.runner.drain()
     assert h.fakes["call"].sent == []
@@ -137,10 +139,7 @@ async def test_the_family_says_fine_in_the_chat(h: Harness) -> None:
 
 async def test_the_family_answers_the_call(h: Harness) -> None:
     inc = incident(1)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
     await h.runner.on_callback(callback(h, "call", "completed"))
     await h.runner.drain()
     assert h.fakes["sms"].sent == []
@@ -180,10 +179,7 @@ async def test_a_drop_after_chat_joins_the_family_case_and_its_call_replaces_the
 
 async def test_key_one_on_the_call_asks_for_a_technician(h: Harness) -> None:
     inc = incident(1)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
     sent = h.fakes["call"].sent[0]
     await h.runner.on_callback(MenuChoice("technician", "1", "CA1", sent.case_id, sent.message_id))
     await h.runner.drain()
@@ -194,10 +190,7 @@ async def test_key_one_on_the_call_asks_for_a_technician(h: Harness) -> None:
 
 async def test_nobody_reached_is_no_answer(h: Harness) -> None:
     inc = incident(1)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
     await h.runner.on_callback(callback(h, "call", "busy"))
     await until(lambda: len(h.fakes["sms"].sent) == 1)
     assert await close(h, inc) == "no_answer"
@@ -251,10 +244,7 @@ async def test_quiet_hours_in_the_family_time_zone(h: Harness) -> None:
 
 async def test_quiet_hours_do_not_hold_outside_them(h: Harness) -> None:
     inc = incident(1, student="stu-quiet", start=T0 + 4 * 3_600_000)  # 21:00 in Shanghai
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
 
 
 async def test_sms_preferred_family_gets_an_sms(h: Harness) -> None:
@@ -398,10 +388,7 @@ async def test_a_decision_after_the_close_decides_the_outcome_but_contacts_nobod
 
 async def test_a_restarted_runner_carries_on_the_chain_without_calling_again(h: Harness) -> None:
     inc = incident(1)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
     await h.runner.aclose()  # dies waiting for the call status
     cid = case_id_for(inc.incident_id)
     sent = h.fakes["call"].sent[0]
@@ -481,10 +468,7 @@ async def test_a_case_an_agent_holds_ends_with_the_agent_outcome(h: Harness) -> 
     queue = QueueStore(h.engine, h.cases)
     h.runner.queue = queue
     inc = incident(1)
-    h.fakes["call"].script(QUEUED)
-    await h.runner.handle(inc)
-    await h.runner.handle(decision(inc, "call"))
-    await until(lambda: len(h.fakes["call"].sent) == 1)
+    await contacted(h, inc, "call")
     sent = h.fakes["call"].sent[0]
     await h.runner.on_callback(MenuChoice("technician", "1", "CA1", sent.case_id, sent.message_id))
     await h.runner.drain()
