@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -48,6 +49,22 @@ async def drop_schema(schema: str) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def postgres_engines(n: int, *, migrated: bool = True) -> AsyncIterator[list[AsyncEngine]]:
+    """`n` engines (replicas) on one fresh PostgreSQL schema, migrated by the first unless
+    `migrated` is False; disposed and the schema dropped after."""
+    schema = await postgres_schema()
+    engines = [make_engine(PG_DSN, schema=schema) for _ in range(n)]
+    try:
+        if migrated:
+            await upgrade(engines[0])
+        yield engines
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await drop_schema(schema)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def case_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A migrated case database, once on SQLite and once on PostgreSQL."""
@@ -56,14 +73,8 @@ async def case_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         yield engine
         await engine.dispose()
         return
-    schema = await postgres_schema()
-    engine = make_engine(PG_DSN, schema=schema)
-    try:
-        await upgrade(engine)
+    async with postgres_engines(1) as (engine,):
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_schema(schema)
 
 
 class Begins:

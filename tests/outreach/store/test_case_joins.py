@@ -12,14 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from detectors.records import Incident, case_id_for
 from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
-from outreach.store.db import make_engine, upgrade
 from outreach.store.models import cases
-from tests.support.casedb import (  # noqa: F401
-    PG_DSN,
-    case_engine,
-    drop_schema,
-    postgres_schema,
-)
+from tests.support.casedb import case_engine, postgres_engines  # noqa: F401
 
 
 def incident(
@@ -182,10 +176,7 @@ async def test_incidents_of_one_family_at_once_make_one_case(
 
 @pytest.mark.postgres
 async def test_two_replicas_racing_on_postgres_make_one_case_per_family() -> None:
-    schema = await postgres_schema()
-    engines = [make_engine(PG_DSN, schema=schema) for _ in range(2)]
-    try:
-        await upgrade(engines[0])
+    async with postgres_engines(2) as engines:
         replicas = [CaseJoins(CaseStore(engine)) for engine in engines]
         for round_ in range(5):
             student = f"stu-race-{round_}"
@@ -201,18 +192,11 @@ async def test_two_replicas_racing_on_postgres_make_one_case_per_family() -> Non
                 sa.select(cases.c.student_id, sa.func.count()).group_by(cases.c.student_id)
             )).all()  # fmt: skip
         assert sorted(n for _, n in counts) == [1] * 5
-    finally:
-        for engine in engines:
-            await engine.dispose()
-        await drop_schema(schema)
 
 
 @pytest.mark.postgres
 async def test_two_replicas_racing_on_postgres_reopen_one_case_per_family() -> None:
-    schema = await postgres_schema()
-    engines = [make_engine(PG_DSN, schema=schema) for _ in range(2)]
-    try:
-        await upgrade(engines[0])
+    async with postgres_engines(2) as engines:
         replicas = [CaseJoins(CaseStore(engine)) for engine in engines]
         for round_ in range(5):
             student = f"stu-race-{round_}"
@@ -232,7 +216,3 @@ async def test_two_replicas_racing_on_postgres_reopen_one_case_per_family() -> N
                 sa.select(cases.c.student_id, sa.func.count()).group_by(cases.c.student_id)
             )).all()  # fmt: skip
         assert sorted(n for _, n in counts) == [1] * 5
-    finally:
-        for engine in engines:
-            await engine.dispose()
-        await drop_schema(schema)

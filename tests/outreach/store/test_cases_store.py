@@ -20,7 +20,7 @@ from outreach.decide.case_states import Refusal
 from outreach.store.cases import CaseStore
 from outreach.store.db import head_revision, make_engine, upgrade
 from outreach.store.models import metadata
-from tests.support.casedb import PG_DSN, case_engine, drop_schema, postgres_schema  # noqa: F401
+from tests.support.casedb import case_engine, postgres_engines  # noqa: F401
 
 POLICY = {"hold_off_s": 20, "quiet_hours": ["21:00", "08:00"], "version": 3}
 
@@ -193,13 +193,7 @@ async def test_concurrent_upgrades_of_a_fresh_database(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 async def test_concurrent_upgrades_of_a_fresh_postgres_schema() -> None:
-    schema = await postgres_schema()
-    engines = [make_engine(PG_DSN, schema=schema) for _ in range(3)]
-    try:
+    async with postgres_engines(3, migrated=False) as engines:
         await asyncio.gather(*(upgrade(e) for e in engines))
         store = CaseStore(engines[1])
         assert (await store.open_case(incident(), POLICY)).created
-    finally:
-        for e in engines:
-            await e.dispose()
-        await drop_schema(schema)
