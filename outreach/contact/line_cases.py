@@ -22,7 +22,7 @@ import structlog
 from detectors.records import Incident, case_id_for, line_id
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.dispatch import reachable_guardian
-from outreach.contact.lines import LineBook
+from outreach.contact.lines import LineBook, Outage
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.ports import AgentQueue
 from outreach.decide.case import Case
@@ -87,22 +87,23 @@ class LineCases:
             if await self.problems.attach(line_case_id, case.case_id, COVERED, self.wall()):
                 await self._unqueue(case)
 
-    async def outage_of(self, line_case_id: str, inc: Incident) -> str | None:
-        """The open line case whose outage this line incident is part of (its page holds the
-        outage): the edge an ISP+region line names (`related_to`) when the edge is down, or,
-        for an edge, the first ISP line already open that names it. None: an outage of its own.
-        """
+    async def outage_of(self, line_case_id: str, inc: Incident) -> Outage:
+        """The outage this line incident is part of: the open line case whose page holds it
+        (the edge an ISP+region line names, `related_to`, when the edge is down; for an edge,
+        the first ISP line already open that names it; None: an outage of its own) and, for
+        an edge, every ISP line already open that names it (its related lines)."""
         lines = [(c, line, ev) for c, line, ev in await self.problems.open_lines()
                  if c != line_case_id]
         if "isp" in inc.line:
             named = str(inc.evidence.get("related_to"))
-            return next((c for c, line, _ in lines if "edge" in line and line_id(line) == named),
-                        None)
+            return Outage(next((c for c, line, _ in lines
+                                if "edge" in line and line_id(line) == named), None))
         if "edge" in inc.line:
             me = line_id(inc.line)
-            return next((c for c, line, ev in lines
-                         if "isp" in line and ev.get("related_to") == me), None)
-        return None
+            related = tuple((line_id(line), c) for c, line, ev in lines
+                            if "isp" in line and ev.get("related_to") == me)
+            return Outage(related[0][1] if related else None, related)
+        return Outage()
 
     async def _regroup(self) -> None:
         """Attach every open ISP+region line case whose incident names an edge (`related_to`)

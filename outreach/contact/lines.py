@@ -7,7 +7,9 @@ new page (`kind: "line_incident_note"`, with the page's `page_key`, its own Idem
 `<page_key>:note:<incident_id>`); the pages metric counts it as `noted`. Whichever line
 was paged first holds the page: when an ISP line related to an edge comes before the
 edge's own incident, the ISP line is paged (nothing tells yet that the edge is down) and
-the edge adds a note to that page when it arrives.
+the edge adds a note to that page when it arrives. An edge's page or note sums the outage
+up: `related_lines` lists the ISP+region lines already open that fail only because it is
+down (their `line_id` and `case_id`, so the pages they sent on their own can be joined to it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ class Pager(Protocol):
     async def page(self, key: str, payload: Mapping[str, Any]) -> PageResult:
         """Send one page."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """The outage a line incident belongs to: the line case whose page holds it (None: the
+    incident's own page) and, for an edge, the related lines open already (line id, case id)."""
+
+    holder: str | None = None
+    related: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -91,7 +102,8 @@ class LineBook:
         return None
 
 
-def page_payload(case_id: str, inc: Incident) -> dict[str, Any]:
+def page_payload(case_id: str, inc: Incident,
+                 related: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """The JSON the infrastructure team's webhook receives."""
     return {
         "kind": "line_incident",
@@ -103,13 +115,14 @@ def page_payload(case_id: str, inc: Incident) -> dict[str, Any]:
         "started_at": inc.started_at,
         "detected_at": inc.detected_at,
         "evidence": inc.evidence,
+        "related_lines": [{"line_id": line, "case_id": case} for line, case in related],
     }
 
 
-def note_payload(case_id: str, inc: Incident, page_key: str, outage_case_id: str) -> dict[str, Any]:
+def note_payload(case_id: str, inc: Incident, page_key: str, outage: Outage) -> dict[str, Any]:
     """The JSON of a note to an outage's page: this line incident is part of that outage."""
-    return {**page_payload(case_id, inc), "kind": "line_incident_note", "page_key": page_key,
-            "outage_case_id": outage_case_id}
+    return {**page_payload(case_id, inc, outage.related), "kind": "line_incident_note",
+            "page_key": page_key, "outage_case_id": outage.holder}
 
 
 async def page_key(cases: CaseStore, case_id: str) -> str | None:
@@ -126,11 +139,11 @@ async def page_key(cases: CaseStore, case_id: str) -> str | None:
 
 async def page_once(
     pager: Pager | None, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident,
-    paged: set[str], outage: str | None = None,
+    paged: set[str], outage: Outage = Outage(),
 ) -> None:
     """Page infrastructure once per outage (`paged` remembers it; after a restart, the case's
-    timeline, by one look-up): a line incident of an outage already paged (`outage`: that
-    page's line case) adds a note to that page instead."""
+    timeline, by one look-up): a line incident of an outage already paged (`outage.holder`:
+    that page's line case) adds a note to that page instead."""
     if case_id in paged:
         return
     if await has_event(cases.engine, case_id, "paged"):
@@ -144,14 +157,14 @@ async def page_once(
 
 async def _page(
     pager: Pager | None, cases: CaseStore, metrics: OutreachMetrics, case_id: str, inc: Incident,
-    outage: str | None,
+    outage: Outage,
 ) -> None:
     """The page (or the note to the outage's page), then its `paged` event."""
-    key = None if outage is None else await page_key(cases, outage)
+    key = None if outage.holder is None else await page_key(cases, outage.holder)
     metrics.line_incidents.labels("outage" if key is None else "related").inc()
-    if key is not None and outage is not None:
+    if key is not None and outage.holder is not None:
         data: dict[str, Any] = {"ok": False, "reason": "no_pager", "page_key": key,
-                                "note_to": outage}
+                                "note_to": outage.holder}
         if pager is not None:
             result = await pager.page(f"{key}:note:{inc.incident_id}",
                                       note_payload(case_id, inc, key, outage))
@@ -163,7 +176,7 @@ async def _page(
                                                  "key": inc.incident_id})
         metrics.pages.labels("no_pager").inc()
     else:
-        result = await pager.page(inc.incident_id, page_payload(case_id, inc))
+        result = await pager.page(inc.incident_id, page_payload(case_id, inc, outage.related))
         await cases.add_event(case_id, "paged", {"key": inc.incident_id, **asdict(result)},
                               actor="pager")
         metrics.pages.labels("sent" if result.ok else "failed").inc()

@@ -77,6 +77,7 @@ async def test_an_edge_then_its_isp_lines_page_once_and_add_notes(paging: Paging
     assert [p["kind"] for p in pages] == ["line_incident"] + ["line_incident_note"] * 3
     assert {p["page_key"] for p in pages[1:]} == {"line-edge-1"}
     assert {p["outage_case_id"] for p in pages[1:]} == {case_id_for("line-edge-1")}
+    assert [p["related_lines"] for p in pages] == [[]] * 4  # none open when the edge paged
     assert paging.counted("firstcall_infra_pages_total", result="sent") == 1
     assert paging.counted("firstcall_infra_pages_total", result="noted") == 3
     assert paging.counted("firstcall_line_incidents_total", role="outage") == 1
@@ -94,6 +95,19 @@ async def test_an_isp_line_that_comes_first_holds_the_page_and_the_edge_adds_a_n
         "line-fjordnet", "line-fjordnet:note:line-edge-1", "line-fjordnet:note:line-kystlink"]
     assert paging.counted("firstcall_line_incidents_total", role="outage") == 1
     assert await paging.queued() == [case_id_for("line-edge-1")]  # one queue item: the edge's
+
+
+async def test_the_edges_note_names_the_isp_lines_paged_before_it_as_its_related_lines(
+        paging: Paging) -> None:
+    for record in (isp("fjordnet"), isp("kystlink"), EDGE):  # nothing told the ISP lines apart
+        await paging.runtime.handle(record)
+    keys = [k for k, _ in paging.pager.pages]
+    assert keys == ["line-fjordnet", "line-kystlink", "line-fjordnet:note:line-edge-1"]
+    pages = {k: p for k, p in paging.pager.pages}
+    assert pages["line-fjordnet:note:line-edge-1"]["related_lines"] == [
+        {"line_id": "isp:fjordnet/oslo", "case_id": pages["line-fjordnet"]["case_id"]},
+        {"line_id": "isp:kystlink/oslo", "case_id": pages["line-kystlink"]["case_id"]}]
+    assert pages["line-fjordnet"]["related_lines"] == []  # an ISP line's page names none
 
 
 async def test_the_edge_closing_first_leaves_its_isp_line_under_it(paging: Paging) -> None:
