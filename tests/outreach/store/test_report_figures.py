@@ -12,7 +12,7 @@ from outreach.store.line_problems import LineProblems
 from outreach.store.queue import QueueStore
 from outreach.store.report_figures import bucket_ms, contact_figures, report_series
 from outreach.store.reports import build_report
-from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.casedb import Statements, case_engine  # noqa: F401
 
 T0 = 1_779_998_400_000  # a whole hour, so a boundary of 5-minute and hourly periods
 MIN = 60_000
@@ -117,7 +117,9 @@ async def test_a_related_line_is_listed_under_its_edges_line_incident(
             incident(f"line-isp-{n}", "line", T0 + 12 * MIN + 1_000, "", ""), {})
         await queue.save_context(case.case_id, {"cause": "line", "line": f"isp:{isp}/oslo"})
         await problems.attach(edge.case_id, case.case_id, "related_line", T0 + 13 * MIN)
+    sent = Statements(case_engine)
     infra = await build_report(case_engine, "line", T0, NOW, line_cases=True)
+    assert sent.count == 1  # the related lines come with the rows: no query of their own
     assert [(r.key, r.incidents, dict(r.related_lines)) for r in infra] == [
         ("edge:sfu-1", 1, {"isp:fjordnet/oslo": 1, "isp:kystlink/oslo": 1,
                            "isp:nordfiber/oslo": 1})]
