@@ -34,12 +34,11 @@ from outreach.contact.chain import Waits
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.decide.decision import ChannelName
 from outreach.store.cases import CaseStore
-from outreach.store.db import make_engine, upgrade
 from outreach.store.directory import DirectoryStore
 from outreach.store.directory_import import import_file
 from outreach.store.models import case_events, case_incidents, cases, queue_entries
 from outreach.store.queue import QueueStore
-from tests.support.casedb import PG_DSN, drop_schema, postgres_schema
+from tests.support.casedb import postgres_engines
 from tests.support.channel_fakes import FakeChannel
 from tests.support.kafka_helpers import (
     T0,
@@ -110,14 +109,8 @@ class Outreach:
 
 @pytest.fixture
 async def pg() -> AsyncIterator[AsyncEngine]:
-    schema = await postgres_schema()
-    engine = make_engine(PG_DSN, schema=schema)
-    try:
-        await upgrade(engine)
+    async with postgres_engines(1) as (engine,):
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_schema(schema)
 
 
 async def wait_committed(s: KafkaSettings, at_least: int) -> None:

@@ -27,7 +27,7 @@ from outreach.store.models import (
     session_context,
     web_users,
 )
-from tests.support.casedb import PG_DSN, drop_schema, postgres_schema
+from tests.support.casedb import postgres_engines
 
 DESK_TABLES = {"queue_entries", "session_context", "web_users"}
 CASE_TABLES = {"cases", "case_events", "chat_outbox", "students", "guardians"}
@@ -48,13 +48,8 @@ async def empty_engine(
         yield engine
         await engine.dispose()
         return
-    schema = await postgres_schema()
-    engine = make_engine(PG_DSN, schema=schema)
-    try:
+    async with postgres_engines(1, migrated=False) as (engine,):
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_schema(schema)
 
 
 def _diff(conn: Connection, declared: sa.MetaData = metadata) -> list[Any]:
