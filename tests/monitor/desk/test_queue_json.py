@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
 from detectors.records import Incident, Outreach
 from monitor.desk.app import create_app
 from monitor.desk.queue_json import EncodedViews, encode, etag_matches
-from tests.monitor.desk.test_web_api import Client, lag_case
+from tests.monitor.desk.test_web_api import lag_case
+from tests.support.desk_api import ROLES, DeskClient, desk_client
 from tests.support.desk_scenario import T0, scripted_desk
 
 
@@ -27,26 +27,23 @@ class Clock:
 
 
 @pytest.fixture
-async def trusted(tmp_path: Path) -> AsyncIterator[tuple[Client, Clock]]:
+async def trusted(tmp_path: Path) -> AsyncIterator[tuple[DeskClient, Clock]]:
     """The API as on PostgreSQL with its notices listening: views kept until a change."""
     async with scripted_desk(tmp_path) as desk:
         app = create_app(desk.live.desk, desk.users)
         clock = Clock()
         app.state.api.trust_notices = lambda: True
         app.state.api.queue_views = EncodedViews(clock)
-        tokens = {name: await desk.users.add(name, role) for name, role in
-                  (("ann", "agent"), ("bob", "agent"), ("olga", "ops"))}
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
-                                     base_url="http://desk") as http:
-            yield Client(http, desk, tokens, app), clock
+        async with desk_client(desk, ROLES[:3], app) as client:
+            yield client, clock
 
 
-def builds(api: Client) -> int:
+def builds(api: DeskClient) -> int:
     return int(api.app.state.api.queue_views.builds)
 
 
 async def test_an_unchanged_queue_is_a_304_without_a_body_and_a_change_a_new_200(
-        trusted: tuple[Client, Clock]) -> None:
+        trusted: tuple[DeskClient, Clock]) -> None:
     api, _ = trusted
     case_id = await lag_case(api)
     first = await api.http.get("/api/queue", headers=api.auth("ann"))
@@ -65,7 +62,7 @@ async def test_an_unchanged_queue_is_a_304_without_a_body_and_a_change_a_new_200
 
 
 async def test_fifty_consoles_polling_an_unchanged_queue_cost_one_build(
-        trusted: tuple[Client, Clock]) -> None:
+        trusted: tuple[DeskClient, Clock]) -> None:
     api, clock = trusted
     await lag_case(api)
     clock.now += 1.5  # waits and ages are at most a second old: the next asker builds
@@ -79,7 +76,7 @@ async def test_fifty_consoles_polling_an_unchanged_queue_cost_one_build(
 
 
 async def test_each_console_sees_its_own_offer_holding_and_who_is_online(
-        trusted: tuple[Client, Clock]) -> None:
+        trusted: tuple[DeskClient, Clock]) -> None:
     api, _ = trusted
     ann, bob = api.auth("ann"), api.auth("bob")
     case_id = await lag_case(api)
@@ -112,7 +109,7 @@ async def test_each_console_sees_its_own_offer_holding_and_who_is_online(
         assert [(h["case_id"], h["owner"]) for h in view["held"]] == [("case-again", "ann")]
 
 
-async def test_filters_are_views_of_their_own(trusted: tuple[Client, Clock]) -> None:
+async def test_filters_are_views_of_their_own(trusted: tuple[DeskClient, Clock]) -> None:
     api, _ = trusted
     await lag_case(api)
     ann = api.auth("ann")
@@ -128,7 +125,7 @@ async def test_filters_are_views_of_their_own(trusted: tuple[Client, Clock]) -> 
 
 
 async def test_records_and_the_rings_counts_show_by_the_next_push(
-        trusted: tuple[Client, Clock]) -> None:
+        trusted: tuple[DeskClient, Clock]) -> None:
     api, clock = trusted
     await lag_case(api)
     ann = api.auth("ann")

@@ -4,47 +4,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from detectors.records import Incident, Outreach
 from monitor.desk.api import ENDPOINTS
 from monitor.desk.app import create_app
 from monitor.desk.auth import PERMISSIONS
 from tests.support.casedb import case_engine  # noqa: F401
-from tests.support.desk_scenario import PHONES, T0, Desk, scripted_desk
-
-
-@dataclass
-class Client:
-    """An API client plus a token per role."""
-
-    http: httpx.AsyncClient
-    desk: Desk
-    tokens: dict[str, str]
-    app: Starlette
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
+from tests.support.desk_api import DeskClient, desk_client
+from tests.support.desk_scenario import PHONES, T0, scripted_desk
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Client]:
-    async with scripted_desk(tmp_path) as desk:
-        app = create_app(desk.live.desk, desk.users)
-        tokens = {name: await desk.users.add(name, role) for name, role in
-                  (("ann", "agent"), ("bob", "agent"), ("olga", "ops"), ("vic", "viewer"))}
-        transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://desk") as http:
-            yield Client(http, desk, tokens, app)
+async def api(tmp_path: Path) -> AsyncIterator[DeskClient]:
+    async with scripted_desk(tmp_path) as desk, desk_client(desk) as client:
+        yield client
 
 
-async def lag_case(api: Client) -> str:
+async def lag_case(api: DeskClient) -> str:
     await api.desk.run_to(80)
     queue = (await api.http.get("/api/queue", headers=api.auth("ann"))).json()
     [entry] = queue["waiting"]
@@ -58,7 +39,7 @@ def concrete(path: str) -> str:
 
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
 async def test_every_endpoint_refuses_a_missing_malformed_or_unknown_token(
-        api: Client, ep: object) -> None:
+        api: DeskClient, ep: object) -> None:
     method, path = ep.method, concrete(ep.path)  # type: ignore[attr-defined]
     for headers, code in (({}, "missing_token"),
                           ({"Authorization": "Basic abc"}, "missing_token"),
@@ -69,7 +50,7 @@ async def test_every_endpoint_refuses_a_missing_malformed_or_unknown_token(
         assert r.headers["www-authenticate"] == "Bearer"
 
 
-async def test_a_token_with_the_right_id_but_a_wrong_secret_is_refused(api: Client) -> None:
+async def test_a_token_with_the_right_id_but_a_wrong_secret_is_refused(api: DeskClient) -> None:
     token_id = api.tokens["ann"].split(".")[1]
     r = await api.http.get("/api/me", headers={"Authorization": f"Bearer fc.{token_id}.wrong"})
     assert (r.status_code, r.json()["error"]) == (401, "bad_token")
@@ -77,7 +58,7 @@ async def test_a_token_with_the_right_id_but_a_wrong_secret_is_refused(api: Clie
 
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
 async def test_each_role_reaches_exactly_the_endpoints_its_permission_allows(
-        api: Client, ep: object) -> None:
+        api: DeskClient, ep: object) -> None:
     method, path = ep.method, concrete(ep.path)  # type: ignore[attr-defined]
     allowed = PERMISSIONS[ep.permission]  # type: ignore[attr-defined]
     for who, role in (("ann", "agent"), ("olga", "ops"), ("vic", "viewer")):
@@ -88,7 +69,7 @@ async def test_each_role_reaches_exactly_the_endpoints_its_permission_allows(
             assert (r.status_code, r.json()["error"]) == (403, "forbidden"), (who, r.text)
 
 
-async def test_roles_in_plain_words(api: Client) -> None:
+async def test_roles_in_plain_words(api: DeskClient) -> None:
     assert PERMISSIONS["case:act"] == {"agent"}
     assert PERMISSIONS["report:read"] == {"ops", "viewer"}
     assert (await api.http.get("/api/queue", headers=api.auth("vic"))).status_code == 403
@@ -97,7 +78,7 @@ async def test_roles_in_plain_words(api: Client) -> None:
     assert me == {"name": "olga", "role": "ops"}
 
 
-async def test_the_openapi_description_lists_every_endpoint_with_its_roles(api: Client) -> None:
+async def test_the_openapi_description_lists_every_endpoint_with_its_roles(api: DeskClient) -> None:
     spec = (await api.http.get("/api/openapi.json")).json()
     assert spec["openapi"].startswith("3.")
     for ep in ENDPOINTS:
@@ -110,7 +91,7 @@ async def test_the_openapi_description_lists_every_endpoint_with_its_roles(api: 
         "application/json"]["schema"]["required"] == ["outcome"]
 
 
-async def test_two_agents_claiming_at_once_one_gets_it_the_other_a_409(api: Client) -> None:
+async def test_two_agents_claiming_at_once_one_gets_it_the_other_a_409(api: DeskClient) -> None:
     case_id = await lag_case(api)
     url = f"/api/cases/{case_id}/claim"
     ra, rb = await asyncio.gather(api.http.post(url, headers=api.auth("ann")),
@@ -123,7 +104,7 @@ async def test_two_agents_claiming_at_once_one_gets_it_the_other_a_409(api: Clie
     assert case["case"]["owner"] == winner
 
 
-async def test_bad_requests_get_clear_errors(api: Client) -> None:
+async def test_bad_requests_get_clear_errors(api: DeskClient) -> None:
     case_id = await lag_case(api)
     ann = api.auth("ann")
     r = await api.http.post("/api/cases/case-nope/claim", headers=ann)
@@ -153,7 +134,7 @@ async def test_bad_requests_get_clear_errors(api: Client) -> None:
     assert (r.status_code, r.json()["error"]) == (404, "not_found")
 
 
-async def test_pickup_shows_chart_device_line_timeline_and_script(api: Client) -> None:
+async def test_pickup_shows_chart_device_line_timeline_and_script(api: DeskClient) -> None:
     case_id = await lag_case(api)
     v = (await api.http.get(f"/api/cases/{case_id}", headers=api.auth("ann"))).json()
     points = v["telemetry"]["points"]
@@ -172,7 +153,7 @@ async def test_pickup_shows_chart_device_line_timeline_and_script(api: Client) -
     assert (v["episodes"], v["recurrences"]) == ([], 0)  # the family's one problem so far
 
 
-async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) -> None:
+async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: DeskClient) -> None:
     case_id = await lag_case(api)
     ann, bob = api.auth("ann"), api.auth("bob")
     assert (await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)).status_code == 200
@@ -207,7 +188,7 @@ async def test_claim_call_transfer_resolve_and_the_report_shows_it(api: Client) 
 
 
 async def test_the_chart_is_saved_again_at_claim_so_it_outlives_the_memory_ring(
-        api: Client) -> None:
+        api: DeskClient) -> None:
     case_id = await lag_case(api)
     await api.desk.run_to(120)
     await api.http.post(f"/api/cases/{case_id}/claim", headers=api.auth("ann"))
@@ -221,7 +202,7 @@ async def test_the_chart_is_saved_again_at_claim_so_it_outlives_the_memory_ring(
 
 
 async def test_take_next_claims_the_best_case_and_then_says_the_queue_is_empty(
-        api: Client) -> None:
+        api: DeskClient) -> None:
     await api.desk.run_to(150)
     r = await api.http.post("/api/queue/next", headers=api.auth("ann"))
     first = r.json()["case_id"]
@@ -249,7 +230,7 @@ async def test_the_api_works_the_same_on_postgresql(
 
 
 async def test_metrics_show_the_queue_contacts_and_claims_without_personal_data(
-        api: Client) -> None:
+        api: DeskClient) -> None:
     await api.desk.run_to(150)
     case_id = (await api.http.get("/api/queue", headers=api.auth("ann"))).json()[
         "waiting"][0]["case_id"]
@@ -265,7 +246,7 @@ async def test_metrics_show_the_queue_contacts_and_claims_without_personal_data(
 
 
 async def test_the_familys_next_case_shows_the_earlier_one_and_is_offered_to_its_last_helper(
-        api: Client) -> None:
+        api: DeskClient) -> None:
     case_id = await lag_case(api)
     ann = api.auth("ann")
     await api.http.post(f"/api/cases/{case_id}/claim", headers=ann)
@@ -293,7 +274,7 @@ async def test_the_familys_next_case_shows_the_earlier_one_and_is_offered_to_its
     assert r.json() == {"case_id": "case-again"}
 
 
-async def test_pages_and_answers_carry_a_strict_content_security_policy(api: Client) -> None:
+async def test_pages_and_answers_carry_a_strict_content_security_policy(api: DeskClient) -> None:
     for path in ("/console", "/api/me", "/static/console.js"):
         r = await api.http.get(path, headers=api.auth("ann"))
         assert r.status_code == 200
@@ -302,7 +283,7 @@ async def test_pages_and_answers_carry_a_strict_content_security_policy(api: Cli
         assert r.headers["referrer-policy"] == "no-referrer"
 
 
-async def test_the_pages_have_a_favicon_without_a_token(api: Client) -> None:
+async def test_the_pages_have_a_favicon_without_a_token(api: DeskClient) -> None:
     r = await api.http.get("/favicon.ico")
     assert r.status_code == 200
     assert r.headers["content-type"] == "image/x-icon"
@@ -311,7 +292,7 @@ async def test_the_pages_have_a_favicon_without_a_token(api: Client) -> None:
 
 
 async def test_a_problem_joining_a_claimed_case_moves_it_up_and_adds_no_queue_item(
-    api: Client,
+    api: DeskClient,
 ) -> None:
     await api.desk.run_to(150)  # stu-1's lag (20 s) and stu-2's drop (120 s) both wait
     ann = api.auth("ann")
@@ -341,7 +322,7 @@ async def test_a_problem_joining_a_claimed_case_moves_it_up_and_adds_no_queue_it
     assert other["recurring"] is None  # one problem so far
 
 
-async def test_the_dashboard_counts_family_cases_escalated_by_reason(api: Client) -> None:
+async def test_the_dashboard_counts_family_cases_escalated_by_reason(api: DeskClient) -> None:
     case_id = await lag_case(api)
     olga = api.auth("olga")
     assert (await api.http.get("/api/dashboard", headers=olga)).json()["escalated"] == {}

@@ -5,24 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from monitor.desk.app import create_app
 from outreach.channels.twilio_callbacks import timeline_sink
 from outreach.decide.signals import CallbackEvent, classify
-from tests.support.desk_api import DeskClient
+from tests.support.desk_api import DeskClient, desk_client
 from tests.support.desk_scenario import PHONES, T0, scripted_desk
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[DeskClient]:
-    async with scripted_desk(tmp_path) as desk:
-        app = create_app(desk.live.desk, desk.users)
-        tokens = {n: await desk.users.add(n, r) for n, r in (("ann", "agent"), ("bob", "agent"))}
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
-                                     base_url="http://desk") as http:
-            yield DeskClient(http, desk, tokens, app)
+    agents = (("ann", "agent"), ("bob", "agent"))
+    async with scripted_desk(tmp_path) as desk, desk_client(desk, agents) as client:
+        yield client
 
 
 async def claimed(api: DeskClient, kind: str) -> str:

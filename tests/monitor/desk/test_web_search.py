@@ -14,19 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor.desk.app import create_app
 from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine  # noqa: F401
-from tests.support.desk_api import DeskClient
+from tests.support.desk_api import DeskClient, desk_client
 from tests.support.desk_scenario import PHONES, scripted_desk
 
+USERS = (("ann", "agent"), ("olga", "ops"), ("vic", "viewer"))
 
 async def _client(tmp_path: Path, engine: AsyncEngine | None = None,
                   **app_args: Any) -> AsyncIterator[DeskClient]:
     async with scripted_desk(tmp_path, engine) as desk:
         app = create_app(desk.live.desk, desk.users, **app_args)
-        tokens = {name: await desk.users.add(name, role) for name, role in
-                  (("ann", "agent"), ("olga", "ops"), ("vic", "viewer"))}
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
-                                     base_url="http://desk") as http:
-            yield DeskClient(http, desk, tokens, app)
+        async with desk_client(desk, USERS, app) as client:
+            yield client
 
 
 @pytest.fixture
