@@ -9,7 +9,7 @@ SQLite and PostgreSQL, for N families, and that the outcomes are those of closin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +75,9 @@ class School:
         return counted
 
 
+MakeSchool = Callable[[int], Awaitable[School]]
+
+
 def start_of(i: int) -> int:
     """When family `i`'s problem began (a few seconds apart: minutes lost differ)."""
     return T0 + 1_000 + (i % 7) * 3_000
@@ -111,7 +114,7 @@ async def school(engine: AsyncEngine, tmp_path: Path, n: int) -> School:
 
 @pytest.fixture
 async def make_school(case_engine: AsyncEngine,  # noqa: F811
-                      tmp_path: Path) -> AsyncIterator[object]:
+                      tmp_path: Path) -> AsyncIterator[MakeSchool]:
     made: list[School] = []
 
     async def make(n: int) -> School:
@@ -129,13 +132,14 @@ def expected_record(fam: Incident) -> dict[str, object]:
     return {"record": "outcome", "case_id": case_id_for(fam.incident_id),
             "incident_id": fam.incident_id, "session_id": fam.session_id,
             "student_id": fam.student_id, "outcome": "infra_incident",
-            "lesson_minutes_lost": round((BACK - fam.started_at) / 60_000, 2), "opened_at": NOW, "closed_at": NOW, "attempts": 0}
+            "lesson_minutes_lost": round((BACK - fam.started_at) / 60_000, 2),
+            "opened_at": NOW, "closed_at": NOW, "attempts": 0}
 
 
 @pytest.mark.parametrize("n", [50, 200])
 async def test_the_line_ends_and_its_families_close_in_a_bounded_number_of_statements(
-        make_school: object, n: int) -> None:
-    s: School = await make_school(n)  # type: ignore[operator]
+        make_school: MakeSchool, n: int) -> None:
+    s = await make_school(n)
     assert s.sink.records == []  # fine since a moment: nothing closed before the line ends
 
     counted = await s.line_ends()
@@ -157,8 +161,8 @@ async def test_the_line_ends_and_its_families_close_in_a_bounded_number_of_state
 
 @pytest.mark.parametrize("n", [50, 200])
 async def test_the_line_ends_after_the_bulk_close_and_each_family_is_told_once_in_few_statements(
-        make_school: object, n: int) -> None:
-    s: School = await make_school(n)  # type: ignore[operator]
+        make_school: MakeSchool, n: int) -> None:
+    s = await make_school(n)
     owner = Statements(s.engine)
     closed = await LineProblems(s.runtime.cases).close_children(s.line_case, "ann", NOW)
     owner.close()
