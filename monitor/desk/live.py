@@ -83,9 +83,18 @@ class NoticedQueue:
         await self.queue.drop(case_id, at=at)
         self.desk.notify("queue")
 
+    async def drop_many(self, case_ids: list[str], *, at: int | None = None) -> None:
+        """Take these cases out of the queue and tell the consoles (once)."""
+        await self.queue.drop_many(case_ids, at=at)
+        self.desk.notify("queue")
+
     async def lesson_end(self, case_id: str) -> int | None:
         """The scheduled end of the case's lesson (saved by the desk)."""
         return await self.queue.lesson_end(case_id)
+
+    async def lesson_ends(self, case_ids: list[str]) -> dict[str, int]:
+        """The scheduled end of each case's lesson (saved by the desk)."""
+        return await self.queue.lesson_ends(case_ids)
 
     async def device(self, case_id: str) -> str | None:
         """The family's device in the case's session (saved by the desk)."""

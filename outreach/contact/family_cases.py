@@ -9,7 +9,6 @@ from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.quiet import QuietBook, quiet_deadline
 from outreach.decide.case import CaseEvent
 from outreach.decide.decision import PolicyConfig
-from outreach.decide.outcomes import spans_minutes_lost
 from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
 
@@ -71,14 +70,3 @@ class FamilyCases:
         reopen = self.policy.case_reopen_ms
         self.quiet.set(case_id, quiet_deadline(case.incident_ended_at, reopen, lesson_end))
         return True
-
-    async def minutes_lost(
-        self, case_id: str, end: int | None, lesson_end: int | None
-    ) -> float | None:
-        """Lesson minutes the case's problems took (overlaps once; open ones up to `end`)."""
-        spans = [
-            (i.started_at, i.ended_at if i.ended_at is not None else end)
-            for i in await self.joins.incidents(case_id)
-        ]
-        known = [(s, e) for s, e in spans if e is not None]
-        return None if end is None or not known else spans_minutes_lost(known, lesson_end)

@@ -15,7 +15,7 @@ whose line case is open is attached under it as related, and not queued on its o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -28,10 +28,11 @@ from outreach.contact.ports import AgentQueue
 from outreach.decide.case import Case
 from outreach.decide.clock import Clock
 from outreach.decide.decision import DO_NOT_CONTACT, QUIET_HOURS, SMS_OPTED_OUT, ChannelName
-from outreach.decide.family import family_prefs
+from outreach.decide.family import Student, family_prefs
 from outreach.decide.redact import mask_phone
 from outreach.decide.stages.quiet_hours import in_quiet_hours
 from outreach.decide.stages.retry_fallback import NO_PHONE
+from outreach.store.case_closing import chunks
 from outreach.store.case_joins import CaseJoins
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
@@ -45,6 +46,8 @@ UNDER_LINE_INCIDENT: Final = "under_line_incident"  # a family case held under i
 COVERED: Final = "covered"  # attached because the line incident covers its problem
 RELATED_LINE: Final = "related_line"  # an ISP line that fails only because its edge is down
 LINE_OVER: Final = "line_over"  # why a family case under a finished line case closed
+TELL_CHUNK: Final = 100  # families claimed (and committed) at once before they are told
+Note = tuple[str, str, dict[str, Any]]  # an `all_clear` event: (case id, kind, data)
 
 
 class LineCases:
@@ -83,8 +86,11 @@ class LineCases:
                 and line_case.state in ("open", "contacting")):
             await queue.enqueue(line_case, LINE_INCIDENT)
         since = inc.started_at - self.book.grace_ms
-        for case in await self.problems.open_cases_of(inc.sessions or [], since):
-            if await self.problems.attach(line_case_id, case.case_id, COVERED, self.wall()):
+        found = await self.problems.open_cases_of(inc.sessions or [], since)
+        new = set(await self.problems.attach_many(line_case_id, [c.case_id for c in found],
+                                                  COVERED, self.wall()))
+        for case in found:
+            if case.case_id in new:
                 await self._unqueue(case)
 
     async def outage_of(self, line_case_id: str, inc: Incident) -> Outage:
@@ -158,10 +164,10 @@ class LineCases:
                  reason=reason)
         return True
 
-    async def over_children(self, line_case_id: str) -> list[str]:
+    async def over_children(self, line_case_id: str) -> list[Case]:
         """Family cases under a finished line case whose own problem is over too: closed at
         once as an infrastructure incident, not `case_reopen_ms` later."""
-        return [c.case.case_id for c in await self.problems.children(line_case_id)
+        return [c.case for c in await self.problems.children(line_case_id)
                 if c.case.kind != "line" and c.case.state != "closed"
                 and c.case.incident_ended_at is not None]
 
@@ -175,17 +181,25 @@ class LineCases:
         """Tell every family under a finished, bulk-closed line case that it works again."""
         told = []
         for line_case_id in await self.problems.all_clear_due():
-            for child in await self.problems.children(line_case_id):
-                if child.case.kind == "line":
-                    continue  # a related line: no family to tell
-                if await self.problems.claim_telling(line_case_id, child.case.case_id,
-                                                     self.wall()):
-                    await checkpoint(self.cases.engine)  # in a batch: the claim committed first
-                    await self._tell(child.case)
-                    told.append(child.case.case_id)
+            families = [c.case for c in await self.problems.children(line_case_id)
+                        if c.case.kind != "line"]  # a related line: no family to tell
+            for part in chunks(families, TELL_CHUNK):
+                claimed = await self.problems.claim_telling(
+                    line_case_id, [case.case_id for case in part], self.wall())
+                if not claimed:
+                    continue
+                await checkpoint(self.cases.engine)  # in a batch: the claims committed first
+                notes: list[Note] = []
+                try:
+                    for case in part:
+                        if case.case_id in claimed:
+                            await self._tell(case, notes)
+                            told.append(case.case_id)
+                finally:  # what was sent is on the timelines, even if a send failed after
+                    await self.cases.add_events(notes, at=self.wall())
         return told
 
-    async def _tell(self, case: Case) -> None:
+    async def _tell(self, case: Case, notes: list[Note]) -> None:
         """One family, once: chat when the app acknowledges it, else SMS when allowed."""
         n = 0
         result: SendResult | None = None
@@ -193,22 +207,22 @@ class LineCases:
         if chat is not None and case.student_id:
             n += 1
             result = await chat.send(self._message(case, "chat", None, n))
-            await self._note(case, "chat", result, None)
+            notes.append(self._note(case, "chat", result, None))
             if result.status == "delivered":
                 return
-        block = await self._sms_block(case)
+        student = await self.directory.get(case.student_id or "")
+        block = await self._sms_block(student)
         if block is not None:
             self.metrics.suppressions.labels(block).inc()
-            await self._note(case, "sms", None, block)
+            notes.append(self._note(case, "sms", None, block))
             return
-        student = await self.directory.get(case.student_id or "")
         guardian = None if student is None else reachable_guardian(student, "sms")
         sms = self.channels.get("sms")
         if sms is None or guardian is None:
-            await self._note(case, "sms", None, NO_PHONE)
+            notes.append(self._note(case, "sms", None, NO_PHONE))
             return
         result = await sms.send(self._message(case, "sms", guardian.phone, n + 1))
-        await self._note(case, "sms", result, None, to=guardian.phone)
+        notes.append(self._note(case, "sms", result, None, to=guardian.phone))
 
     def _message(self, case: Case, channel: ChannelName, to: str | None, n: int) -> OutboundMessage:
         return OutboundMessage(
@@ -216,9 +230,8 @@ class LineCases:
             student_id=case.student_id or "", channel=channel, fault="line", to=to,
             language="en", text=self.text)
 
-    async def _sms_block(self, case: Case) -> str | None:
+    async def _sms_block(self, student: Student | None) -> str | None:
         """Why no SMS may go to this family now (None: it may)."""
-        student = await self.directory.get(case.student_id or "")
         if student is None:
             return NO_PHONE
         prefs = family_prefs(student)
@@ -231,13 +244,14 @@ class LineCases:
             return SMS_OPTED_OUT
         return None
 
-    async def _note(self, case: Case, channel: ChannelName, result: SendResult | None,
-                    skipped: str | None, *, to: str | None = None) -> None:
-        data: dict[str, object] = {"channel": channel}
+    def _note(self, case: Case, channel: ChannelName, result: SendResult | None,
+              skipped: str | None, *, to: str | None = None) -> Note:
+        """The `all_clear` event of one try (written with the others: `add_events`)."""
+        data: dict[str, Any] = {"channel": channel}
         if result is not None:
             self.metrics.attempts.labels(channel, result.status).inc()
             data.update(status=result.status, reason=result.reason, to=mask_phone(to))
         else:
             data.update(status="skipped", reason=skipped)
-        await self.cases.add_event(case.case_id, "all_clear", data, at=self.wall())
         log.info("all_clear", case_id=case.case_id, **data)
+        return (case.case_id, "all_clear", data)

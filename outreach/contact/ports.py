@@ -20,8 +20,16 @@ class AgentQueue(Protocol):
         """Take the case out of the queue."""
         ...
 
+    async def drop_many(self, case_ids: list[str], *, at: int | None = None) -> None:
+        """Take these cases out of the queue (at once)."""
+        ...
+
     async def lesson_end(self, case_id: str) -> int | None:
         """The scheduled end of the case's lesson, when the desk saw it."""
+        ...
+
+    async def lesson_ends(self, case_ids: list[str]) -> dict[str, int]:
+        """The scheduled end of each case's lesson the desk saw (at once)."""
         ...
 
     async def device(self, case_id: str) -> str | None:

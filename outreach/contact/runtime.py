@@ -23,7 +23,7 @@ from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain
 from outreach.contact.chain_tasks import ChainTasks
 from outreach.contact.chat_routing import route_reply
-from outreach.contact.closing import close_case, publish_committed
+from outreach.contact.closing import close_case, close_cases, publish_all_committed
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
@@ -186,8 +186,7 @@ class CaseRuntime:
         if inc.state == "closed" and inc.kind == "line":
             self.paged.discard(case_id)
             await self._finish(case_id)  # no decision comes for a line incident
-            for child in await self.line_cases.over_children(case_id):
-                await self._finish(child, reason=LINE_OVER)  # infra_incident (not held ones)
+            await self._finish_over(case_id)  # its families back already: infra_incident
             await self.line_cases.tell_all_clear()
         elif inc.state == "closed":
             case = await self.cases.get(case_id)
@@ -374,10 +373,33 @@ class CaseRuntime:
             else:
                 record = await self._close(case, events, reason, until)
             if record is not None and not published(events):
-                await publish_committed(self.sink, self.cases, case_id, record)
+                await publish_all_committed(self.sink, self.cases, {case_id: record})
         if record is not None:  # the case is over: forget it
             self.chains.forget(case_id)
             self._locks.pop(case_id, None)
+
+    async def _finish_over(self, line_case_id: str) -> None:
+        """Close the finished line's families whose own problem is over, together (`line_over`),
+        as `_finish` closes one; one an agent holds, or in use now, goes `_finish`'s way."""
+        over = await self.line_cases.over_children(line_case_id)
+        free = [c for c in over if c.owner is None and not self.chains.busy(c.case_id)
+                and not self._lock(c.case_id).locked()]
+        async with contextlib.AsyncExitStack() as held:
+            for case in free:
+                await held.enter_async_context(self._lock(case.case_id))  # free: taken at once
+                self.quiet.drop(case.case_id)
+            closed = await close_cases(self.cases, self.queue, self.metrics, [
+                (c, self.lines.covers(c.session_id, c.incident_started_at)) for c in free],
+                reason=LINE_OVER)  # fmt: skip
+            await publish_all_committed(self.sink, self.cases, {
+                record.case_id: record for record, was_published in closed if not was_published})
+        done = {record.case_id for record, _ in closed}
+        for case_id in done:
+            self.chains.forget(case_id)
+            self._locks.pop(case_id, None)
+        for case in over:
+            if case.case_id not in done:
+                await self._finish(case.case_id, reason=LINE_OVER)  # held ones are left so
 
     async def _close(
         self, case: Case, events: list[CaseEvent], reason: str, until: int | None

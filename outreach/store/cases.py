@@ -31,6 +31,15 @@ def case_from_row(row: sa.Row[Any]) -> Case:
 _case = case_from_row
 
 
+def closed_values(current: Case, now: int, minutes_lost: float | None) -> dict[str, Any]:
+    """What closing `current` at `now` writes besides its state and outcome (one case or many:
+    one rule): closed now, nobody holds it, the lesson minutes lost (given, or its span's)."""
+    end = current.incident_ended_at or now
+    lost = (minutes_lost if minutes_lost is not None
+            else lesson_minutes_lost(current.incident_started_at, end))
+    return {"closed_at": now, "owner": None, "lesson_minutes_lost": lost}
+
+
 class CaseIdTaken(IntegrityError):
     """Opening refused: another incident's case has this case id (two began at one instant)."""
 
@@ -351,14 +360,7 @@ class CaseStore:
             if target == "open":
                 values["outcome"] = None
             if target == "closed":
-                end = current.incident_ended_at or now
-                values["closed_at"] = now
-                values["owner"] = None
-                values["lesson_minutes_lost"] = (
-                    minutes_lost
-                    if minutes_lost is not None
-                    else lesson_minutes_lost(current.incident_started_at, end)
-                )
+                values.update(closed_values(current, now, minutes_lost))
             done = await conn.execute(
                 cases.update()
                 .where(cases.c.case_id == case_id, cases.c.state == current.state)

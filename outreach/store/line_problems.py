@@ -8,7 +8,7 @@ the open children with the outcome `infra_incident`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -17,8 +17,8 @@ import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.decide.case import Case
-from outreach.decide.case_states import Refusal
 from outreach.decide.outcomes import Outcome
+from outreach.store.case_closing import Closing, chunks, close_many
 from outreach.store.cases import CaseStore, case_from_row
 from outreach.store.models import (
     case_events,
@@ -53,15 +53,29 @@ class LineProblems:
 
     async def attach(self, line_case_id: str, case_id: str, reason: str, at: int) -> bool:
         """Put the family case under the line case (True if it was not there yet)."""
+        return bool(await self.attach_many(line_case_id, [case_id], reason, at))
+
+    async def attach_many(
+        self, line_case_id: str, case_ids: Sequence[str], reason: str, at: int
+    ) -> list[str]:
+        """Put the family cases under the line case, at once; those that were not there yet."""
+        if not case_ids:
+            return []
         insert = (postgresql.insert if self.engine.dialect.name == "postgresql"
                   else sqlite.insert)
-        stmt = insert(line_children).values(
-            line_case_id=line_case_id, case_id=case_id, reason=reason[:64], attached_at=at
-        ).on_conflict_do_nothing(index_elements=["line_case_id", "case_id"])
+        added: set[str] = set()
         async with tx(self.engine) as conn:
-            new = (await conn.execute(stmt)).rowcount == 1
-            if new:  # it never waits in the queue on its own (unless an agent holds it)
-                unowned = sa.select(cases.c.case_id).where(cases.c.case_id == case_id,
+            for part in chunks(case_ids):
+                stmt = insert(line_children).values([
+                    {"line_case_id": line_case_id, "case_id": case_id, "reason": reason[:64],
+                     "attached_at": at} for case_id in part
+                ]).on_conflict_do_nothing(index_elements=["line_case_id", "case_id"])
+                added.update(str(c) for c in
+                             (await conn.execute(stmt.returning(line_children.c.case_id)))
+                             .scalars())  # fmt: skip
+            new = [case_id for case_id in dict.fromkeys(case_ids) if case_id in added]
+            for part in chunks(new):  # never in the queue on their own (unless an agent holds)
+                unowned = sa.select(cases.c.case_id).where(cases.c.case_id.in_(part),
                                                            cases.c.owner.is_(None))
                 await conn.execute(
                     queue_entries.update()
@@ -69,9 +83,10 @@ class LineProblems:
                            queue_entries.c.done_at.is_(None))
                     .values(done_at=at)
                 )
-        if new:
-            await self.store.add_event(case_id, "under_line_incident",
-                                       {"line_case_id": line_case_id, "reason": reason}, at=at)
+        await self.store.add_events([
+            (case_id, "under_line_incident", {"line_case_id": line_case_id, "reason": reason})
+            for case_id in new], at=at)  # fmt: skip
+        for case_id in new:
             log.info("case_under_line_incident", case_id=case_id, line_case_id=line_case_id,
                      reason=reason)
         return new
@@ -113,39 +128,41 @@ class LineProblems:
             return [case_from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def close_children(self, line_case_id: str, actor: str, at: int) -> list[str]:
-        """Close the open children with `infra_incident` (not those another agent holds)."""
-        closed = []
-        for child in await self.children(line_case_id):
-            case = child.case
-            if case.state == "closed" or case.owner not in (None, actor):
-                continue
-            done = await self.store.transition(
-                case.case_id, "closed", actor=actor, outcome=INFRA_INCIDENT,
-                reason=CLOSED_WITH_LINE, at=at)
-            if isinstance(done, Refusal):
-                log.info("line_child_not_closed", case_id=case.case_id, reason=done.reason)
-                continue
-            async with tx(self.engine) as conn:
+        """Close the open children with `infra_incident` (not those another agent holds), in
+        a few statements for all (`case_closing.close_many`)."""
+        children = [c.case for c in await self.children(line_case_id)
+                    if c.case.state != "closed" and c.case.owner in (None, actor)]
+        done = await close_many(self.store, [Closing(c, INFRA_INCIDENT, None) for c in children],
+                                reason=CLOSED_WITH_LINE, actor=actor, holder=actor, at=at)
+        closed = [case.case_id for case in done]
+        for case in children:
+            if case.case_id not in closed:
+                log.info("line_child_not_closed", case_id=case.case_id, reason="changed")
+        async with tx(self.engine) as conn:
+            for part in chunks(closed):
                 await conn.execute(
                     queue_entries.update()
-                    .where(queue_entries.c.case_id == case.case_id,
-                           queue_entries.c.done_at.is_(None))
+                    .where(queue_entries.c.case_id.in_(part), queue_entries.c.done_at.is_(None))
                     .values(done_at=at))
-            closed.append(case.case_id)
         await self.store.add_event(line_case_id, "children_closed",
                                    {"closed": len(closed)}, actor=actor, at=at)
         log.info("line_children_closed", line_case_id=line_case_id, closed=len(closed))
         return closed
 
-    async def claim_telling(self, line_case_id: str, case_id: str, at: int) -> bool:
-        """Take the one right to tell this family the class works again (race-free)."""
+    async def claim_telling(self, line_case_id: str, case_ids: Sequence[str], at: int) -> set[str]:
+        """Take the one right to tell these families the class works again (race-free): those
+        of them not told yet, now claimed (one statement per `CHUNK`)."""
+        claimed: set[str] = set()
         async with tx(self.engine) as conn:
-            done = await conn.execute(
-                line_children.update()
-                .where(line_children.c.line_case_id == line_case_id,
-                       line_children.c.case_id == case_id, line_children.c.told_at.is_(None))
-                .values(told_at=at))
-        return done.rowcount == 1
+            for part in chunks(case_ids):
+                done = await conn.execute(
+                    line_children.update()
+                    .where(line_children.c.line_case_id == line_case_id,
+                           line_children.c.case_id.in_(part), line_children.c.told_at.is_(None))
+                    .values(told_at=at)
+                    .returning(line_children.c.case_id))
+                claimed.update(str(c) for c in done.scalars())
+        return claimed
 
     async def all_clear_due(self) -> list[str]:
         """Line cases whose incident is over, whose children were closed in bulk, and with

@@ -194,6 +194,18 @@ class QueueStore:
                 .values(done_at=now)
             )
 
+    async def drop_many(self, case_ids: list[str], *, at: int | None = None) -> None:
+        """Take these cases out of the queue without an agent, in one statement."""
+        if not case_ids:
+            return
+        now = self.clock() if at is None else at
+        async with tx(self.engine) as conn:
+            await conn.execute(
+                queue_entries.update()
+                .where(queue_entries.c.case_id.in_(case_ids), queue_entries.c.done_at.is_(None))
+                .values(done_at=now)
+            )
+
     async def holding(self) -> dict[str, int]:
         """Open cases held, by agent."""
         stmt = (
@@ -237,6 +249,16 @@ class QueueStore:
         async with read(self.engine) as conn:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None else int(value)
+
+    async def lesson_ends(self, case_ids: list[str]) -> dict[str, int]:
+        """The scheduled end of each case's lesson, where known (one query)."""
+        if not case_ids:
+            return {}
+        c = session_context.c
+        stmt = sa.select(c.case_id, c.lesson_end).where(c.case_id.in_(case_ids),
+                                                        c.lesson_end.is_not(None))
+        async with read(self.engine) as conn:
+            return {str(k): int(v) for k, v in (await conn.execute(stmt)).all()}
 
     async def device(self, case_id: str) -> str | None:
         """The family's device in the case's session (`ipad`, `pc`...), when the desk saw it."""
