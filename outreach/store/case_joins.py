@@ -191,11 +191,13 @@ class CaseJoins:
                 opened_at=now, updated_at=now,
             )
             .on_conflict_do_nothing()  # any unique index: incident, case id, open case of student
+            .returning(*cases.c)  # the new row (none: a conflict)
         )
-        if (await conn.execute(stmt)).rowcount == 1:
+        opened = (await conn.execute(stmt)).first()
+        if opened is not None:
             await self._add(conn, inc, case_id, now)
             await self.store.event(conn, case_id, now, "opened", "system", inc.to_dict())
-            return Taken(await self._case(conn, case_id), created=True, fresh=True)
+            return Taken(case_from_row(opened), created=True, fresh=True)
         family = inc.kind != "line" and inc.student_id is not None
         target = await self._open_case(conn, inc.student_id or "", lock=True) if family else None
         if target is None:

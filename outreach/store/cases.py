@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -220,14 +221,18 @@ class CaseStore:
         at: int | None = None,
     ) -> Refusal | None:
         """Append an event (a reply, an agent note, ...) to the timeline."""
+        # One statement: the event goes in only if the case exists. The case row is not
+        # written (`updated_at` is the row's last change: state, owner, attempts, incident end).
         now = self.clock() if at is None else at
+        e = case_events.c
+        found = sa.select(
+            cases.c.case_id, sa.literal(now, sa.BigInteger()), sa.literal(kind, e.kind.type),
+            sa.literal(actor, e.actor.type), sa.literal(dict(data or {}), e.data.type),
+        ).where(cases.c.case_id == case_id)
+        stmt = case_events.insert().from_select(["case_id", "at", "kind", "actor", "data"], found)
         async with tx(self.engine) as conn:
-            found = await conn.execute(
-                cases.update().where(cases.c.case_id == case_id).values(updated_at=now)
-            )
-            if found.rowcount == 0:
+            if (await conn.execute(stmt)).rowcount == 0:
                 return Refusal("no_such_case", case_id)
-            await self.event(conn, case_id, now, kind, actor, dict(data or {}))
         return None
 
     async def add_events(
@@ -372,9 +377,8 @@ class CaseStore:
             if values["outcome"] is not None and target in NEEDS_OUTCOME:
                 data["outcome"] = values["outcome"]
             await self.event(conn, case_id, now, "state", actor, data)
-            row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).one()
         log.info("case_state", case_id=case_id, state=target, reason=reason)
-        return _case(row)
+        return replace(current, **values)  # the row as written (guarded by its state)
 
     async def close(
         self,
