@@ -104,6 +104,10 @@ class NoticedQueue:
         """The session's connection type (saved by the desk)."""
         return await self.queue.conn(case_id)
 
+    async def context(self, case_id: str) -> tuple[str | None, str | None]:
+        """The device and connection type in one look-up (saved by the desk)."""
+        return await self.queue.context(case_id)
+
 
 class LiveDesk:
     """Raw telemetry in; cases (by the runtime), queue entries and live views out."""

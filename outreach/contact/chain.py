@@ -54,6 +54,8 @@ SUPPRESSING: Final = frozenset({"do_not_contact", "quiet_hours", "rate_limited"}
 ReachOf = Callable[[str, Outreach, bool], Awaitable[Reach]]
 Escalate = Callable[[str, str], Awaitable[None]]
 DeviceOf = Callable[[str], Awaitable[str | None]]  # case id -> the family's device, if known
+# case id -> the family's device and the session's connection type, as far as known
+ContextOf = Callable[[str], Awaitable[tuple[str | None, str | None]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +108,7 @@ class ContactChain:
         reach: ReachOf,
         escalate: Escalate,
         waits: Waits,
-        device_of: DeviceOf,
-        *,
-        conn_of: DeviceOf | None = None,
+        context_of: ContextOf,
     ) -> None:
         self.cases = cases
         self.joins = CaseJoins(cases)
@@ -119,8 +119,9 @@ class ContactChain:
         self.reach = reach
         self.escalate = escalate
         self.waits = waits
-        self.device_of = device_of
-        self.conn_of = conn_of  # case id -> the session's connection type, if known
+        self.context_of = context_of
+        # What the desk saw of each running chain's session, once found (it is saved once)
+        self.seen: dict[str, tuple[str | None, str | None]] = {}
 
     async def run(
         self,
@@ -158,6 +159,7 @@ class ContactChain:
                 channel = step.action
         finally:
             self.mailbox.close(case_id)
+            self.seen.pop(case_id, None)
 
     async def _follow(
         self,
@@ -195,12 +197,14 @@ class ContactChain:
         self, case_id: str, decision: Outreach, channel: ChannelName
     ) -> tuple[str, SendResult] | None:
         """Announce, send and record one attempt; None when the case may not be contacted."""
-        case = await self.cases.get(case_id)
+        covered = decision.reason == COVERED_BY_LINE_INCIDENT
+        # The whole timeline only where a chat may offer a remedy (the incident's evidence)
+        kinds = None if channel == "chat" and not covered else ("sending",)
+        case, events = await self.joins.with_events(case_id, kinds)
         if case is None or case.state in ("resolved", "closed"):
             return None
         student = await self.directory.get(decision.student_id)
         guardian = None if student is None else reachable_guardian(student, channel)
-        events = await self.cases.timeline(case_id)
         n = sum(1 for e in events if e.kind == "sending")
         message_id = f"{case_id}:{channel}:{n + 1}"
         target = self.channels.get(channel)
@@ -218,7 +222,6 @@ class ContactChain:
         }
         remedy = None
         if channel == "chat":
-            covered = decision.reason == COVERED_BY_LINE_INCIDENT
             remedy = remedy_for(case.kind, evidence_of(events, decision.incident_id),
                                 line_covered=covered)
             if remedy is not None:
@@ -228,6 +231,7 @@ class ContactChain:
         if not await self.joins.announce(case_id, announce, first_for=first):
             log.info("contact_taken", case_id=case_id, session_id=decision.session_id)
             return None
+        device, conn = await self._context(case_id)
         language = guardian.language if guardian is not None else "zh-CN"
         if guardian is None and student is not None:
             language = student.language
@@ -238,9 +242,9 @@ class ContactChain:
             channel=channel,
             fault=fault_of(case.kind, decision.reason),
             to=None if channel == "chat" or guardian is None else guardian.phone,
-            device=known_device(await self.device_of(case_id)),
+            device=known_device(device),
             language=language,
-            conn=(await self.conn_of(case_id) if self.conn_of else None) or "unknown",
+            conn=conn or "unknown",
             remedy=remedy,
         )
         result = await target.send(message)
@@ -266,3 +270,12 @@ class ContactChain:
             to=mask_phone(message.to),
         )
         return message_id, result
+
+    async def _context(self, case_id: str) -> tuple[str | None, str | None]:
+        """The session's device and connection: looked up until the desk has saved them."""
+        found = self.seen.get(case_id)
+        if found is None:
+            found = await self.context_of(case_id)
+            if found != (None, None):
+                self.seen[case_id] = found
+        return found

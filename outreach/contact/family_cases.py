@@ -47,12 +47,7 @@ class FamilyCases:
 
     async def ended(self, case_id: str, incident_id: str) -> bool:
         """Is the incident over, or its case closed? (Nobody is contacted about it then.)"""
-        case = await self.cases.get(case_id)
-        if case is None or case.state == "closed":
-            return True
-        spans = {i.incident_id: i for i in await self.joins.incidents(case_id)}
-        found = spans.get(incident_id)
-        return found is not None and found.ended_at is not None
+        return await self.joins.incident_over(case_id, incident_id)
 
     async def settle(self, case_id: str, lesson_end: int | None) -> bool:
         """Once every problem of the case is over and decided on, book when it closes."""

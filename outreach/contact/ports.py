@@ -40,6 +40,10 @@ class AgentQueue(Protocol):
         """The session's connection type (`wifi`, `wired`, `cellular`), when the desk saw it."""
         ...
 
+    async def context(self, case_id: str) -> tuple[str | None, str | None]:
+        """`device` and `conn` in one look-up."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:

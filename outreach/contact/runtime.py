@@ -90,8 +90,7 @@ class CaseRuntime:
             self._reach,
             self._escalate,
             self.config.waits,
-            self._device,
-            conn_of=self._conn,
+            self._context,
         )
         self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip
@@ -330,13 +329,9 @@ class CaseRuntime:
         )
         return await self.gate.reach(case, o, event_now=event_now, closed=closed, covered=covered)
 
-    async def _device(self, case_id: str) -> str | None:
-        """The family's device for the words of the next contact (None: not known)."""
-        return None if self.queue is None else await self.queue.device(case_id)
-
-    async def _conn(self, case_id: str) -> str | None:
-        """The session's connection type for the words of the next contact (None: not known)."""
-        return None if self.queue is None else await self.queue.conn(case_id)
+    async def _context(self, case_id: str) -> tuple[str | None, str | None]:
+        """The family's device and connection type for the words of the next contact."""
+        return (None, None) if self.queue is None else await self.queue.context(case_id)
 
     async def _escalate(self, case_id: str, reason: str) -> None:
         """Hand the case to the technicians' queue."""

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from detectors.records import Incident, case_id_for
-from outreach.decide.case import Case
+from outreach.decide.case import Case, CaseEvent
 from outreach.store.cases import CaseIdTaken, CaseStore, case_from_row
 from outreach.store.incident_records import first_time
 from outreach.store.models import case_events, case_incidents, cases
@@ -141,6 +141,37 @@ class CaseJoins:
         async with read(self.store.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         return [CaseIncident(**dict(r._mapping)) for r in rows]
+
+    async def with_events(
+        self, case_id: str, kinds: tuple[str, ...] | None = None
+    ) -> tuple[Case | None, list[CaseEvent]]:
+        """The case and its events of these kinds (None: all), oldest first: one statement."""
+        e = case_events.c
+        on = e.case_id == cases.c.case_id
+        if kinds is not None:
+            on = sa.and_(on, e.kind.in_(kinds))
+        stmt = (sa.select(cases, *(c.label(f"e_{c.name}") for c in case_events.c))
+                .select_from(cases.outerjoin(case_events, on))
+                .where(cases.c.case_id == case_id)
+                .order_by(e.event_id))
+        async with read(self.store.engine) as conn:
+            rows = (await conn.execute(stmt)).all()
+        if not rows:
+            return None, []
+        events = [CaseEvent(**{c.name: r._mapping[f"e_{c.name}"] for c in case_events.c})
+                  for r in rows if r.e_event_id is not None]
+        return case_from_row(rows[0]), events
+
+    async def incident_over(self, case_id: str, incident_id: str) -> bool:
+        """Is the incident over on the case, or the case closed (or gone)? One statement."""
+        i = case_incidents.c
+        on = sa.and_(i.case_id == cases.c.case_id, i.incident_id == incident_id)
+        stmt = (sa.select(cases.c.state, i.ended_at)
+                .select_from(cases.outerjoin(case_incidents, on))
+                .where(cases.c.case_id == case_id))
+        async with read(self.store.engine) as conn:
+            row = (await conn.execute(stmt)).first()
+        return row is None or row.state == "closed" or row.ended_at is not None
 
     async def announce(
         self, case_id: str, data: Mapping[str, Any], *, first_for: str | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -114,26 +114,29 @@ class DirectoryStore:
         return count
 
     async def get(self, student_id: str) -> Student | None:
-        """A student with their guardians in contact order, or None."""
+        """A student with their guardians in contact order, or None (one statement)."""
+        s, g = students.c, guardians.c
+        kept = [c.label(f"g_{c.name}") for c in guardians.c if c.name in GUARDIAN_FIELDS]
+        stmt = (
+            sa.select(s.student_id, s.name, s.language, s.time_zone, g.guardian_id, *kept)
+            .select_from(students.outerjoin(guardians, g.student_id == s.student_id))
+            .where(s.student_id == student_id)
+            .order_by(g.position)
+        )
         async with read(self.engine) as conn:
-            srow = (
-                await conn.execute(sa.select(students).where(students.c.student_id == student_id))
-            ).first()
-            if srow is None:
-                return None
-            grows = (
-                await conn.execute(
-                    sa.select(guardians)
-                    .where(guardians.c.student_id == student_id)
-                    .order_by(guardians.c.position)
-                )
-            ).all()
+            rows = (await conn.execute(stmt)).all()
+        if not rows:
+            return None
+        first = rows[0]
         return Student(
-            student_id=srow.student_id,
-            name=srow.name,
-            language=srow.language,
-            time_zone=srow.time_zone,
-            guardians=tuple(_guardian(g._mapping) for g in grows),
+            student_id=first.student_id,
+            name=first.name,
+            language=first.language,
+            time_zone=first.time_zone,
+            guardians=tuple(
+                _guardian({f: r._mapping[f"g_{f}"] for f in GUARDIAN_FIELDS})
+                for r in rows if r.guardian_id is not None
+            ),
         )
 
     async def count(self) -> int:
@@ -174,7 +177,11 @@ def _guardian_row(student_id: str, position: int, g: Guardian) -> dict[str, Any]
     }
 
 
-def _guardian(m: sa.RowMapping) -> Guardian:
+GUARDIAN_FIELDS: Final = ("name", "phone", "relation", "preferred_channel", "language",
+                          "time_zone", "quiet_start", "quiet_end", "do_not_call")
+
+
+def _guardian(m: Mapping[str, Any]) -> Guardian:
     quiet = None
     if m["quiet_start"] and m["quiet_end"]:
         quiet = parse_quiet_hours(f"{m['quiet_start']}-{m['quiet_end']}")

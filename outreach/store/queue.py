@@ -274,6 +274,16 @@ class QueueStore:
             value = (await conn.execute(stmt)).scalar()
         return None if value is None or value == UNKNOWN else str(value)
 
+    async def context(self, case_id: str) -> tuple[str | None, str | None]:
+        """The family's device and the session's connection type, in one look-up."""
+        c = session_context.c
+        stmt = sa.select(c.device, c.conn).where(c.case_id == case_id)
+        async with read(self.engine) as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None, None
+        return tuple(None if v is None or v == UNKNOWN else str(v) for v in row)  # type: ignore[return-value]
+
     async def save_context(self, case_id: str, values: dict[str, Any]) -> None:
         """Store where the case happened (device, app, line, teacher) once, for reports."""
         stmt = self._insert(session_context).values(case_id=case_id, **values)
