@@ -78,12 +78,12 @@ case_events = sa.Table(
         sa.String(64),
         sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     sa.Column("at", sa.BigInteger(), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("data", JSONType, nullable=False),
+    sa.Index("ix_case_events_case_kind", "case_id", "kind"),  # 0012: reads by case and kind
 )
 
 chat_outbox = sa.Table(
