@@ -26,9 +26,10 @@ from tests.support.channel_fakes import FakeChannel
 from tests.support.line_fakes import ChatWhereOpen, line_incident
 from tests.support.live_support import FAST, T0, decision, harness, incident, until
 
-# Statements per family, most that may be sent (what was reached, plus a small margin).
-COVERED_NOTICE = 30  # was 51 (SQLite) / 55 (PostgreSQL)
-CHAT_THEN_CALL = 60  # was 80 / 84
+# Statements per family, most that may be sent, by dialect: what was reached plus two
+# (PostgreSQL adds the SAVEPOINT and its RELEASE of the batch's join-or-open).
+COVERED_NOTICE = {"sqlite": 27, "postgresql": 29}  # was 35 / 37, reached 25 / 27
+CHAT_THEN_CALL = {"sqlite": 43, "postgresql": 45}  # was 56 / 58, reached 41 / 43
 
 
 @dataclass
@@ -93,7 +94,7 @@ async def test_a_covered_familys_notice_costs_at_most_its_budget(rig: Rig) -> No
     [done] = [e.data for e in await rig.runtime.cases.timeline(case_id) if e.kind == "fallback"]
     assert (done["signal"], done["step"]) == ("delivered", "done")
     assert rig.fakes["call"].sent == rig.fakes["sms"].sent == []
-    assert spent <= COVERED_NOTICE
+    assert spent <= COVERED_NOTICE[rig.engine.dialect.name]
 
 
 async def test_an_ordinary_familys_chat_then_call_costs_at_most_its_budget(rig: Rig) -> None:
@@ -116,4 +117,4 @@ async def test_an_ordinary_familys_chat_then_call_costs_at_most_its_budget(rig: 
                  if e.kind == "fallback"]
     assert [(d["channel"], d["reason"]) for d in fallbacks] == [
         ("chat", "chat_unanswered"), ("call", "family_reached_by_call")]
-    assert spent <= CHAT_THEN_CALL
+    assert spent <= CHAT_THEN_CALL[rig.engine.dialect.name]
