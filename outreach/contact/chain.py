@@ -40,6 +40,7 @@ from outreach.decide.stages.retry_fallback import (
     Reach,
     Signal,
     Step,
+    limits_matter,
     next_step,
 )
 from outreach.scripts.wording import Fault, known_device
@@ -51,7 +52,9 @@ log = structlog.get_logger(__name__)
 # Decisions that may contact a family whose case was contacted already (contract 1.1).
 ESCALATIONS: Final = frozenset({ESCALATED_DROPPED, ESCALATED_RECURRING})
 SUPPRESSING: Final = frozenset({"do_not_contact", "quiet_hours", "rate_limited"})
-ReachOf = Callable[[str, Outreach, bool], Awaitable[Reach]]
+Limits = Callable[[], Awaitable[Reach]]  # the family's phone limits, read now
+# case id, decision, closed -> what the case says (no limits), and how to read the limits
+ReachOf = Callable[[str, Outreach, bool], Awaitable[tuple[Reach, Limits]]]
 Escalate = Callable[[str, str], Awaitable[None]]
 DeviceOf = Callable[[str], Awaitable[str | None]]  # case id -> the family's device, if known
 # case id -> the family's device and the session's connection type, as far as known
@@ -179,7 +182,10 @@ class ContactChain:
                 signal = "timeout" if letter is None or letter.signal is None else letter.signal
                 if remedy and signal == "timeout":
                     signal = "remedy_worked" if closed else "remedy_failed"
-            step = next_step(channel, signal, await self.reach(case_id, decision, closed))
+            reach, limits = await self.reach(case_id, decision, closed)
+            if limits_matter(channel, signal, reach):  # a call or SMS may be next: ask
+                reach = await limits()
+            step = next_step(channel, signal, reach)
             self.metrics.fallbacks.labels(channel, step.action, step.reason).inc()
             if step.action != "wait":
                 break

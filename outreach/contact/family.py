@@ -25,7 +25,6 @@ from outreach.decide.stages.retry_fallback import Reach
 from outreach.store.cases import CaseStore
 from outreach.store.contact_counts import local_day_start, phone_contacts
 from outreach.store.directory import DirectoryStore
-from outreach.store.optouts import SmsOptOuts
 
 log = structlog.get_logger(__name__)
 
@@ -43,13 +42,11 @@ class FamilyCheck:
         self.cases = cases
         self.directory = directory
         self.wall = wall
-        self.opt_outs = SmsOptOuts(cases.engine)
 
     async def _family(self, student_id: str) -> tuple[Student | None, FamilyPrefs | None]:
-        student = await self.directory.get(student_id)
+        student, stopped = await self.directory.with_opt_outs(student_id)
         if student is None:
             return None, None
-        stopped = await self.opt_outs.opted_out(g.phone for g in student.guardians)
         return student, replace(family_prefs(student), sms_opted_out=bool(stopped))
 
     async def _calls(self, student_id: str, room: str | None, prefs: FamilyPrefs | None) -> Any:
@@ -72,14 +69,20 @@ class FamilyCheck:
             log.info("decision_gated", case_id=case.case_id, session_id=o.session_id, **data)
         return gated
 
+    @staticmethod
+    def case_reach(case: Case | None, *, closed: bool, covered: bool) -> Reach:
+        """What the case alone says of the next step (no family limits read: none assumed)."""
+        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
+        return Reach(notice_only=covered, incident_closed=closed or ended)
+
     async def reach(
         self, case: Case | None, o: Outreach, *, event_now: int, closed: bool, covered: bool
     ) -> Reach:
         """What limits the next phone contact of this case at `event_now`."""
-        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
         if covered:  # a line incident's family: the in-app notice is all it gets, so its
             # phone limits do not matter (no directory or call-count reads for each of them)
-            return Reach(notice_only=True, incident_closed=closed or ended)
+            return self.case_reach(case, closed=closed, covered=True)
+        ended = case is None or case.incident_ended_at is not None or case.state == "closed"
         student, prefs = await self._family(o.student_id)
         quiet = bool(
             prefs is not None

@@ -20,7 +20,7 @@ import structlog
 from detectors.records import Incident, Outreach
 from outreach.channels.base import Channel
 from outreach.channels.chat_gateway import ChatReply
-from outreach.contact.chain import ESCALATIONS, ContactChain
+from outreach.contact.chain import ESCALATIONS, ContactChain, Limits
 from outreach.contact.chain_tasks import ChainTasks
 from outreach.contact.chat_routing import route_reply
 from outreach.contact.closing import close_case, close_cases, publish_all_committed
@@ -320,14 +320,20 @@ class CaseRuntime:
             return
         self.chains.start(case.case_id, o, decision.action)
 
-    async def _reach(self, case_id: str, o: Outreach, closed: bool) -> Reach:
-        """What limits the next phone contact of this case, now."""
+    async def _reach(self, case_id: str, o: Outreach, closed: bool) -> tuple[Reach, Limits]:
+        """What the case says of the next step now, and how to read the family's phone limits
+        (only a step to a call or an SMS needs them)."""
         case = await self.cases.get(case_id)
         event_now = o.decided_at + self.wall() - self.chains.started.get(case_id, self.wall())
         covered = o.reason == COVERED_BY_LINE_INCIDENT or (
             case is not None and self.lines.covers(o.session_id, case.incident_started_at)
         )
-        return await self.gate.reach(case, o, event_now=event_now, closed=closed, covered=covered)
+
+        async def limits() -> Reach:
+            return await self.gate.reach(case, o, event_now=event_now, closed=closed,
+                                         covered=covered)  # fmt: skip
+
+        return self.gate.case_reach(case, closed=closed, covered=covered), limits
 
     async def _context(self, case_id: str) -> tuple[str | None, str | None]:
         """The family's device and connection type for the words of the next contact."""

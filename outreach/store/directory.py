@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.family import Guardian, QuietHours, Student, parse_quiet_hours
-from outreach.store.models import guardians, students
+from outreach.store.models import guardians, sms_opt_outs, students
 from outreach.store.unit import read, tx
 
 STUDENT_COLUMNS: Final = ("student_id", "name", "language", "time_zone", "updated_at")
@@ -115,20 +115,34 @@ class DirectoryStore:
 
     async def get(self, student_id: str) -> Student | None:
         """A student with their guardians in contact order, or None (one statement)."""
+        return (await self._read(student_id, opt_outs=False))[0]
+
+    async def with_opt_outs(self, student_id: str) -> tuple[Student | None, set[str]]:
+        """The student (as `get`) and which of the guardians' phones answered STOP to our
+        SMS (`sms_opt_outs`), in one statement."""
+        return await self._read(student_id, opt_outs=True)
+
+    async def _read(self, student_id: str, *, opt_outs: bool) -> tuple[Student | None, set[str]]:
         s, g = students.c, guardians.c
         kept = [c.label(f"g_{c.name}") for c in guardians.c if c.name in GUARDIAN_FIELDS]
+        joined = students.outerjoin(guardians, g.student_id == s.student_id)
+        stopped: list[Any] = []
+        if opt_outs:
+            joined = joined.outerjoin(sms_opt_outs, sms_opt_outs.c.phone == g.phone)
+            stopped = [sms_opt_outs.c.phone.label("stopped")]
         stmt = (
-            sa.select(s.student_id, s.name, s.language, s.time_zone, g.guardian_id, *kept)
-            .select_from(students.outerjoin(guardians, g.student_id == s.student_id))
+            sa.select(s.student_id, s.name, s.language, s.time_zone, g.guardian_id, *kept,
+                      *stopped)
+            .select_from(joined)
             .where(s.student_id == student_id)
             .order_by(g.position)
         )
         async with read(self.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         if not rows:
-            return None
+            return None, set()
         first = rows[0]
-        return Student(
+        student = Student(
             student_id=first.student_id,
             name=first.name,
             language=first.language,
@@ -138,6 +152,7 @@ class DirectoryStore:
                 for r in rows if r.guardian_id is not None
             ),
         )
+        return student, {r.stopped for r in rows if opt_outs and r.stopped is not None}
 
     async def count(self) -> int:
         """How many students the directory holds."""

@@ -7,7 +7,7 @@ next channel from what the family's side did (or did not do), with a named reaso
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal, get_args
 
 from outreach.decide.decision import DO_NOT_CONTACT, QUIET_HOURS, RATE_LIMITED, SMS_OPTED_OUT
@@ -131,3 +131,13 @@ def next_step(channel: Channel, signal: Signal, reach: Reach) -> Step:
     if signal == "timeout":
         return Step("agent_queue", SMS_UNANSWERED)
     return Step("agent_queue", SMS_FAILED)
+
+
+def limits_matter(channel: Channel, signal: Signal, reach: Reach) -> bool:
+    """Would the family's phone limits change the step after `signal`? (Only a step to a
+    call or an SMS reads them: the step is the same with none and with every limit.)"""
+    blocked = replace(reach, do_not_call=True, has_phone=False, quiet_hours=True, calls_left=0,
+                      sms_opted_out=True)
+    free = replace(reach, do_not_call=False, has_phone=True, quiet_hours=False, calls_left=1,
+                   sms_opted_out=False)
+    return next_step(channel, signal, blocked) != next_step(channel, signal, free)

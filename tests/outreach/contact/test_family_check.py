@@ -24,6 +24,11 @@ class CountingDirectory(DirectoryStore):
         self.looked_up += 1
         return await super().get(student_id)
 
+    async def with_opt_outs(self, student_id: str) -> tuple[Student | None, set[str]]:
+        """Count, then look up (with the STOPs)."""
+        self.looked_up += 1
+        return await super().with_opt_outs(student_id)
+
 
 def outreach_of(case_id: str, student_id: str) -> Outreach:
     """A chat decision for the case."""

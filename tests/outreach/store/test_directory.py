@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outreach.store.directory import DirectoryStore
 from outreach.store.directory_import import import_file, validate_file
-from tests.support.casedb import case_engine  # noqa: F401
+from outreach.store.optouts import SmsOptOuts
+from tests.support.casedb import Statements, case_engine  # noqa: F401
 from tests.support.directory_files import GOOD, HEADER, write
 
 
@@ -50,3 +51,20 @@ def test_validate_file_reads_the_file_by_its_suffix(tmp_path: Path) -> None:
     assert errors[0].line == 0 and errors[0].message.startswith("cannot read")
     _, errors, _ = validate_file(write(tmp_path, "x.xml", "<x/>"))
     assert errors[0].line == 0 and "unsupported file type '.xml'" in errors[0].message
+
+
+async def test_a_family_and_its_stopped_numbers_come_in_one_look_up(
+    tmp_path: Path,
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    store = DirectoryStore(case_engine)
+    await import_file(write(tmp_path, "d.csv", HEADER + GOOD), store)
+    await SmsOptOuts(case_engine).opt_out("+8613912345678", "SM1")
+    counted = Statements(case_engine)
+    student, stopped = await store.with_opt_outs("stu-1")
+    assert counted.count == 1
+    assert student == await store.get("stu-1")
+    assert stopped == {"+8613912345678"}
+    assert await store.with_opt_outs("stu-2") == (await store.get("stu-2"), set())
+    assert await store.with_opt_outs("nobody") == (None, set())
+    counted.close()
