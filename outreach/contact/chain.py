@@ -206,7 +206,8 @@ class ContactChain:
         covered = decision.reason == COVERED_BY_LINE_INCIDENT
         # The whole timeline only where a chat may offer a remedy (the incident's evidence)
         kinds = None if channel == "chat" and not covered else ("sending",)
-        case, events = await self.joins.with_events(case_id, kinds)
+        view = await self.joins.with_events(case_id, kinds)
+        case, events = view.case, view.events
         if case is None or case.state in ("resolved", "closed"):
             return None
         student = await self.directory.get(decision.student_id)

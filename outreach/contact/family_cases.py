@@ -45,10 +45,6 @@ class FamilyCases:
             return case.case_id, False
         return case.case_id, True
 
-    async def ended(self, case_id: str, incident_id: str) -> bool:
-        """Is the incident over, or its case closed? (Nobody is contacted about it then.)"""
-        return await self.joins.incident_over(case_id, incident_id)
-
     async def settle(self, case_id: str, lesson_end: int | None) -> bool:
         """Once every problem of the case is over and decided on, book when it closes."""
         # On Kafka the decision often arrives after the close (the policy waits for the

@@ -207,7 +207,10 @@ class CaseRuntime:
             # forgot the family's case sooner): the database's case is the family's.
             o = replace(o, case_id=case.case_id, detail={**o.detail, "policy_case_id": o.case_id})
         async with self._locked(o.case_id):
-            events = await self.cases.events_of(o.case_id, ("decision", "sending"))
+            # its decisions and sends, and whether its incident is over: one read
+            view = await self.family.joins.with_events(o.case_id, ("decision", "sending"),
+                                                       incident_id=o.incident_id)
+            events = view.events
             fresh = not any(
                 e.kind == "decision" and e.data.get("incident_id") == o.incident_id for e in events
             )
@@ -223,7 +226,7 @@ class CaseRuntime:
             # its call or technician replaces the running chain.
             sent = [e.data.get("incident_id") for e in events if e.kind == "sending"]
             escalation = o.reason in ESCALATIONS
-            ended = await self.family.ended(case.case_id, o.incident_id)
+            ended = view.incident_over  # (the decision just noted changes nothing of it)
             may = not ended and o.incident_id not in sent and (escalation or not sent)
             running = self.chains.busy(o.case_id)
             if may and fresh and escalation and running:

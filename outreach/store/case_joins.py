@@ -42,6 +42,15 @@ class Taken:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseView:
+    """A case read with some of its events (`with_events`)."""
+
+    case: Case | None
+    events: list[CaseEvent]
+    incident_over: bool  # the incident asked about ended, or the case is closed or gone
+
+
+@dataclass(frozen=True, slots=True)
 class CaseIncident:
     """One incident of a case, with its span."""
 
@@ -143,35 +152,35 @@ class CaseJoins:
         return [CaseIncident(**dict(r._mapping)) for r in rows]
 
     async def with_events(
-        self, case_id: str, kinds: tuple[str, ...] | None = None
-    ) -> tuple[Case | None, list[CaseEvent]]:
-        """The case and its events of these kinds (None: all), oldest first: one statement."""
-        e = case_events.c
+        self, case_id: str, kinds: tuple[str, ...] | None = None, *,
+        incident_id: str | None = None,
+    ) -> CaseView:
+        """The case, its events of these kinds (None: all) oldest first, and whether
+        `incident_id` is over on it: one statement."""
+        e, i = case_events.c, case_incidents.c
         on = e.case_id == cases.c.case_id
         if kinds is not None:
             on = sa.and_(on, e.kind.in_(kinds))
-        stmt = (sa.select(cases, *(c.label(f"e_{c.name}") for c in case_events.c))
-                .select_from(cases.outerjoin(case_events, on))
+        joined = cases.outerjoin(case_events, on)
+        if incident_id is not None:
+            joined = joined.outerjoin(
+                case_incidents, sa.and_(i.case_id == cases.c.case_id, i.incident_id == incident_id)
+            )
+        ended = i.ended_at if incident_id is not None else sa.null()
+        stmt = (sa.select(cases, ended.label("incident_ended"),
+                          *(c.label(f"e_{c.name}") for c in case_events.c))
+                .select_from(joined)
                 .where(cases.c.case_id == case_id)
                 .order_by(e.event_id))
         async with read(self.store.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         if not rows:
-            return None, []
+            return CaseView(None, [], incident_over=True)
         events = [CaseEvent(**{c.name: r._mapping[f"e_{c.name}"] for c in case_events.c})
                   for r in rows if r.e_event_id is not None]
-        return case_from_row(rows[0]), events
-
-    async def incident_over(self, case_id: str, incident_id: str) -> bool:
-        """Is the incident over on the case, or the case closed (or gone)? One statement."""
-        i = case_incidents.c
-        on = sa.and_(i.case_id == cases.c.case_id, i.incident_id == incident_id)
-        stmt = (sa.select(cases.c.state, i.ended_at)
-                .select_from(cases.outerjoin(case_incidents, on))
-                .where(cases.c.case_id == case_id))
-        async with read(self.store.engine) as conn:
-            row = (await conn.execute(stmt)).first()
-        return row is None or row.state == "closed" or row.ended_at is not None
+        case = case_from_row(rows[0])
+        over = case.state == "closed" or rows[0].incident_ended is not None
+        return CaseView(case, events, incident_over=over)
 
     async def announce(
         self, case_id: str, data: Mapping[str, Any], *, first_for: str | None = None,
