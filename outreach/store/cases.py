@@ -239,15 +239,12 @@ class CaseStore:
         self, events: list[tuple[str, str, dict[str, Any]]], *, actor: str = "system",
         at: int | None = None,
     ) -> None:
-        """Append many events `(case_id, kind, data)` at once: one UPDATE, one multi-row INSERT."""
+        """Append many events `(case_id, kind, data)` at once: one multi-row INSERT (the case
+        rows are not written, as by `add_event`)."""
         if not events:
             return
         now = self.clock() if at is None else at
-        ids = sorted({case_id for case_id, _, _ in events})
         async with tx(self.engine) as conn:
-            await conn.execute(
-                cases.update().where(cases.c.case_id.in_(ids)).values(updated_at=now)
-            )
             await conn.execute(case_events.insert().values([
                 {"case_id": c, "at": now, "kind": k, "actor": actor, "data": d}
                 for c, k, d in events
