@@ -9,8 +9,10 @@ one batch, which the runner recognises by incident id.
 
 The records of one poll are applied in one database transaction (`outreach.store.unit`):
 committed, then what leaves the process (chains started, outcomes published, pages),
-then the Kafka offsets. Should the batch fail, it is rolled back and its records are
-applied again one by one, each in its own transactions (`firstcall_outreach_batches_total`
+then the Kafka offsets. Ordinary families' records and decisions go first and are committed
+on their own when line records or covered families' follow (`apply_all`). Should the batch
+fail, it is rolled back and its records are applied again one by one, each in its own
+transactions (`firstcall_outreach_batches_total`
 `{result="rolled_back"}`, log `outreach_batch_rolled_back`).
 """
 
@@ -29,6 +31,7 @@ from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.streaming.backoff import retry_forever
 from monitor.streaming.bus_feed import parse_record
+from outreach.contact.poll_order import ordinary_first, poll_order
 from outreach.contact.runtime import CaseRuntime
 from outreach.decide.policy import OutreachPolicy
 from outreach.store import unit
@@ -127,44 +130,74 @@ class KafkaOutreach:
     async def apply_all(self, records: list[Incident | Outreach]) -> None:
         """A poll's records (then the decisions due): in one transaction when batched.
 
-        A failed batch is rolled back and its records applied again one by one (the policy,
-        deciding here, has seen them: only the runner's part and its decisions run again).
+        The policy (deciding here) sees them in arrival order. The runner takes ordinary
+        families' records and decisions first, then the line records and the covered
+        families' (`outreach.contact.poll_order`); batched, what the first run did is
+        committed before the second (its chains start then), so a thousand outage families
+        do not hold up the problem of another classroom. A failed batch is rolled back and
+        its records applied again one by one (the policy has seen them: only the runner's
+        part and its decisions run again; what a first run committed is known by id).
         """
+        first, later = poll_order(records, self.runner.lines)
         if not self.batched:
             for record in records:
-                await self.apply(record)
-            await self.decide_due()
+                self._feed(record)
+            await self._apply_runs(first, later, [])
             return
         paged = set(self.runner.paged)
-        decided: list[Outreach] = []
-        seen = 0  # records the policy (deciding here) has seen
+        taken: list[Outreach] = []  # decisions taken from the policy (deciding here)
+        fed = 0  # records the policy has seen
         try:
             async with unit.batch(self.runner.cases.engine):
                 for record in records:
-                    await self.apply(record)
-                    seen += 1
-                decided = self._take_decided()
-                await self._apply_decided(decided)
+                    self._feed(record)
+                    fed += 1
+                await self._apply_runs(first, later, taken, checkpoint=True)
         except Exception as exc:
             self.runner.metrics.batches.labels("rolled_back").inc()
             self.log.warning("outreach_batch_rolled_back", records=len(records), error=repr(exc))
             await self.runner.rolled_back(paged)
-            for i, record in enumerate(records):
-                if i >= seen or self.policy is None:
-                    await self.apply(record)
-                elif isinstance(record, Incident):
-                    await self.runner.handle(record)
-            await self._apply_decided(decided or self._take_decided())
+            for record in records[fed:]:
+                self._feed(record)
+            for record in first + later:
+                await self._hand(record)
+            await self._apply_decided(taken + self._take_decided())
             return
         self.runner.metrics.batches.labels("committed").inc()
 
+    async def _apply_runs(
+        self, first: list[Incident | Outreach], later: list[Incident | Outreach],
+        taken: list[Outreach], *, checkpoint: bool = False,
+    ) -> None:
+        """The ordinary run (records, then the ordinary decisions due), then the rest; with
+        `checkpoint`, the first run is committed before the second when both have work."""
+        for record in first:
+            await self._hand(record)
+        decided = self._take_decided()
+        taken += decided
+        now, held = ordinary_first(decided, self.runner.lines)
+        await self._apply_decided(now)
+        if checkpoint and (first or now) and (later or held):
+            await unit.checkpoint(self.runner.cases.engine)
+        for record in later:
+            await self._hand(record)
+        rest = self._take_decided()
+        taken += rest
+        await self._apply_decided(held + rest)
+
     async def apply(self, record: Incident | Outreach) -> None:
         """One record: to the runner, and (deciding here) to the policy."""
-        if self.policy is None:
+        await self._hand(record)
+        self._feed(record)
+
+    async def _hand(self, record: Incident | Outreach) -> None:
+        """The runner's part of a record (deciding here, decisions read are not the runner's)."""
+        if self.policy is None or isinstance(record, Incident):
             await self.runner.handle(record)
-            return
-        if isinstance(record, Incident):
-            await self.runner.handle(record)
+
+    def _feed(self, record: Incident | Outreach) -> None:
+        """The policy's part of a record (deciding here): its clock, then the incident."""
+        if self.policy is not None and isinstance(record, Incident):
             self.policy.advance(record.detected_at - 1)
             self.policy.on_incident(record)
 
@@ -184,5 +217,7 @@ class KafkaOutreach:
         return decided
 
     async def _apply_decided(self, decided: list[Outreach]) -> None:
-        for decision in decided:
+        """The decisions taken, ordinary families' first (then the covered ones', as taken)."""
+        now, held = ordinary_first(decided, self.runner.lines)
+        for decision in now + held:
             await self.runner.handle(decision)

@@ -92,6 +92,10 @@ class LineBook:
         """Was a problem of this session that began at `started_at` part of a line incident?"""
         return self.covering(session_id, started_at) is not None
 
+    def ever_covered(self, session_id: str | None) -> bool:
+        """Has a line incident the book still remembers covered this session at any time?"""
+        return bool(self._covers.get(session_id or ""))
+
     def covering(self, session_id: str | None, started_at: int) -> str | None:
         """The line incident that covers a problem of this session begun at `started_at`."""
         grace = self.grace_ms
