@@ -119,7 +119,8 @@ def options_from(
     opts = ServiceOptions(
         db=pick(args.db, st.database.dsn),
         group=pick(args.group, service.group), decide=args.decide,
-        policy=st.policy_config(), followup=st.followup_config(), live=RuntimeConfig(waits),
+        policy=st.policy_config(), followup=st.followup_config(), live=RuntimeConfig(
+            waits, covered_notice_concurrency=service.covered_notice_concurrency),
         callback_host=host, callback_port=port, public_url=public_url,
         sms_reply_path=pick(args.sms_reply_path, service.sms_reply_path),
         twilio=twilio_settings(st.twilio, base),

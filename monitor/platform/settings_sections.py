@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Final, Self, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 
 from detectors.config import DetectionConfig
+from outreach.contact.ports import RuntimeConfig
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import offer_map
@@ -272,6 +273,7 @@ class ServiceSection(_Section):
         "group": "OUTREACH_GROUP", "callback_host": "CALLBACK_HOST",
         "callback_port": "CALLBACK_PORT", "public_base_url": "PUBLIC_BASE_URL",
         "page_url": "PAGE_URL", "sms_reply_path": "SMS_REPLY_PATH",
+        "covered_notice_concurrency": "OUTREACH_COVERED_NOTICE_CONCURRENCY",
     }
     group: str = Field("firstcall-outreach", description="consumer group of the service")
     callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
@@ -283,6 +285,10 @@ class ServiceSection(_Section):
     sms_reply_path: str = Field("/twilio/sms", pattern="^/",
                                 description="path of the incoming-SMS webhook (families' "
                                 "replies) on the callback app; Twilio posts to public URL + path")
+    covered_notice_concurrency: int = Field(
+        RuntimeConfig().covered_notice_concurrency, ge=1, le=1_000,
+        description="notices to families covered by a line incident (an outage) sent at once "
+                    "at most; the others wait their turn, other families' contacts never do")
 
 
 class CollectSection(_Section):

@@ -14,6 +14,7 @@ chain carries on with a call (`remedy_did_not_help`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,6 +24,7 @@ from detectors.records import Outreach
 from outreach.channels.base import Channel, OutboundMessage, SendResult
 from outreach.contact.dispatch import reachable_guardian
 from outreach.contact.metrics import OutreachMetrics
+from outreach.contact.notice_lane import NoticeLane
 from outreach.contact.signals import Mailbox
 from outreach.decide.case import CaseEvent
 from outreach.decide.case_states import Refusal
@@ -112,6 +114,8 @@ class ContactChain:
         escalate: Escalate,
         waits: Waits,
         context_of: ContextOf,
+        *,
+        lane: NoticeLane | None = None,
     ) -> None:
         self.cases = cases
         self.joins = CaseJoins(cases)
@@ -125,6 +129,7 @@ class ContactChain:
         self.context_of = context_of
         # What the desk saw of each running chain's session, once found (it is saved once)
         self.seen: dict[str, tuple[str | None, str | None]] = {}
+        self.lane = lane  # covered families' notices take turns to send (None: no limit)
 
     async def run(
         self,
@@ -148,7 +153,8 @@ class ContactChain:
                     )
                     waiting = None
                 else:
-                    sent = await self._send(case_id, decision, channel)
+                    async with self._turn(decision):  # not held while waiting for the family
+                        sent = await self._send(case_id, decision, channel)
                     if sent is None:
                         return
                     message_id, signal = sent[0], first_signal(sent[1])
@@ -163,6 +169,12 @@ class ContactChain:
         finally:
             self.mailbox.close(case_id)
             self.seen.pop(case_id, None)
+
+    def _turn(self, decision: Outreach) -> AbstractAsyncContextManager[None]:
+        """A covered family's send takes its turn in the notice lane; any other goes at once."""
+        if self.lane is None or decision.reason != COVERED_BY_LINE_INCIDENT:
+            return nullcontext()
+        return self.lane.turn()
 
     async def _follow(
         self,

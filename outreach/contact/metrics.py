@@ -26,6 +26,7 @@ class OutreachMetrics:
     waits: Counter
     batches: Counter
     lookups: Counter
+    notices_waiting: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
@@ -123,6 +124,12 @@ class OutreachMetrics:
                 "result (final: moved the chain on; in_progress: waited for; shown / not_shown: "
                 "a chat recorded from the outbox; unknown: the provider could not say).",
                 ["channel", "result"],
+                registry=reg,
+            ),
+            notices_waiting=Gauge(
+                "firstcall_outreach_covered_notices_waiting",
+                "Chains of families covered by a line incident waiting for their turn to send "
+                "the notice (at most covered_notice_concurrency send at once).",
                 registry=reg,
             ),
         )

@@ -47,7 +47,9 @@ class AgentQueue(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:
-    """Waits of the contact chain, and how long closing waits for a chain to stop."""
+    """Waits of the contact chain, how long closing waits for a chain to stop, and how many
+    covered families' notices are in their send step at once."""
 
     waits: Waits = field(default_factory=Waits)
     close_wait_s: float = 30.0
+    covered_notice_concurrency: int = 4

@@ -30,6 +30,7 @@ from outreach.contact.family_cases import FamilyCases, published
 from outreach.contact.line_cases import LINE_OVER, LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
+from outreach.contact.notice_lane import NoticeLane
 from outreach.contact.outcome_sink import OutcomeSink
 from outreach.contact.ports import AgentQueue, RuntimeConfig
 from outreach.contact.recovery import Recovery
@@ -91,6 +92,7 @@ class CaseRuntime:
             self._escalate,
             self.config.waits,
             self._context,
+            lane=NoticeLane(self.config.covered_notice_concurrency, self.metrics.notices_waiting),
         )
         self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip

@@ -1,0 +1,43 @@
+"""The lane of covered families' notices: at most so many in their send step at once.
+
+An outage covers a thousand families at once; each gets only the in-app notice, and their
+chains all start together. Their send steps (announce, send, record) take turns through
+this lane so that the ordinary families' chains, which never enter it, keep the connection
+pool and the CPU. A chain holds its turn only while it sends, never while it waits for the
+family's reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import Gauge
+
+
+class NoticeLane:
+    """At most `limit` covered notices in their send step at once (`waiting`: the others)."""
+
+    def __init__(self, limit: int, waiting: Gauge) -> None:
+        if limit < 1:
+            raise ValueError(f"covered_notice_concurrency must be at least 1, not {limit}")
+        self.limit = limit
+        self.waiting = waiting
+        self.sending = 0  # notices in their send step now
+        self._turns = asyncio.Semaphore(limit)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for a turn in the lane, hold it while the body runs."""
+        self.waiting.inc()
+        try:
+            await self._turns.acquire()
+        finally:
+            self.waiting.dec()
+        self.sending += 1
+        try:
+            yield
+        finally:
+            self.sending -= 1
+            self._turns.release()
