@@ -4,9 +4,9 @@ An outage brings a thousand covered families at once (they get the in-app notice
 the problems of other classrooms arriving meanwhile must not wait behind them. A poll's
 line records are made known to the line book first (`note_lines`), so a family whose
 session a line record later in the same poll covers is never taken for an ordinary one.
-Then every record of a family none of whose records is covered goes first, in arrival
-order, and the rest (line records, covered families) after them in arrival order: one
-family's records always stay together and in order.
+Then the poll goes in two runs: every record of a family none of whose records is
+covered, then the rest (line records, covered families), each run in arrival order: one
+family's records always stay together and in order. Decisions are split the same way.
 """
 
 from __future__ import annotations
@@ -47,22 +47,18 @@ def covered(record: Incident | Outreach, book: LineBook) -> bool:
 
 
 def split(records: Sequence[R], held: Callable[[R], bool]) -> tuple[list[R], list[R]]:
-    """The records of families none of whose records is `held`, and the rest (each in
-    arrival order)."""
+    """Records of families with none `held`, and the rest (each run in arrival order)."""
     later = {family_of(r) for r in records if held(r)}
     return ([r for r in records if family_of(r) not in later],
             [r for r in records if family_of(r) in later])
 
 
-def ordinary_first(records: Sequence[Incident | Outreach], book: LineBook
-                   ) -> tuple[list[Incident | Outreach], list[Incident | Outreach]]:
-    """The records (or decisions) of ordinary families, and the rest: line records and
-    covered families' (`book` must know the poll's line records: `note_lines`)."""
+def ordinary_first(records: Sequence[R], book: LineBook) -> tuple[list[R], list[R]]:
+    """Ordinary families' records (or decisions), and the line's and covered families'."""
     return split(records, lambda r: covered(r, book))
 
 
-def poll_order(records: Sequence[Incident | Outreach], book: LineBook
-               ) -> tuple[list[Incident | Outreach], list[Incident | Outreach]]:
+def poll_order(records: Sequence[R], book: LineBook) -> tuple[list[R], list[R]]:
     """A poll's records in two runs, ordinary families' first (noting its lines in `book`)."""
     note_lines(records, book)
     return ordinary_first(records, book)

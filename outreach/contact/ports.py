@@ -47,8 +47,7 @@ class AgentQueue(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:
-    """Waits of the contact chain, how long closing waits for a chain to stop, and how many
-    covered families' notices are in their send step at once."""
+    """The chain's waits, closing's wait for a chain to stop, the covered notices' lane."""
 
     waits: Waits = field(default_factory=Waits)
     close_wait_s: float = 30.0

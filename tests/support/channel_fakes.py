@@ -54,6 +54,42 @@ class FakeChannel:
         return self.statuses.get(provider_id)
 
 
+@dataclass
+class GatedChannel:
+    """A channel whose sends all wait at a gate until `open()`; it counts sends in flight.
+
+    `sending`: sends waiting at the gate now; `peak`: the most at once; `sent`: every message
+    that came in (in order), `done`: those let through.
+    """
+
+    name: ChannelName = "chat"
+    sent: list[OutboundMessage] = field(default_factory=list)
+    done: list[OutboundMessage] = field(default_factory=list)
+    sending: int = 0
+    peak: int = 0
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def open(self) -> None:
+        """Let every send through, now and from now on."""
+        self.gate.set()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Count the send in flight, wait at the gate, answer `queued` (no reply comes)."""
+        self.sent.append(message)
+        self.sending += 1
+        self.peak = max(self.peak, self.sending)
+        try:
+            await self.gate.wait()
+        finally:
+            self.sending -= 1
+        self.done.append(message)
+        return SendResult("queued", provider_id=message.message_id)
+
+    async def status(self, provider_id: str) -> ProviderStatus | None:
+        """Nothing to look up here."""
+        return None
+
+
 class BrokenConnector:
     """A connector of waiting callers whose every attempt raises (an unexpected bug or fault)."""
 

@@ -1,0 +1,59 @@
+"""Covered families' notices take turns in a lane; ordinary families' contacts never wait."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from detectors.records import Incident, Outreach
+from outreach.contact.chain import Waits
+from outreach.decide.decision import COVERED_BY_LINE_INCIDENT
+from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.channel_fakes import GatedChannel
+from tests.support.line_fakes import line_incident
+from tests.support.live_support import T0, decision, harness, incident, make_runner, until
+
+COVERED = 20
+SLOW = Waits(chat_s=30.0, call_s=30.0, sms_s=30.0)  # no family answers within the test
+
+
+def outage(n: int = COVERED) -> list[Incident | Outreach]:
+    """An edge's line incident over `n` families' sessions, their drops and their notices."""
+    drops = [incident(i, student=f"stu-c{i}", start=T0 + 1_000) for i in range(n)]
+    line = line_incident("open", [d.session_id or "" for d in drops], start=T0)
+    return [line, *drops, *(decision(d, "chat", COVERED_BY_LINE_INCIDENT) for d in drops)]
+
+
+async def test_at_most_the_lane_s_width_of_notices_send_at_once_and_all_go_out(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    base = await harness(case_engine, tmp_path, SLOW)
+    chat = GatedChannel()
+    h = make_runner(case_engine, base.cases, base.directory, SLOW, channels={"chat": chat})
+    assert h.runner.config.covered_notice_concurrency == 4
+    try:
+        for record in outage():
+            await h.runner.handle(record)
+        # Four notices are at the provider; the other sixteen wait for their turn.
+        await until(lambda: chat.sending == 4
+                    and h.counted("firstcall_outreach_covered_notices_waiting") == COVERED - 4)
+        # An ordinary family's problem meanwhile: its call goes out with the lane full.
+        ordinary = incident(1, start=T0 + 2_000)  # stu-1, whose family takes calls
+        await h.runner.handle(ordinary)
+        await h.runner.handle(decision(ordinary, "call"))
+        await until(lambda: len(h.fakes["call"].sent) == 1)
+        assert chat.sending == 4 and chat.done == []
+        chat.open()
+        # Every notice goes out although no family answers (the turn is not held while the
+        # chain waits for a reply: 30 s here).
+        await until(lambda: len(chat.done) == COVERED)
+        assert chat.peak == 4
+        assert sorted(m.student_id for m in chat.done) == sorted(f"stu-c{i}"
+                                                                  for i in range(COVERED))
+        assert {m.fault for m in chat.done} == {"line"}
+        assert h.counted("firstcall_outreach_covered_notices_waiting") == 0
+        assert h.fakes["call"].sent[0].student_id == "stu-1"
+    finally:
+        await h.runner.aclose()
