@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Final, Self, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 
 from detectors.config import DetectionConfig
-from outreach.contact.ports import RuntimeConfig
+from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import offer_map
@@ -286,7 +286,7 @@ class ServiceSection(_Section):
                                 description="path of the incoming-SMS webhook (families' "
                                 "replies) on the callback app; Twilio posts to public URL + path")
     covered_notice_concurrency: int = Field(
-        RuntimeConfig().covered_notice_concurrency, ge=1, le=1_000,
+        COVERED_NOTICE_CONCURRENCY, ge=1, le=1_000,
         description="notices to families covered by a line incident (an outage) sent at once "
                     "at most; the others wait their turn, other families' contacts never do")
 

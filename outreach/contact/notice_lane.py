@@ -12,8 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Final
 
-from prometheus_client import Gauge
+if TYPE_CHECKING:  # the settings read the default below: no metrics library for that
+    from prometheus_client import Gauge
+
+COVERED_NOTICE_CONCURRENCY: Final = 4  # the default; the setting is the service's
 
 
 class NoticeLane:

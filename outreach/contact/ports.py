@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from outreach.contact.chain import Waits
+from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY
 from outreach.decide.case import Case
 
 
@@ -51,4 +52,4 @@ class RuntimeConfig:
 
     waits: Waits = field(default_factory=Waits)
     close_wait_s: float = 30.0
-    covered_notice_concurrency: int = 4
+    covered_notice_concurrency: int = COVERED_NOTICE_CONCURRENCY
