@@ -153,7 +153,7 @@ class ContactChain:
                     )
                     waiting = None
                 else:
-                    async with self._turn(decision):  # not held while waiting for the family
+                    async with self._turn(case_id, decision):  # not while waiting for a reply
                         sent = await self._send(case_id, decision, channel)
                     if sent is None:
                         return
@@ -170,11 +170,15 @@ class ContactChain:
             self.mailbox.close(case_id)
             self.seen.pop(case_id, None)
 
-    def _turn(self, decision: Outreach) -> AbstractAsyncContextManager[None]:
+    def takes_turns(self, decision: Outreach) -> bool:
+        """Does this decision's chain send through the notice lane (a covered family's)?"""
+        return self.lane is not None and decision.reason == COVERED_BY_LINE_INCIDENT
+
+    def _turn(self, case_id: str, decision: Outreach) -> AbstractAsyncContextManager[None]:
         """A covered family's send takes its turn in the notice lane; any other goes at once."""
-        if self.lane is None or decision.reason != COVERED_BY_LINE_INCIDENT:
+        if self.lane is None or not self.takes_turns(decision):
             return nullcontext()
-        return self.lane.turn()
+        return self.lane.turn(case_id)
 
     async def _follow(
         self,

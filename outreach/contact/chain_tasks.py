@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from functools import partial
 
 import structlog
@@ -55,6 +56,13 @@ class ChainTasks:
         """Tell the case's running chain its problem is over and wait for it (bounded)."""
         self.starting.discard(case_id)  # not started yet (in a batch): it never starts
         task = self.tasks.get(case_id)
+        lane = self.chain.lane
+        if task is not None and lane is not None and lane.queued(case_id):
+            task.cancel()  # waiting for its turn to send the notice: nothing announced yet
+            lane.withdraw(case_id)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
         if task is not None:  # it may write to rows the batch holds: commit them first
             await unit.checkpoint(self.engine)
         await stop_chain(task, self.mailbox, case_id, self.close_wait_s)
@@ -82,6 +90,8 @@ class ChainTasks:
         self, case_id: str, o: Outreach, first: ChannelName, waiting: Waiting | None
     ) -> None:
         self.started[case_id] = self.wall()
+        if waiting is None and self.chain.lane is not None and self.chain.takes_turns(o):
+            self.chain.lane.expect(case_id)  # from now a stop before its turn cancels it
         task = asyncio.create_task(self.chain.run(case_id, o, first, waiting=waiting))
         self.tasks[case_id] = task
         task.add_done_callback(partial(self._done, case_id))
@@ -96,5 +106,7 @@ class ChainTasks:
     def _done(self, case_id: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(case_id) is task:
             del self.tasks[case_id]
+            if self.chain.lane is not None:
+                self.chain.lane.withdraw(case_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("chain_failed", case_id=case_id, error=repr(task.exception()))

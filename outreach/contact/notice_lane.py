@@ -29,15 +29,30 @@ class NoticeLane:
         self.limit = limit
         self.waiting = waiting
         self.sending = 0  # notices in their send step now
+        self._queued: set[str] = set()  # cases whose chain waits for its turn
         self._turns = asyncio.Semaphore(limit)
 
+    def queued(self, case_id: str) -> bool:
+        """Is the case's chain waiting for its turn (nothing of its send announced yet)?"""
+        return case_id in self._queued
+
+    def expect(self, case_id: str) -> None:
+        """The case's chain is started and will wait for a turn first: queued from now."""
+        self._queued.add(case_id)
+
+    def withdraw(self, case_id: str) -> None:
+        """The case's chain is over (or stopped before its turn): no longer queued."""
+        self._queued.discard(case_id)
+
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        """Wait for a turn in the lane, hold it while the body runs."""
+    async def turn(self, case_id: str) -> AsyncIterator[None]:
+        """Wait for a turn in the lane (cancelling the wait is harmless), hold it in the body."""
         self.waiting.inc()
+        self._queued.add(case_id)
         try:
             await self._turns.acquire()
         finally:
+            self._queued.discard(case_id)
             self.waiting.dec()
         self.sending += 1
         try:

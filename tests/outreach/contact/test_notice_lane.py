@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from detectors.records import Incident, Outreach
+from detectors.records import Incident, Outreach, case_id_for
 from outreach.contact.chain import Waits
 from outreach.decide.decision import COVERED_BY_LINE_INCIDENT
 from tests.support.casedb import case_engine  # noqa: F401
@@ -56,4 +57,38 @@ async def test_at_most_the_lane_s_width_of_notices_send_at_once_and_all_go_out(
         assert h.counted("firstcall_outreach_covered_notices_waiting") == 0
         assert h.fakes["call"].sent[0].student_id == "stu-1"
     finally:
+        await h.runner.aclose()
+
+
+async def test_a_notice_waiting_for_its_turn_stops_at_once_when_its_problem_is_over(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    base = await harness(case_engine, tmp_path, SLOW)
+    chat = GatedChannel()
+    h = make_runner(case_engine, base.cases, base.directory, SLOW, channels={"chat": chat})
+    h.runner.chains.close_wait_s = 600.0  # a stop that waited for the chain would hang here
+    records = outage()
+    stopping: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    try:
+        for record in records:
+            await h.runner.handle(record)
+        await until(lambda: chat.sending == 4)  # the last chains may not have run yet
+        waiting = [i for i in range(COVERED)
+                   if f"stu-c{i}" not in {m.student_id for m in chat.sent}]
+        last = records[1 + waiting[-1]]
+        assert isinstance(last, Incident) and len(waiting) == COVERED - 4
+        case_id = case_id_for(last.incident_id)
+        # Its chain is still in the lane's queue: stopped at once, not after close_wait_s.
+        stopping = asyncio.create_task(h.runner.chains.stop(case_id))
+        await until(stopping.done)
+        assert case_id not in h.runner.tasks
+        assert h.counted("firstcall_outreach_covered_notices_waiting") == COVERED - 5
+        chat.open()
+        await until(lambda: len(chat.done) == COVERED - 1)
+        assert last.student_id not in {m.student_id for m in chat.sent}
+        kinds = [e.kind for e in await h.cases.timeline(case_id)]
+        assert "sending" not in kinds
+    finally:
+        stopping.cancel()
         await h.runner.aclose()
