@@ -35,6 +35,7 @@ from bench.kafka_probe import wait_ready
 from bench.outage_figures import figures_of
 from bench.outage_procs import (
     Job,
+    MachineLoad,
     SchoolClock,
     fresh_database,
     make_directory,
@@ -56,7 +57,7 @@ FROM_NUMBER = "+14155550100"
 
 
 async def _send(bootstrap: str, topic: str, sc: OutageScenario, speed: float,
-                jobs: list[Job], clock: SchoolClock) -> None:  # fmt: skip
+                jobs: list[Job], clock: SchoolClock, machine: MachineLoad) -> None:  # fmt: skip
     """The scenario at `speed` x its event-time pace (0: as fast as the broker takes it)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
                                 max_batch_size=256 * 1024)  # fmt: skip
@@ -91,7 +92,7 @@ async def _send(bootstrap: str, topic: str, sc: OutageScenario, speed: float,
                 pending.clear()
             if loop.time() - last_sample >= 1.0:
                 last_sample = loop.time()
-                sample_rss(jobs)
+                sample_rss(jobs, machine)
         for p, line in tail(sc):
             pending.append(await producer.send(topic, line, partition=p))
         await asyncio.gather(*pending)
@@ -177,6 +178,7 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
               "--probe-host", "127.0.0.1", "--log-level", "WARNING"]  # fmt: skip
     probes = [free_port() for _ in range(4)]
     jobs: list[Job] = []
+    machine = MachineLoad()
     clock = SchoolClock(speed)
     after_at = T0 + int((sc.outage_at_s + sc.outage_s + after_s) * 1000)
     t_start = time.monotonic()
@@ -209,25 +211,25 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
                 {**env, "FIRSTCALL_TOPIC_PREFIX": prefix}))  # fmt: skip
             for port in probes:
                 await wait_ready(port, 120)
-            sample_rss(jobs)
+            sample_rss(jobs, machine)
             if speed > 0:
                 after = asyncio.create_task(_mark_after(jobs, clock, after_at))
-            await _send(bootstrap, s.topics.telemetry, sc, speed, jobs, clock)
+            await _send(bootstrap, s.topics.telemetry, sc, speed, jobs, clock, machine)
             sent_s = time.monotonic() - t_start
-            incidents = await _wait_records(bootstrap, s, sc, jobs)
+            incidents = await _wait_records(bootstrap, s, sc, jobs, machine)
             session_ids = {str(r["incident_id"]) for r in incidents
                            if r.get("session_id") and r["state"] == "open"}  # fmt: skip
-            settled = await _settled(dsn, session_ids, settle_s, lambda: sample_rss(jobs))
+            settled = await _settled(dsn, session_ids, settle_s, lambda: sample_rss(jobs, machine))
             # The last contact chains: until the timelines stop growing (not a fixed wait, so
             # a family the service is still behind with is counted when it is contacted).
             await _quiet(dsn, float(os.environ.get("OUTAGE_LINGER_S", "8")), settle_s,
-                         lambda: sample_rss(jobs))  # fmt: skip
+                         lambda: sample_rss(jobs, machine))  # fmt: skip
             if after is not None:
                 await after  # the clock runs on at `speed`: it gets there
             else:
                 for job in jobs:
                     job.mark("after")
-            sample_rss(jobs)
+            sample_rss(jobs, machine)
             outcomes = await read_all(bootstrap, s.topics.outcomes)
             figures = await figures_of(dsn, sc, incidents, outcomes, standin, students, clock)
         finally:
@@ -237,7 +239,7 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
                 job.stop()
     figures.update(settled=settled, sent_s=round(sent_s, 1), speed=speed, after_s=after_s,
                    total_s=round(time.monotonic() - t_start, 1),
-                   rss_mb={j.name: j.summary() for j in jobs},
+                   rss_mb={j.name: j.summary() for j in jobs}, machine=machine.summary(),
                    crashed=[j.name for j in jobs if j.proc.returncode not in (0, -15, None)],
                    logs=str(tmp))  # fmt: skip
     return figures
@@ -245,13 +247,13 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
 
 async def _wait_records(
     bootstrap: str, s: KafkaSettings, sc: OutageScenario, jobs: list[Job],
-    timeout_s: float = 180.0,
+    machine: MachineLoad, timeout_s: float = 180.0,
 ) -> list[dict[str, Any]]:
     """The incident records once every partition's clock passed the end (stable count)."""
     deadline = time.monotonic() + timeout_s
     last = -1
     while True:
-        sample_rss(jobs)
+        sample_rss(jobs, machine)
         got = [r for r in await read_all(bootstrap, s.topics.incidents)
                if r.get("record") == "incident"]  # fmt: skip
         line_closed = any(r["kind"] == "line" and r["state"] == "closed" for r in got)

@@ -146,6 +146,12 @@ def _rss(v: dict[str, Any]) -> str:
     return f"{v['before']} / {v['peak']} / {v['after']} MB (x{v['ratio']}{flag})"
 
 
+def _cpu(v: dict[str, Any]) -> str:
+    if v.get("cpu_s") is None and v.get("cpu_peak_share") is None:
+        return "-"
+    return f"{v.get('cpu_s', '-')} s ({v.get('cpu_peak_share', '-')})"
+
+
 def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
     acts = ", ".join(f"{k} {n}" for k, n in sorted(f["ordinary_actions"].items()))
     rows = [
@@ -176,6 +182,11 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     rows += [(f"RSS {k}: at the outage / peak / {f['after_s']:.0f} s after it (after/before)",
               _rss(v)) for k, v in f["rss_mb"].items()]
+    rows += [(f"CPU {k}: s used from the outage to {f['after_s']:.0f} s after it "
+              "(busiest 10 s, cores)", _cpu(v)) for k, v in f["rss_mb"].items()]
+    m = f.get("machine") or {}
+    rows.append(("machine: busy share of its cores, whole run (busiest 10 s)",
+                 f"{m.get('mean', '-')} ({m.get('busiest_10s', '-')})"))
     rows.append(("sent in / whole run (wall)", f"{f['sent_s']} s / {f['total_s']} s"))
     return rows
 

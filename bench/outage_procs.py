@@ -16,7 +16,7 @@ import orjson
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.kafka_probe import rss_mb
+from bench.kafka_probe import cpu_seconds, machine_jiffies, rss_mb
 from bench.outage_school import phone_of
 from bench.procs import stop_process
 from outreach.store.db import make_engine, upgrade
@@ -35,13 +35,18 @@ class Job:
     log: Path
     rss: list[tuple[float, int]] = field(default_factory=list)
     marks: dict[str, int] = field(default_factory=dict)  # "before", "after": RSS at a moment
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (monotonic s, CPU s used)
+    cpu_marks: dict[str, float] = field(default_factory=dict)  # CPU s used at a moment
 
     def mark(self, name: str) -> None:
-        """Keep this moment's RSS under `name` (and as a sample)."""
-        mb = rss_mb(self.proc.pid)
+        """Keep this moment's RSS and CPU time under `name` (and as a sample)."""
+        now, mb = time.monotonic(), rss_mb(self.proc.pid)
         if mb is not None:
             self.marks[name] = mb
-            self.rss.append((time.monotonic(), mb))
+            self.rss.append((now, mb))
+        if self.proc.poll() is None:
+            self.cpu_marks[name] = cpu_seconds(self.proc.pid)
+            self.cpu.append((now, self.cpu_marks[name]))
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
@@ -57,7 +62,56 @@ class Job:
         ratio = round(after / before, 2) if after is not None and before else None
         return {"before": before, "peak": max(values), "after": after,
                 "end": values[-1], "ratio": ratio,
-                "flag": ratio is not None and ratio > GROWTH_FLAG}  # fmt: skip
+                "flag": ratio is not None and ratio > GROWTH_FLAG, **self.cpu_summary()}
+
+    def cpu_summary(self) -> dict[str, Any]:
+        """CPU seconds from the outage to after it, and the busiest window's share of a core."""
+        used = None
+        if "before" in self.cpu_marks and "after" in self.cpu_marks:
+            used = round(self.cpu_marks["after"] - self.cpu_marks["before"], 1)
+        return {"cpu_s": used, "cpu_peak_share": busiest(self.cpu)}
+
+
+def busiest(samples: list[tuple[float, float]], window_s: float = 10.0) -> float | None:
+    """The largest rate of a growing counter over about `window_s` of (time, counter)
+    samples (for CPU seconds: the share of one core), or None with too few samples."""
+    rates = [(v - v0) / (t - t0) for (t0, v0), (t, v) in _windows(samples, window_s)]
+    return round(max(rates), 2) if rates else None
+
+
+def _windows(samples: list[tuple[float, Any]], window_s: float
+             ) -> list[tuple[tuple[float, Any], tuple[float, Any]]]:  # fmt: skip
+    """(first, last) sample pairs spanning between half of `window_s` and `window_s`."""
+    pairs = []
+    j = 0
+    for t, v in samples:
+        while t - samples[j][0] > window_s:
+            j += 1
+        if t - samples[j][0] >= window_s / 2:
+            pairs.append((samples[j], (t, v)))
+    return pairs
+
+
+@dataclass
+class MachineLoad:
+    """The whole machine's busy CPU, sampled along the run (Linux /proc/stat)."""
+
+    samples: list[tuple[float, tuple[int, int]]] = field(default_factory=list)
+
+    def sample(self) -> None:
+        """One sample now: (busy, total) ticks of all the cores."""
+        busy, _steal, total = machine_jiffies()
+        self.samples.append((time.monotonic(), (busy, total)))
+
+    def summary(self) -> dict[str, Any]:
+        """The busiest 10 s's and the whole run's share of all the cores (1.0: all busy)."""
+        shares = [(b1 - b0) / (n1 - n0) for (_, (b0, n0)), (_, (b1, n1))
+                  in _windows(self.samples, 10.0) if n1 > n0]  # fmt: skip
+        if not shares:
+            return {}
+        (b0, n0), (b1, n1) = self.samples[0][1], self.samples[-1][1]
+        return {"busiest_10s": round(max(shares), 2),
+                "mean": round((b1 - b0) / (n1 - n0), 2) if n1 > n0 else None}
 
 
 def spawn(name: str, args: list[str], tmp: Path, env: dict[str, str]) -> Job:
@@ -68,13 +122,17 @@ def spawn(name: str, args: list[str], tmp: Path, env: dict[str, str]) -> Job:
     return Job(name, proc, log)
 
 
-def sample_rss(jobs: list[Job]) -> None:
-    """One RSS sample of every process."""
+def sample_rss(jobs: list[Job], machine: MachineLoad | None = None) -> None:
+    """One RSS and CPU-time sample of every process (and of the machine's load)."""
     now = time.monotonic()
     for job in jobs:
         mb = rss_mb(job.proc.pid)
         if mb is not None:
             job.rss.append((now, mb))
+        if job.proc.poll() is None:
+            job.cpu.append((now, cpu_seconds(job.proc.pid)))
+    if machine is not None:
+        machine.sample()
 
 
 @dataclass

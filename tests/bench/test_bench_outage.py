@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.outage_figures import report
-from bench.outage_procs import SchoolClock
+from bench.outage_procs import MachineLoad, SchoolClock, busiest
 
 
 def test_the_school_clock_puts_a_wall_moment_on_event_time_at_the_pace() -> None:
@@ -37,7 +37,9 @@ def _figures(total_p95: float, desk_ratio: float) -> dict[str, Any]:
         "problem_to_contact_s_max": total_p95, "ordinary_contacted": 4, "open_cases": 4,
         "after_s": 300.0, "speed": 4.0, "sent_s": 1.0, "total_s": 2.0,
         "rss_mb": {"desk": {"before": 100, "peak": 130, "after": int(100 * desk_ratio),
-                            "ratio": desk_ratio, "flag": desk_ratio > 1.2}},
+                            "ratio": desk_ratio, "flag": desk_ratio > 1.2,
+                            "cpu_s": 12.5, "cpu_peak_share": 0.8}},
+        "machine": {"mean": 0.4, "busiest_10s": 0.93},
     }  # fmt: skip
     for key in ("decision_delay_s", "decided_to_contact_s", "problem_to_contact_s",
                 "published_to_contact_wall_s"):
@@ -53,3 +55,29 @@ def test_the_report_sets_the_baseline_beside_the_outage_and_flags_growth() -> No
     desk = next(line for line in text.splitlines() if line.startswith("| RSS desk"))
     assert "(x1.25 **> 1.2**)" in desk and "(x1.1)" in desk
     assert "hold_off_ms=" in text
+
+
+def test_the_busiest_window_is_the_steepest_ten_seconds_of_a_counter() -> None:
+    # one sample a second; CPU seconds grow by 0.2/s, then 0.9/s for 12 s, then 0.1/s
+    samples, used = [], 0.0
+    for t in range(40):
+        samples.append((float(t), used))
+        used += 0.9 if 10 <= t < 22 else (0.2 if t < 10 else 0.1)
+    assert busiest(samples) == 0.9
+    assert busiest(samples[:3]) is None  # under half a window: no figure
+
+
+def test_the_machine_load_is_busy_over_total_ticks() -> None:
+    m = MachineLoad()
+    ticks = [(0, 0), (100, 200), (300, 400), (500, 600), (520, 800)]
+    m.samples = [(i * 5.0, t) for i, t in enumerate(ticks)]
+    got = m.summary()
+    assert got == {"busiest_10s": 1.0, "mean": 0.65}  # 200/200 from 5 s to 15 s; 520/800
+
+
+def test_the_report_gives_each_process_cpu_and_the_machine_busy_share() -> None:
+    text = report(_figures(31.0, 1.0))
+    cpu = next(line for line in text.splitlines() if line.startswith("| CPU desk"))
+    assert "12.5 s (0.8)" in cpu
+    machine = next(line for line in text.splitlines() if line.startswith("| machine"))
+    assert "0.4 (0.93)" in machine
