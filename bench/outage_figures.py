@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from bench.outage_school import OUTAGE_EDGE, STEP_MS, OutageScenario, phone_of
+from bench.outage_school import OUTAGE_EDGE, STEP_MS, T0, OutageScenario, phone_of
 from monitor.simulate.twilio_standin import TwilioStandIn
 from outreach.store.db import make_engine
 from outreach.store.models import case_events, case_incidents, cases
@@ -86,7 +86,14 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
                   or (line_end is not None and int(by_case[c].closed_at) > line_end + 60_000)]
     close_lag = [(int(by_case[c].closed_at) - line_end) / 1000 for c in outage_cases
                  if line_end is not None and by_case[c].closed_at is not None]
+    # The in-app notice of the outage's families (their only contact): when, on the school's
+    # clock, from the edge going down.
+    down = T0 + sc.outage_at_s * 1000
+    noticed = [(at - down) / 1000 for c in outage_cases if (wall := first_contact.get(c))
+               and (at := clock.event_at(wall)) is not None]  # fmt: skip
     return {
+        "outage_noticed": len(noticed),
+        "outage_notice_s_p50": _pct(noticed, 0.5), "outage_notice_s_p95": _pct(noticed, 0.95),
         "sessions": sc.sessions, "outage_sessions": len(outage_sessions),
         "line_incidents": sorted({str(r["incident_id"]) for r in incidents if r["kind"] == "line"}),
         "line_records": sum(1 for r in incidents if r["kind"] == "line"),
@@ -166,6 +173,8 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
         ("outage cases / not closed within 60 s of the line's end (slowest; outcomes)",
          f"{f['outage_cases']} / {f['outage_cases_not_closed_in_60s']} "
          f"({f['outage_close_after_line_end_s_max']} s; {', '.join(f['outage_outcomes'])})"),
+        ("outage families told in the app / edge down -> notice p50 / p95",
+         f"{f.get('outage_noticed', '-')} / {_p(f, 'outage_notice_s')}"),
         ("ordinary decisions by action", acts),
         ("ordinary decided to contact, not contacted (last event on the case)",
          ", ".join(f"{k} {n}" for k, n in sorted(f["ordinary_uncontacted_last_event"].items()))
@@ -188,11 +197,13 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("machine: busy share of its cores, whole run (busiest 10 s)",
                  f"{m.get('mean', '-')} ({m.get('busiest_10s', '-')})"))
     rows.append(("sent in / whole run (wall)", f"{f['sent_s']} s / {f['total_s']} s"))
+    if f.get("crashed"):
+        rows.append(("**processes that died (the run is not valid)**", ", ".join(f["crashed"])))
     return rows
 
 
 def _p(f: dict[str, Any], key: str) -> str:
-    return f"{f[key + '_p50']} / {f[key + '_p95']}"
+    return f"{f.get(key + '_p50', '-')} / {f.get(key + '_p95', '-')}"
 
 
 def report(f: dict[str, Any]) -> str:

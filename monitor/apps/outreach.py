@@ -120,7 +120,8 @@ def options_from(
         db=pick(args.db, st.database.dsn),
         group=pick(args.group, service.group), decide=args.decide,
         policy=st.policy_config(), followup=st.followup_config(), live=RuntimeConfig(
-            waits, covered_notice_concurrency=service.covered_notice_concurrency),
+            waits, covered_notice_concurrency=service.covered_notice_concurrency,
+            covered_notice_max_hold_s=service.covered_notice_max_hold_s),
         callback_host=host, callback_port=port, public_url=public_url,
         sms_reply_path=pick(args.sms_reply_path, service.sms_reply_path),
         twilio=twilio_settings(st.twilio, base),

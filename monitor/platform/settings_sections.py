@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Final, Self, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 
 from detectors.config import DetectionConfig
-from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY
+from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY, COVERED_NOTICE_MAX_HOLD_S
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import offer_map
@@ -274,6 +274,7 @@ class ServiceSection(_Section):
         "callback_port": "CALLBACK_PORT", "public_base_url": "PUBLIC_BASE_URL",
         "page_url": "PAGE_URL", "sms_reply_path": "SMS_REPLY_PATH",
         "covered_notice_concurrency": "OUTREACH_COVERED_NOTICE_CONCURRENCY",
+        "covered_notice_max_hold_s": "OUTREACH_COVERED_NOTICE_MAX_HOLD_S",
     }
     group: str = Field("firstcall-outreach", description="consumer group of the service")
     callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
@@ -289,6 +290,11 @@ class ServiceSection(_Section):
         COVERED_NOTICE_CONCURRENCY, ge=1, le=1_000,
         description="notices to families covered by a line incident (an outage) sent at once "
                     "at most; the others wait their turn, other families' contacts never do")
+    covered_notice_max_hold_s: float = Field(
+        COVERED_NOTICE_MAX_HOLD_S, ge=0, le=600,
+        description="while the service is behind with its records (a poll of 100 or more), "
+                    "those notices wait for it to catch up, each at most this long (s): the "
+                    "ordinary families' decisions behind them are taken in first")
 
 
 class CollectSection(_Section):

@@ -37,6 +37,9 @@ from outreach.decide.policy import OutreachPolicy
 from outreach.store import unit
 
 DEFAULT_GROUP = "firstcall-outreach"
+# A poll of this many records (of at most 500), or a step deciding as many: the service is
+# behind (an outage's families at once), and the covered families' notices wait for it.
+BEHIND_RECORDS = 100
 
 
 class KafkaOutreach:
@@ -58,6 +61,7 @@ class KafkaOutreach:
         """
         self.s = settings
         self.batched = batched
+        self.decided_last = 0  # decisions the last step applied (deciding here)
         self.runner = runner
         self.policy = policy  # deciding here instead of consuming the workers' decisions
         self.wall_ms = wall_ms or runner.wall
@@ -122,10 +126,22 @@ class KafkaOutreach:
             for message in messages
             if message.value is not None and (record := parse_record(message.value)) is not None
         ]
+        self.pace(len(records))
         await self.apply_all(records)
         if got:  # a decision still waiting for its incident waits in the database
             await self.consumer.commit()
         return len(records)
+
+    def pace(self, polled: int) -> None:
+        """Behind (a poll of `polled` >= BEHIND_RECORDS records, or the last step applied as
+        many decisions): the covered families' notices wait and the records go first."""
+        lane = self.runner.chain.lane
+        if lane is None:
+            return
+        if polled >= BEHIND_RECORDS or self.decided_last >= BEHIND_RECORDS:
+            lane.hold()
+        else:
+            lane.resume()
 
     async def apply_all(self, records: list[Incident | Outreach]) -> None:
         """A poll's records (then the decisions due): in one transaction when batched.
@@ -184,6 +200,7 @@ class KafkaOutreach:
         rest = self._take_decided()
         taken += rest
         await self._apply_decided(held + rest)
+        self.decided_last = len(taken)
 
     async def apply(self, record: Incident | Outreach) -> None:
         """One record: to the runner, and (deciding here) to the policy."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from outreach.contact.chain import Waits
-from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY
+from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY, COVERED_NOTICE_MAX_HOLD_S
 from outreach.decide.case import Case
 
 
@@ -53,3 +53,4 @@ class RuntimeConfig:
     waits: Waits = field(default_factory=Waits)
     close_wait_s: float = 30.0
     covered_notice_concurrency: int = COVERED_NOTICE_CONCURRENCY
+    covered_notice_max_hold_s: float = COVERED_NOTICE_MAX_HOLD_S

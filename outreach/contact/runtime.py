@@ -92,7 +92,8 @@ class CaseRuntime:
             self._escalate,
             self.config.waits,
             self._context,
-            lane=NoticeLane(self.config.covered_notice_concurrency, self.metrics.notices_waiting),
+            lane=NoticeLane(self.config.covered_notice_concurrency, self.metrics.notices_waiting,
+                            self.config.covered_notice_max_hold_s),
         )
         self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip

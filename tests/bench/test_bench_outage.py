@@ -39,7 +39,8 @@ def _figures(total_p95: float, desk_ratio: float) -> dict[str, Any]:
         "rss_mb": {"desk": {"before": 100, "peak": 130, "after": int(100 * desk_ratio),
                             "ratio": desk_ratio, "flag": desk_ratio > 1.2,
                             "cpu_s": 12.5, "cpu_peak_share": 0.8}},
-        "machine": {"mean": 0.4, "busiest_10s": 0.93},
+        "machine": {"mean": 0.4, "busiest_10s": 0.93}, "crashed": [],
+        "outage_noticed": 20, "outage_notice_s_p50": 12.0, "outage_notice_s_p95": 19.5,
     }  # fmt: skip
     for key in ("decision_delay_s", "decided_to_contact_s", "problem_to_contact_s",
                 "published_to_contact_wall_s"):
@@ -81,3 +82,11 @@ def test_the_report_gives_each_process_cpu_and_the_machine_busy_share() -> None:
     assert "12.5 s (0.8)" in cpu
     machine = next(line for line in text.splitlines() if line.startswith("| machine"))
     assert "0.4 (0.93)" in machine
+
+
+def test_the_report_says_when_the_outage_families_were_told_and_which_process_died() -> None:
+    text = report({**_figures(31.0, 1.0), "crashed": ["worker1"]})
+    told = next(line for line in text.splitlines() if "outage families told" in line)
+    assert "20 / 12.0 / 19.5" in told
+    assert "| **processes that died (the run is not valid)** | worker1 |" in text
+    assert "processes that died" not in report(_figures(31.0, 1.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Incident, Outreach, case_id_for
 from monitor.platform.kafka_settings import KafkaSettings
-from monitor.streaming.outreach_kafka import KafkaOutreach
+from monitor.streaming.outreach_kafka import BEHIND_RECORDS, KafkaOutreach
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.contact.chain import Waits
 from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, PolicyConfig
@@ -123,5 +124,50 @@ async def test_a_drop_before_the_line_record_that_covers_it_gets_the_notice_not_
         [decided] = [e for e in timeline if e.kind == "decision"]
         assert decided.data["reason"] == COVERED_BY_LINE_INCIDENT
         assert decided.data["action"] == "chat"
+    finally:
+        await h.runner.aclose()
+
+
+async def test_while_the_service_is_behind_the_covered_notices_wait_and_go_once_it_caught_up(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    h, log = await logged(case_engine, tmp_path)
+    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner)
+    lane = h.runner.chain.lane
+    assert lane is not None
+    records, ordinary = outage_poll()
+    try:
+        feed.pace(BEHIND_RECORDS)  # a poll this big: behind
+        assert lane.held
+        await feed.apply_all(records)
+        # The ordinary family is called; no covered notice goes while the service is behind.
+        await until(lambda: "call:stu-1" in log)
+        await asyncio.sleep(0.2)
+        assert [e for e in log if e.startswith("chat:")] == []
+        assert h.counted("firstcall_outreach_covered_notices_waiting") == COVERED
+        feed.pace(3)  # a small poll: caught up, the notices take their turns
+        assert not lane.held
+        await until(lambda: sum(e.startswith("chat:") for e in log) == COVERED)
+        assert log[0] == f"call:{ordinary.student_id}"
+    finally:
+        await h.runner.aclose()
+
+
+async def test_a_step_that_applied_many_decisions_counts_as_behind(
+    case_engine: AsyncEngine,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    h, _log = await logged(case_engine, tmp_path)
+    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner)
+    lane = h.runner.chain.lane
+    assert lane is not None
+    try:
+        feed.decided_last = BEHIND_RECORDS  # the in-process policy decided this many at once
+        feed.pace(0)
+        assert lane.held
+        feed.decided_last = 0
+        feed.pace(BEHIND_RECORDS - 1)
+        assert not lane.held
     finally:
         await h.runner.aclose()

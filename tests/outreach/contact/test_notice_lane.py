@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from detectors.records import Incident, Outreach, case_id_for
 from outreach.contact.chain import Waits
+from outreach.contact.notice_lane import NoticeLane
 from outreach.decide.decision import COVERED_BY_LINE_INCIDENT
 from tests.support.casedb import case_engine  # noqa: F401
 from tests.support.channel_fakes import GatedChannel
@@ -92,3 +94,59 @@ async def test_a_notice_waiting_for_its_turn_stops_at_once_when_its_problem_is_o
     finally:
         stopping.cancel()
         await h.runner.aclose()
+
+
+def lane_of(limit: int, max_hold_s: float) -> NoticeLane:
+    """A lane with its own gauge (a registry of its own)."""
+    waiting = Gauge("waiting", "notices waiting", registry=CollectorRegistry())
+    return NoticeLane(limit, waiting, max_hold_s)
+
+
+async def test_a_held_lane_gives_no_turn_until_resumed() -> None:
+    lane = lane_of(2, max_hold_s=30.0)
+    lane.hold()
+    went: list[str] = []
+
+    async def notice(case_id: str) -> None:
+        async with lane.turn(case_id):
+            went.append(case_id)
+
+    tasks = [asyncio.create_task(notice(f"case-{i}")) for i in range(3)]
+    await asyncio.sleep(0.05)
+    assert went == [] and all(lane.queued(f"case-{i}") for i in range(3))
+    lane.resume()
+    await asyncio.gather(*tasks)
+    assert sorted(went) == ["case-0", "case-1", "case-2"]
+
+
+async def test_a_notice_held_longer_than_max_hold_goes_anyway() -> None:
+    lane = lane_of(1, max_hold_s=0.05)
+    lane.hold()  # and never resumed
+    async with asyncio.timeout(2):
+        async with lane.turn("case-1"):
+            assert lane.sending == 1
+    assert lane.held
+
+
+async def test_a_notice_waiting_for_a_turn_when_the_lane_is_held_waits_again() -> None:
+    lane = lane_of(1, max_hold_s=30.0)
+    went: list[str] = []
+    first = asyncio.Event()
+
+    async def notice(case_id: str, body: asyncio.Event | None) -> None:
+        async with lane.turn(case_id):
+            went.append(case_id)
+            if body is not None:
+                await body.wait()
+
+    a = asyncio.create_task(notice("case-a", first))
+    await asyncio.sleep(0.01)
+    b = asyncio.create_task(notice("case-b", None))  # waits for a's turn to end
+    await asyncio.sleep(0.01)
+    lane.hold()  # the service fell behind meanwhile
+    first.set()
+    await asyncio.sleep(0.05)
+    assert went == ["case-a"]  # b got the turn, found the lane held and gave it back
+    lane.resume()
+    await asyncio.gather(a, b)
+    assert went == ["case-a", "case-b"]
