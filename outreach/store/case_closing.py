@@ -102,11 +102,11 @@ async def close_many(
             closed = {str(r.case_id): case_from_row(r) for r in (await conn.execute(stmt)).all()}
             if not closed:
                 continue
-            await conn.execute(case_events.insert().values([
+            await conn.execute(case_events.insert(), [  # one statement cached for any count
                 {"case_id": c.case.case_id, "at": now, "kind": "state", "actor": actor,
                  "data": {"from": c.case.state, "to": "closed", "reason": reason,
                           "outcome": c.outcome}}
                 for c in part if c.case.case_id in closed
-            ]))  # fmt: skip
+            ])  # fmt: skip
             done.update(closed)
     return [done[c.case.case_id] for c in closings if c.case.case_id in done]

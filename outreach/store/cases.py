@@ -245,10 +245,10 @@ class CaseStore:
             return
         now = self.clock() if at is None else at
         async with tx(self.engine) as conn:
-            await conn.execute(case_events.insert().values([
+            await conn.execute(case_events.insert(), [  # one statement cached for any count
                 {"case_id": c, "at": now, "kind": k, "actor": actor, "data": d}
                 for c, k, d in events
-            ]))  # fmt: skip
+            ])  # fmt: skip
 
     async def record_attempt(
         self,

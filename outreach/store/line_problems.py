@@ -65,14 +65,15 @@ class LineProblems:
                   else sqlite.insert)
         added: set[str] = set()
         async with tx(self.engine) as conn:
+            # One statement cached for any count (SQLAlchemy sends the rows as one multi-row
+            # INSERT: "insertmanyvalues"), not a statement compiled and kept for each count.
+            stmt = (insert(line_children)
+                    .on_conflict_do_nothing(index_elements=["line_case_id", "case_id"])
+                    .returning(line_children.c.case_id))  # fmt: skip
             for part in chunks(case_ids):
-                stmt = insert(line_children).values([
-                    {"line_case_id": line_case_id, "case_id": case_id, "reason": reason[:64],
-                     "attached_at": at} for case_id in part
-                ]).on_conflict_do_nothing(index_elements=["line_case_id", "case_id"])
-                added.update(str(c) for c in
-                             (await conn.execute(stmt.returning(line_children.c.case_id)))
-                             .scalars())  # fmt: skip
+                rows = [{"line_case_id": line_case_id, "case_id": case_id, "reason": reason[:64],
+                         "attached_at": at} for case_id in dict.fromkeys(part)]
+                added.update(str(c) for c in (await conn.execute(stmt, rows)).scalars())
             new = [case_id for case_id in dict.fromkeys(case_ids) if case_id in added]
             for part in chunks(new):  # never in the queue on their own (unless an agent holds)
                 unowned = sa.select(cases.c.case_id).where(cases.c.case_id.in_(part),
