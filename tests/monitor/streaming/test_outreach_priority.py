@@ -13,6 +13,7 @@ from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.outreach_kafka import BEHIND_RECORDS, KafkaOutreach
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.contact.chain import Waits
+from outreach.contact.notice_lane import NoticeLane
 from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, PolicyConfig
 from outreach.decide.policy import OutreachPolicy
 from outreach.store.models import case_events
@@ -128,14 +129,21 @@ async def test_a_drop_before_the_line_record_that_covers_it_gets_the_notice_not_
         await h.runner.aclose()
 
 
+async def paced(
+    engine: AsyncEngine, tmp_path: Path
+) -> tuple[Harness, list[str], KafkaOutreach, NoticeLane]:
+    """A logged runner, the service's feed in front of it, and its covered notices' lane."""
+    h, log = await logged(engine, tmp_path)
+    lane = h.runner.chain.lane
+    assert lane is not None
+    return h, log, KafkaOutreach(KafkaSettings(clock="event"), h.runner), lane
+
+
 async def test_while_the_service_is_behind_the_covered_notices_wait_and_go_once_it_caught_up(
     case_engine: AsyncEngine,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    h, log = await logged(case_engine, tmp_path)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner)
-    lane = h.runner.chain.lane
-    assert lane is not None
+    h, log, feed, lane = await paced(case_engine, tmp_path)
     records, ordinary = outage_poll()
     try:
         feed.pace(BEHIND_RECORDS)  # a poll this big: behind
@@ -158,10 +166,7 @@ async def test_a_step_that_applied_many_decisions_counts_as_behind(
     case_engine: AsyncEngine,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    h, _log = await logged(case_engine, tmp_path)
-    feed = KafkaOutreach(KafkaSettings(clock="event"), h.runner)
-    lane = h.runner.chain.lane
-    assert lane is not None
+    h, _log, feed, lane = await paced(case_engine, tmp_path)
     try:
         feed.decided_last = BEHIND_RECORDS  # the in-process policy decided this many at once
         feed.pace(0)
