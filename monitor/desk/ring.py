@@ -70,14 +70,16 @@ class Points:
     """The last `cap` stats points of a session in one flat array of doubles (8 bytes each).
 
     A deque of tuples cost ~280 bytes a point (tuple, 7 float objects); 20,000 sessions of
-    150 points were ~840 MB, now ~170 MB.
+    150 points were ~840 MB, now ~170 MB. The array is allocated whole when the session is
+    first seen, so the desk's memory follows the sessions it tracks, not how long they have
+    been in class (it does not creep up for the ring's first minutes, and never reallocates).
     """
 
     __slots__ = ("buf", "cap", "size", "start")
 
     def __init__(self, cap: int) -> None:
-        self.buf = array("d")
-        self.cap = cap
+        self.cap = max(0, cap)
+        self.buf = array("d", bytes(8 * WIDTH * self.cap))
         self.size = 0
         self.start = 0  # index of the oldest point once the ring is full
 
@@ -86,12 +88,12 @@ class Points:
         if self.cap <= 0:
             return
         if self.size < self.cap:
-            self.buf.extend(row)
+            i = ((self.start + self.size) % self.cap) * WIDTH
             self.size += 1
-            return
-        i = self.start * WIDTH
+        else:
+            i = self.start * WIDTH
+            self.start = (self.start + 1) % self.cap
         self.buf[i:i + WIDTH] = array("d", row)
-        self.start = (self.start + 1) % self.cap
 
     def rows(self) -> Iterator[tuple[float, ...]]:
         """The points, oldest first."""

@@ -75,3 +75,16 @@ def test_the_ring_of_points_keeps_the_newest_in_order_in_flat_memory() -> None:
         pts.append(tuple(float(k * 10 + i) for i in range(7)))
     assert [r[0] for r in pts.rows()] == [20.0, 30.0, 40.0] and len(pts) == 3
     assert pts.buf.itemsize * len(pts.buf) == 3 * 7 * 8  # 8 bytes a value, nothing per point
+
+
+def test_the_ring_is_allocated_whole_when_the_session_is_first_seen() -> None:
+    pts = Points(150)
+    where, length = pts.buf.buffer_info()
+    assert length == 150 * 7 and len(pts) == 0 and list(pts.rows()) == []
+    pts.append(tuple(float(i) for i in range(7)))
+    assert [r[:2] for r in pts.rows()] == [(0.0, 1.0)] and len(pts) == 1
+    for k in range(1, 400):  # filling it and going round it twice: never reallocated
+        pts.append(tuple(float(k * 10 + i) for i in range(7)))
+    assert pts.buf.buffer_info() == (where, length)
+    assert [r[0] for r in pts.rows()] == [float(k * 10) for k in range(250, 400)]
+    assert list(Points(0).rows()) == [] and len(Points(0).buf) == 0
