@@ -4,7 +4,6 @@ metrics, the outcome published once committed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -34,13 +33,15 @@ async def stop_chain(
     """Tell a case's running chain its problem is over and wait for it (at most `wait_s`)."""
     if task is None:
         return
+    # asyncio.wait: the chain's end is awaited without taking on its cancellation, and the
+    # caller's own cancellation (a shutdown) is not swallowed
     mailbox.post(case_id, Letter(None, None))
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(asyncio.shield(task), wait_s)
+    await asyncio.wait([task], timeout=wait_s)
     if not task.done():
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait([task])
+    if not task.cancelled():
+        task.result()  # a chain that failed says so here, as before
 
 
 def closing_of(
