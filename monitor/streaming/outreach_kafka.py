@@ -9,8 +9,11 @@ one batch, which the runner recognises by incident id.
 
 The records of one poll are applied in one database transaction (`outreach.store.unit`):
 committed, then what leaves the process (chains started, outcomes published, pages),
-then the Kafka offsets. Ordinary families' records and decisions go first and are committed
-on their own when line records or covered families' follow (`apply_all`). Should the batch
+then the Kafka offsets. Ordinary families' records and decisions go first; a poll's line
+records and covered families' records wait in the covered backlog
+(`monitor.streaming.covered_backlog`) and are taken in a chunk at a time between polls, so
+an outage's thousand families never hold up a family polled after them; a partition's
+offset is committed only up to its oldest record still waiting there. Should the batch
 fail, it is rolled back and its records are applied again one by one, each in its own
 transactions (`firstcall_outreach_batches_total`
 `{result="rolled_back"}`, log `outreach_batch_rolled_back`).
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 
@@ -31,7 +35,8 @@ from monitor.platform.kafka_settings import KafkaSettings
 from monitor.platform.logging import get_logger
 from monitor.streaming.backoff import retry_forever
 from monitor.streaming.bus_feed import parse_record
-from outreach.contact.poll_order import ordinary_first, poll_order
+from monitor.streaming.covered_backlog import CoveredBacklog, Polled, commit_offsets
+from outreach.contact.poll_order import covered, family_of, note_lines, ordinary_first, poll_order
 from outreach.contact.runtime import CaseRuntime
 from outreach.decide.policy import OutreachPolicy
 from outreach.store import unit
@@ -40,6 +45,10 @@ DEFAULT_GROUP = "firstcall-outreach"
 # A poll of this many records (of at most 500), or a step deciding as many: the service is
 # behind (an outage's families at once), and the covered families' notices wait for it.
 BEHIND_RECORDS = 100
+# The covered backlog is taken in chunks of this many records, for at least one chunk and
+# at most this long per step before polling again (what an ordinary family may wait).
+BACKLOG_CHUNK = 25
+BACKLOG_BUDGET_S = 0.2
 
 
 class KafkaOutreach:
@@ -54,10 +63,13 @@ class KafkaOutreach:
         policy: OutreachPolicy | None = None,
         wall_ms: Callable[[], int] | None = None,
         batched: bool = True,
+        backlog_chunk: int = BACKLOG_CHUNK,
+        backlog_budget_s: float = BACKLOG_BUDGET_S,
     ) -> None:
         """`policy` set: decide here instead of reading the workers' decisions.
 
         `batched`: a poll's records in one transaction (False: each record's own, as before).
+        `backlog_chunk`, `backlog_budget_s`: how the covered backlog is taken in per step.
         """
         self.s = settings
         self.batched = batched
@@ -76,6 +88,10 @@ class KafkaOutreach:
         self.group = group
         self.consumer: AIOKafkaConsumer | None = None
         self.ready = False
+        self.backlog: CoveredBacklog[TopicPartition] = CoveredBacklog()
+        self.backlog_chunk, self.backlog_budget_s = max(1, backlog_chunk), backlog_budget_s
+        self._polled_to: dict[TopicPartition, int] = {}  # each partition's next offset to read
+        self._committed: dict[TopicPartition, int] = {}
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -95,7 +111,7 @@ class KafkaOutreach:
         await retry_forever(
             self.consumer.start, retry_on=(KafkaError, OSError), on_error=self._connect_failed
         )
-        self.consumer.subscribe(self.topics)
+        self.consumer.subscribe(self.topics, listener=_Reassigned(self))
         self.ready = True
         self.log.info("outreach_consuming", topics=self.topics)
         try:
@@ -116,34 +132,86 @@ class KafkaOutreach:
         )
 
     async def step(self) -> int:
-        """One poll: apply every record fetched (incidents first), then commit; returns count."""
+        """One poll: its ordinary families applied at once, its line records and covered
+        families' put in the backlog; then a little of the backlog; then the offsets."""
         assert self.consumer is not None, "run() first"
-        got = await self.consumer.getmany(timeout_ms=self.s.poll_ms, max_records=500)
+        wait_ms = 0 if self.backlog else self.s.poll_ms
+        got = await self.consumer.getmany(timeout_ms=wait_ms, max_records=500)
         ordered = sorted(got.items(), key=lambda kv: kv[0].topic != self.s.topics.incidents)
-        records = [
-            record
-            for _, messages in ordered
+        polled = [
+            Polled(tp, message.offset, record)
+            for tp, messages in ordered
             for message in messages
             if message.value is not None and (record := parse_record(message.value)) is not None
         ]
-        self.pace(len(records))
-        await self.apply_all(records)
-        if got:  # a decision still waiting for its incident waits in the database
-            await self.consumer.commit()
-        return len(records)
+        for tp, messages in got.items():
+            if messages:
+                self._polled_to[tp] = messages[-1].offset + 1
+        self.pace(len(polled))
+        for p in polled:
+            self._feed(p.record)  # the policy sees every record as polled, in arrival order
+        now, later = self.put_aside(polled)
+        await self.apply_all([p.record for p in now], feed=False)
+        self.backlog.add(later)
+        await self.work_backlog()
+        await self._commit()
+        return len(polled)
+
+    def put_aside(self, polled: list[Polled[TopicPartition]]) -> tuple[
+            list[Polled[TopicPartition]], list[Polled[TopicPartition]]]:  # fmt: skip
+        """The poll's ordinary families' records, and those for the backlog: line records,
+        covered families', and those of families whose records wait there already."""
+        lines = self.runner.lines
+        note_lines([p.record for p in polled], lines)  # known before anything is taken in
+        held = {family_of(p.record) for p in polled
+                if covered(p.record, lines) or self.backlog.holds(p.record)}  # fmt: skip
+        return ([p for p in polled if family_of(p.record) not in held],
+                [p for p in polled if family_of(p.record) in held])
+
+    async def work_backlog(self) -> int:
+        """Take in the backlog a chunk at a time, for at most `backlog_budget_s` (at least one
+        chunk); how many records were taken in."""
+        done, deadline = 0, time.monotonic() + self.backlog_budget_s
+        while self.backlog:
+            chunk = self.backlog.take(self.backlog_chunk)
+            await self.apply_all([p.record for p in chunk], feed=False)
+            done += len(chunk)
+            if time.monotonic() >= deadline:
+                break
+        return done
+
+    def reassigned(self, partitions: Collection[TopicPartition]) -> None:
+        """After a rebalance: forget the partitions given away (their records go to their
+        new owner from the committed offset)."""
+        dropped = self.backlog.keep_only(partitions)
+        self._polled_to = {tp: n for tp, n in self._polled_to.items() if tp in partitions}
+        self._committed = {}
+        if dropped:
+            self.log.info("outreach_backlog_given_away", records=dropped)
+
+    async def _commit(self) -> None:
+        """Commit each partition's offset, held back to its oldest record in the backlog."""
+        assert self.consumer is not None
+        offsets = commit_offsets(self._polled_to, self.backlog.oldest(),
+                                 self.consumer.assignment())  # fmt: skip
+        if offsets and offsets != self._committed:
+            await self.consumer.commit(dict(offsets))
+            self._committed = offsets
 
     def pace(self, polled: int) -> None:
-        """Behind (a poll of `polled` >= BEHIND_RECORDS records, or the last step applied as
-        many decisions): the covered families' notices wait and the records go first."""
+        """Behind (a poll of `polled` >= BEHIND_RECORDS records, the last step applied as
+        many decisions, or as many wait in the backlog): the covered families' notices wait
+        and the records go first."""
         lane = self.runner.chain.lane
         if lane is None:
             return
-        if polled >= BEHIND_RECORDS or self.decided_last >= BEHIND_RECORDS:
+        behind = max(polled, self.decided_last, len(self.backlog))
+        if behind >= BEHIND_RECORDS:
             lane.hold()
         else:
             lane.resume()
 
-    async def apply_all(self, records: list[Incident | Outreach]) -> None:
+    async def apply_all(self, records: list[Incident | Outreach], *, feed: bool = True) -> None:
         """A poll's records (then the decisions due): in one transaction when batched.
 
         The policy (deciding here) sees them in arrival order. The runner takes ordinary
@@ -153,19 +221,20 @@ class KafkaOutreach:
         do not hold up the problem of another classroom. A failed batch is rolled back and
         its records applied again one by one (the policy has seen them: only the runner's
         part and its decisions run again; what a first run committed is known by id).
+        `feed` False: the policy has seen the records already (as they were polled).
         """
         first, later = poll_order(records, self.runner.lines)
         if not self.batched:
-            for record in records:
+            for record in records if feed else ():
                 self._feed(record)
             await self._apply_runs(first, later, [])
             return
         paged = set(self.runner.paged)
         taken: list[Outreach] = []  # decisions taken from the policy (deciding here)
-        fed = 0  # records the policy has seen
+        fed = 0 if feed else len(records)  # records the policy has seen
         try:
             async with unit.batch(self.runner.cases.engine):
-                for record in records:
+                for record in records[fed:]:
                     self._feed(record)
                     fed += 1
                 await self._apply_runs(first, later, taken, checkpoint=True)
@@ -238,3 +307,17 @@ class KafkaOutreach:
         now, held = ordinary_first(decided, self.runner.lines)
         for decision in now + held:
             await self.runner.handle(decision)
+
+
+class _Reassigned(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the feed which partitions are its own after a rebalance."""
+
+    def __init__(self, feed: KafkaOutreach) -> None:
+        self.feed = feed
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        """Nothing to do before: what was applied is committed after each step."""
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        """Keep only the backlog of the partitions still ours."""
+        self.feed.reassigned(assigned)

@@ -1,0 +1,166 @@
+"""Over a real Kafka broker: an outage's covered families wait in the backlog, a family
+polled after them is contacted at once, and a stop half-way loses and repeats nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.kafka_probe import committed_total
+from detectors.records import Incident, Outreach, case_id_for
+from monitor.platform.kafka_settings import KafkaSettings
+from monitor.streaming.outreach_kafka import KafkaOutreach
+from outreach.channels.base import OutboundMessage, SendResult
+from outreach.contact.chain import Waits
+from outreach.decide.decision import COVERED_BY_LINE_INCIDENT
+from outreach.store.models import case_events
+from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.channel_fakes import FakeChannel
+from tests.support.kafka_helpers import create_topics, isolated_settings
+from tests.support.line_fakes import line_incident
+from tests.support.live_support import T0, Harness, decision, harness, incident, make_runner, until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
+
+COVERED = 60
+SLOW = Waits(chat_s=30.0, call_s=30.0, sms_s=30.0)  # no family answers within the test
+
+
+class Watching(FakeChannel):
+    """A fake channel that notes, for each send, how many records the backlog still held."""
+
+    def __init__(self, name: str, log: list[tuple[str, int]]) -> None:
+        super().__init__(name)  # type: ignore[arg-type]
+        self.log = log
+        self.feed: KafkaOutreach | None = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Note the student and the backlog's length; queued (no reply comes)."""
+        self.log.append((message.student_id, len(self.feed.backlog) if self.feed else -1))
+        await super().send(message)
+        return SendResult("queued", provider_id=message.message_id)
+
+
+async def publish(s: KafkaSettings, records: Sequence[Incident | Outreach]) -> None:
+    """Records as the correlator and workers publish them (incidents and decisions)."""
+    producer = AIOKafkaProducer(bootstrap_servers=s.bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        for r in records:
+            topic = s.topics.incidents if isinstance(r, Incident) else s.topics.outcomes
+            await producer.send(topic, orjson.dumps(r.to_dict()),
+                                key=(r.session_id or r.incident_id).encode())  # fmt: skip
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def outage() -> list[Incident | Outreach]:
+    """An edge's line incident, its families' drops and their notices."""
+    drops = [incident(i, student=f"stu-c{i}", start=T0 + 1_000) for i in range(COVERED)]
+    line = line_incident("open", [d.session_id or "" for d in drops], start=T0)
+    return [line, *drops, *(decision(d, "chat", COVERED_BY_LINE_INCIDENT) for d in drops)]
+
+
+async def watched(engine: AsyncEngine, tmp_path: Path) -> tuple[Harness, list[tuple[str, int]]]:
+    """A runner whose chat and call note each send with the backlog's length then."""
+    base = await harness(engine, tmp_path, SLOW)
+    log: list[tuple[str, int]] = []
+    channels = {n: Watching(n, log) for n in ("chat", "call", "sms")}
+    return make_runner(engine, base.cases, base.directory, SLOW, channels=channels), log
+
+
+def watch(h: Harness, feed: KafkaOutreach) -> KafkaOutreach:
+    """Let the runner's channels see the feed's backlog."""
+    for channel in h.runner.chain.channels.values():
+        if isinstance(channel, Watching):
+            channel.feed = feed
+    return feed
+
+
+async def sends_per_case(engine: AsyncEngine) -> dict[str, int]:
+    """How many sends each case's timeline announced."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(case_events.c.case_id, sa.func.count())
+            .where(case_events.c.kind == "sending").group_by(case_events.c.case_id))
+        return {row[0]: row[1] for row in rows}
+
+
+async def test_a_family_polled_after_an_outage_is_called_while_its_families_wait(
+    kafka_bootstrap: str, case_engine: AsyncEngine, tmp_path: Path,  # noqa: F811
+) -> None:
+    s = isolated_settings(kafka_bootstrap, clock="event")
+    await create_topics(s)
+    h, log = await watched(case_engine, tmp_path)
+    feed = watch(h, KafkaOutreach(s, h.runner, group="o-backlog", backlog_chunk=4,
+                                  backlog_budget_s=0.0))  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    try:
+        await publish(s, outage())
+        await until(lambda: len(feed.backlog) > 0, 30)  # the outage was polled
+        ordinary = incident(1, room="room-9", start=T0 + 2_000)  # stu-1, whose family takes calls
+        await publish(s, [ordinary, decision(ordinary, "call")])
+        await until(lambda: any(student == "stu-1" for student, _ in log), 30)
+        [(_, waiting)] = [entry for entry in log if entry[0] == "stu-1"]
+        assert waiting > 0  # called while the outage's records still waited
+        await until(lambda: len(log) == COVERED + 1 and not feed.backlog, 60)
+        assert sorted(student for student, _ in log) == sorted(
+            ["stu-1", *(f"stu-c{i}" for i in range(COVERED))])  # everybody, once
+        await until(lambda: committed(s, "o-backlog", 2 * COVERED + 3), 30)
+    finally:
+        stop.set()
+        await task
+        await h.runner.aclose()
+
+
+async def committed(s: KafkaSettings, group: str, records: int) -> bool:
+    """Has `group` committed every record of both topics (`records` in all)?"""
+    parts = s.telemetry_partitions
+    total = await committed_total(s.bootstrap, group, s.topics.incidents, parts)
+    total += await committed_total(s.bootstrap, group, s.topics.outcomes, parts)
+    return total == records
+
+
+async def test_stopped_half_way_the_next_run_takes_the_rest_once(
+    kafka_bootstrap: str, case_engine: AsyncEngine, tmp_path: Path,  # noqa: F811
+) -> None:
+    s = isolated_settings(kafka_bootstrap, clock="event")
+    await create_topics(s)
+    h, log = await watched(case_engine, tmp_path)
+    first = watch(h, KafkaOutreach(s, h.runner, group="o-stop", backlog_chunk=4,
+                                   backlog_budget_s=0.0))  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(first.run(stop))
+    await publish(s, outage())
+    await until(lambda: 0 < len(first.backlog) < 2 * COVERED, 30)
+    stop.set()  # (what a shutdown does: the backlog is left, not committed)
+    await task
+    left = len(first.backlog)
+    assert left > 0
+    assert not await committed(s, "o-stop", 2 * COVERED + 1)  # held back to what waited
+    await h.runner.drain()
+
+    second = watch(h, KafkaOutreach(s, h.runner, group="o-stop"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(second.run(stop))
+    try:
+        await until(lambda: committed(s, "o-stop", 2 * COVERED + 1), 60)
+        await until(lambda: len(log) == COVERED, 30)
+        sends = await sends_per_case(case_engine)
+        drops = [r for r in outage() if isinstance(r, Incident) and r.kind != "line"]
+        assert sends == {case_id_for(d.incident_id): 1 for d in drops}  # told once, none twice
+        assert sorted(student for student, _ in log) == sorted(
+            f"stu-c{i}" for i in range(COVERED))
+    finally:
+        stop.set()
+        await task
+        await h.runner.aclose()
