@@ -288,8 +288,9 @@ class ServiceSection(_Section):
                                 "replies) on the callback app; Twilio posts to public URL + path")
     covered_notice_concurrency: int = Field(
         COVERED_NOTICE_CONCURRENCY, ge=1, le=1_000,
-        description="notices to families covered by a line incident (an outage) sent at once "
-                    "at most; the others wait their turn, other families' contacts never do")
+        description="notices to families covered by a line incident (an outage) sent together "
+                    "in one bulk send at most (one bulk send at a time); the others wait for "
+                    "the next, other families' contacts never do")
     covered_notice_max_hold_s: float = Field(
         COVERED_NOTICE_MAX_HOLD_S, ge=0, le=600,
         description="while the service is behind with its records (a poll of 100 or more), "

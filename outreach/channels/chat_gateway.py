@@ -30,7 +30,7 @@ import json
 import time
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
@@ -45,7 +45,7 @@ from outreach.channels.chat_tokens import TokenError, verify_token
 from outreach.channels.token_redaction import redacting_logger
 from outreach.decide.chat_intents import Intent, intent_of
 from outreach.decide.remedy import REMEDY_APPLIED
-from outreach.store.outbox import Outbox, OutboxMessage
+from outreach.store.outbox import NewMessage, Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
 MAX_FRAME_BYTES: Final = 64 * 1024  # a bigger frame closes the socket (1009)
@@ -179,6 +179,48 @@ class ChatGateway:
                     await self._send(ws, message)
         log.info("chat_pushed", case_id=case_id, message_id=message.message_id)
         return message
+
+    async def push_many(self, messages: Sequence[NewMessage]) -> list[OutboxMessage]:
+        """`push` for many messages: stored in one insert, sent to the connected apps, their
+        deliveries counted in one update; returns them as stored, in the order given."""
+        stored = await self.outbox.add_many(messages)
+        deliveries: dict[str, int] = {}
+        for message in stored:
+            if message.acked_at is not None or not self.connected(message.student_id):
+                continue
+            async with self._lock(message.student_id):
+                for ws in list(self._connections.get(message.student_id, ())):
+                    if await self._frame(ws, message):
+                        deliveries[message.message_id] = deliveries.get(message.message_id, 0) + 1
+        await self.outbox.mark_sent_many(deliveries)
+        log.info("chat_pushed_many", messages=len(stored), sent=len(deliveries))
+        return stored
+
+    async def wait_acked_many(self, message_ids: Sequence[str], timeout_s: float) -> set[str]:
+        """Wait until the apps ack these messages, all within one `timeout_s` (not one each);
+        returns those acked by then."""
+        events = {m: self._acked.setdefault(m, asyncio.Event()) for m in message_ids}
+        deadline = time.monotonic() + timeout_s
+        try:
+            acked = await self.outbox.acked(list(events))  # acked before the events were there
+            while True:
+                acked |= {m for m, event in events.items() if event.is_set()}
+                left = deadline - time.monotonic()
+                if len(acked) == len(events) or left <= 0:
+                    return acked
+                waiters = [asyncio.ensure_future(e.wait()) for m, e in events.items()
+                           if m not in acked]  # fmt: skip
+                try:  # the ack may come to another replica's gateway: look in the outbox
+                    await asyncio.wait(waiters, timeout=left if self.relay_s <= 0
+                                       else min(left, self.relay_s))
+                finally:
+                    for waiter in waiters:
+                        waiter.cancel()
+                if self.relay_s > 0:
+                    acked |= await self.outbox.acked([m for m in events if m not in acked])
+        finally:
+            for message_id in events:
+                self._acked.pop(message_id, None)
 
     async def wait_acked(self, message_id: str, timeout_s: float) -> bool:
         """Wait until the app acks `message_id` (True), or `timeout_s` passes (False)."""
@@ -315,12 +357,17 @@ class ChatGateway:
                 log.exception("chat_relay_failed")
 
     async def _send(self, ws: ServerConnection, message: OutboxMessage) -> None:
+        if await self._frame(ws, message):
+            await self.outbox.mark_sent(message.message_id)
+
+    async def _frame(self, ws: ServerConnection, message: OutboxMessage) -> bool:
+        """Send the message's frame on the socket; False if it closed meanwhile."""
         self._sent.setdefault(ws, set()).add(message.message_id)
         try:
             await ws.send(json.dumps(message.frame(), ensure_ascii=False))
         except ConnectionClosed:
-            return  # stays in the outbox: sent again on reconnect
-        await self.outbox.mark_sent(message.message_id)
+            return False  # stays in the outbox: sent again on reconnect
+        return True
 
     async def _on_frame(self, ws: ServerConnection, student_id: str, raw: str | bytes) -> None:
         try:

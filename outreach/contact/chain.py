@@ -14,7 +14,6 @@ chain carries on with a call (`remedy_did_not_help`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -129,7 +128,7 @@ class ContactChain:
         self.context_of = context_of
         # What the desk saw of each running chain's session, once found (it is saved once)
         self.seen: dict[str, tuple[str | None, str | None]] = {}
-        self.lane = lane  # covered families' notices take turns to send (None: no limit)
+        self.lane = lane  # covered families' notices are sent in bulk (None: each alone)
 
     async def run(
         self,
@@ -153,8 +152,7 @@ class ContactChain:
                     )
                     waiting = None
                 else:
-                    async with self._turn(case_id, decision):  # not while waiting for a reply
-                        sent = await self._send(case_id, decision, channel)
+                    sent = await self._send_step(case_id, decision, channel)
                     if sent is None:
                         return
                     message_id, signal = sent[0], first_signal(sent[1])
@@ -171,14 +169,18 @@ class ContactChain:
             self.seen.pop(case_id, None)
 
     def takes_turns(self, decision: Outreach) -> bool:
-        """Does this decision's chain send through the notice lane (a covered family's)?"""
-        return self.lane is not None and decision.reason == COVERED_BY_LINE_INCIDENT
+        """Does this decision's chain send its chat through the notice lane, in bulk with the
+        other covered families' (a covered family's notice)?"""
+        return (self.lane is not None and decision.reason == COVERED_BY_LINE_INCIDENT
+                and decision.action == "chat" and "chat" in self.channels)
 
-    def _turn(self, case_id: str, decision: Outreach) -> AbstractAsyncContextManager[None]:
-        """A covered family's send takes its turn in the notice lane; any other goes at once."""
-        if self.lane is None or not self.takes_turns(decision):
-            return nullcontext()
-        return self.lane.turn(case_id)
+    async def _send_step(
+        self, case_id: str, decision: Outreach, channel: ChannelName
+    ) -> tuple[str, SendResult] | None:
+        """A covered family's notice goes in the lane's next bulk send; any other send alone."""
+        if self.lane is not None and channel == "chat" and self.takes_turns(decision):
+            return await self.lane.send(case_id, decision)  # not while waiting for a reply
+        return await self._send(case_id, decision, channel)
 
     async def _follow(
         self,

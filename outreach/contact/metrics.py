@@ -128,8 +128,8 @@ class OutreachMetrics:
             ),
             notices_waiting=Gauge(
                 "firstcall_outreach_covered_notices_waiting",
-                "Chains of families covered by a line incident waiting for their turn to send "
-                "the notice (at most covered_notice_concurrency send at once).",
+                "Chains of families covered by a line incident whose notice waits for a bulk "
+                "send (one at a time, at most covered_notice_concurrency notices each).",
                 registry=reg,
             ),
         )

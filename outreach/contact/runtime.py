@@ -30,7 +30,7 @@ from outreach.contact.family_cases import FamilyCases, published
 from outreach.contact.line_cases import LINE_OVER, LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.metrics import OutreachMetrics
-from outreach.contact.notice_lane import NoticeLane
+from outreach.contact.notice_batch import notice_lane
 from outreach.contact.outcome_sink import OutcomeSink
 from outreach.contact.ports import AgentQueue, RuntimeConfig
 from outreach.contact.recovery import Recovery
@@ -92,8 +92,7 @@ class CaseRuntime:
             self._escalate,
             self.config.waits,
             self._context,
-            lane=NoticeLane(self.config.covered_notice_concurrency, self.metrics.notices_waiting,
-                            self.config.covered_notice_max_hold_s),
+            lane=notice_lane(self.config, cases, directory, channels.get("chat"), self.metrics),
         )
         self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip
@@ -291,6 +290,8 @@ class CaseRuntime:
         """Stop every chain (they resume from the timeline only as far as no resend)."""
         await self.recovery.aclose()
         await self.chains.cancel_all()
+        if self.chain.lane is not None:
+            await self.chain.lane.aclose()
 
     # -- internals -----------------------------------------------------------------
 

@@ -122,6 +122,24 @@ class DirectoryStore:
         SMS (`sms_opt_outs`), in one statement."""
         return await self._read(student_id, opt_outs=True)
 
+    async def chat_languages(self, student_ids: Sequence[str]) -> dict[str, str]:
+        """The language of each student's chat (its first guardian's, else the student's) for
+        the students found among `student_ids` (one query per `DELETE_CHUNK` ids)."""
+        s, g = students.c, guardians.c
+        out: dict[str, str] = {}
+        unique = sorted(set(student_ids))
+        async with read(self.engine) as conn:
+            for i in range(0, len(unique), DELETE_CHUNK):
+                stmt = (
+                    sa.select(s.student_id, s.language, g.language.label("g_language"))
+                    .select_from(students.outerjoin(guardians, g.student_id == s.student_id))
+                    .where(s.student_id.in_(unique[i:i + DELETE_CHUNK]))
+                    .order_by(s.student_id, g.position.desc())  # the first guardian last
+                )
+                for r in (await conn.execute(stmt)).all():
+                    out[r.student_id] = r.language if r.g_language is None else r.g_language
+        return out
+
     async def _read(self, student_id: str, *, opt_outs: bool) -> tuple[Student | None, set[str]]:
         s, g = students.c, guardians.c
         kept = [c.label(f"g_{c.name}") for c in guardians.c if c.name in GUARDIAN_FIELDS]

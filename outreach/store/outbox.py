@@ -7,9 +7,9 @@ columns): a row until the school's system accepted it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from outreach.decide.clock import Clock, now_ms
 from outreach.store.models import chat_outbox
 from outreach.store.unit import read, tx
+
+CHUNK: Final = 500  # messages per statement of the bulk calls (a bound on bound parameters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,16 @@ class OutboxMessage:
             "case_id": self.case_id,
             "sent_at": self.created_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store (`Outbox.add_many`): for whom, what, about which case, its id."""
+
+    student_id: str
+    payload: Mapping[str, Any]
+    case_id: str | None
+    message_id: str
 
 
 def _message(row: sa.Row[Any]) -> OutboxMessage:
@@ -87,6 +99,26 @@ class Outbox:
                 await conn.execute(sa.select(self.table).where(self.table.c.message_id == mid))
             ).one()
         return _message(row)
+
+    async def add_many(self, messages: Sequence[NewMessage]) -> list[OutboxMessage]:
+        """Store many messages (idempotent by message id) and return them as stored, in the
+        order given: one multi-row INSERT and one read back (per `CHUNK`)."""
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(self.table).on_conflict_do_nothing(index_elements=["message_id"])
+        now = self.clock()
+        found: dict[str, OutboxMessage] = {}
+        async with tx(self.engine) as conn:
+            for start in range(0, len(messages), CHUNK):
+                part = messages[start:start + CHUNK]
+                await conn.execute(stmt, [  # one statement cached for any count
+                    {"message_id": m.message_id, "student_id": m.student_id,
+                     "case_id": m.case_id, "payload": dict(m.payload), "created_at": now,
+                     "deliveries": 0} for m in part])  # fmt: skip
+                ids = [m.message_id for m in part]
+                rows = await conn.execute(sa.select(self.table)
+                                          .where(self.table.c.message_id.in_(ids)))
+                found.update((r.message_id, _message(r)) for r in rows.all())
+        return [found[m.message_id] for m in messages]
 
     async def get(self, message_id: str) -> OutboxMessage | None:
         """A message by id, or None."""
@@ -149,6 +181,34 @@ class Outbox:
                 .where(self.table.c.message_id == message_id)
                 .values(deliveries=self.table.c.deliveries + 1)
             )
+
+    async def mark_sent_many(self, deliveries: Mapping[str, int]) -> None:
+        """Count deliveries of many messages (message id -> sockets it went to): one UPDATE
+        per distinct count (one, unless a family has several sockets)."""
+        by_count: dict[int, list[str]] = {}
+        for message_id, count in deliveries.items():
+            by_count.setdefault(count, []).append(message_id)
+        if not by_count:
+            return
+        async with tx(self.engine) as conn:
+            for count, ids in by_count.items():
+                for start in range(0, len(ids), CHUNK):
+                    await conn.execute(
+                        self.table.update()
+                        .where(self.table.c.message_id.in_(ids[start:start + CHUNK]))
+                        .values(deliveries=self.table.c.deliveries + count)
+                    )
+
+    async def acked(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of these messages the app has acked (one query per `CHUNK`)."""
+        out: set[str] = set()
+        async with read(self.engine) as conn:
+            for start in range(0, len(message_ids), CHUNK):
+                stmt = sa.select(self.table.c.message_id).where(
+                    self.table.c.message_id.in_(message_ids[start:start + CHUNK]),
+                    self.table.c.acked_at.is_not(None))
+                out.update(str(m) for m in (await conn.execute(stmt)).scalars())
+        return out
 
     async def ack(self, message_id: str, student_id: str) -> bool:
         """Mark the student's message acknowledged; False if unknown, not theirs, or acked."""
