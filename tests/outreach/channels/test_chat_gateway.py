@@ -24,6 +24,7 @@ from outreach.store.cases import CaseStore
 from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.live_support import until
 
 SECRET = b"s3cret"
 NOW = 1_800_000_000.0
@@ -224,3 +225,32 @@ async def test_a_push_on_one_replica_reaches_the_family_connected_to_another(
         second = await here.push("stu-1", "still?", case_id="case-1")
         assert (await asyncio.wait_for(recv(app), 2))["id"] == second.message_id
         assert not await here.wait_acked(second.message_id, 0.1)  # no ack: not delivered
+
+
+async def test_many_messages_are_pushed_at_once_and_their_acks_waited_for_together(
+    engine: AsyncEngine,
+) -> None:
+    outbox = Outbox(engine)
+    async with ChatGateway(outbox, SECRET, clock_s=lambda: NOW) as gateway:
+        channel = ChatChannel(gateway, ack_timeout_s=0.5)
+        async with connect(url(gateway, "stu-1")) as one, connect(url(gateway, "stu-1")) as two, \
+                connect(url(gateway, "stu-2")) as silent:  # fmt: skip
+            await until(lambda: gateway.connected("stu-1") and gateway.connected("stu-2"))
+            messages = [OutboundMessage(f"case-{s}:chat:1", f"case-{s}", s, "chat", "line",
+                                        language="en") for s in ("stu-1", "stu-2", "stu-3")]
+
+            async def app() -> None:  # one of stu-1's sockets shows it; stu-2's never acks
+                got = await recv(one)
+                await one.send(json.dumps({"type": "ack", "id": got["id"]}))
+
+            results, _ = await asyncio.gather(channel.send_many(messages), app())
+            assert [r.status for r in results] == ["delivered", "queued", "queued"]
+            assert (await recv(two))["id"] == "case-stu-1:chat:1"  # every socket of the family
+            assert (await recv(silent))["id"] == "case-stu-2:chat:1"
+        stored = {m.message_id: m for m in await outbox.pending_any()}
+        assert set(stored) == {"case-stu-2:chat:1", "case-stu-3:chat:1"}
+        assert [stored[m].deliveries for m in sorted(stored)] == [1, 0]  # stu-3: offline
+        again = await channel.send_many(messages[:1])  # idempotent by message id: acked
+        assert [r.status for r in again] == ["delivered"]
+        first = await outbox.get("case-stu-1:chat:1")
+        assert first is not None and first.deliveries == 2  # both of stu-1's sockets
