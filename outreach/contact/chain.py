@@ -3,7 +3,9 @@
 chat unanswered -> call -> SMS -> agent queue, driven by real signals (chat
 replies, Twilio status callbacks and menu keys) through the :class:`Mailbox`.
 Every send is announced on the case timeline (`sending`) before it goes out,
-so a redelivered decision never sends the same attempt twice. The words name the
+so a redelivered decision never sends the same attempt twice. A covered family's notice
+(its chat) is sent in bulk with the others waiting then (`notice_lane`, `notice_batch`: the
+same events); its chain follows up alone. The words name the
 family's own device (iPad, phone...) when the desk saw the session's join, and the
 computer's otherwise. A chat about a lag of the family's own downlink offers a lighter
 picture (`outreach.decide.remedy`); once the family took it, the chain waits the remedy
