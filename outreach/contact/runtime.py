@@ -29,6 +29,7 @@ from outreach.contact.family import FamilyCheck
 from outreach.contact.family_cases import FamilyCases, published
 from outreach.contact.line_cases import LINE_OVER, LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
+from outreach.contact.locks import KeyedLocks
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.notice_batch import notice_lane
 from outreach.contact.outcome_sink import OutcomeSink
@@ -46,7 +47,6 @@ from outreach.decide.decision import (
 from outreach.decide.outcomes import OutcomeRecord
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
-from outreach.store import unit
 from outreach.store.cases import CaseStore
 from outreach.store.directory import DirectoryStore
 from outreach.store.waiting import WaitingDecisions
@@ -101,7 +101,7 @@ class CaseRuntime:
         self._event_wall = wall()  # wall time when event_now last moved
         self.family = FamilyCases(cases, self.policy, self.metrics)
         self.joins, self.quiet = self.family.joins, self.family.quiet
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLocks(cases.engine)
         self.early = EarlyDecisions(WaitingDecisions(cases.engine), self.metrics, wall)
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
         self.paged: set[str] = set()  # line cases paged for (forgotten when they close)
@@ -296,11 +296,12 @@ class CaseRuntime:
     # -- internals -----------------------------------------------------------------
 
     def _lock(self, case_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(case_id, asyncio.Lock())
+        return self._locks.lock(case_id)
 
     def _locked(self, case_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Hold the case's lock (in a batch: what it holds committed before waiting)."""
-        return unit.holding(self.cases.engine, self._lock(case_id))
+        """Hold the case's (or student's) lock (in a batch: what it holds committed before
+        waiting); forgotten once nobody holds or waits for it."""
+        return self._locks.held(case_id)
 
     def _saw(self, event_time: int) -> None:
         if event_time > self.event_now:
@@ -384,7 +385,7 @@ class CaseRuntime:
                 await publish_all_committed(self.sink, self.cases, {case_id: record})
         if record is not None:  # the case is over: forget it
             self.chains.forget(case_id)
-            self._locks.pop(case_id, None)
+            self._locks.forget(case_id)
 
     async def _finish_over(self, line_case_id: str) -> None:
         """Close the finished line's families whose own problem is over, together (`line_over`),
@@ -404,7 +405,7 @@ class CaseRuntime:
         done = {record.case_id for record, _ in closed}
         for case_id in done:
             self.chains.forget(case_id)
-            self._locks.pop(case_id, None)
+            self._locks.forget(case_id)
         for case in over:
             if case.case_id not in done:
                 await self._finish(case.case_id, reason=LINE_OVER)  # held ones are left so
