@@ -29,8 +29,8 @@ import contextlib
 import json
 import time
 import urllib.parse
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
@@ -106,6 +106,7 @@ class ChatGateway:
         self._unauthenticated: set[ServerConnection] = set()
         self._connections: dict[str, set[ServerConnection]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: Counter[str] = Counter()  # holding or waiting, by student
         self._acked: dict[str, asyncio.Event] = {}
         self._seen_replies: OrderedDict[str, None] = OrderedDict()
         # With several outreach replicas, a push may land on one whose gateway does not
@@ -245,8 +246,21 @@ class ChatGateway:
             self._acked.pop(message_id, None)
         return True
 
-    def _lock(self, student_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(student_id, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def _lock(self, student_id: str) -> AsyncIterator[None]:
+        """Hold the student's lock; forgotten once nobody holds or waits for it (a lock per
+        family ever pushed to would stay for good)."""
+        lock = self._locks.setdefault(student_id, asyncio.Lock())
+        self._lock_users[student_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[student_id] -= 1
+            if not self._lock_users[student_id]:
+                del self._lock_users[student_id]
+                if self._locks.get(student_id) is lock:
+                    del self._locks[student_id]
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
         token = token_of(request)
@@ -327,7 +341,10 @@ class ChatGateway:
         except ConnectionClosed:
             pass
         finally:
-            self._connections.get(student_id, set()).discard(ws)
+            sockets = self._connections.get(student_id, set())
+            sockets.discard(ws)
+            if not sockets:  # the family's last socket: nothing kept of it
+                self._connections.pop(student_id, None)
             self._sent.pop(ws, None)
             log.info("chat_disconnected", student_id=student_id)
 
