@@ -10,6 +10,7 @@ structures of the runtime and how many entries each still holds.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.streaming.bus_feed import ListOutcomeSink
 from outreach.channels import CHANNEL_NAMES
+from outreach.contact.chain import Waits
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.decide.case_states import CaseState
 from outreach.decide.decision import COVERED_BY_LINE_INCIDENT, ChannelName, PolicyConfig
@@ -48,6 +50,7 @@ class Burst:
     covered: int
     ordinary: int
     round: int = 0  # bursts run so far (each uses fresh incident ids)
+    peak_chains: int = 0  # chains running at once at most (the notices held back together)
 
     async def outage(self) -> None:
         """The edge's line incident over the covered families, their notices and its end."""
@@ -58,12 +61,20 @@ class Burst:
                          start=start + 1_000 + (i % 7) * 3_000) for i in range(self.covered)]
         sessions = [f.session_id or "" for f in fams]
         rt = self.runtime
+        lane = rt.chain.lane
+        if lane is not None:
+            lane.hold()  # behind with the records, as the Kafka runner is: every chain waits
         await rt.handle(line_incident("open", sessions, start=start, incident_id=iid))
         for fam in fams:
             async with unit.batch(rt.cases.engine):
                 await rt.handle(fam)
                 await rt.handle(decision(fam, "chat", COVERED_BY_LINE_INCIDENT))
-        await rt.drain()  # every notice sent, no family answered
+        self.peak_chains = max(self.peak_chains, len(rt.chains.tasks))
+        if lane is not None:
+            lane.resume()
+        await asyncio.sleep(0)
+        while rt.chain.lane is not None and (rt.chain.lane._queued or rt.chain.lane.sending):
+            await asyncio.sleep(0.01)  # every notice sent, no family answered
         for fam in fams:
             await rt.handle(incident(self.round, "closed", student=fam.student_id or "",
                                      kind=fam.kind, start=fam.started_at,
@@ -81,7 +92,6 @@ class Burst:
             inc = incident(self.round, student=f"ord-{i}", start=start + i * 10, room="room-9")
             await rt.handle(inc)
             await rt.handle(decision(inc, "call"))
-        await rt.drain()
         for i in range(self.ordinary):
             await rt.handle(incident(self.round, "closed", student=f"ord-{i}", room="room-9",
                                      start=start + i * 10, ended=start + 30_000))
@@ -101,9 +111,11 @@ class Burst:
 
 
 async def burst_school(engine: AsyncEngine, tmp_path: Path, covered: int, ordinary: int,
-                       wall: Callable[[], int] = lambda: NOW) -> Burst:
+                       wall: Callable[[], int] = lambda: NOW, waits: Waits = FAST) -> Burst:
     """`covered` families on the edge (every tenth with its app closed), `ordinary` elsewhere
-    (called), imported into `engine`, and a runtime over them with fake channels."""
+    (called), imported into `engine`, and a runtime over them with fake channels (`waits`:
+    how long a chain waits for the family's answer; long, every notice's chain is alive
+    until its family's problem ends)."""
     rows = "".join(f"fam-{i},Kid {i},Parent {i},+1415555{i:04d},mother,sms,en,UTC,,no\n"
                    for i in range(covered))
     rows += "".join(f"ord-{i},Kid {i},Parent {i},+1415666{i:04d},mother,call,en,UTC,,no\n"
@@ -120,7 +132,7 @@ async def burst_school(engine: AsyncEngine, tmp_path: Path, covered: int, ordina
     runtime = CaseRuntime(
         cases, directory, fakes, sink,  # type: ignore[arg-type]
         policy=PolicyConfig(all_clear_text="Class is back."),
-        config=RuntimeConfig(FAST, close_wait_s=5), queue=QueueStore(engine, cases, wall),
+        config=RuntimeConfig(waits, close_wait_s=5), queue=QueueStore(engine, cases, wall),
         pager=FakePager(), wall=wall)  # fmt: skip
     return Burst(runtime, chat, sink, covered, ordinary)
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support.burst import burst_school, kept
 from tests.support.casedb import case_engine  # noqa: F401
 
-COVERED, ORDINARY = 30, 10
+COVERED, ORDINARY = 20, 8
 
 
 async def test_nothing_of_a_closed_case_is_kept_after_an_outage_and_ordinary_problems(
