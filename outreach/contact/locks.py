@@ -11,16 +11,15 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from outreach.store import unit
+from outreach.store.cases import CaseStore
 
 
 class KeyedLocks:
     """An asyncio lock per key, made when first wanted and forgotten once idle."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, cases: CaseStore) -> None:
+        self.engine = cases.engine  # a batch on it commits before a lock is waited for
         self.locks: dict[str, asyncio.Lock] = {}
         self._users: Counter[str] = Counter()  # holding or waiting, by key
 

@@ -101,7 +101,7 @@ class CaseRuntime:
         self._event_wall = wall()  # wall time when event_now last moved
         self.family = FamilyCases(cases, self.policy, self.metrics)
         self.joins, self.quiet = self.family.joins, self.family.quiet
-        self._locks = KeyedLocks(cases.engine)
+        self._locks = KeyedLocks(cases)
         self.early = EarlyDecisions(WaitingDecisions(cases.engine), self.metrics, wall)
         self.lines = LineBook(self.policy.line_coverage_grace_ms)
         self.paged: set[str] = set()  # line cases paged for (forgotten when they close)
