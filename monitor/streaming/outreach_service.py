@@ -13,6 +13,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+from monitor.platform.heap_trim import HeapTrim
 from monitor.platform.http_probe import ProbeServer
 from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.outcomes_kafka import KafkaOutcomeSink
@@ -222,10 +223,13 @@ async def sweep_forever(
     close_after_s: float,
     every_s: float = 60.0,
     followups: FollowUps | None = None,
+    heap: HeapTrim | None = None,
 ) -> None:
     """Close family cases whose student has been fine for `case_reopen_ms` (also when no
     records come), cases left open `close_after_s` (if > 0); publish what agents closed;
-    schedule and send the satisfaction follow-ups of closed cases."""
+    schedule and send the satisfaction follow-ups of closed cases; with no chain running,
+    hand the heap a burst freed back to the system (glibc; `monitor.platform.heap_trim`)."""
+    heap = heap or HeapTrim()
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -235,6 +239,8 @@ async def sweep_forever(
             await runner.publish_pending()
             if followups is not None:
                 await followups.sweep()
+            if not runner.tasks and (given := heap.maybe()) is not None:
+                log.info("heap_trimmed", released_mb=round(given / 2**20, 1))
         except Exception:  # a failed sweep is tried again next time
             log.exception("sweep_failed")
 
