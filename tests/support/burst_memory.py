@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.support.burst_memory --covered 500 --ordinary 100 --rounds 3 \
         [--db postgres] [--trace] [--trim]
 
-One warm-up round (caches filled, the directory read), then `rounds` more bursts
+`warmups` rounds (caches filled, the directory read), then `rounds` more bursts
 (`tests.support.burst`): after each, with every case closed, the per-case structures of the
 runtime (`kept`), the Python heap by tracemalloc (current, and the largest differences since
 the warm-up grouped by traceback), the live objects by type that grew, and the process's
@@ -24,16 +24,30 @@ from pathlib import Path
 
 import structlog
 
+from monitor.platform.heap_trim import glibc_trim, rss_bytes
 from outreach.contact.chain import Waits
 from outreach.store.db import make_engine, upgrade
 from tests.support.burst import Burst, burst_school, kept
 from tests.support.casedb import PG_DSN, drop_schema, postgres_schema, sqlite_engine
-from tests.support.memory import release_free_memory, rss_bytes
 
 
 def type_counts() -> Counter[str]:
     """Live objects tracked by the garbage collector, by type name."""
     return Counter(type(o).__name__ for o in gc.get_objects())
+
+
+def trimmed() -> str:
+    """RSS before, after `gc.collect()` and after `malloc_trim(0)`, with what each took."""
+    before, started = rss_bytes(), time.perf_counter()
+    gc.collect()
+    collected, took_gc = rss_bytes(), time.perf_counter() - started
+    started, trim = time.perf_counter(), glibc_trim()
+    if trim is not None:
+        trim()
+    took_trim = time.perf_counter() - started
+    return (f"release: rss {before / 2**20:.1f} -> gc.collect {collected / 2**20:.1f}"
+            f" ({took_gc * 1000:.0f} ms) -> malloc_trim {rss_bytes() / 2**20:.1f} MiB"
+            f" ({took_trim * 1000:.0f} ms; glibc: {trim is not None})")
 
 
 async def one_round(b: Burst) -> None:
@@ -64,7 +78,13 @@ async def probe(args: argparse.Namespace) -> None:
     waits = Waits(chat_s=args.wait_s, call_s=args.wait_s, sms_s=args.wait_s)
     b = await burst_school(engine, tmp, args.covered, args.ordinary, waits=waits)
     try:
-        await one_round(b)  # warm-up
+        gc.collect()
+        print(f"before any burst: rss {rss_bytes() / 2**20:.1f} MiB")
+        for _ in range(args.warmups):  # caches filled, the directory read, the pool open
+            await one_round(b)
+            print(f"after a warm-up burst: rss {rss_bytes() / 2**20:.1f} MiB")
+            if args.trim:
+                print(trimmed())
         gc.collect()
         base_rss = rss_bytes()
         if args.trace:
@@ -96,11 +116,7 @@ async def probe(args: argparse.Namespace) -> None:
                 for line in d.traceback.format()[-2 * args.frames:]:
                     print("      " + line)
             if args.trim:
-                before, started = rss_bytes(), time.perf_counter()
-                trimmed = release_free_memory()
-                took = time.perf_counter() - started
-                print(f"trim: rss {before / 2**20:.1f} -> {rss_bytes() / 2**20:.1f} MiB"
-                      f" in {took * 1000:.0f} ms (malloc_trim available: {trimmed})")
+                print(trimmed())
     finally:
         await b.runtime.aclose()
         await engine.dispose()
@@ -114,6 +130,7 @@ def main() -> None:
     p.add_argument("--covered", type=int, default=500)
     p.add_argument("--ordinary", type=int, default=100)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--warmups", type=int, default=1, help="bursts before the first snapshot")
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--frames", type=int, default=6)
     p.add_argument("--top", type=int, default=12)
