@@ -88,18 +88,23 @@ async def close_many(
             for c in part:
                 by_state.setdefault(c.case.state, []).append(c.case.case_id)
             values = {c.case.case_id: closed_values(c.case, now, c.minutes_lost) for c in part}
+            outcome = _by_case({c.case.case_id: c.outcome for c in part})
+            minutes = _by_case({k: v["lesson_minutes_lost"] for k, v in values.items()})
             stmt = (
                 cases.update()
                 .where(sa.or_(*(sa.and_(cases.c.state == state, cases.c.case_id.in_(ids))
                                 for state, ids in by_state.items())),
                        sa.or_(cases.c.owner.is_(None), cases.c.owner == holder))
                 .values(state="closed", updated_at=now, closed_at=now, owner=None,
-                        outcome=_by_case({c.case.case_id: c.outcome for c in part}),
-                        lesson_minutes_lost=_by_case(
-                            {k: v["lesson_minutes_lost"] for k, v in values.items()}))
+                        outcome=outcome, lesson_minutes_lost=minutes)
                 .returning(*cases.c)
             )  # fmt: skip
-            closed = {str(r.case_id): case_from_row(r) for r in (await conn.execute(stmt)).all()}
+            # A CASE has two parameters per case: compiled for this close, not kept in the
+            # engine's cache (an entry per count of cases, ~1 MB for 500, stays for good).
+            per_case = isinstance(outcome, sa.Case) or isinstance(minutes, sa.Case)
+            options = {"compiled_cache": None} if per_case else {}
+            rows = (await conn.execute(stmt, execution_options=options)).all()
+            closed = {str(r.case_id): case_from_row(r) for r in rows}
             if not closed:
                 continue
             await conn.execute(case_events.insert(), [  # one statement cached for any count

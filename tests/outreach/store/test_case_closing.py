@@ -14,11 +14,11 @@ from tests.support.live_support import T0, incident
 NOW = T0 + 600_000
 
 
-async def opened(store: CaseStore, n: int) -> list[Case]:
+async def opened(store: CaseStore, n: int, prefix: str = "stu") -> list[Case]:
     """`n` cases, case i's problem `i` minutes long (over)."""
     out = []
     for i in range(n):
-        inc = incident(1, "closed", student=f"stu-{i}", start=T0, ended=T0 + i * 60_000)
+        inc = incident(1, "closed", student=f"{prefix}-{i}", start=T0, ended=T0 + i * 60_000)
         out.append((await store.open_case(inc, {})).case)
     return out
 
@@ -42,6 +42,25 @@ async def test_many_cases_close_as_one_would_in_a_few_statements(
         [event] = [e for e in await store.timeline(case.case_id) if e.kind == "state"]
         assert (event.actor, event.data) == ("system", {
             "from": "open", "to": "closed", "reason": "line_over", "outcome": "infra_incident"})
+
+
+async def test_closing_many_cases_of_different_minutes_keeps_no_statement_per_count_cached(
+    case_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    # Each case's minutes differ: the UPDATE carries a CASE with two parameters per case,
+    # which SQLAlchemy would compile and keep once per count of cases (~1 MB for 500).
+    store = CaseStore(case_engine, lambda: NOW)
+    cache = case_engine.sync_engine._compiled_cache
+    assert cache is not None
+    await close_many(store, [Closing(c, "infra_incident", None)
+                             for c in await opened(store, 3, "first")], reason="line_over")
+    before = len(cache)
+    for n in (40, 41, 75):
+        cases = await opened(store, n, f"of-{n}")
+        done = await close_many(store, [Closing(c, "infra_incident", None) for c in cases],
+                                reason="line_over")
+        assert len(done) == n
+    assert len(cache) == before  # nothing cached per count
 
 
 async def test_held_closed_or_changed_cases_are_left_as_they_are(
