@@ -73,7 +73,7 @@ class Burst:
         if lane is not None:
             lane.resume()
         await asyncio.sleep(0)
-        while rt.chain.lane is not None and (rt.chain.lane._queued or rt.chain.lane.sending):
+        while lane is not None and (lane._queued or lane._pending or lane.sending):
             await asyncio.sleep(0.01)  # every notice sent, no family answered
         for fam in fams:
             await rt.handle(incident(self.round, "closed", student=fam.student_id or "",
@@ -149,6 +149,8 @@ def kept(rt: CaseRuntime) -> dict[str, int]:
         "mailbox.boxes": len(rt.mailbox.boxes),
         "chain.seen": len(rt.chain.seen),
         "lane._queued": 0 if lane is None else len(lane._queued),
+        "lane._pending": 0 if lane is None else len(lane._pending),
+        "lane._batches": 0 if lane is None else len(lane._batches),
         "lines._covers": len(rt.lines._covers),
         "lines._members": len(rt.lines._members),
         "early._ids": len(rt.early._ids),
