@@ -191,6 +191,8 @@ class ChatGateway:
                 continue
             async with self._lock(message.student_id):
                 for ws in list(self._connections.get(message.student_id, ())):
+                    if message.message_id in self._sent.get(ws, ()):
+                        continue  # a socket that joined since the insert got it as pending
                     if await self._frame(ws, message):
                         deliveries[message.message_id] = deliveries.get(message.message_id, 0) + 1
         await self.outbox.mark_sent_many(deliveries)
