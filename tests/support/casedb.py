@@ -3,10 +3,13 @@ transaction counter."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -123,3 +126,80 @@ class Statements:
     def close(self) -> None:
         """Stop counting."""
         sa.event.remove(self.engine.sync_engine, "before_cursor_execute", self._sent)
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+class RoundTrips(Statements):
+    """What an engine sends to the database server: its statements (as :class:`Statements`),
+    the prepares among them, and on PostgreSQL the BEGIN / COMMIT / ROLLBACK that asyncpg
+    sends itself (they pass no SQLAlchemy cursor event: counted by an asyncpg query logger on
+    every connection checked out), and the connections opened.
+
+    A prepare is a statement sent on a connection whose prepared statement cache (the
+    dialect's, per connection) does not hold it yet: asyncpg prepares it first, one more
+    round trip. asyncpg calls its query loggers soon, not at once: read `control` after
+    :meth:`settle`.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.control: list[str] = []
+        self.prepares = self.connects = 0
+        self._watched: weakref.WeakSet[Any] = weakref.WeakSet()
+        sa.event.listen(engine.sync_engine, "checkout", self._checked_out)
+        sa.event.listen(engine.sync_engine, "connect", self._connected)
+
+    def _sent(self, conn: object, cursor: object, statement: str, *rest: object) -> None:
+        super()._sent(conn, cursor, statement, *rest)
+        adapted = getattr(cursor, "_adapt_connection", None)  # asyncpg's adapter (private)
+        if hasattr(adapted, "_prepared_statement_cache"):  # asyncpg: prepares before executing
+            cache = adapted._prepared_statement_cache  # type: ignore[union-attr]
+            if cache is None or statement not in cache:
+                self.prepares += 1
+
+    def _connected(self, _dbapi_conn: object, _record: object) -> None:
+        self.connects += 1
+
+    def _checked_out(self, dbapi_conn: Any, _record: object, _proxy: object) -> None:
+        driver = getattr(dbapi_conn, "_connection", None)
+        if driver is not None and hasattr(driver, "add_query_logger"):
+            driver.add_query_logger(self._logged)  # a set: once per connection
+            self._watched.add(driver)
+
+    def _logged(self, record: Any) -> None:
+        words = str(record.query).split()
+        if words and words[0].rstrip(";").upper() in TRANSACTION_CONTROL:
+            self.control.append(words[0].rstrip(";").upper())
+
+    async def settle(self) -> None:
+        """Let asyncpg's pending query-logger calls run (they are scheduled, not immediate)."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    @property
+    def total(self) -> int:
+        """Round trips to the server: statements, their prepares, transaction control."""
+        return self.count + self.prepares + len(self.control)
+
+    def reset(self) -> None:
+        """Start counting again from zero."""
+        super().reset()
+        self.control.clear()
+        self.prepares = self.connects = 0
+
+    def summary(self) -> dict[str, int]:
+        """The counts by kind (for printing)."""
+        out = {"statements": self.count, "prepares": self.prepares, "connects": self.connects}
+        for word in TRANSACTION_CONTROL:
+            out[word] = self.control.count(word)
+        return out
+
+    def close(self) -> None:
+        """Stop counting."""
+        super().close()
+        sa.event.remove(self.engine.sync_engine, "checkout", self._checked_out)
+        sa.event.remove(self.engine.sync_engine, "connect", self._connected)
+        for driver in list(self._watched):
+            driver.remove_query_logger(self._logged)

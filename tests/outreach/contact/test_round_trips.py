@@ -21,7 +21,7 @@ from outreach.decide.decision import ChannelName
 from outreach.decide.signals import CallbackEvent
 from outreach.store import unit
 from outreach.store.queue import QueueStore
-from tests.support.casedb import Statements, case_engine  # noqa: F401
+from tests.support.casedb import RoundTrips, case_engine  # noqa: F401
 from tests.support.channel_fakes import FakeChannel
 from tests.support.line_fakes import ChatWhereOpen, line_incident
 from tests.support.live_support import FAST, T0, decision, harness, incident, until
@@ -41,7 +41,7 @@ class Rig:
     runtime: CaseRuntime
     chat: ChatWhereOpen
     fakes: dict[ChannelName, FakeChannel]
-    counted: Statements
+    counted: RoundTrips
 
     async def poll(self, *records: object) -> None:
         """Records in one batch, as the Kafka runner applies a poll's records."""
@@ -53,10 +53,12 @@ class Rig:
         """The kinds of the case's timeline events, oldest first."""
         return [e.kind for e in await self.runtime.cases.timeline(case_id)]
 
-    def spent(self, what: str) -> int:
+    async def spent(self, what: str) -> int:
         """Statements sent since the last look (printed by kind: run with -s to see them)."""
+        await self.counted.settle()
         n = self.counted.count
-        print(f"\n{self.engine.dialect.name} {what}: {n} statements", self.counted.by_kind())
+        print(f"\n{self.engine.dialect.name} {what}: {n} statements", self.counted.summary(),
+              f"round trips {self.counted.total}", self.counted.by_kind())
         self.counted.reset()
         return n
 
@@ -72,7 +74,7 @@ async def rig(case_engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Rig]:  
         base.cases, base.directory, {**fakes, "chat": chat}, ListOutcomeSink(),  # type: ignore[dict-item]
         config=RuntimeConfig(FAST, close_wait_s=5),
         queue=QueueStore(case_engine, base.cases, lambda: wall), wall=lambda: wall)  # fmt: skip
-    counted = Statements(case_engine)
+    counted = RoundTrips(case_engine)
     yield Rig(case_engine, runtime, chat, fakes, counted)
     counted.close()
     await runtime.aclose()
@@ -87,7 +89,7 @@ async def test_a_covered_familys_notice_costs_at_most_its_budget(rig: Rig) -> No
     await rig.poll(fam, decision(fam, "chat", "covered_by_line_incident"))
     await rig.runtime.drain()
 
-    spent = rig.spent("covered family: incident -> notice acknowledged")
+    spent = await rig.spent("covered family: incident -> notice acknowledged")
     case_id = case_id_for(fam.incident_id)
     assert [(m.message_id, m.fault) for m in rig.chat.sent] == [(f"{case_id}:chat:1", "line")]
     assert await rig.kinds(case_id) == [
@@ -110,7 +112,7 @@ async def test_an_ordinary_familys_chat_then_call_costs_at_most_its_budget(rig: 
         "attempt_outcome", "call", "completed", "CA1", call.case_id, call.message_id, {}))
     await rig.runtime.drain()
 
-    spent = rig.spent("ordinary family: lag -> chat -> answered call")
+    spent = await rig.spent("ordinary family: lag -> chat -> answered call")
     case_id = case_id_for(inc.incident_id)
     assert [m.message_id for m in rig.chat.sent + rig.fakes["call"].sent] == [
         f"{case_id}:chat:1", f"{case_id}:call:2"]
