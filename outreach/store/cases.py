@@ -230,7 +230,7 @@ class CaseStore:
             sa.literal(actor, e.actor.type), sa.literal(dict(data or {}), e.data.type),
         ).where(cases.c.case_id == case_id)
         stmt = case_events.insert().from_select(["case_id", "at", "kind", "actor", "data"], found)
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             if (await conn.execute(stmt)).rowcount == 0:
                 return Refusal("no_such_case", case_id)
         return None

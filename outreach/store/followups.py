@@ -97,7 +97,7 @@ class FollowupStore:
             case_id=case_id, student_id=student_id, agent=agent, state=SCHEDULED, reason="",
             due_at=due_at, language=language,
         ).on_conflict_do_nothing(index_elements=["case_id"])  # fmt: skip
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             return bool((await conn.execute(stmt)).rowcount == 1)
 
     async def due(self, now: int, limit: int = BATCH) -> list[Followup]:
@@ -122,7 +122,7 @@ class FollowupStore:
         stmt = (followups.update().where(f.case_id == case_id, f.state == SCHEDULED)
                 .values(state=SENDING, channel=channel, sent_day=day, sent_at=now))  # fmt: skip
         try:  # in a batch: a SAVEPOINT (an error must not abort the batch on PostgreSQL)
-            async with tx(self.engine, savepoint=True) as conn:
+            async with tx(self.engine, savepoint=True, single=True) as conn:
                 return bool((await conn.execute(stmt)).rowcount == 1)
         except IntegrityError:  # another case of the family was asked today (a race)
             await self.skip(case_id, "asked_today")
@@ -132,7 +132,7 @@ class FollowupStore:
         """The send's result: `sent` (waits for the answer) or `failed` (never asked again)."""
         f = followups.c
         values = {"state": SENT} if ok else {"state": FAILED, "reason": reason[:32]}
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(followups.update()
                                .where(f.case_id == case_id, f.state == SENDING).values(**values))
 
@@ -141,7 +141,7 @@ class FollowupStore:
         f = followups.c
         stmt = (followups.update().where(f.case_id == case_id, f.state == SCHEDULED)
                 .values(state=SKIPPED, reason=reason[:32], sent_day=None))  # fmt: skip
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             return bool((await conn.execute(stmt)).rowcount == 1)
 
     async def get(self, case_id: str) -> Followup | None:
@@ -180,14 +180,14 @@ class FollowupStore:
                 .values(state=ANSWERED, score=answer.score, comment=answer.comment or None,
                         answered_at=now, reply_sid=reply_sid))  # fmt: skip
         try:  # in a batch: a SAVEPOINT (an error must not abort the batch on PostgreSQL)
-            async with tx(self.engine, savepoint=True) as conn:
+            async with tx(self.engine, savepoint=True, single=True) as conn:
                 return bool((await conn.execute(stmt)).rowcount == 1)
         except IntegrityError:  # the same reply answered another follow-up (never twice)
             return False
 
     async def link_case(self, case_id: str, followup_case_id: str) -> None:
         """Note the follow-up case a person works on."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(followups.update().where(followups.c.case_id == case_id)
                                .values(followup_case_id=followup_case_id))
 

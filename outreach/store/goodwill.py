@@ -181,19 +181,19 @@ class GoodwillStore:
 
     async def delivered(self, case_id: str, status: int, attempts: int) -> None:
         """Note on the family's case that the school's system took the offer."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await _event(conn, case_id, self.clock(), "goodwill_delivered", "goodwill",
                          {"status": status, "attempts": attempts})
 
     async def failed(self, case_id: str, reason: str, attempts: int) -> None:
         """Note on the family's case that a delivery round failed (it is tried again)."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await _event(conn, case_id, self.clock(), "goodwill_delivery_failed", "goodwill",
                          {"reason": reason, "attempts": attempts})
 
     async def family_told(self, case_id: str, channel: str, result: str, why: str) -> None:
         """Note on the family's case how they heard of the offer (`sms`, or `in_app` only)."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await _event(conn, case_id, self.clock(), "goodwill_family_told", "goodwill",
                          {"channel": channel, "result": result, "detail": why[:200]})
 

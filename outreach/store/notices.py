@@ -64,7 +64,7 @@ class Notices:
         if len(payload.encode()) > MAX_PAYLOAD:
             raise ValueError(f"notice payload over {MAX_PAYLOAD} bytes")
         channel = await self.channel(kind)
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 
     async def listen(self, handlers: Mapping[Channel, Heard],

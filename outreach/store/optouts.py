@@ -33,7 +33,7 @@ class SmsOptOuts:
         """Record that `phone` asked for no more SMS (idempotent: the first STOP counts)."""
         stmt = self._insert().values(phone=phone, opted_out_at=self.clock(),
                                      message_sid=message_sid)
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["phone"]))
 
     async def record(
@@ -72,7 +72,7 @@ class SmsOptOuts:
 
     async def opt_in(self, phone: str) -> bool:
         """Forget an opt-out (START); True when there was one."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             done = await conn.execute(sms_opt_outs.delete().where(sms_opt_outs.c.phone == phone))
         return bool(done.rowcount)
 

@@ -92,12 +92,14 @@ class Outbox:
                 deliveries=0,
             )
             .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(*self.table.c)  # the new row (none: stored before)
         )
-        async with tx(self.engine) as conn:
-            await conn.execute(stmt)
-            row = (
-                await conn.execute(sa.select(self.table).where(self.table.c.message_id == mid))
-            ).one()
+        async with tx(self.engine, single=True) as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:  # stored before (a retry): as stored then, read on its own
+            async with read(self.engine) as conn:
+                row = (await conn.execute(
+                    sa.select(self.table).where(self.table.c.message_id == mid))).one()
         return _message(row)
 
     async def add_many(self, messages: Sequence[NewMessage]) -> list[OutboxMessage]:
@@ -175,7 +177,7 @@ class Outbox:
 
     async def mark_sent(self, message_id: str) -> None:
         """Count one delivery attempt."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(
                 self.table.update()
                 .where(self.table.c.message_id == message_id)
@@ -212,7 +214,7 @@ class Outbox:
 
     async def ack(self, message_id: str, student_id: str) -> bool:
         """Mark the student's message acknowledged; False if unknown, not theirs, or acked."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             done = await conn.execute(
                 self.table.update()
                 .where(
@@ -226,7 +228,7 @@ class Outbox:
 
     async def purge_acked(self, before_ms: int) -> int:
         """Delete messages acked before `before_ms`; returns how many went."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             done = await conn.execute(
                 self.table.delete().where(
                     self.table.c.acked_at.is_not(None), self.table.c.acked_at < before_ms

@@ -90,7 +90,7 @@ class QueueStore:
         stmt = stmt.on_conflict_do_update(
             index_elements=["case_id"], set_={"done_at": None, "reason": reason}
         )
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(stmt)
         log.info("case_queued", case_id=case.case_id, reason=reason)
         return True
@@ -176,7 +176,7 @@ class QueueStore:
         )
         if isinstance(result, Refusal):
             return result
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(
                 queue_entries.update().where(queue_entries.c.case_id == case_id)
                 .values(done_at=now)
@@ -187,7 +187,7 @@ class QueueStore:
     async def drop(self, case_id: str, *, at: int | None = None) -> None:
         """Take a case out of the queue without an agent (it was closed elsewhere)."""
         now = self.clock() if at is None else at
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(
                 queue_entries.update()
                 .where(queue_entries.c.case_id == case_id, queue_entries.c.done_at.is_(None))
@@ -199,7 +199,7 @@ class QueueStore:
         if not case_ids:
             return
         now = self.clock() if at is None else at
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(
                 queue_entries.update()
                 .where(queue_entries.c.case_id.in_(case_ids), queue_entries.c.done_at.is_(None))
@@ -287,7 +287,7 @@ class QueueStore:
     async def save_context(self, case_id: str, values: dict[str, Any]) -> None:
         """Store where the case happened (device, app, line, teacher) once, for reports."""
         stmt = self._insert(session_context).values(case_id=case_id, **values)
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["case_id"]))
 
     async def _move_owner(

@@ -1,7 +1,10 @@
 """One transaction for many store calls: the batch of a poll (issue 20, point 3).
 
 Every store call gets its connection from :func:`tx` (a write) or :func:`read`. Outside a
-batch they open their own, as before (`engine.begin()` / `engine.connect()`). Inside
+batch they open their own: `tx` a transaction (`engine.begin()`); on PostgreSQL `read` and
+`tx(single=True)` (a write of one statement) a connection in autocommit, so the statement is
+its own transaction and no BEGIN / COMMIT / ROLLBACK round trips go with it (on SQLite as
+before: a transaction; its read transaction is a real snapshot). Inside
 ``async with batch(engine)`` every call made by the batch's own task on that engine joins
 the batch's one connection and transaction, so it sees the batch's writes and takes no
 second lock. Tasks spawned meanwhile inherit the context variable but are not the owner:
@@ -20,6 +23,7 @@ waiting for another task that may need the rows the batch has locked).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -61,11 +65,40 @@ def current(engine: AsyncEngine) -> Batch | None:
     return found if found is not None and found.joins(engine) else None
 
 
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` (its pool) with connections in autocommit on PostgreSQL; SQLite's unchanged.
+
+    In autocommit asyncpg sends no BEGIN before a statement and no COMMIT / ROLLBACK after:
+    each statement is one transaction on the server. The isolation level is set on the
+    driver's connection when checked out and reset when returned, with no round trip.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    found = _AUTOCOMMIT.get(engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
 @asynccontextmanager
-async def tx(engine: AsyncEngine, *, savepoint: bool = False) -> AsyncIterator[AsyncConnection]:
-    """A connection in a transaction: the batch's (in a SAVEPOINT if asked), else a new one."""
+async def tx(
+    engine: AsyncEngine, *, savepoint: bool = False, single: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction: the batch's (in a SAVEPOINT if asked), else a new one.
+
+    `single`: the block sends ONE statement (never more: nothing would make two atomic).
+    Outside a batch, on PostgreSQL, it then runs in autocommit: the statement is its own
+    transaction, without BEGIN and COMMIT. In a batch it joins the batch as any write.
+    """
     joined = current(engine)
-    if joined is None:
+    if joined is None and single:
+        async with autocommit(engine).connect() as conn:
+            yield conn
+            await conn.commit()  # SQLite: its transaction; PostgreSQL: nothing is sent
+    elif joined is None:
         async with engine.begin() as conn:
             yield conn
     elif savepoint and engine.dialect.name != "sqlite":
@@ -77,10 +110,16 @@ async def tx(engine: AsyncEngine, *, savepoint: bool = False) -> AsyncIterator[A
 
 @asynccontextmanager
 async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for reading: the batch's (it sees the batch's writes), else a new one."""
+    """A connection for reading: the batch's (it sees the batch's writes), else a new one.
+
+    Outside a batch, on PostgreSQL, in autocommit (no BEGIN / ROLLBACK round trips): each
+    statement sees what was committed when it began. A read of several statements sees
+    nothing different in a transaction at PostgreSQL's default READ COMMITTED, where every
+    statement takes a snapshot of its own too. On SQLite a transaction, as before.
+    """
     joined = current(engine)
     if joined is None:
-        async with engine.connect() as conn:
+        async with autocommit(engine).connect() as conn:
             yield conn
     else:
         yield joined.conn

@@ -136,7 +136,7 @@ class UserStore:
         if row.expires_at <= now:
             return None
         if row.last_used_at is None or now - row.last_used_at >= LAST_USE_STEP_MS:
-            async with tx(self.engine) as conn:
+            async with tx(self.engine, single=True) as conn:
                 await conn.execute(web_users.update()
                                    .where(web_users.c.token_id == token_id)
                                    .values(last_used_at=now))
@@ -161,7 +161,7 @@ class UserStore:
 
     async def remove(self, name: str) -> bool:
         """Delete a user (their token stops working); False if there was none."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             done = await conn.execute(web_users.delete().where(web_users.c.name == name))
         self._recent.clear()
         return bool(done.rowcount)

@@ -36,7 +36,7 @@ class WaitingDecisions:
 
     async def keep(self, o: Outreach, now: int) -> None:
         """Keep a decision until its incident comes."""
-        async with tx(self.engine) as conn:
+        async with tx(self.engine, single=True) as conn:
             row = {"incident_id": o.incident_id, "data": _data(o), "since": now}
             await conn.execute(waiting_decisions.insert().values(**row))
 
