@@ -117,7 +117,7 @@ def options_from(
     secret = chat.secret.get_secret_value()
     waits = Waits(args.chat_wait_s, args.call_wait_s, args.sms_wait_s, args.remedy_wait_s)
     opts = ServiceOptions(
-        db=pick(args.db, st.database.dsn),
+        db=pick(args.db, st.database.dsn), db_pool=st.database.pool(),
         group=pick(args.group, service.group), decide=args.decide,
         policy=st.policy_config(), followup=st.followup_config(), live=RuntimeConfig(
             waits, covered_notice_concurrency=service.covered_notice_concurrency,

@@ -55,7 +55,7 @@ from outreach.decide.clock import now_ms
 from outreach.decide.decision import ChannelName
 from outreach.decide.queue_rules import DEFAULT_SLA_MS
 from outreach.store.cases import CaseStore
-from outreach.store.db import open_database
+from outreach.store.db import PoolSettings, open_database
 from outreach.store.directory import DirectoryStore
 from outreach.store.queue import QueueStore
 from outreach.store.users import UserStore
@@ -191,6 +191,7 @@ class Options:
     log_level: str
     agent_phones: Mapping[str, str] = dataclasses.field(default_factory=dict)
     sla_warn_ms: int = DEFAULT_SLA_WARN_MS  # amber before the SLA ([api] sla_warn_s)
+    db_pool: PoolSettings = dataclasses.field(default_factory=PoolSettings)  # [database]
 
 
 def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
@@ -202,7 +203,7 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
     if problems := callback_problems(st.twilio, base):
         raise ConfigError(problems)  # an agent's call through live Twilio must be followed
     return Options(
-        dsn=args.db or st.database.dsn,
+        dsn=args.db or st.database.dsn, db_pool=st.database.pool(),
         host=args.host or api.host,
         port=args.port if args.port is not None else api.port,
         weekly=WeeklyDigest.from_settings(st.digest),
@@ -219,7 +220,7 @@ def options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> O
 async def build(opts: Options) -> tuple[
         AsyncEngine, Desk, TelemetryRing, list[TwilioVoiceChannel | TwilioCallConnector]]:
     """Open the database and assemble the desk on the wall clock (agents' calls if configured)."""
-    engine = await open_database(opts.dsn)
+    engine = await open_database(opts.dsn, pool=opts.db_pool)
     store = CaseStore(engine, now_ms)
     ring = TelemetryRing()
     queue = QueueStore(engine, store, now_ms)

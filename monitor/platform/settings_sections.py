@@ -19,7 +19,7 @@ from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY, COVERED_NOT
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import offer_map
-from outreach.store.db import DEFAULT_DSN
+from outreach.store.db import DEFAULT_DSN, PoolSettings
 from outreach.store.users import TOKEN_DAYS
 
 ENV_PREFIX = "FIRSTCALL_"
@@ -180,12 +180,31 @@ class TopicsSection(_Section):
     state: str = Field("firstcall.worker-state", description="internal: compacted worker state")
 
 
+POOL_DEFAULTS: Final = PoolSettings()
+
+
 class DatabaseSection(_Section):
     """The case database."""
 
-    env_names: ClassVar[dict[str, str]] = {"dsn": "DB"}
+    env_names: ClassVar[dict[str, str]] = {
+        "dsn": "DB", "pool_size": "DB_POOL_SIZE", "pool_overflow": "DB_POOL_OVERFLOW",
+        "statement_cache": "DB_STATEMENT_CACHE",
+    }
     dsn: str = Field(DEFAULT_DSN,
                      description="SQLite path/URL (embedded default) or postgresql:// DSN")
+    pool_size: int = Field(POOL_DEFAULTS.size, ge=1, le=500,
+                           description="PostgreSQL connections a process keeps open (a burst "
+                           "of contact chains reuses them rather than opening new ones)")
+    pool_overflow: int = Field(POOL_DEFAULTS.overflow, ge=0, le=500,
+                               description="connections a burst may open beyond those, each "
+                               "closed when given back")
+    statement_cache: int = Field(POOL_DEFAULTS.statement_cache, ge=0, le=100_000,
+                                 description="prepared statements each PostgreSQL connection "
+                                 "keeps (one not kept is prepared again: one more round trip)")
+
+    def pool(self) -> PoolSettings:
+        """The engine's connections as these settings ask."""
+        return PoolSettings(self.pool_size, self.pool_overflow, self.statement_cache)
 
 
 class TwilioSection(_Section):

@@ -46,7 +46,7 @@ from outreach.decide.followup import FollowupConfig
 from outreach.decide.goodwill import GoodwillRules
 from outreach.decide.policy import OutreachPolicy
 from outreach.store.cases import CaseStore
-from outreach.store.db import open_database
+from outreach.store.db import PoolSettings, open_database
 from outreach.store.directory import DirectoryStore
 from outreach.store.goodwill import GoodwillStore
 from outreach.store.optouts import SmsOptOuts
@@ -61,6 +61,7 @@ class ServiceOptions:
     """Everything the service needs besides Kafka settings (from flags and settings)."""
 
     db: str
+    db_pool: PoolSettings = field(default_factory=PoolSettings)  # PostgreSQL connections
     group: str = DEFAULT_GROUP
     decide: bool = False
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -148,7 +149,7 @@ async def _serve_app(
 async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterator[Service]:
     """Open everything, yield the service, and close it all again."""
     async with AsyncExitStack() as stack:
-        engine = await open_database(opts.db)
+        engine = await open_database(opts.db, pool=opts.db_pool)
         stack.push_async_callback(engine.dispose)
         cases, metrics = CaseStore(engine), OutreachMetrics.create()
         sink = KafkaOutcomeSink.connect(settings.bootstrap, settings.topics.outcomes)
