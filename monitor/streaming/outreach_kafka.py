@@ -151,7 +151,8 @@ class KafkaOutreach:
         for p in polled:
             self._feed(p.record)  # the policy sees every record as polled, in arrival order
         now, later = self.put_aside(polled)
-        await self.apply_all([p.record for p in now], feed=False)
+        if now or self.policy is not None:  # (deciding here: the decisions due, every step)
+            await self.apply_all([p.record for p in now], feed=False)
         self.backlog.add(later)
         await self.work_backlog()
         await self._commit()

@@ -3,9 +3,17 @@ their partitions' committed offsets back, so nothing waiting is lost in a crash.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from detectors.records import case_id_for
+from monitor.platform.kafka_settings import KafkaSettings
 from monitor.streaming.covered_backlog import CoveredBacklog, Polled, commit_offsets
+from monitor.streaming.outreach_kafka import KafkaOutreach
+from tests.support.casedb import case_engine  # noqa: F401
 from tests.support.line_fakes import line_incident
-from tests.support.live_support import T0, decision, incident
+from tests.support.live_support import T0, decision, harness, incident
 
 
 def polled(partition: str, offset: int, student: str, n: int = 1) -> Polled[str]:
@@ -62,3 +70,25 @@ def test_after_a_rebalance_only_the_partitions_still_owned_keep_their_records() 
     backlog.add([polled("p1", 1, "b")])
     assert backlog.keep_only({"p0", "p1"}) == 0 and len(backlog) == 1
     assert backlog.holds(incident(5, student="b")) and not backlog.holds(incident(5, student="a"))
+
+
+async def test_each_step_takes_in_at_least_one_chunk_and_more_only_within_its_budget(
+    case_engine: AsyncEngine, tmp_path: Path,  # noqa: F811
+) -> None:
+    h = await harness(case_engine, tmp_path)
+    drops = [incident(i, student=f"stu-c{i}", start=T0 + 1_000) for i in range(10)]
+    line = line_incident("open", [d.session_id or "" for d in drops], start=T0)
+    strict = KafkaOutreach(KafkaSettings(clock="event"), h.runner, backlog_chunk=3,
+                           backlog_budget_s=0.0)  # fmt: skip
+    strict.backlog.add(Polled("p0", k, r) for k, r in enumerate([line, *drops]))
+    try:
+        assert await strict.work_backlog() == 3 and len(strict.backlog) == 8  # one chunk
+        roomy = KafkaOutreach(KafkaSettings(clock="event"), h.runner, backlog_chunk=3,
+                              backlog_budget_s=60.0)  # fmt: skip
+        roomy.backlog = strict.backlog
+        assert await roomy.work_backlog() == 8 and not roomy.backlog  # the rest, in chunks
+        for d in drops:  # every family's drop taken in, on its case
+            case = await h.cases.get(case_id_for(d.incident_id))
+            assert case is not None and case.student_id == d.student_id
+    finally:
+        await h.runner.aclose()

@@ -77,7 +77,25 @@ async def watched(engine: AsyncEngine, tmp_path: Path) -> tuple[Harness, list[tu
     return make_runner(engine, base.cases, base.directory, SLOW, channels=channels), log
 
 
-def watch(h: Harness, feed: KafkaOutreach) -> KafkaOutreach:
+class Gated(KafkaOutreach):
+    """The feed, its backlog taken in only as many chunks as the test lets through."""
+
+    chunks_left = 0  # chunks the backlog may still take in (the test moves it on)
+
+    async def work_backlog(self) -> int:
+        """As the feed does, a chunk at a time, while the test lets chunks through."""
+        if self.backlog and self.chunks_left <= 0:
+            await asyncio.sleep(0.05)  # held: polls again soon, not at once
+        done = 0
+        while self.backlog and self.chunks_left > 0:
+            self.chunks_left -= 1
+            chunk = self.backlog.take(self.backlog_chunk)
+            await self.apply_all([p.record for p in chunk], feed=False)
+            done += len(chunk)
+        return done
+
+
+def watch(h: Harness, feed: Gated) -> Gated:
     """Let the runner's channels see the feed's backlog."""
     for channel in h.runner.chain.channels.values():
         if isinstance(channel, Watching):
@@ -100,18 +118,18 @@ async def test_a_family_polled_after_an_outage_is_called_while_its_families_wait
     s = isolated_settings(kafka_bootstrap, clock="event")
     await create_topics(s)
     h, log = await watched(case_engine, tmp_path)
-    feed = watch(h, KafkaOutreach(s, h.runner, group="o-backlog", backlog_chunk=4,
-                                  backlog_budget_s=0.0))  # fmt: skip
+    feed = watch(h, Gated(s, h.runner, group="o-backlog", backlog_chunk=4))
     stop = asyncio.Event()
     task = asyncio.create_task(feed.run(stop))
     try:
         await publish(s, outage())
-        await until(lambda: len(feed.backlog) > 0, 30)  # the outage was polled
+        await until(lambda: len(feed.backlog) == 2 * COVERED + 1, 30)  # the outage, polled
         ordinary = incident(1, room="room-9", start=T0 + 2_000)  # stu-1, whose family takes calls
         await publish(s, [ordinary, decision(ordinary, "call")])
         await until(lambda: any(student == "stu-1" for student, _ in log), 30)
-        [(_, waiting)] = [entry for entry in log if entry[0] == "stu-1"]
-        assert waiting > 0  # called while the outage's records still waited
+        assert log == [("stu-1", 2 * COVERED + 1)]  # called with the whole outage waiting
+        assert not await committed(s, "o-backlog", 2 * COVERED + 3)  # held back to it
+        feed.chunks_left = 1_000  # the backlog taken in
         await until(lambda: len(log) == COVERED + 1 and not feed.backlog, 60)
         assert sorted(student for student, _ in log) == sorted(
             ["stu-1", *(f"stu-c{i}" for i in range(COVERED))])  # everybody, once
@@ -136,12 +154,13 @@ async def test_stopped_half_way_the_next_run_takes_the_rest_once(
     s = isolated_settings(kafka_bootstrap, clock="event")
     await create_topics(s)
     h, log = await watched(case_engine, tmp_path)
-    first = watch(h, KafkaOutreach(s, h.runner, group="o-stop", backlog_chunk=4,
-                                   backlog_budget_s=0.0))  # fmt: skip
+    first = watch(h, Gated(s, h.runner, group="o-stop", backlog_chunk=4))
     stop = asyncio.Event()
     task = asyncio.create_task(first.run(stop))
     await publish(s, outage())
-    await until(lambda: 0 < len(first.backlog) < 2 * COVERED, 30)
+    await until(lambda: len(first.backlog) == 2 * COVERED + 1, 30)
+    first.chunks_left = 3  # 12 records taken in, then it stops
+    await until(lambda: len(first.backlog) == 2 * COVERED + 1 - 12, 30)
     stop.set()  # (what a shutdown does: the backlog is left, not committed)
     await task
     left = len(first.backlog)
@@ -149,7 +168,8 @@ async def test_stopped_half_way_the_next_run_takes_the_rest_once(
     assert not await committed(s, "o-stop", 2 * COVERED + 1)  # held back to what waited
     await h.runner.drain()
 
-    second = watch(h, KafkaOutreach(s, h.runner, group="o-stop"))
+    second = watch(h, Gated(s, h.runner, group="o-stop"))
+    second.chunks_left = 1_000
     stop = asyncio.Event()
     task = asyncio.create_task(second.run(stop))
     try:
