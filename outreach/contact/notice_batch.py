@@ -15,7 +15,7 @@ never recorded is what `outreach.contact.recovery` resumes: looked up, never pus
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
@@ -26,6 +26,7 @@ from outreach.contact.chain import ESCALATIONS, fault_of
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.notice_lane import NoticeLane, Sent
 from outreach.contact.ports import RuntimeConfig
+from outreach.decide.decision import ChannelName
 from outreach.decide.redact import mask_phone
 from outreach.store import bulk_sends
 from outreach.store.bulk_sends import Announce, Attempt
@@ -39,11 +40,12 @@ DEFAULT_LANGUAGE = "zh-CN"  # a student the directory does not know (as the one-
 class NoticeBatch:
     """The chat send step of many covered families' chains, in a constant number of statements."""
 
-    def __init__(self, cases: CaseStore, directory: DirectoryStore, chat: Channel,
+    def __init__(self, cases: CaseStore, directory: DirectoryStore,
+                 channels: Mapping[ChannelName, Channel],
                  metrics: OutreachMetrics) -> None:  # fmt: skip
         self.cases = cases
         self.directory = directory
-        self.chat = chat
+        self.channels = channels  # the chat looked up when sending (the service adds it late)
         self.metrics = metrics
 
     async def send(
@@ -89,19 +91,23 @@ class NoticeBatch:
         """Send the messages together (a channel with no bulk push: each at once, together)."""
         if not messages:
             return []
-        if isinstance(self.chat, ChatChannel):
-            stored = await self.chat.push_many(messages)
+        chat = self.channels.get("chat")
+        if chat is None:  # (the chains ask for the lane only while there is a chat)
             pushed()
-            return await self.chat.results(stored)
-        results = await asyncio.gather(*(self.chat.send(m) for m in messages))
+            return [SendResult("failed", reason="no_channel") for _ in messages]
+        if isinstance(chat, ChatChannel):
+            stored = await chat.push_many(messages)
+            pushed()
+            return await chat.results(stored)
+        results = await asyncio.gather(*(chat.send(m) for m in messages))
         pushed()
         return list(results)
 
 
 def notice_lane(config: RuntimeConfig, cases: CaseStore, directory: DirectoryStore,
-                chat: Channel | None, metrics: OutreachMetrics) -> NoticeLane:
-    """The runtime's lane of covered notices, sending in bulk on `chat` (None: no chat, so no
-    notice takes the lane)."""
-    bulk = None if chat is None else NoticeBatch(cases, directory, chat, metrics).send
+                channels: Mapping[ChannelName, Channel], metrics: OutreachMetrics) -> NoticeLane:
+    """The runtime's lane of covered notices, sending in bulk on the chat of `channels` as it
+    is when they send (no chat then: no notice takes the lane)."""
     return NoticeLane(config.covered_notice_concurrency, metrics.notices_waiting,
-                      config.covered_notice_max_hold_s, bulk)
+                      config.covered_notice_max_hold_s,
+                      NoticeBatch(cases, directory, channels, metrics).send)

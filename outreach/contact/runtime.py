@@ -92,7 +92,7 @@ class CaseRuntime:
             self._escalate,
             self.config.waits,
             self._context,
-            lane=notice_lane(self.config, cases, directory, channels.get("chat"), self.metrics),
+            lane=notice_lane(self.config, cases, directory, channels, self.metrics),
         )
         self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip

@@ -123,9 +123,11 @@ class NoticeSchool:
 @contextlib.asynccontextmanager
 async def notice_school(
     engine: AsyncEngine, tmp_path: Path, n: int, *, chat: type[ChatChannel] = ChatChannel,
-    bulk: bool = True, directory: DirectoryStore | None = None,
+    bulk: bool = True, directory: DirectoryStore | None = None, chat_late: bool = False,
 ) -> AsyncIterator[NoticeSchool]:
-    """`n` families, a runtime on a real chat channel (`chat`: its class), in bulk or not."""
+    """`n` families, a runtime on a real chat channel (`chat`: its class), in bulk or not
+    (`chat_late`: the chat put among the runtime's channels after it was made, as
+    `firstcall outreach` does once its gateway is up)."""
     directory = directory or await import_families(engine, tmp_path, n)
     cases = CaseStore(engine, lambda: NOW)
     gateway = await ChatGateway(Outbox(engine, lambda: NOW), SECRET,
@@ -133,10 +135,12 @@ async def notice_school(
     channel = chat(gateway, ack_timeout_s=2.0)
     fakes: dict[ChannelName, Any] = {name: FakeChannel(name) for name in CHANNEL_NAMES}
     sink = ListOutcomeSink()
+    channels = {**fakes} if chat_late else {**fakes, "chat": channel}
     runtime = CaseRuntime(
-        cases, directory, {**fakes, "chat": channel}, sink,
+        cases, directory, channels, sink,
         config=RuntimeConfig(WAITS, close_wait_s=5),
         queue=QueueStore(engine, cases, lambda: NOW), wall=lambda: NOW)  # fmt: skip
+    channels["chat"] = channel
     if not bulk:
         runtime.chain.lane = None  # every send step alone: the one-by-one path
     school = NoticeSchool(engine, runtime, gateway, channel, sink,

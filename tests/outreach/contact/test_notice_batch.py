@@ -157,6 +157,18 @@ async def test_each_family_gets_the_same_timeline_outbox_row_and_outcome_in_bulk
         row[1] in {student(i) for i in OPEN_APPS} for row in bulk.outbox]
 
 
+async def test_a_chat_the_service_adds_after_making_the_runtime_sends_the_notices_in_bulk(
+    case_engine: AsyncEngine, tmp_path: Path  # noqa: F811
+) -> None:
+    CountingChat.sends = CountingChat.bulk_pushes = 0
+    async with notice_school(case_engine, tmp_path, N, chat=CountingChat, chat_late=True) as s:
+        run = await outage(s)
+    assert CountingChat.sends == 0 and CountingChat.bulk_pushes >= 1
+    for i in range(N):
+        kinds = [kind for kind, _, _ in run.timelines[case_id_for(family(i).incident_id)]]
+        assert kinds.count("sending") == kinds.count("attempt") == 1
+
+
 @pytest.mark.parametrize("n", [50, 200])
 async def test_the_bulk_send_step_takes_a_constant_number_of_statements(
     case_engine: AsyncEngine, tmp_path: Path, n: int  # noqa: F811
@@ -167,7 +179,8 @@ async def test_the_bulk_send_step_takes_a_constant_number_of_statements(
         await s.runtime.handle(s.line)
         for fam in s.fams:  # their cases, no decision yet: no chain runs
             await s.runtime.handle(fam)
-        batch = NoticeBatch(s.runtime.cases, s.runtime.directory, s.chat, s.runtime.metrics)
+        batch = NoticeBatch(s.runtime.cases, s.runtime.directory, {"chat": s.chat},
+                            s.runtime.metrics)
         pushed: list[int] = []
         counted = Statements(case_engine)
         sent = await batch.send([(case_id_for(f.incident_id), notice_of(f)) for f in s.fams],
