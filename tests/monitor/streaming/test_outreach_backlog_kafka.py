@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -112,18 +113,62 @@ async def sends_per_case(engine: AsyncEngine) -> dict[str, int]:
         return {row[0]: row[1] for row in rows}
 
 
+@dataclass
+class Running:
+    """A gated feed running over the broker, and how to stop it."""
+
+    feed: Gated
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def halt(self) -> None:
+        """Stop it as a shutdown does (the backlog is left, not committed)."""
+        self.stop.set()
+        await self.task
+
+
+def run(h: Harness, s: KafkaSettings, group: str, *, chunks: int = 0) -> Running:
+    """Start a gated feed of `group` (`chunks`: backlog chunks it may take in)."""
+    feed = watch(h, Gated(s, h.runner, group=group, backlog_chunk=4))
+    feed.chunks_left = chunks
+    stop = asyncio.Event()
+    return Running(feed, stop, asyncio.create_task(feed.run(stop)))
+
+
+async def outage_in_backlog(
+    bootstrap: str, engine: AsyncEngine, tmp_path: Path, group: str
+) -> tuple[KafkaSettings, Harness, list[tuple[str, int]], Running]:
+    """Topics, a watched runner, a feed of `group`, and the outage published and polled
+    (all of it waiting in the backlog)."""
+    s = isolated_settings(bootstrap, clock="event")
+    await create_topics(s)
+    h, log = await watched(engine, tmp_path)
+    running = run(h, s, group)
+    try:
+        await publish(s, outage())
+        await until(lambda: len(running.feed.backlog) == 2 * COVERED + 1, 30)
+    except BaseException:
+        await running.halt()
+        await h.runner.aclose()
+        raise
+    return s, h, log, running
+
+
+async def committed(s: KafkaSettings, group: str, records: int) -> bool:
+    """Has `group` committed every record of both topics (`records` in all)?"""
+    parts = s.telemetry_partitions
+    total = await committed_total(s.bootstrap, group, s.topics.incidents, parts)
+    total += await committed_total(s.bootstrap, group, s.topics.outcomes, parts)
+    return total == records
+
+
 async def test_a_family_polled_after_an_outage_is_called_while_its_families_wait(
     kafka_bootstrap: str, case_engine: AsyncEngine, tmp_path: Path,  # noqa: F811
 ) -> None:
-    s = isolated_settings(kafka_bootstrap, clock="event")
-    await create_topics(s)
-    h, log = await watched(case_engine, tmp_path)
-    feed = watch(h, Gated(s, h.runner, group="o-backlog", backlog_chunk=4))
-    stop = asyncio.Event()
-    task = asyncio.create_task(feed.run(stop))
+    s, h, log, running = await outage_in_backlog(kafka_bootstrap, case_engine, tmp_path,
+                                                 "o-backlog")  # fmt: skip
+    feed = running.feed
     try:
-        await publish(s, outage())
-        await until(lambda: len(feed.backlog) == 2 * COVERED + 1, 30)  # the outage, polled
         ordinary = incident(1, room="room-9", start=T0 + 2_000)  # stu-1, whose family takes calls
         await publish(s, [ordinary, decision(ordinary, "call")])
         await until(lambda: any(student == "stu-1" for student, _ in log), 30)
@@ -135,44 +180,24 @@ async def test_a_family_polled_after_an_outage_is_called_while_its_families_wait
             ["stu-1", *(f"stu-c{i}" for i in range(COVERED))])  # everybody, once
         await until(lambda: committed(s, "o-backlog", 2 * COVERED + 3), 30)
     finally:
-        stop.set()
-        await task
+        await running.halt()
         await h.runner.aclose()
-
-
-async def committed(s: KafkaSettings, group: str, records: int) -> bool:
-    """Has `group` committed every record of both topics (`records` in all)?"""
-    parts = s.telemetry_partitions
-    total = await committed_total(s.bootstrap, group, s.topics.incidents, parts)
-    total += await committed_total(s.bootstrap, group, s.topics.outcomes, parts)
-    return total == records
 
 
 async def test_stopped_half_way_the_next_run_takes_the_rest_once(
     kafka_bootstrap: str, case_engine: AsyncEngine, tmp_path: Path,  # noqa: F811
 ) -> None:
-    s = isolated_settings(kafka_bootstrap, clock="event")
-    await create_topics(s)
-    h, log = await watched(case_engine, tmp_path)
-    first = watch(h, Gated(s, h.runner, group="o-stop", backlog_chunk=4))
-    stop = asyncio.Event()
-    task = asyncio.create_task(first.run(stop))
-    await publish(s, outage())
-    await until(lambda: len(first.backlog) == 2 * COVERED + 1, 30)
-    first.chunks_left = 3  # 12 records taken in, then it stops
-    await until(lambda: len(first.backlog) == 2 * COVERED + 1 - 12, 30)
-    stop.set()  # (what a shutdown does: the backlog is left, not committed)
-    await task
-    left = len(first.backlog)
-    assert left > 0
-    assert not await committed(s, "o-stop", 2 * COVERED + 1)  # held back to what waited
-    await h.runner.drain()
-
-    second = watch(h, Gated(s, h.runner, group="o-stop"))
-    second.chunks_left = 1_000
-    stop = asyncio.Event()
-    task = asyncio.create_task(second.run(stop))
+    s, h, log, first = await outage_in_backlog(kafka_bootstrap, case_engine, tmp_path, "o-stop")
+    second = None
     try:
+        first.feed.chunks_left = 3  # 12 records taken in, then it stops
+        await until(lambda: len(first.feed.backlog) == 2 * COVERED + 1 - 12, 30)
+        await first.halt()
+        assert len(first.feed.backlog) > 0
+        assert not await committed(s, "o-stop", 2 * COVERED + 1)  # held back to what waited
+        await h.runner.drain()
+
+        second = run(h, s, "o-stop", chunks=1_000)
         await until(lambda: committed(s, "o-stop", 2 * COVERED + 1), 60)
         await until(lambda: len(log) == COVERED, 30)
         sends = await sends_per_case(case_engine)
@@ -181,6 +206,7 @@ async def test_stopped_half_way_the_next_run_takes_the_rest_once(
         assert sorted(student for student, _ in log) == sorted(
             f"stu-c{i}" for i in range(COVERED))
     finally:
-        stop.set()
-        await task
+        await first.halt()
+        if second is not None:
+            await second.halt()
         await h.runner.aclose()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,21 +19,13 @@ from outreach.channels.chat_tokens import make_token
 from outreach.contact.chat_routing import case_router
 from outreach.decide.case_states import Refusal
 from outreach.store.cases import CaseStore
-from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
 from tests.support.casedb import case_engine  # noqa: F401
+from tests.support.chat_support import engine  # noqa: F401
 from tests.support.live_support import until
 
 SECRET = b"s3cret"
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(str(tmp_path / "chat.db"))
-    await upgrade(eng)
-    yield eng
-    await eng.dispose()
 
 
 def url(gateway: ChatGateway, student: str = "stu-1", expires: float = NOW + 600) -> str:
@@ -47,7 +37,7 @@ async def recv(ws: ClientConnection) -> dict[str, Any]:
     return frame
 
 
-async def test_bad_and_expired_tokens_are_refused(engine: AsyncEngine) -> None:
+async def test_bad_and_expired_tokens_are_refused(engine: AsyncEngine) -> None:  # noqa: F811
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway:
         for target in (
             url(gateway, expires=NOW - 1),
@@ -65,7 +55,7 @@ async def test_bad_and_expired_tokens_are_refused(engine: AsyncEngine) -> None:
 
 
 @pytest.mark.parametrize("drop", ["close", "abort"])
-async def test_no_message_is_lost_across_a_disconnect(engine: AsyncEngine, drop: str) -> None:
+async def test_no_message_is_lost_across_a_disconnect(engine: AsyncEngine, drop: str) -> None:  # noqa: F811
     outbox = Outbox(engine)
     async with ChatGateway(outbox, SECRET, clock_s=lambda: NOW) as gateway:
         seen: list[str] = []
@@ -108,7 +98,7 @@ async def test_no_message_is_lost_across_a_disconnect(engine: AsyncEngine, drop:
         }
 
 
-async def test_messages_go_only_to_their_student(engine: AsyncEngine) -> None:
+async def test_messages_go_only_to_their_student(engine: AsyncEngine) -> None:  # noqa: F811
     gateway = ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW)
     async with gateway, connect(url(gateway, "stu-1")) as a, connect(url(gateway, "stu-2")) as b:
         await gateway.push("stu-2", "for b")
@@ -162,7 +152,7 @@ async def test_replies_are_routed_to_the_case(case_engine: AsyncEngine) -> None:
     ]
 
 
-async def test_chat_channel_delivered_or_queued(engine: AsyncEngine) -> None:
+async def test_chat_channel_delivered_or_queued(engine: AsyncEngine) -> None:  # noqa: F811
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway:
         channel = ChatChannel(gateway, ack_timeout_s=2)
         offline = OutboundMessage("case-1:1", "case-1", "stu-1", "chat", "lag")
@@ -228,7 +218,7 @@ async def test_a_push_on_one_replica_reaches_the_family_connected_to_another(
 
 
 async def test_many_messages_are_pushed_at_once_and_their_acks_waited_for_together(
-    engine: AsyncEngine,
+    engine: AsyncEngine,  # noqa: F811
 ) -> None:
     outbox = Outbox(engine)
     async with ChatGateway(outbox, SECRET, clock_s=lambda: NOW) as gateway:

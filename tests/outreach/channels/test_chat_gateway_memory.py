@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 
 from outreach.channels.chat_gateway import ChatGateway
 from outreach.channels.chat_tokens import make_token
-from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
+from tests.support.chat_support import engine  # noqa: F401
 
 SECRET = b"s3cret"
 NOW = 1_800_000_000.0
 FAMILIES = 40
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(str(tmp_path / "chat.db"))
-    await upgrade(eng)
-    yield eng
-    await eng.dispose()
 
 
 def url(gateway: ChatGateway, student: str) -> str:
@@ -35,7 +24,7 @@ def url(gateway: ChatGateway, student: str) -> str:
 
 
 async def test_no_lock_or_socket_set_is_kept_of_families_pushed_to_and_gone(
-    engine: AsyncEngine,
+    engine: AsyncEngine,  # noqa: F811
 ) -> None:
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway:
         # An outage's notices, most families' apps closed, pushed at once.

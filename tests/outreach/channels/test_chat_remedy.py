@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -17,19 +14,11 @@ from outreach.channels.chat import ChatChannel
 from outreach.channels.chat_gateway import ChatGateway, ChatReply
 from outreach.channels.chat_tokens import make_token
 from outreach.scripts.remedy_wording import REMEDY_BUTTON
-from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
+from tests.support.chat_support import engine  # noqa: F401
 
 SECRET = b"s3cret"
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(str(tmp_path / "chat.db"))
-    await upgrade(eng)
-    yield eng
-    await eng.dispose()
 
 
 def url(gateway: ChatGateway, student: str) -> str:
@@ -42,7 +31,7 @@ async def recv(ws: ClientConnection) -> dict[str, Any]:
 
 
 async def test_the_offer_rides_on_the_frame_and_the_tap_comes_back_as_its_intent(
-    engine: AsyncEngine,
+    engine: AsyncEngine,  # noqa: F811
 ) -> None:
     replies: list[ChatReply] = []
 

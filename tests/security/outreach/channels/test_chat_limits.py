@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,19 +11,11 @@ from websockets.exceptions import InvalidStatus
 
 from outreach.channels.chat_gateway import MAX_SOCKETS_PER_FAMILY, ChatGateway
 from outreach.channels.chat_tokens import TokenError, make_token, verify_token
-from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
+from tests.support.chat_support import engine  # noqa: F401
 
 SECRET = b"k"
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(str(tmp_path / "chat.db"))
-    await upgrade(eng)
-    yield eng
-    await eng.dispose()
 
 
 def test_a_token_valid_for_more_than_a_day_is_refused() -> None:
@@ -40,7 +30,7 @@ def test_an_absurd_expiry_is_malformed_not_a_crash() -> None:
     assert verify_token("stu-1.\u0661\u0662.sig", SECRET, NOW) == TokenError("malformed")
 
 
-async def test_at_most_five_sockets_per_family(engine: AsyncEngine) -> None:
+async def test_at_most_five_sockets_per_family(engine: AsyncEngine) -> None:  # noqa: F811
     token = make_token("stu-1", SECRET, int(NOW + 60))
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway, \
             contextlib.AsyncExitStack() as stack:

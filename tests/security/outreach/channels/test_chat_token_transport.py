@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,19 +16,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from outreach.channels.chat_gateway import MAX_SOCKETS_PER_FAMILY, WS_LOGGER, ChatGateway
 from outreach.channels.chat_tokens import make_token
 from outreach.channels.token_redaction import REDACTED
-from outreach.store.db import make_engine, upgrade
 from outreach.store.outbox import Outbox
+from tests.support.chat_support import engine  # noqa: F401
 
 SECRET = b"k"
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(str(tmp_path / "chat.db"))
-    await upgrade(eng)
-    yield eng
-    await eng.dispose()
 
 
 def token(student: str = "stu-1") -> str:
@@ -51,7 +42,7 @@ async def close_code(ws: ClientConnection) -> int | None:
     return None
 
 
-async def test_a_first_frame_token_opens_the_chat(engine: AsyncEngine) -> None:
+async def test_a_first_frame_token_opens_the_chat(engine: AsyncEngine) -> None:  # noqa: F811
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway, \
             connect(gateway.url) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token()}))
@@ -71,7 +62,7 @@ async def test_a_first_frame_token_opens_the_chat(engine: AsyncEngine) -> None:
     json.dumps(["auth"]),
     "not json",
 ])
-async def test_a_bad_first_frame_is_closed_with_4401(engine: AsyncEngine, first: str) -> None:
+async def test_a_bad_first_frame_is_closed_with_4401(engine: AsyncEngine, first: str) -> None:  # noqa: F811
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway, \
             connect(gateway.url) as ws:
         await ws.send(first)
@@ -80,7 +71,7 @@ async def test_a_bad_first_frame_is_closed_with_4401(engine: AsyncEngine, first:
         assert not gateway.connected("stu-1")
 
 
-async def test_silence_instead_of_a_token_is_closed(engine: AsyncEngine) -> None:
+async def test_silence_instead_of_a_token_is_closed(engine: AsyncEngine) -> None:  # noqa: F811
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW,
                            auth_timeout_s=0.1) as gateway, connect(gateway.url) as ws:
         assert (await frame(ws)) == {"type": "error", "reason": "no_token"}
@@ -88,7 +79,7 @@ async def test_silence_instead_of_a_token_is_closed(engine: AsyncEngine) -> None
 
 
 async def test_the_header_wins_over_the_query_and_first_frames_count_toward_the_cap(
-        engine: AsyncEngine) -> None:
+        engine: AsyncEngine) -> None:  # noqa: F811
     headers = {"Authorization": f"Bearer {token()}"}
     async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway, \
             contextlib.AsyncExitStack() as stack:
@@ -126,7 +117,7 @@ def debug_records() -> Iterator[list[str]]:
         logger.setLevel(level)
 
 
-async def test_no_token_reaches_the_logs_however_it_is_sent(engine: AsyncEngine) -> None:
+async def test_no_token_reaches_the_logs_however_it_is_sent(engine: AsyncEngine) -> None:  # noqa: F811
     secrets = [token("stu-q"), token("stu-h"), token("stu-f")]
     with debug_records() as lines:
         async with ChatGateway(Outbox(engine), SECRET, clock_s=lambda: NOW) as gateway:
