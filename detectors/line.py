@@ -100,6 +100,11 @@ class LineCorrelator:
             self._apply(key, ls, f)
         self.advance(self.now)
 
+    def active_sessions(self, key: str) -> int:
+        """Sessions on line `key` now (joined, not yet left)."""
+        ls = self.lines.get(key)
+        return 0 if ls is None else len(ls.active)
+
     def next_due(self) -> int:
         """Event time of the next line incident that may close or update (far future if none)."""
         due = 1 << 62

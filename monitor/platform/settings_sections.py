@@ -74,6 +74,7 @@ OUTREACH_DOCS: dict[str, str] = {
     "max_calls_per_day": "phone calls (or SMS) to one family per day at most",
     "line_coverage_grace_ms": "a line incident still covers its sessions this long after it ends",
     "line_suspect_sessions": "sessions of a line in trouble that make outreach wait for it",
+    "line_suspect_share": "share of the line's sessions that must be in trouble for that wait",
     "line_wait_ms": "how much longer outreach waits for a line verdict",
     "family_cases": "one family, one case (contract 1.1): repeat problems join the family's "
                     "case and escalate (false: one case per incident, 1.0)",

@@ -39,7 +39,7 @@ def decisions(
     line outage rings phones (issue 19).
     """
     policy = OutreachPolicy(config, on_outreach)
-    policy.line_pressure = pressure.pressure
+    policy.line_strains = pressure.strains
     if family is not None:
         policy.family = family
     return policy
@@ -108,10 +108,11 @@ class Pipeline:
             self._next_due = t + self.lag_ms
 
     def _finding(self, f: Finding) -> None:
+        self.correlator.feed(f)
         if f.kind == "episode_start":
             for key in f.line_keys:
-                self.pressure.add(key, f.ts, f.session_id, f.detected_at)
-        self.correlator.feed(f)
+                size = self.correlator.active_sessions(key)
+                self.pressure.add(key, f.ts, f.session_id, f.detected_at, size)
 
     def _outreach(self, o: Outreach) -> None:
         self.stats.outreach_by_action[o.action] += 1

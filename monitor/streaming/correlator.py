@@ -144,7 +144,8 @@ class LinePartition:
     def _line_start(self, t: int, f: Finding) -> None:
         """Tell the workers' policies (line pressure) that a session's trouble began."""
         key = f.line_keys[0]
-        value = encode_line_start(LineStart(key, f.ts, f.session_id, f.detected_at))
+        size = self.correlator.active_sessions(key)
+        value = encode_line_start(LineStart(key, f.ts, f.session_id, f.detected_at, size))
         self.outs.append(
             Out(self.s.topics.verdicts, value, key=key.encode(), partition=0,
                 headers=time_headers(LINE_START, t))

@@ -76,7 +76,8 @@ async def follow_verdicts(
                             board.add_mark(wm.src, wm.sources, wm.t)
                         elif kind == LINE_START:
                             st = decode_line_start(r.value)
-                            board.pressure.add(st.key, st.ts, st.session_id, st.detected_at)
+                            board.pressure.add(st.key, st.ts, st.session_id, st.detected_at,
+                                               st.active)
                         elif kind == VERDICT:
                             inc = decode_record(r.value)
                             if isinstance(inc, Incident):

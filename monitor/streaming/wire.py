@@ -57,6 +57,7 @@ class LineStart(msgspec.Struct, frozen=True, array_like=True):
     ts: int
     session_id: str
     detected_at: int
+    active: int = 0  # the line's sessions then (0 from a correlator that did not say)
 
 
 _WM_ENC = msgspec.json.Encoder()

@@ -98,6 +98,9 @@ class PolicyConfig:
     # Wait once more for the line verdict when this many sessions of the same line
     # (this one included) went into trouble within the line window.
     line_suspect_sessions: int = 3
+    # ... and at least this share of the line's sessions: a line verdict needs
+    # `line_min_share` (30 %); a few lagging sessions on a line of thousands are not one.
+    line_suspect_share: float = 0.15
     line_wait_ms: int = 10_000
     # One family, one case (contract 1.1); off: a case per incident, as in 1.0.
     family_cases: bool = True

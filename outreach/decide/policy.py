@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from detectors.line_pressure import Strain
 from detectors.records import Incident, Outreach
 from outreach.decide.decision import DecisionContext, FamilyPrefs, PolicyConfig
 from outreach.decide.family_cases import FamilyCase, FamilyCases
@@ -22,7 +23,7 @@ _PRUNE_EVERY_MS = 600_000
 _KEEP_MS = 86_400_000
 
 FamilyLookup = Callable[[str], FamilyPrefs | None]
-LinePressure = Callable[[dict[str, str], int], int]
+LineStrains = Callable[[dict[str, str], int], Sequence[Strain]]
 
 
 @dataclass(slots=True)
@@ -48,7 +49,7 @@ class OutreachPolicy:
     config: PolicyConfig
     on_outreach: Callable[[Outreach], None]
     family: FamilyLookup = field(default=lambda _sid: None)
-    line_pressure: LinePressure = field(default=lambda _line, _now: 0)
+    line_strains: LineStrains = field(default=lambda _line, _now: ())
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -124,12 +125,29 @@ class OutreachPolicy:
         sid = p.incident.session_id or ""
         if p.waited_for_line or self._covering(sid, due) is not None:
             return False
-        if self.line_pressure(p.incident.line, due) < cfg.line_suspect_sessions:
+        if not self._line_suspect(p.incident.line, due):
             return False
         p.waited_for_line = True
         p.due = due + cfg.line_wait_ms
         heapq.heappush(self._queue, (p.due, p.incident.incident_id))
         return True
+
+    def _line_suspect(self, line: dict[str, str], due: int) -> bool:
+        """Enough of a line's sessions in trouble, with nothing else explaining it, may be it.
+
+        A session a line incident already covers does not count: an edge that went down
+        leaves its ISPs' lines in trouble too, but their verdict has come (the edge's).
+        """
+        cfg = self.config
+        for strain in self.line_strains(line, due):
+            if len(strain.sessions) < cfg.line_suspect_sessions:
+                continue
+            unexplained = sum(1 for sid in strain.sessions if self._covering(sid, due) is None)
+            if unexplained >= cfg.line_suspect_sessions and (
+                strain.active <= 0 or unexplained >= cfg.line_suspect_share * strain.active
+            ):
+                return True
+        return False
 
     def next_due(self) -> int:
         """Event time of the next pending decision (far future if none)."""

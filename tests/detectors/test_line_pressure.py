@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from detectors.config import DetectionConfig
-from detectors.line_pressure import LinePressure
+from detectors.line_pressure import LinePressure, Strain
 
 T0 = 1_700_000_000_000
 LINE = {"edge": "e1", "isp": "isp1", "region": "r1"}
@@ -66,3 +66,22 @@ def test_the_answer_does_not_depend_on_arrival_order_or_copies() -> None:
             p.add(key, ts, sid, det)
         for now in range(T0 - 1000, T0 + 200_000, 1500):
             assert p.pressure(LINE, now) == ordered.pressure(LINE, now)
+            assert p.strains(LINE, now) == ordered.strains(LINE, now)
+
+
+def test_a_strain_names_its_sessions_and_the_line_size_at_the_newest_detection() -> None:
+    p = LinePressure(CFG)
+    p.add("edge:e1", T0, "s1", T0 + 1000, active=40)
+    p.add("edge:e1", T0 + 2000, "s2", T0 + 12_000, active=42)  # two more joined meanwhile
+    p.add("isp:isp1/r1", T0, "s1", T0 + 1000, active=900)
+    assert p.strains(LINE, T0 + 5000) == [Strain("edge:e1", frozenset({"s1"}), 40),
+                                          Strain("isp:isp1/r1", frozenset({"s1"}), 900)]
+    assert p.strains(LINE, T0 + 12_000)[0] == Strain("edge:e1", frozenset({"s1", "s2"}), 42)
+    assert p.strains({"edge": "e2", "isp": "x", "region": "y"}, T0 + 5000) == []
+
+
+def test_a_copy_of_a_start_with_another_line_size_counts_once() -> None:
+    p = LinePressure(CFG)
+    p.add("edge:e1", T0, "s1", T0 + 1000, active=40)
+    p.add("edge:e1", T0, "s1", T0 + 1000, active=41)
+    assert p.starts["edge:e1"] == [(T0, "s1", T0 + 1000, 40)]

@@ -47,11 +47,16 @@ def _record(offset: int, kind: bytes, t: int, value: bytes, key: bytes | None) -
                            timestamp=t)  # the broker stamps it when it arrives
 
 
-def correlator_outputs(n_sessions: int) -> list[Out]:
-    """What a correlator partition publishes for `n_sessions` drops on edge e1, 1 s apart."""
+def correlator_outputs(n_sessions: int, on_line: int = 6) -> list[Out]:
+    """What a correlator partition publishes for `n_sessions` drops on edge e1 (of `on_line`
+    sessions), 1 s apart."""
     s = isolated_settings("unused:9092")
     part = LinePartition(0, s, Metrics.create(), DetectionConfig())
     offset = 0
+    for i in range(on_line):
+        j = Finding("join", f"s{i}", f"c{i % 3}", "e1", "isp1", "r1", T0 - 60_000, T0 - 60_000)
+        part.take(_record(offset, FINDING, T0 - 60_000, j.to_bytes(), b"edge:e1"))
+        offset += 1
     for i in range(n_sessions):
         ts = T0 + i * 1000
         f = Finding("episode_start", f"s{i}", f"c{i % 3}", "e1", "isp1", "r1", ts, ts,
@@ -71,7 +76,7 @@ def board_from(outs: list[Out]) -> VerdictBoard:
         if o.topic.endswith("line-verdicts") and kind_of(o.headers) == LINE_START:
             assert o.value is not None
             st = decode_line_start(o.value)
-            board.pressure.add(st.key, st.ts, st.session_id, st.detected_at)
+            board.pressure.add(st.key, st.ts, st.session_id, st.detected_at, st.active)
     return board
 
 
@@ -79,9 +84,9 @@ def test_the_correlator_publishes_each_episode_start_it_applies() -> None:
     outs = correlator_outputs(4)
     starts = [decode_line_start(o.value) for o in outs
               if kind_of(o.headers) == LINE_START and o.value is not None]
-    assert [(st.key, st.session_id, st.ts) for st in starts] == [
-        ("edge:e1", f"s{i}", T0 + i * 1000) for i in range(4)
-    ]
+    assert [(st.key, st.session_id, st.ts, st.active) for st in starts] == [
+        ("edge:e1", f"s{i}", T0 + i * 1000, 6) for i in range(4)
+    ]  # with the line's size, for the policy's share
     assert all(o.partition == 0 for o in outs if kind_of(o.headers) == LINE_START)
 
 
@@ -108,6 +113,12 @@ def test_a_worker_waits_for_the_line_verdict_when_others_on_the_line_dropped() -
     cfg = PolicyConfig()
     [o] = _decide(board_from(correlator_outputs(cfg.line_suspect_sessions)))
     assert o.decided_at == T0 + 4000 + cfg.hold_off_ms + cfg.line_wait_ms
+
+
+def test_a_worker_does_not_wait_when_so_few_of_a_big_line_dropped() -> None:
+    cfg = PolicyConfig()
+    [o] = _decide(board_from(correlator_outputs(cfg.line_suspect_sessions, on_line=100)))
+    assert o.decided_at == T0 + 4000 + cfg.hold_off_ms
 
 
 def test_a_worker_does_not_wait_when_the_line_is_quiet() -> None:

@@ -19,9 +19,14 @@ def run(events: list[Event]) -> list[Record]:
     return out
 
 
-def edge_outage(n: int, spacing_ms: int, until: int = T0 + 120_000) -> list[Event]:
-    """`n` sessions on one edge (3 classrooms) dropping one after another."""
+def edge_outage(n: int, spacing_ms: int, until: int = T0 + 120_000, well: int = 0) -> list[Event]:
+    """`n` sessions on one edge (3 classrooms) dropping one after another, `well` others
+    on it staying."""
     events: list[Event] = []
+    for i in range(well):
+        sid, room = f"w{i}", f"c{i % 3}"
+        events.append(join(sid, T0, room=room))
+        events += [heartbeat(sid, t, room=room) for t in range(T0 + 2000, until, 2000)]
     for i in range(n):
         sid, room = f"s{i}", f"c{i % 3}"
         down = T0 + 20_000 + i * spacing_ms
@@ -48,6 +53,17 @@ def test_a_lone_drop_is_not_delayed_by_the_line_wait() -> None:
     [o] = [r for r in recs if isinstance(r, Outreach)]
     [d] = [r for r in recs if isinstance(r, Incident) and r.kind == "disconnect"]
     assert (o.action, o.decided_at) == ("call", d.detected_at + 10_000)
+
+
+def test_three_drops_on_a_busy_edge_are_not_a_line_and_wait_for_no_verdict() -> None:
+    # 3 of 60 sessions on the edge (5 %): a line verdict needs 30 %; no one waits for it.
+    recs = run(edge_outage(3, 1000, well=57))
+    assert not any(isinstance(r, Incident) and r.kind == "line" for r in recs)
+    drops = {r.session_id: r for r in recs if isinstance(r, Incident) and r.kind == "disconnect"}
+    decisions = [r for r in recs if isinstance(r, Outreach)]
+    assert len(decisions) == 3
+    for o in decisions:
+        assert (o.action, o.decided_at) == ("call", drops[o.session_id].detected_at + 10_000)
 
 
 def test_a_self_healing_blip_causes_no_contact() -> None:
