@@ -28,20 +28,16 @@ import asyncio
 import contextlib
 import json
 import time
-import urllib.parse
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any, Final
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-from websockets.protocol import State
 
-from outreach.channels.chat_tokens import TokenError, verify_token
+from outreach.channels.chat_admission import AUTH_TIMEOUT_S, ChatAdmission
 from outreach.channels.token_redaction import redacting_logger
 from outreach.decide.chat_intents import Intent, intent_of
 from outreach.decide.remedy import REMEDY_APPLIED
@@ -49,9 +45,6 @@ from outreach.store.outbox import NewMessage, Outbox, OutboxMessage
 
 log = structlog.get_logger(__name__)
 MAX_FRAME_BYTES: Final = 64 * 1024  # a bigger frame closes the socket (1009)
-MAX_SOCKETS_PER_FAMILY: Final = 5  # more are refused with 429
-AUTH_TIMEOUT_S: Final = 5.0  # a socket without a token must send it in its first frame by then
-MAX_UNAUTHENTICATED: Final = 256  # sockets still waiting for that frame; more get 503
 WS_LOGGER: Final = "outreach.channels.chat_gateway.websockets"  # tokens redacted
 
 
@@ -70,15 +63,6 @@ class ChatReply:
 ReplyHandler = Callable[[ChatReply], Awaitable[None]]
 
 
-def token_of(request: Request) -> str:
-    """The token from an `Authorization: Bearer` header, else `?token=` (old clients), or ""."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer ") and header[7:].strip():
-        return header[7:].strip()
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
-    return query["token"][0] if query.get("token") else ""
-
-
 class ChatGateway:
     """Pushes proactive messages to connected apps, keeps un-acked ones, routes replies."""
 
@@ -95,15 +79,11 @@ class ChatGateway:
         relay_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
-        self.secret = secret
         self.on_reply = on_reply
         self.host = host
         self.port = port
-        self.clock_s = clock_s
-        self.auth_timeout_s = auth_timeout_s
         self._server: Server | None = None
-        self._students: dict[ServerConnection, str] = {}
-        self._unauthenticated: set[ServerConnection] = set()
+        self.admission = ChatAdmission(secret, clock_s, auth_timeout_s, self._sockets)
         self._connections: dict[str, set[ServerConnection]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: Counter[str] = Counter()  # holding or waiting, by student
@@ -129,7 +109,7 @@ class ChatGateway:
             self._handle,
             self.host,
             self.port,
-            process_request=self._authenticate,
+            process_request=self.admission.check_request,
             max_size=MAX_FRAME_BYTES,
             logger=redacting_logger(WS_LOGGER),
         )
@@ -157,6 +137,9 @@ class ChatGateway:
     def connected(self, student_id: str) -> bool:
         """Is the student's app connected now?"""
         return bool(self._connections.get(student_id))
+
+    def _sockets(self, student_id: str) -> int:
+        return len(self._connections.get(student_id, ()))
 
     async def push(
         self,
@@ -264,78 +247,21 @@ class ChatGateway:
                 if self._locks.get(student_id) is lock:
                     del self._locks[student_id]
 
-    def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
-        token = token_of(request)
-        if not token:  # the token comes in the first frame
-            if len(self._unauthenticated) >= MAX_UNAUTHENTICATED:  # forget failed handshakes
-                self._unauthenticated = {c for c in self._unauthenticated
-                                         if c.state is not State.CLOSED}
-            if len(self._unauthenticated) >= MAX_UNAUTHENTICATED:
-                log.info("chat_refused", reason="too_many_unauthenticated")
-                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "busy\n")
-            self._unauthenticated.add(connection)
-            return None
-        checked = verify_token(token, self.secret, self.clock_s())
-        if isinstance(checked, TokenError):
-            log.info("chat_refused", reason=checked.reason)
-            return connection.respond(HTTPStatus.UNAUTHORIZED, f"{checked.reason}\n")
-        if self._full(checked):
-            log.info("chat_refused", reason="too_many_sockets")
-            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "too_many_sockets\n")
-        self._students[connection] = checked
-        return None
-
-    def _full(self, student_id: str) -> bool:
-        open_now = len(self._connections.get(student_id, ())) + sum(
-            1 for s in self._students.values() if s == student_id)
-        return open_now >= MAX_SOCKETS_PER_FAMILY
-
-    async def _first_frame_auth(self, ws: ServerConnection) -> str | None:
-        """The student of a `{"type": "auth", "token"}` first frame, else close 4401/4429."""
-        try:
-            raw = await asyncio.wait_for(ws.recv(), self.auth_timeout_s)
-            frame = json.loads(raw)
-            token = frame.get("token") if frame.get("type") == "auth" else None
-            checked: str | TokenError = (verify_token(token, self.secret, self.clock_s())
-                                         if isinstance(token, str) else TokenError("no_token"))
-        except (TimeoutError, ValueError, AttributeError):
-            checked = TokenError("no_token")
-        except ConnectionClosed:
-            return None
-        finally:
-            self._unauthenticated.discard(ws)
-        reason, code = "", 0
-        if isinstance(checked, TokenError):
-            reason, code = checked.reason, 4401
-        elif self._full(checked):
-            reason, code = "too_many_sockets", 4429
-        if code:
-            log.info("chat_refused", reason=reason)
-            try:
-                await ws.send(json.dumps({"type": "error", "reason": reason}))
-                await ws.close(code, reason)
-            except ConnectionClosed:
-                pass
-            return None
-        assert isinstance(checked, str)
-        self._students[ws] = checked
-        return checked
-
     async def _handle(self, ws: ServerConnection) -> None:
-        if ws in self._unauthenticated and await self._first_frame_auth(ws) is None:
+        student_id = await self.admission.student_of(ws)
+        if student_id is None:
             return
-        student_id = self._students[ws]  # counted until it joins the connections
-        try:
+        try:  # counted by the admission until it joins the connections
             async with self._lock(student_id):
                 self._connections.setdefault(student_id, set()).add(ws)
-                self._students.pop(ws, None)
+                self.admission.release(ws)
                 try:
                     for message in await self.outbox.pending(student_id):
                         await self._send(ws, message)
                 except ConnectionClosed:
                     pass
         finally:
-            self._students.pop(ws, None)
+            self.admission.release(ws)
         log.info("chat_connected", student_id=student_id)
         try:
             async for raw in ws:

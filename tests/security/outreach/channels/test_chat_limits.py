@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from outreach.channels.chat_gateway import MAX_SOCKETS_PER_FAMILY, ChatGateway
+from outreach.channels.chat_admission import MAX_SOCKETS_PER_FAMILY
+from outreach.channels.chat_gateway import ChatGateway
 from outreach.channels.chat_tokens import TokenError, make_token, verify_token
 from outreach.store.outbox import Outbox
 from tests.support.chat_support import engine  # noqa: F401

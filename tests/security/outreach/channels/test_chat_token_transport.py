@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from outreach.channels.chat_gateway import MAX_SOCKETS_PER_FAMILY, WS_LOGGER, ChatGateway
+from outreach.channels.chat_admission import MAX_SOCKETS_PER_FAMILY
+from outreach.channels.chat_gateway import WS_LOGGER, ChatGateway
 from outreach.channels.chat_tokens import make_token
 from outreach.channels.token_redaction import REDACTED
 from outreach.store.outbox import Outbox
