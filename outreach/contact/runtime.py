@@ -10,7 +10,6 @@ so this holds across restarts too).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -23,10 +22,10 @@ from outreach.channels.chat_gateway import ChatReply
 from outreach.contact.chain import ESCALATIONS, ContactChain, Limits
 from outreach.contact.chain_tasks import ChainTasks
 from outreach.contact.chat_routing import route_reply
-from outreach.contact.closing import close_case, close_cases, publish_all_committed
 from outreach.contact.early import EarlyDecisions
 from outreach.contact.family import FamilyCheck
-from outreach.contact.family_cases import FamilyCases, published
+from outreach.contact.family_cases import FamilyCases
+from outreach.contact.finishing import CaseFinisher
 from outreach.contact.line_cases import LINE_OVER, LineCases
 from outreach.contact.lines import LineBook, Pager, page_once
 from outreach.contact.locks import KeyedLocks
@@ -36,7 +35,7 @@ from outreach.contact.outcome_sink import OutcomeSink
 from outreach.contact.ports import AgentQueue, RuntimeConfig
 from outreach.contact.recovery import Recovery
 from outreach.contact.signals import Letter, Mailbox
-from outreach.decide.case import Case, CaseEvent
+from outreach.decide.case import Case
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.decision import (
     COVERED_BY_LINE_INCIDENT,
@@ -44,7 +43,6 @@ from outreach.decide.decision import (
     Decision,
     PolicyConfig,
 )
-from outreach.decide.outcomes import OutcomeRecord
 from outreach.decide.signals import CallbackEvent, MenuChoice, callback_signal, reply_signal
 from outreach.decide.stages.retry_fallback import Reach, Signal, next_step
 from outreach.store.cases import CaseStore
@@ -79,7 +77,6 @@ class CaseRuntime:
         self.config = config or RuntimeConfig()
         self.metrics = metrics or OutreachMetrics.create()
         self.pager = pager
-        self.queue = queue
         self.wall = wall
         self.mailbox = Mailbox()
         self.chain = ContactChain(
@@ -97,8 +94,6 @@ class CaseRuntime:
         self.chains = ChainTasks(self.chain, cases, self.mailbox, wall,
                                  self.config.close_wait_s)  # fmt: skip
         self.tasks = self.chains.tasks  # running chains, by case id
-        self.event_now = 0  # the newest event time seen in a record
-        self._event_wall = wall()  # wall time when event_now last moved
         self.family = FamilyCases(cases, self.policy, self.metrics)
         self.joins, self.quiet = self.family.joins, self.family.quiet
         self._locks = KeyedLocks(cases)
@@ -108,15 +103,32 @@ class CaseRuntime:
         self.gate = FamilyCheck(cases, directory, wall)
         self.line_cases = LineCases(cases, directory, channels, self.lines, self.metrics, wall,
                                     self.policy.all_clear_text)
-        self.recovery = Recovery(cases, channels, self.metrics, self.mailbox, settle=self._settle,
+        self.finisher = CaseFinisher(cases, self.family, self.lines, self.line_cases, self.chains,
+                                     self._locks, sink, self.metrics, wall, queue)
+        self.recovery = Recovery(cases, channels, self.metrics, self.mailbox,
+                                 settle=self.finisher.settle,
                                  start=self.chains.start, escalate=self._escalate)  # fmt: skip
+
+    @property
+    def queue(self) -> AgentQueue | None:
+        """The technicians' queue (None: an escalated case waits for an agent in the database)."""
+        return self.finisher.queue
+
+    @queue.setter
+    def queue(self, queue: AgentQueue | None) -> None:
+        self.finisher.queue = queue
+
+    @property
+    def event_now(self) -> int:
+        """The newest event time seen in a record."""
+        return self.finisher.event_now
 
     # -- records in ----------------------------------------------------------------
 
     async def handle(self, record: Incident | Outreach) -> None:
         """Take one record of `support.incidents` (or a decision)."""
         seen = record.decided_at if isinstance(record, Outreach) else record.detected_at
-        self._saw(max(seen, getattr(record, "ended_at", None) or 0))
+        self.finisher.saw(max(seen, getattr(record, "ended_at", None) or 0))
         if isinstance(record, Outreach):
             await self.on_decision(record)
         else:
@@ -124,41 +136,17 @@ class CaseRuntime:
         await self.close_quiet(self.event_now)  # event time moved on: families fine since
 
     async def close_quiet(self, now: int | None = None) -> list[str]:
-        """Close the cases whose students have been fine for `case_reopen_ms` by event time `now`.
-
-        Without `now`: the newest event time seen, moved on by the wall time since (a quiet
-        hour has no records to move it).
-        """
-        if now is None:
-            now = self.event_now + max(0, self.wall() - self._event_wall)
-        due = self.quiet.due(now)
-        for case_id in due:
-            await self._finish(case_id, reason="family_fine")
-        return due
+        """Close the cases whose students have been fine for `case_reopen_ms` by event time `now`
+        (without `now`: the newest event time seen, moved on by the wall time since)."""
+        return await self.finisher.close_quiet(now)
 
     async def close_stale(self, older_than_ms: int) -> list[str]:
         """Close cases left open past `older_than_ms` (unless an agent holds them)."""
-        # The student never came back (minutes lost count up to the newest event time
-        # seen), or no decision ever came.
-        await self.close_quiet()
-        stale = await self.cases.stale_cases(older_than_ms, now=self.wall())
-        for case in stale:
-            if case.incident_ended_at is None:
-                await self._finish(
-                    case.case_id, reason="incident_never_ended", until=self.event_now
-                )
-            else:
-                await self._finish(case.case_id, reason="no_decision")
-        self.lines.prune(self.event_now - older_than_ms)
-        return [case.case_id for case in stale]
+        return await self.finisher.close_stale(older_than_ms)
 
     async def publish_pending(self, within_ms: int = 86_400_000) -> list[str]:
         """Publish outcomes of cases closed lately but not published (an agent closed them)."""
-        found = await self.cases.closed_unpublished(since=self.wall() - within_ms)
-        for case in found:
-            await self._finish(case.case_id)
-        await self.line_cases.tell_all_clear()  # families under line cases closed in bulk
-        return [case.case_id for case in found]
+        return await self.finisher.publish_pending(within_ms)
 
     async def resume(self) -> list[str]:
         """Carry on the contact chains a stopped runner left half-way (at start-up)."""
@@ -169,7 +157,7 @@ class CaseRuntime:
 
     async def on_incident(self, inc: Incident) -> None:
         """Open or join the family's case, or update it (once per record)."""
-        self._saw(max(inc.detected_at, inc.ended_at or 0))
+        self.finisher.saw(max(inc.detected_at, inc.ended_at or 0))
         if inc.kind == "line":
             self.lines.take(inc)
         async with self._locked(f"student:{inc.student_id or inc.incident_id}"):
@@ -186,17 +174,17 @@ class CaseRuntime:
             await self.on_decision(decision)
         if inc.state == "closed" and inc.kind == "line":
             self.paged.discard(case_id)
-            await self._finish(case_id)  # no decision comes for a line incident
-            await self._finish_over(case_id)  # its families back already: infra_incident
+            await self.finisher.finish(case_id)  # no decision comes for a line incident
+            await self.finisher.finish_over(case_id)  # its families back already: infra_incident
             await self.line_cases.tell_all_clear()
         elif inc.state == "closed":
             case = await self.cases.get(case_id)
             if case is not None and case.incident_ended_at is not None:
                 await self._stop_chain(case_id)  # nobody is contacted about a problem over
                 if await self.line_cases.under_finished_line(case_id):
-                    await self._finish(case_id, reason=LINE_OVER)  # back after the outage
+                    await self.finisher.finish(case_id, reason=LINE_OVER)  # back after the outage
                     return
-            await self._settle(case_id)
+            await self.finisher.settle(case_id)
 
     async def on_decision(self, o: Outreach) -> None:
         """Record the decision on its case and carry it out (once)."""
@@ -236,7 +224,7 @@ class CaseRuntime:
             busy = self.chains.busy(o.case_id)
             await self._carry_out(case, o, count=fresh, send=may and not busy)
         if ended:
-            await self._settle(case.case_id)
+            await self.finisher.settle(case.case_id)
 
     # -- signals from the family's side --------------------------------------------
 
@@ -295,23 +283,10 @@ class CaseRuntime:
 
     # -- internals -----------------------------------------------------------------
 
-    def _lock(self, case_id: str) -> asyncio.Lock:
-        return self._locks.lock(case_id)
-
     def _locked(self, case_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold the case's (or student's) lock (in a batch: what it holds committed before
         waiting); forgotten once nobody holds or waits for it."""
         return self._locks.held(case_id)
-
-    def _saw(self, event_time: int) -> None:
-        if event_time > self.event_now:
-            self.event_now, self._event_wall = event_time, self.wall()
-
-    async def _settle(self, case_id: str) -> None:
-        """Once the case's problems are all over and decided on, book (or do) its closing."""
-        lesson_end = None if self.queue is None else await self.queue.lesson_end(case_id)
-        if await self.family.settle(case_id, lesson_end):
-            await self.close_quiet(self.event_now)
 
     async def _carry_out(self, case: Case, o: Outreach, *, count: bool, send: bool) -> None:
         decision = Decision(o.action, o.reason)
@@ -362,57 +337,3 @@ class CaseRuntime:
 
     async def _stop_chain(self, case_id: str) -> None:
         await self.chains.stop(case_id)
-
-    async def _finish(
-        self, case_id: str, *, reason: str = "incident_closed", until: int | None = None
-    ) -> None:
-        """The case is over: stop the chain, close the case with its outcome, publish it."""
-        self.quiet.drop(case_id)
-        await self._stop_chain(case_id)
-        async with self._locked(case_id):
-            case = await self.cases.get(case_id)
-            if case is None:
-                return
-            events = await self.cases.timeline(case_id)
-            if case.state == "closed":
-                record = case.outcome_record()
-            elif case.owner is not None:
-                log.info("case_left_to_agent", case_id=case_id, owner=case.owner)
-                return
-            else:
-                record = await self._close(case, events, reason, until)
-            if record is not None and not published(events):
-                await publish_all_committed(self.sink, self.cases, {case_id: record})
-        if record is not None:  # the case is over: forget it
-            self.chains.forget(case_id)
-            self._locks.forget(case_id)
-
-    async def _finish_over(self, line_case_id: str) -> None:
-        """Close the finished line's families whose own problem is over, together (`line_over`),
-        as `_finish` closes one; one an agent holds, or in use now, goes `_finish`'s way."""
-        over = await self.line_cases.over_children(line_case_id)
-        free = [c for c in over if c.owner is None and not self.chains.busy(c.case_id)
-                and not self._lock(c.case_id).locked()]
-        async with contextlib.AsyncExitStack() as held:
-            for case in free:
-                await held.enter_async_context(self._lock(case.case_id))  # free: taken at once
-                self.quiet.drop(case.case_id)
-            closed = await close_cases(self.cases, self.queue, self.metrics, [
-                (c, self.lines.covers(c.session_id, c.incident_started_at)) for c in free],
-                reason=LINE_OVER)  # fmt: skip
-            await publish_all_committed(self.sink, self.cases, {
-                record.case_id: record for record, was_published in closed if not was_published})
-        done = {record.case_id for record, _ in closed}
-        for case_id in done:
-            self.chains.forget(case_id)
-            self._locks.forget(case_id)
-        for case in over:
-            if case.case_id not in done:
-                await self._finish(case.case_id, reason=LINE_OVER)  # held ones are left so
-
-    async def _close(
-        self, case: Case, events: list[CaseEvent], reason: str, until: int | None
-    ) -> OutcomeRecord | None:
-        covered = self.lines.covers(case.session_id, case.incident_started_at)
-        return await close_case(self.cases, self.family, self.queue, self.metrics, case, events,
-                                reason=reason, until=until, covered=covered)  # fmt: skip
