@@ -17,6 +17,22 @@ from typing import Any
 CACHE = Path(os.environ.get("FIRSTCALL_BENCH_CACHE", Path.home() / ".cache" / "firstcall"))
 
 
+def setting_env(text: str) -> tuple[str, str]:
+    """FIRSTCALL_NAME=VALUE, checked against the settings: a misspelt one is an error."""
+    from monitor.platform.settings import ConfigError, load_settings
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.startswith("FIRSTCALL_"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected FIRSTCALL_NAME=VALUE")
+    try:
+        checked = load_settings(None, {name: value})
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if checked.warnings:
+        raise argparse.ArgumentTypeError("; ".join(checked.warnings))
+    return name, value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `python -m bench`."""
     p.add_argument("--events", type=int, default=1_000_000,
@@ -36,6 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "figures side by side (default on)")
     p.add_argument("--outage-speed", type=float, default=4.0,
                    help="outage phase: times the school's pace the telemetry is sent at")
+    p.add_argument("--outage-env", metavar="FIRSTCALL_NAME=VALUE", action="append",
+                   default=[], type=setting_env,
+                   help="outage phase: a setting for every process of both runs, as its "
+                        "environment variable (repeatable), e.g. "
+                        "FIRSTCALL_LINE_SUSPECT_SHARE=0; the report names it")
     p.add_argument("--outage-dsn", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
                    help="case database of the outage phase (a fresh schema is not made: "
                         "give an empty database, or a SQLite path)")
@@ -264,7 +285,8 @@ def run(args: argparse.Namespace) -> int:
               f"{', after a baseline with no outage' if args.baseline else ''}) ...",
               file=sys.stderr)  # fmt: skip
         results["outage"] = outage_bench.run_phase(args.outage_sessions, args.outage_dsn,
-                                                   args.outage_speed, baseline=args.baseline)
+                                                   args.outage_speed, baseline=args.baseline,
+                                                   settings_env=dict(args.outage_env))
         results["outage_report"] = outage_figures.report(results["outage"])
     text = report(results, sys.argv[1:] if len(sys.argv) > 1 else [])
     print(text)

@@ -158,13 +158,14 @@ async def _quiet(dsn: str, quiet_s: float, timeout_s: float, tick: Callable[[], 
 
 
 async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: float = 0.0,
-                     settle_s: float = 120.0,
-                     after_s: float = 300.0) -> dict[str, Any]:  # fmt: skip
+                     settle_s: float = 120.0, after_s: float = 300.0,
+                     settings_env: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the scenario through the processes; the figures and invariants of the run.
 
     Every process's RSS is taken when the edge goes down ("before"), all along ("peak")
     and `after_s` seconds of the school's time after the outage's end ("after"; with
-    `speed` 0, at the end of the run).
+    `speed` 0, at the end of the run). `settings_env` (FIRSTCALL_* variables) goes to
+    every process, so a setting can be tried against its default.
     """
     tag = uuid.uuid4().hex[:8]
     prefix = f"outage{tag}."
@@ -174,6 +175,7 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
     tmp = Path(tempfile.mkdtemp(prefix="firstcall-outage-"))
     await make_directory(dsn, students, tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTCALL_")}
+    env.update(settings_env or {})
     common = ["--bootstrap", bootstrap, "--topic-prefix", prefix, "--clock", "event",
               "--probe-host", "127.0.0.1", "--log-level", "WARNING"]  # fmt: skip
     probes = [free_port() for _ in range(4)]
@@ -240,6 +242,7 @@ async def run_outage(bootstrap: str, dsn: str, sc: OutageScenario, *, speed: flo
     figures.update(settled=settled, sent_s=round(sent_s, 1), speed=speed, after_s=after_s,
                    total_s=round(time.monotonic() - t_start, 1),
                    rss_mb={j.name: j.summary() for j in jobs}, machine=machine.summary(),
+                   settings_env=dict(settings_env or {}),
                    crashed=[j.name for j in jobs if j.proc.returncode not in (0, -15, None)],
                    logs=str(tmp))  # fmt: skip
     return figures
@@ -265,12 +268,14 @@ async def _wait_records(
 
 
 def run_phase(sessions: int, dsn: str, speed: float = 4.0, *, baseline: bool = True,
-              after_s: float = 300.0) -> dict[str, Any]:
+              after_s: float = 300.0,
+              settings_env: dict[str, str] | None = None) -> dict[str, Any]:
     """The phase on its own test broker and a fresh case database per run.
 
     The school stays in class `after_s` seconds after the outage's end (and half a minute
     more), so the memory "after" is taken with the school still live; with `baseline`,
-    the same school with no outage runs first, on the same broker.
+    the same school with no outage runs first, on the same broker; both with
+    `settings_env`.
     """
     from bench.kafka_broker import TansuBroker, find_tansu
 
@@ -286,7 +291,8 @@ def run_phase(sessions: int, dsn: str, speed: float = 4.0, *, baseline: bool = T
         db, drop = await fresh_database(dsn)
         try:
             return await run_outage(broker.bootstrap, db, school, speed=speed, after_s=after_s,
-                                    settle_s=max(120.0, sessions / 20))  # fmt: skip
+                                    settle_s=max(120.0, sessions / 20),
+                                    settings_env=settings_env)  # fmt: skip
         finally:
             await drop()
 

@@ -134,15 +134,16 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
     }
 
 
-def timing_settings() -> dict[str, int]:
-    """The default settings that set how soon an ordinary problem can be decided."""
+def timing_settings(env: dict[str, str] | None = None) -> dict[str, float]:
+    """The settings that set how soon an ordinary problem can be decided (defaults + `env`)."""
     from monitor.platform.settings import load_settings
 
-    st = load_settings(None, {})
+    st = load_settings(None, env or {})
     det, out = st["detection"], st["outreach"]
     names = {"detection": ("lag_window", "lag_min_degraded", "silence_ms", "lateness_ms"),
-             "outreach": ("hold_off_ms", "line_suspect_sessions", "line_wait_ms")}
-    return {n: int(getattr(det if sec == "detection" else out, n))
+             "outreach": ("hold_off_ms", "line_suspect_sessions", "line_suspect_share",
+                          "line_wait_ms")}
+    return {n: getattr(det if sec == "detection" else out, n)
             for sec, ns in names.items() for n in ns}  # fmt: skip
 
 
@@ -215,6 +216,9 @@ def report(f: dict[str, Any]) -> str:
     other = dict(_rows(base)) if base else {}
     for k, v in _rows(f):
         lines.append(f"| {k} | {v} |" + (f" {other.get(k, '-')} |" if base else ""))
-    cfg = ", ".join(f"{k}={v}" for k, v in timing_settings().items())
-    lines += ["", f"Settings (defaults): {cfg}; stats every {STEP_MS} ms."]
+    env: dict[str, str] = f.get("settings_env") or {}
+    cfg = ", ".join(f"{k}={v}" for k, v in timing_settings(env).items())
+    given = ", ".join(f"{k}={v}" for k, v in env.items())
+    lines += ["", f"Settings: {cfg}; stats every {STEP_MS} ms"
+              + (f"; set for this run (both runs): {given}." if given else " (the defaults).")]
     return "\n".join(lines)

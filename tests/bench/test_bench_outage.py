@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+import pytest
+
+from bench.cli import setting_env
 from bench.outage_figures import report
 from bench.outage_procs import MachineLoad, SchoolClock, busiest
 
@@ -90,3 +94,19 @@ def test_the_report_says_when_the_outage_families_were_told_and_which_process_di
     assert "20 / 12.0 / 19.5" in told
     assert "| **processes that died (the run is not valid)** | worker1 |" in text
     assert "processes that died" not in report(_figures(31.0, 1.0))
+
+
+def test_the_report_names_the_settings_a_run_was_given() -> None:
+    f = {**_figures(30.0, 1.0), "settings_env": {"FIRSTCALL_LINE_SUSPECT_SHARE": "0"}}
+    text = report(f)
+    assert "line_suspect_share=0.0" in text
+    assert "set for this run (both runs): FIRSTCALL_LINE_SUSPECT_SHARE=0." in text
+    assert "(the defaults)" in report(_figures(30.0, 1.0))
+
+
+def test_a_setting_for_the_run_is_checked_before_it_starts() -> None:
+    assert setting_env("FIRSTCALL_LINE_SUSPECT_SHARE=0") == ("FIRSTCALL_LINE_SUSPECT_SHARE", "0")
+    for bad in ("LINE_SUSPECT_SHARE=0", "FIRSTCALL_LINE_SUSPECT_SHAER=0",
+                "FIRSTCALL_LINE_SUSPECT_SHARE=2", "FIRSTCALL_LINE_SUSPECT_SHARE"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            setting_env(bad)
