@@ -144,3 +144,8 @@ async def test_a_worker_is_ready_only_once_the_group_assigned_it_partitions() ->
     assert not worker.ready
     await worker.on_assigned([])
     assert worker.ready
+
+
+def test_a_start_from_a_correlator_that_did_not_send_the_line_size_counts_sessions_only() -> None:
+    st = decode_line_start(b'["edge:e1",1000,"s1",2000]')  # as published before the size
+    assert (st.key, st.session_id, st.active) == ("edge:e1", "s1", 0)
