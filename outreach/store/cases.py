@@ -42,7 +42,8 @@ def closed_values(current: Case, now: int, minutes_lost: float | None) -> dict[s
 
 
 class CaseIdTaken(IntegrityError):
-    """Opening refused: another incident's case has this case id (two began at one instant)."""
+    """Opening refused: another incident's case has this case id (two began at one instant),
+    or the student already has an open case (one family, one case)."""
 
 
 class CaseStore:
@@ -82,7 +83,11 @@ class CaseStore:
                 opened_at=now,
                 updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["incident_id"])
+            # No conflict target: a conflict on ANY unique index does nothing. With only
+            # `incident_id` as target, a concurrent opener of the same incident whose insert
+            # reached the primary key first got a `cases_pkey` violation on PostgreSQL (other
+            # indexes are checked, not arbitrated). Whose row won is read below.
+            .on_conflict_do_nothing()
         )
         try:  # in a batch: a SAVEPOINT (an error must not abort the batch on PostgreSQL)
             async with tx(self.engine, savepoint=True) as conn:
@@ -97,9 +102,11 @@ class CaseStore:
                     await conn.execute(
                         sa.select(cases).where(cases.c.incident_id == incident.incident_id)
                     )
-                ).one()
-        except IntegrityError as exc:  # a conflict on incident_id is not an error (above)
+                ).first()  # PostgreSQL: a new snapshot (READ COMMITTED) has the winner
+        except IntegrityError as exc:  # e.g. the incident is on another case already
             raise CaseIdTaken(exc.statement, exc.params, exc.orig or exc) from exc
+        if row is None:  # the conflict was another incident's case (its id or its student)
+            raise CaseIdTaken("open_case", None, RuntimeError(incident.incident_id))
         if created:
             log.info("case_opened", case_id=case_id, incident_id=incident.incident_id)
         return Opened(_case(row), created)
