@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from outreach.decide.case import Case
 from outreach.decide.case_states import check_transition
 from outreach.store.case_closing import chunks
-from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.case_reads import case_from_row
+from outreach.store.cases import CaseStore
 from outreach.store.models import case_events, cases
 from outreach.store.unit import read, tx
 

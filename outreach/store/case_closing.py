@@ -14,7 +14,8 @@ from outreach.decide.case import Case, CaseEvent
 from outreach.decide.case_states import check_transition
 from outreach.decide.outcomes import OUTCOMES, Outcome
 from outreach.store.case_joins import CaseIncident
-from outreach.store.cases import CaseStore, case_from_row, closed_values
+from outreach.store.case_reads import case_from_row
+from outreach.store.cases import CaseStore, closed_values
 from outreach.store.models import case_events, case_incidents, cases
 from outreach.store.unit import read, tx
 

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from detectors.records import Incident, case_id_for
 from outreach.decide.case import Case, CaseEvent
-from outreach.store.cases import CaseIdTaken, CaseStore, case_from_row
+from outreach.store.case_reads import case_from_row
+from outreach.store.cases import CaseIdTaken, CaseStore
 from outreach.store.incident_records import first_time
 from outreach.store.models import case_events, case_incidents, cases
 from outreach.store.unit import read, tx

@@ -1,4 +1,5 @@
-"""The case store: cases (a family's, see `case_joins`), their timeline, owner, state, outcome."""
+"""The case store: cases (a family's, see `case_joins`), their timeline, owner, state, outcome
+(its reads: `case_reads`)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from detectors.records import Incident, case_id_for
-from outreach.decide.case import Case, CaseEvent, Opened
+from outreach.decide.case import Case, Opened
 from outreach.decide.case_states import NEEDS_OUTCOME, CaseState, Refusal, check_transition
 from outreach.decide.clock import Clock, now_ms
 from outreach.decide.outcomes import OUTCOMES, Outcome, OutcomeRecord, lesson_minutes_lost
+from outreach.store.case_reads import CaseReads, case_from_row
 from outreach.store.models import case_events, case_incidents, cases
-from outreach.store.unit import read, tx
+from outreach.store.unit import tx
 
 log = structlog.get_logger(__name__)
-
-
-def case_from_row(row: sa.Row[Any]) -> Case:
-    """A Case from a row selected from the `cases` table (for queries of other modules)."""
-    m = row._mapping
-    return Case(**{name: m[name] for name in Case.__dataclass_fields__})
 
 
 _case = case_from_row
@@ -46,12 +42,12 @@ class CaseIdTaken(IntegrityError):
     or the student already has an open case (one family, one case)."""
 
 
-class CaseStore:
+class CaseStore(CaseReads):
     """Cases in the case database; every change is one transaction (or joins the poll's batch,
-    `outreach.store.unit`) and one timeline event."""
+    `outreach.store.unit`) and one timeline event. The reads are `CaseReads`'."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock = now_ms) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.clock = clock
 
     def insert_case(self) -> Any:
@@ -134,89 +130,6 @@ class CaseStore:
                 incident.to_dict(),
             )
         return await self._require(opened.case.case_id)
-
-    async def get(self, case_id: str) -> Case | None:
-        """The case, or None."""
-        async with read(self.engine) as conn:
-            row = (await conn.execute(sa.select(cases).where(cases.c.case_id == case_id))).first()
-        return None if row is None else _case(row)
-
-    async def by_incident(self, incident_id: str) -> Case | None:
-        """The case of an incident, or None."""
-        async with read(self.engine) as conn:
-            row = (
-                await conn.execute(sa.select(cases).where(cases.c.incident_id == incident_id))
-            ).first()
-        return None if row is None else _case(row)
-
-    async def active_for_student(self, student_id: str) -> list[Case]:
-        """The student's cases that are not closed, newest first."""
-        stmt = (
-            sa.select(cases)
-            .where(cases.c.student_id == student_id, cases.c.state != "closed")
-            .order_by(cases.c.opened_at.desc())
-        )
-        async with read(self.engine) as conn:
-            return [_case(r) for r in (await conn.execute(stmt)).all()]
-
-    async def cases_in_state(self, state: CaseState) -> list[Case]:
-        """Every case in `state` (e.g. `contacting`: chains to resume at start-up)."""
-        return await self._cases(sa.select(cases).where(cases.c.state == state))
-
-    async def stale_cases(self, older_than_ms: int, now: int) -> list[Case]:
-        """Cases not closed, held by no agent, opened `older_than_ms` or longer before `now`.
-
-        A satisfaction follow-up case (a low score) is never stale: it waits for a person.
-        """
-        c = cases.c
-        return await self._cases(
-            sa.select(cases).where(
-                c.state != "closed", c.owner.is_(None), c.opened_at <= now - older_than_ms,
-                c.kind != "satisfaction",
-            )
-        )
-
-    async def closed_unpublished(self, since: int) -> list[Case]:
-        """Cases closed at `since` or later whose outcome has no `outcome_published` event
-        (since the case last reopened)."""
-        c, e = cases.c, case_events.c
-        r = case_events.alias("reopened")
-        last_reopen = (
-            sa.select(sa.func.coalesce(sa.func.max(r.c.event_id), 0))
-            .where(r.c.case_id == e.case_id, r.c.kind == "reopened")
-            .scalar_subquery()
-        )
-        published = sa.select(e.case_id).where(
-            e.kind == "outcome_published", e.event_id > last_reopen
-        )
-        return await self._cases(
-            sa.select(cases).where(
-                c.state == "closed", c.closed_at >= since, c.case_id.not_in(published)
-            )
-        )
-
-    async def timeline(self, case_id: str) -> list[CaseEvent]:
-        """Every event of the case, oldest first."""
-        stmt = (
-            sa.select(case_events)
-            .where(case_events.c.case_id == case_id)
-            .order_by(case_events.c.event_id)
-        )
-        async with read(self.engine) as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [CaseEvent(**dict(r._mapping)) for r in rows]
-
-    async def events_of(self, case_id: str, kinds: tuple[str, ...]) -> list[CaseEvent]:
-        """The case's events of these kinds, oldest first (not the whole timeline)."""
-        e = case_events.c
-        stmt = (
-            sa.select(case_events)
-            .where(e.case_id == case_id, e.kind.in_(kinds))
-            .order_by(e.event_id)
-        )
-        async with read(self.engine) as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [CaseEvent(**dict(r._mapping)) for r in rows]
 
     async def add_event(
         self,
@@ -409,16 +322,6 @@ class CaseStore:
         record = result.outcome_record()
         assert record is not None
         return record
-
-    async def _cases(self, stmt: sa.Select[Any]) -> list[Case]:
-        async with read(self.engine) as conn:
-            return [_case(r) for r in (await conn.execute(stmt)).all()]
-
-    async def _require(self, case_id: str) -> Case:
-        case = await self.get(case_id)
-        if case is None:
-            raise LookupError(case_id)
-        return case
 
     @staticmethod
     async def _missing_or_closed(conn: AsyncConnection, case_id: str) -> Refusal:

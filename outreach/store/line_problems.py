@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from outreach.decide.case import Case
 from outreach.decide.outcomes import Outcome
 from outreach.store.case_closing import Closing, chunks, close_many
-from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.case_reads import case_from_row
+from outreach.store.cases import CaseStore
 from outreach.store.models import (
     case_events,
     case_incidents,

@@ -16,7 +16,8 @@ from detectors.records import Incident, stable_id
 from outreach.decide.case import Case, Opened
 from outreach.decide.redact import mask_phone
 from outreach.decide.sms_intents import InboundSms, SmsIntent
-from outreach.store.cases import CaseStore, case_from_row
+from outreach.store.case_reads import case_from_row
+from outreach.store.cases import CaseStore
 from outreach.store.models import case_events, cases, guardians
 from outreach.store.unit import read
 
