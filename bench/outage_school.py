@@ -53,8 +53,14 @@ class OutageScenario:
 
     def ordinary_problems(self) -> dict[str, tuple[str, int]]:
         """Session -> (kind, start ms) of the ordinary problems during the outage."""
-        others = [k for k in range(self.sessions) if k % self.edges != 0]
-        picked = others[:: max(1, len(others) // max(1, self.ordinary))][: self.ordinary]
+        # Round the other edges in turn, each edge's share spread over its sessions (a plain
+        # stride over the others once put every problem on edge-1: a fifth of its sessions).
+        edges = max(1, self.edges - 1)
+        pools = [[k for k in range(self.sessions) if k % self.edges == e]
+                 for e in range(1, self.edges)]
+        per_edge = max(1, -(-self.ordinary // edges))
+        picked = [pool[(i // edges) * len(pool) // per_edge]
+                  for i in range(self.ordinary) if (pool := pools[i % edges])]
         span = max(1, self.outage_s * 1000 - self.drop_s * 1000)
         out: dict[str, tuple[str, int]] = {}
         for i, k in enumerate(picked):

@@ -110,3 +110,16 @@ def test_a_setting_for_the_run_is_checked_before_it_starts() -> None:
                 "FIRSTCALL_LINE_SUSPECT_SHARE=2", "FIRSTCALL_LINE_SUSPECT_SHARE"):
         with pytest.raises(argparse.ArgumentTypeError):
             setting_env(bad)
+
+
+def test_the_ordinary_problems_are_spread_over_the_other_edges() -> None:
+    from collections import Counter
+
+    from bench.outage_school import OutageScenario
+
+    sc = OutageScenario(sessions=5000, ordinary=200)
+    problems = sc.ordinary_problems()
+    ks = [int(sid.removeprefix("os-")) for sid in problems]
+    assert len(problems) == 200
+    assert Counter(k % sc.edges for k in ks) == {1: 50, 2: 50, 3: 50, 4: 50}  # none on edge-0
+    assert Counter(kind for kind, _ in problems.values()) == {"lag": 100, "disconnect": 100}
