@@ -44,6 +44,14 @@ async def opened(store: CaseStore, n: int = 1) -> str:
     return (await store.open_case(incident(n, student=f"stu-{n}"), {})).case.case_id
 
 
+async def counting(engine: AsyncEngine) -> RoundTrips:
+    """Count what reaches the server from now on (what was under way before is let through)."""
+    counted = RoundTrips(engine)
+    await counted.settle()
+    counted.reset()
+    return counted
+
+
 async def sent(counted: RoundTrips) -> tuple[int, list[str]]:
     """Statements and transaction control sent since the last look; counting starts again."""
     await counted.settle()
@@ -57,9 +65,7 @@ async def test_a_read_outside_a_batch_sends_its_statement_and_no_begin(
 ) -> None:
     store = CaseStore(case_engine)
     case_id = await opened(store)
-    counted, begins = RoundTrips(case_engine), Begins(case_engine)
-    await counted.settle()
-    counted.reset()
+    counted, begins = await counting(case_engine), Begins(case_engine)
 
     case = await store.get(case_id)
     timeline = await store.timeline(case_id)
@@ -75,9 +81,7 @@ async def test_add_event_outside_a_batch_is_one_statement_and_no_transaction(
 ) -> None:
     store = CaseStore(case_engine)
     case_id = await opened(store)
-    counted = RoundTrips(case_engine)
-    await counted.settle()
-    counted.reset()
+    counted = await counting(case_engine)
 
     assert await store.add_event(case_id, "note", {"text": "hello"}) is None
     assert await sent(counted) == (1, [])
@@ -126,9 +130,7 @@ async def test_inside_a_batch_reads_and_single_writes_join_its_transaction(
 ) -> None:
     store = CaseStore(case_engine)
     case_id = await opened(store)
-    counted = RoundTrips(case_engine)
-    await counted.settle()
-    counted.reset()
+    counted = await counting(case_engine)
 
     async with unit.batch(case_engine):
         await store.add_event(case_id, "note", {"n": 1})
