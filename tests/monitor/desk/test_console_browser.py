@@ -114,6 +114,10 @@ async def test_a_problem_joining_a_claimed_case_shows_a_band_a_counter_a_toast_a
         async with serve_asgi(app) as base:
             console = await browser.new_page()
             await open_as(console, base, "/console", ann)
+            # Both held cases listed and the queue drawn (as an agent sees the page) before
+            # the click: a click while the first lists are still being drawn may miss.
+            await expect(console.locator("#held .q-item")).to_have_count(2, timeout=TIMEOUT_MS)
+            await expect(console.locator("#queue .empty")).to_have_text("Nobody is waiting.")
             await console.locator("#held .q-item.kind-lag").click()
             await expect(console.locator("#case-owner")).to_have_text("owner ann",
                                                                      timeout=TIMEOUT_MS)
