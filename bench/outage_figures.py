@@ -37,6 +37,7 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
     problems = sc.ordinary_problems()
     opened = {str(r["incident_id"]): r for r in incidents if r["state"] == "open"}
     line = next((r for r in incidents if r["kind"] == "line" and r["state"] == "closed"), None)
+    verdict = next((r for r in incidents if r["kind"] == "line" and r["state"] == "open"), None)
     decisions = {str(r["incident_id"]): r for r in outcomes if r.get("record") == "outreach"}
     phone_to_session = {phone_of(i): s.removeprefix("st-") for i, s in enumerate(students)}
     contacted: dict[str, int] = {}
@@ -56,6 +57,11 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
                 sa.select(case_events.c.case_id, sa.func.min(case_events.c.at).label("at"))
                 .where(case_events.c.kind.in_(("sending", "attempt")))
                 .group_by(case_events.c.case_id))).all()}
+            # When the service put each case's first decision on its timeline (wall).
+            recorded = {str(r.case_id): int(r.at) for r in (await conn.execute(
+                sa.select(case_events.c.case_id, sa.func.min(case_events.c.at).label("at"))
+                .where(case_events.c.kind == "decision")
+                .group_by(case_events.c.case_id))).all()}
             kinds: dict[str, list[str]] = {}
             timeline = sa.select(case_events.c.case_id, case_events.c.kind).order_by(
                 case_events.c.at, case_events.c.event_id)
@@ -67,6 +73,7 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
     ordinary = {i: r for i, r in session_incidents.items() if r["session_id"] in problems}
     outage = {i: r for i, r in session_incidents.items() if r["session_id"] in outage_sessions}
     delays, to_contact, total, handling = [], [], [], []
+    to_record, record_to_contact = [], []  # the service's work: taking the decision in; acting
     for i, r in ordinary.items():
         if (d := decisions.get(i)) is None:
             continue
@@ -75,6 +82,9 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
         if (wall := first_contact.get(joined.get(i, ""))) is None:
             continue
         handling.append((wall - int(d["_ts"])) / 1000)  # the service's own work, wall s
+        if (noted := recorded.get(joined.get(i, ""))) is not None:
+            to_record.append((noted - int(d["_ts"])) / 1000)
+            record_to_contact.append((wall - noted) / 1000)
         if (at := clock.event_at(wall)) is not None:
             to_contact.append((at - decided) / 1000)
             total.append((at - start) / 1000)
@@ -91,7 +101,10 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
     down = T0 + sc.outage_at_s * 1000
     noticed = [(at - down) / 1000 for c in outage_cases if (wall := first_contact.get(c))
                and (at := clock.event_at(wall)) is not None]  # fmt: skip
+    before_verdict = sum(1 for r in outage.values()
+                         if verdict is not None and int(r["_ts"]) < int(verdict["_ts"]))
     return {
+        "outage_incidents_before_verdict": before_verdict,
         "outage_noticed": len(noticed),
         "outage_notice_s_p50": _pct(noticed, 0.5), "outage_notice_s_p95": _pct(noticed, 0.95),
         "sessions": sc.sessions, "outage_sessions": len(outage_sessions),
@@ -114,6 +127,10 @@ async def figures_of(dsn: str, sc: OutageScenario, incidents: list[dict[str, Any
         "problem_to_contact_s_max": max(total, default=None),
         "published_to_contact_wall_s_p50": _pct(handling, 0.5),
         "published_to_contact_wall_s_p95": _pct(handling, 0.95),
+        "published_to_recorded_wall_s_p50": _pct(to_record, 0.5),
+        "published_to_recorded_wall_s_p95": _pct(to_record, 0.95),
+        "recorded_to_contact_wall_s_p50": _pct(record_to_contact, 0.5),
+        "recorded_to_contact_wall_s_p95": _pct(record_to_contact, 0.95),
         "ordinary_contacted": len(total),
         # Decided to contact, never contacted: the last thing on their case's timeline.
         "ordinary_uncontacted_last_event": dict(Counter(
@@ -174,6 +191,8 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
         ("outage cases / not closed within 60 s of the line's end (slowest; outcomes)",
          f"{f['outage_cases']} / {f['outage_cases_not_closed_in_60s']} "
          f"({f['outage_close_after_line_end_s_max']} s; {', '.join(f['outage_outcomes'])})"),
+        ("outage incidents published before the line incident's open record",
+         str(f.get("outage_incidents_before_verdict", "-"))),
         ("outage families told in the app / edge down -> notice p50 / p95",
          f"{f.get('outage_noticed', '-')} / {_p(f, 'outage_notice_s')}"),
         ("ordinary decisions by action", acts),
@@ -187,6 +206,8 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"({f['ordinary_contacted']})"),
         ("(wall s) decision published -> first contact p50 / p95",
          _p(f, "published_to_contact_wall_s")),
+        ("(wall s) of which: published -> on the case's timeline; timeline -> first contact",
+         f"{_p(f, 'published_to_recorded_wall_s')}; {_p(f, 'recorded_to_contact_wall_s')}"),
         ("ordinary cases still open (they close case_reopen_ms after the family is fine)",
          str(f["open_cases"])),
     ]

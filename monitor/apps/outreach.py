@@ -134,6 +134,7 @@ def options_from(
         probe_port=pick(args.probe_port, probe.port),
         close_after_s=args.close_after_s,
         goodwill=st.goodwill_rules(), goodwill_hook=goodwill_hook(st),
+        surge_sessions=service.surge_sessions, surge_window_ms=service.surge_window_ms,
     )  # fmt: skip
     return settings, opts
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Final, Self, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 
 from detectors.config import DetectionConfig
+from outreach.contact.line_surge import SURGE_SESSIONS, SURGE_WINDOW_MS
 from outreach.contact.notice_lane import COVERED_NOTICE_CONCURRENCY, COVERED_NOTICE_MAX_HOLD_S
 from outreach.decide.decision import PolicyConfig
 from outreach.decide.followup import FollowupConfig
@@ -295,6 +296,8 @@ class ServiceSection(_Section):
         "page_url": "PAGE_URL", "sms_reply_path": "SMS_REPLY_PATH",
         "covered_notice_concurrency": "OUTREACH_COVERED_NOTICE_CONCURRENCY",
         "covered_notice_max_hold_s": "OUTREACH_COVERED_NOTICE_MAX_HOLD_S",
+        "surge_sessions": "OUTREACH_SURGE_SESSIONS",
+        "surge_window_ms": "OUTREACH_SURGE_WINDOW_MS",
     }
     group: str = Field("firstcall-outreach", description="consumer group of the service")
     callback_host: str = Field("0.0.0.0", description="Twilio status-callback listen address")
@@ -316,6 +319,15 @@ class ServiceSection(_Section):
         description="while the service is behind with its records (a poll of 100 or more), "
                     "those notices wait for it to catch up, each at most this long (s): the "
                     "ordinary families' decisions behind them are taken in first")
+    surge_sessions: int = Field(
+        SURGE_SESSIONS, ge=0, le=1_000_000,
+        description="a line (edge, or ISP+region) on which this many sessions' problems began "
+                    "within surge_window_ms: their incident records are taken in behind other "
+                    "families' records, as a line incident's are (an outage before its "
+                    "verdict; nothing is decided differently); 0: never")
+    surge_window_ms: int = Field(
+        SURGE_WINDOW_MS, ge=100, le=600_000,
+        description="the surge's window: between the problems' starts (event time, ms)")
 
 
 class CollectSection(_Section):

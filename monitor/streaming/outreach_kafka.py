@@ -36,6 +36,7 @@ from monitor.platform.logging import get_logger
 from monitor.streaming.backoff import retry_forever
 from monitor.streaming.bus_feed import parse_record
 from monitor.streaming.covered_backlog import CoveredBacklog, Polled, commit_offsets
+from outreach.contact.line_surge import LineSurge
 from outreach.contact.poll_order import covered, family_of, note_lines, ordinary_first, poll_order
 from outreach.contact.runtime import CaseRuntime
 from outreach.decide.policy import OutreachPolicy
@@ -65,11 +66,14 @@ class KafkaOutreach:
         batched: bool = True,
         backlog_chunk: int = BACKLOG_CHUNK,
         backlog_budget_s: float = BACKLOG_BUDGET_S,
+        surge: LineSurge | None = None,
     ) -> None:
         """`policy` set: decide here instead of reading the workers' decisions.
 
         `batched`: a poll's records in one transaction (False: each record's own, as before).
         `backlog_chunk`, `backlog_budget_s`: how the covered backlog is taken in per step.
+        `surge`: which records of a line's sudden burst of problems wait in the backlog too
+        (an outage before its verdict; `outreach.contact.line_surge`); default: its defaults.
         """
         self.s = settings
         self.batched = batched
@@ -90,6 +94,7 @@ class KafkaOutreach:
         self.ready = False
         self.backlog: CoveredBacklog[TopicPartition] = CoveredBacklog()
         self.backlog_chunk, self.backlog_budget_s = max(1, backlog_chunk), backlog_budget_s
+        self.surge = surge if surge is not None else LineSurge()
         self._polled_to: dict[TopicPartition, int] = {}  # each partition's next offset to read
         self._committed: dict[TopicPartition, int] = {}
 
@@ -155,19 +160,44 @@ class KafkaOutreach:
             await self.apply_all([p.record for p in now], feed=False)
         self.backlog.add(later)
         await self.work_backlog()
+        self.runner.metrics.backlog.set(len(self.backlog))
         await self._commit()
         return len(polled)
 
     def put_aside(self, polled: list[Polled[TopicPartition]]) -> tuple[
             list[Polled[TopicPartition]], list[Polled[TopicPartition]]]:  # fmt: skip
         """The poll's ordinary families' records, and those for the backlog: line records,
-        covered families', and those of families whose records wait there already."""
+        covered families', a line's burst of new problems before its verdict (a surge), and
+        those of families whose records wait there already (each counted by its reason)."""
         lines = self.runner.lines
-        note_lines([p.record for p in polled], lines)  # known before anything is taken in
-        held = {family_of(p.record) for p in polled
-                if covered(p.record, lines) or self.backlog.holds(p.record)}  # fmt: skip
-        return ([p for p in polled if family_of(p.record) not in held],
-                [p for p in polled if family_of(p.record) in held])
+        records = [p.record for p in polled]
+        note_lines(records, lines)  # known before anything is taken in
+        self.surge.note(records)
+        held: dict[str, str] = {}  # family -> why its records wait
+        for r in records:
+            family = family_of(r)
+            if family in held:
+                continue
+            why = self._why_aside(r)
+            if why is not None:
+                held[family] = why
+        now = [p for p in polled if family_of(p.record) not in held]
+        later = [p for p in polled if family_of(p.record) in held]
+        for p in later:
+            self.runner.metrics.put_aside.labels(held[family_of(p.record)]).inc()
+        return now, later
+
+    def _why_aside(self, record: Incident | Outreach) -> str | None:
+        """Why this record's family waits in the backlog (None: it does not)."""
+        if isinstance(record, Incident) and record.kind == "line":
+            return "line"
+        if covered(record, self.runner.lines):
+            return "covered"
+        if self.backlog.holds(record):
+            return "family_waiting"
+        if self.surge.surging(record):
+            return "surge"
+        return None
 
     async def work_backlog(self) -> int:
         """Take in the backlog a chunk at a time, for at most `backlog_budget_s` (at least one

@@ -38,6 +38,7 @@ from outreach.contact.goodwill import (
     HookDispatcher,
 )
 from outreach.contact.goodwill_family import FamilySms
+from outreach.contact.line_surge import SURGE_SESSIONS, SURGE_WINDOW_MS, LineSurge
 from outreach.contact.metrics import OutreachMetrics
 from outreach.contact.runtime import CaseRuntime, RuntimeConfig
 from outreach.contact.sms_replies import SmsReplies
@@ -82,6 +83,8 @@ class ServiceOptions:
     close_after_s: float = 0.0
     goodwill: GoodwillRules = field(default_factory=GoodwillRules)
     goodwill_hook: HookSettings | None = None
+    surge_sessions: int = SURGE_SESSIONS
+    surge_window_ms: int = SURGE_WINDOW_MS
 
 
 @dataclass
@@ -200,7 +203,8 @@ async def running(settings: KafkaSettings, opts: ServiceOptions) -> AsyncIterato
         await runner.resume()
         await runner.publish_pending()
         policy = OutreachPolicy(opts.policy, lambda _o: None) if opts.decide else None
-        feed = KafkaOutreach(settings, runner, group=opts.group, policy=policy)
+        feed = KafkaOutreach(settings, runner, group=opts.group, policy=policy,
+                             surge=LineSurge(opts.surge_sessions, opts.surge_window_ms))
         if opts.probe_port >= 0:
             probe = ProbeServer(
                 metrics.registry, lambda: feed.ready, host=opts.probe_host, port=opts.probe_port

@@ -27,6 +27,8 @@ class OutreachMetrics:
     batches: Counter
     lookups: Counter
     notices_waiting: Gauge
+    put_aside: Counter
+    backlog: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> OutreachMetrics:
@@ -130,6 +132,19 @@ class OutreachMetrics:
                 "firstcall_outreach_covered_notices_waiting",
                 "Chains of families covered by a line incident whose notice waits for a bulk "
                 "send (one at a time, at most covered_notice_concurrency notices each).",
+                registry=reg,
+            ),
+            put_aside=Counter(
+                "firstcall_outreach_put_aside",
+                "Records put in the backlog behind ordinary families', by reason (line: a line "
+                "incident's; covered: a family a line incident covers; surge: a line's burst "
+                "of new problems before a verdict; family_waiting: the family has records there).",
+                ["reason"],
+                registry=reg,
+            ),
+            backlog=Gauge(
+                "firstcall_outreach_backlog_records",
+                "Records waiting in the backlog (taken in a chunk at a time between polls).",
                 registry=reg,
             ),
         )
