@@ -14,13 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from detectors.records import case_id_for
 from outreach.contact.line_surge import LineSurge
 from outreach.store.models import case_incidents
-from tests.monitor.streaming.test_outreach_backlog_kafka import (
-    Gated,
-    committed,
-    publish,
-    watch,
-    watched,
-)
+from tests.support.backlog_feed import Gated, committed, publish, watch, watched
 from tests.support.casedb import case_engine  # noqa: F401
 from tests.support.kafka_helpers import create_topics, isolated_settings
 from tests.support.live_support import T0, decision, incident, until
